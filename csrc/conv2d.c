@@ -1,0 +1,209 @@
+/* conv2d.c -- 2-D convolution (cross-correlation, as in Keras), NHWC, on the GEMM.
+ *
+ * Lowering: the rows of the output, r = (n, oh, ow), form a matrix Y (N*OH*OW, F).
+ * Each row's receptive field, laid out (kh, kw, c) like the kernel, forms the patch
+ * matrix P (N*OH*OW, KH*KW*C), so that
+ *   forward          Y  = P . W + b                  W = kernel as (KH*KW*C, F)
+ *   backward_input   dP = dY . W^T, scattered back (col2im) into dx
+ *   backward_weight  dW = P^T . dY;   db = column sums of dY
+ * P is never built for the whole batch: TILE rows at a time go into a per-thread
+ * buffer sized for the caches.  backward_weight cuts the rows into a fixed number of
+ * chunks (independent of the thread count), sums each chunk into its own partial
+ * buffer and adds the partials in order, so dW is bitwise thread-count independent. */
+#include <string.h>
+#include "parallel.h"
+#include "gemm/gemm.h"
+
+#define WEIGHT_CHUNKS 8
+#define ALIGN_FLOATS 16
+
+static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
+static int64_t out_rows(const fnn_conv2d_shape *s) { return s->N * s->OH * s->OW; }
+
+/* Rows per tile: a tile of patches of about 128 KB, at least 16 rows. */
+static int64_t tile_rows(const fnn_conv2d_shape *s) {
+    int64_t t = 32768 / patch_len(s);
+    t = fnn_max64(16, fnn_min64(1024, t));
+    return fnn_min64(t, out_rows(s));
+}
+
+/* A 1x1 kernel with stride 1 and no padding: the patch matrix is x itself. */
+static int is_pointwise(const fnn_conv2d_shape *s) {
+    return s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PT == 0 && s->PL == 0;
+}
+
+static size_t gemm_ws(const fnn_conv2d_shape *s) {
+    int64_t T = tile_rows(s), P = patch_len(s), F = s->F;
+    size_t a = fnn_gemm_workspace_per_thread(T, F, P);
+    size_t b = fnn_gemm_workspace_per_thread(T, P, F);
+    size_t c = fnn_gemm_workspace_per_thread(P, F, T);
+    return a > b ? (a > c ? a : c) : (b > c ? b : c);
+}
+static size_t per_thread(const fnn_conv2d_shape *s) {
+    return (size_t)(tile_rows(s) * patch_len(s)) + gemm_ws(s) + 2 * ALIGN_FLOATS;
+}
+static int64_t weight_chunks(const fnn_conv2d_shape *s) {
+    return fnn_min64(WEIGHT_CHUNKS, fnn_ceil_div(out_rows(s), tile_rows(s)));
+}
+static size_t shared_floats(const fnn_conv2d_shape *s) {
+    return (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F)) + ALIGN_FLOATS;
+}
+
+size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
+    return shared_floats(s) + per_thread(s) * (size_t)fnn_get_num_threads();
+}
+
+/* Threads that fit in the workspace after its shared part, capped by `want`. */
+static int threads_fitting(const fnn_conv2d_shape *s, size_t work_size, int want) {
+    size_t room = (work_size - shared_floats(s)) / per_thread(s);
+    int nt = (int64_t)want > (int64_t)room ? (int)room : want;
+    return nt < 1 ? 1 : nt;
+}
+
+static float *align_up(float *p) {
+    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+}
+/* Thread t's patch tile and GEMM scratch. */
+static float *thread_tile(const fnn_conv2d_shape *s, float *work, int t) {
+    return align_up(work + shared_floats(s) + (size_t)t * per_thread(s));
+}
+static float *thread_gemm(const fnn_conv2d_shape *s, float *tile) {
+    return align_up(tile + tile_rows(s) * patch_len(s));
+}
+
+/* Patches of output rows [r0, r0 + rows) into P (rows, KH*KW*C); zero outside x. */
+static void im2col(float *P, const float *x, const fnn_conv2d_shape *s, int64_t r0,
+                   int64_t rows) {
+    const int64_t C = s->C, plen = patch_len(s);
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t g = r0 + r, n = g / (s->OH * s->OW), rem = g % (s->OH * s->OW);
+        int64_t ih0 = (rem / s->OW) * s->SH - s->PT, iw0 = (rem % s->OW) * s->SW - s->PL;
+        const float *xn = x + n * s->H * s->W * C;
+        float *dst = P + r * plen;
+        for (int64_t kh = 0; kh < s->KH; kh++) {
+            int64_t ih = ih0 + kh;
+            for (int64_t kw = 0; kw < s->KW; kw++, dst += C) {
+                int64_t iw = iw0 + kw;
+                if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
+                    memset(dst, 0, (size_t)C * sizeof(float));
+                else
+                    memcpy(dst, xn + (ih * s->W + iw) * C, (size_t)C * sizeof(float));
+            }
+        }
+    }
+}
+
+/* dx += the patches dP of rows [r0, r0 + rows), all in image n (row r0 is its own
+ * offset within that image); entries that fell on padding are dropped. */
+static void col2im_add(float *dxn, const float *dP, const fnn_conv2d_shape *s,
+                       int64_t r0, int64_t rows) {
+    const int64_t C = s->C, plen = patch_len(s);
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rem = r0 + r;
+        int64_t ih0 = (rem / s->OW) * s->SH - s->PT, iw0 = (rem % s->OW) * s->SW - s->PL;
+        const float *src = dP + r * plen;
+        for (int64_t kh = 0; kh < s->KH; kh++) {
+            int64_t ih = ih0 + kh;
+            for (int64_t kw = 0; kw < s->KW; kw++, src += C) {
+                int64_t iw = iw0 + kw;
+                if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) continue;
+                float *d = dxn + (ih * s->W + iw) * C;
+                for (int64_t c = 0; c < C; c++) d[c] += src[c];
+            }
+        }
+    }
+}
+
+void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
+                        const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
+    const int64_t ntiles = fnn_ceil_div(M, T);
+    const size_t gsize = gemm_ws(s);
+    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
+    if (nt > ntiles) nt = (int)ntiles;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t i = 0; i < ntiles; i++) {
+        float *tile = thread_tile(s, work, FNN_THREAD_ID());
+        int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
+        const float *patches = tile;
+        if (is_pointwise(s))
+            patches = x + r0 * s->C;
+        else
+            im2col(tile, x, s, r0, rows);
+        fnn_sgemm_nt(y + r0 * F, patches, w, rows, F, P, P, F, F, 0, 0, 1.0f, 0.0f,
+                     thread_gemm(s, tile), gsize, 1);
+        if (b)
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t f = 0; f < F; f++) y[(r0 + r) * F + f] += b[f];
+    }
+}
+
+void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
+                               const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const int64_t P = patch_len(s), F = s->F, T = tile_rows(s), R = s->OH * s->OW;
+    const int64_t img = s->H * s->W * s->C;
+    const size_t gsize = gemm_ws(s);
+    /* Patches of one image overlap, so threads split the batch: each owns whole images. */
+    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * s->N * R * P * F / 8));
+    if (nt > s->N) nt = (int)s->N;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = 0; n < s->N; n++) {
+        float *tile = thread_tile(s, work, FNN_THREAD_ID());
+        float *dxn = dx + n * img;
+        memset(dxn, 0, (size_t)img * sizeof(float));
+        for (int64_t r0 = 0; r0 < R; r0 += T) {
+            int64_t rows = fnn_min64(T, R - r0);
+            const float *dyr = dy + (n * R + r0) * F;
+            if (is_pointwise(s)) { /* the patches are dx's own rows */
+                fnn_sgemm_nt(dxn + r0 * s->C, dyr, w, rows, P, F, F, F, P, 0, 1, 1.0f,
+                             0.0f, thread_gemm(s, tile), gsize, 1);
+                continue;
+            }
+            fnn_sgemm_nt(tile, dyr, w, rows, P, F, F, F, P, 0, 1, 1.0f, 0.0f,
+                         thread_gemm(s, tile), gsize, 1);
+            col2im_add(dxn, tile, s, r0, rows);
+        }
+    }
+}
+
+void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
+    const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
+    const size_t gsize = gemm_ws(s);
+    float *partials = align_up(work); /* nch x (P*F dw, then F db) */
+    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
+    if (nt > nch) nt = (int)nch;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        float *tile = thread_tile(s, work, FNN_THREAD_ID());
+#pragma omp for schedule(static)
+        for (int64_t c = 0; c < nch; c++) {
+            float *pdw = partials + c * (P * F + F), *pdb = pdw + P * F;
+            memset(pdb, 0, (size_t)F * sizeof(float));
+            for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
+                int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
+                const float *patches = tile, *dyr = dy + r0 * F;
+                if (is_pointwise(s))
+                    patches = x + r0 * s->C;
+                else
+                    im2col(tile, x, s, r0, rows);
+                float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
+                fnn_sgemm_nt(pdw, patches, dyr, P, F, rows, P, F, F, 1, 0, 1.0f, beta,
+                             thread_gemm(s, tile), gsize, 1);
+                for (int64_t r = 0; r < rows; r++)
+                    for (int64_t f = 0; f < F; f++) pdb[f] += dyr[r * F + f];
+            }
+        }
+        /* dW and db: add the partials in chunk order, elements split between threads */
+#pragma omp for schedule(static)
+        for (int64_t e = 0; e < P * F + F; e++) {
+            float acc = 0.0f;
+            for (int64_t c = 0; c < nch; c++) acc += partials[c * (P * F + F) + e];
+            if (e < P * F)
+                dw[e] = acc;
+            else if (db)
+                db[e - P * F] = acc;
+        }
+    }
+}

@@ -1,0 +1,154 @@
+/* fnn.h -- the whole C contract of fastnn's kernel library.
+ *
+ * Conventions (every kernel follows them; the Cython layer enforces them):
+ *   - float32, C-contiguous, channels-last (NHWC).  Integer sizes are int64_t.
+ *   - Dimension glossary: N batch; H W C input height/width/channels; F filters;
+ *     KH KW kernel; SH SW stride; PT PL padding top/left; OH OW output;
+ *     K features (dense input); U units (dense output).
+ *   - Weight layouts are Keras's: Dense kernel (K, U); Conv2D kernel (KH, KW, C, F).
+ *   - Arguments: outputs first, then inputs, then sizes (like memcpy).
+ *   - Forward kernels overwrite their outputs; backward kernels overwrite d* outputs
+ *     (there is no zero_grad).  Activation backward kernels may run in place (dx == dy).
+ *   - Weighted ops split backward into _backward_input and _backward_weight.
+ *   - C does arithmetic only: no printing, exiting, aborting or allocation.  Scratch
+ *     memory comes from the caller, sized by the matching *_workspace_size function
+ *     (a count of floats, for the thread count set when it is called); kernels get
+ *     (work, work_size) and use no more threads than the workspace has room for.
+ *     Argument checking happens in Cython before the GIL is released; kernels trust
+ *     their arguments.
+ *   - Threads: one OpenMP level per kernel, with an if() clause so that small work
+ *     runs serially.  Results do not depend on the thread count except where a
+ *     kernel's header says so.
+ */
+#ifndef FNN_H
+#define FNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- runtime configuration (threads.c, gemm/dispatch.c) ---------------------- */
+int fnn_has_openmp(void);
+void fnn_set_num_threads(int n);
+int fnn_get_num_threads(void);
+int fnn_max_hardware_threads(void);
+/* Chosen GEMM micro-kernel ("generic", ...); fnn_gemm_select_isa returns 0 on
+ * success, -1 if the name is unknown or this CPU cannot run it. */
+const char *fnn_gemm_isa(void);
+int fnn_gemm_select_isa(const char *name);
+const char *fnn_gemm_isa_list(void);
+
+/* ---- GEMM (gemm/gemm.c) ------------------------------------------------------- */
+/* C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C, row-major, with leading
+ * dimensions lda/ldb/ldc.  op(A) = A if !trans_a else A^T (A stored K x M).
+ * beta == 0 never reads C (so C may hold NaN or garbage). */
+size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K);
+void fnn_sgemm(float *C, const float *A, const float *B,
+               int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
+               int trans_a, int trans_b, float alpha, float beta,
+               float *work, size_t work_size);
+
+/* ---- Dense (dense.c) ----------------------------------------------------------- */
+/* y = x . w + b;  x (N,K), w (K,U), b (U) or NULL, y (N,U). */
+size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U);
+void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
+                       int64_t N, int64_t K, int64_t U, float *work, size_t work_size);
+/* dx = dy . w^T */
+void fnn_dense_backward_input(float *dx, const float *dy, const float *w,
+                              int64_t N, int64_t K, int64_t U, float *work, size_t work_size);
+/* dw = x^T . dy;  db = sum over the batch of dy (db may be NULL). */
+void fnn_dense_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                               int64_t N, int64_t K, int64_t U, float *work, size_t work_size);
+
+/* ---- Conv2D (conv2d.c) --------------------------------------------------------- */
+typedef struct {
+    int64_t N, H, W, C;      /* input  (N, H, W, C) */
+    int64_t F, KH, KW;       /* kernel (KH, KW, C, F) */
+    int64_t SH, SW, PT, PL;  /* strides and top/left zero padding */
+    int64_t OH, OW;          /* output (N, OH, OW, F) */
+} fnn_conv2d_shape;
+
+size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s);
+/* y = conv(x, w) + b, cross-correlation as in Keras; b may be NULL. */
+void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
+                        const fnn_conv2d_shape *s, float *work, size_t work_size);
+/* dx = adjoint of the forward map applied to dy. */
+void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
+                               const fnn_conv2d_shape *s, float *work, size_t work_size);
+/* dw = sum over (n, oh, ow) of patch(x) (x) dy;  db = sum of dy (may be NULL).
+ * The batch is cut into a fixed number of chunks independent of the thread count,
+ * so the result is bitwise identical for any number of threads. */
+void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                const fnn_conv2d_shape *s, float *work, size_t work_size);
+
+/* ---- MaxPooling2D (pool2d.c) --------------------------------------------------- */
+typedef struct {
+    int64_t N, H, W, C;
+    int64_t KH, KW, SH, SW, PT, PL;  /* pool window, strides, padding */
+    int64_t OH, OW;
+} fnn_pool2d_shape;
+
+/* y = max over each window (padding never wins); argmax = h*W + w of the winner
+ * (the first one in row-major window order on ties). */
+void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
+                           const fnn_pool2d_shape *s);
+/* dx = scatter-add of dy at argmax. */
+void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
+                            const fnn_pool2d_shape *s);
+
+/* ---- Activations (activations.c); backward kernels take the forward output y -- */
+void fnn_relu_forward(float *y, const float *x, int64_t n);
+void fnn_relu_backward(float *dx, const float *dy, const float *y, int64_t n);
+void fnn_sigmoid_forward(float *y, const float *x, int64_t n);
+void fnn_sigmoid_backward(float *dx, const float *dy, const float *y, int64_t n);
+void fnn_tanh_forward(float *y, const float *x, int64_t n);
+void fnn_tanh_backward(float *dx, const float *dy, const float *y, int64_t n);
+/* softmax over the last axis of (N, K) */
+void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K);
+void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K);
+
+/* ---- Dropout (dropout.c) ------------------------------------------------------- */
+/* Inverted dropout: element i is kept when fnn_dropout_bits(seed, i) >= rate * 2^24,
+ * and kept values are scaled by 1 / (1 - rate); rate == 1 zeroes everything.  The
+ * mask is a pure function of (seed, i): reproducible and thread-count independent,
+ * and backward recomputes it instead of storing it. */
+uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i);
+void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed);
+void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed);
+
+/* ---- Losses (losses.c) --------------------------------------------------------- */
+/* Fused softmax + categorical cross-entropy on logits z (N, K) and targets t (N, K):
+ * p = softmax(z);  loss[i] = -sum_k t[i,k] * log p[i,k]  (computed as lse - t.z). */
+void fnn_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
+                                       const float *t, int64_t N, int64_t K);
+/* dz = scale * (p * sum_k t - t)   (scale is usually 1/N for a mean loss). */
+void fnn_softmax_cross_entropy_backward(float *dz, const float *p, const float *t,
+                                        int64_t N, int64_t K, float scale);
+/* The same with integer labels in [0, K). */
+void fnn_sparse_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
+                                              const int32_t *labels, int64_t N, int64_t K);
+void fnn_sparse_softmax_cross_entropy_backward(float *dz, const float *p,
+                                               const int32_t *labels, int64_t N,
+                                               int64_t K, float scale);
+
+/* ---- Optimizer updates (optimizers.c): one fused pass over a parameter ---------- */
+/* Keras Adam: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t);  m += (g - m)(1 - b1);
+ * v += (g^2 - v)(1 - b2);  w -= alpha * m / (sqrt(v) + eps).  step t >= 1. */
+void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
+                     float lr, float beta_1, float beta_2, float epsilon, int64_t step);
+/* Keras SGD: momentum 0: w -= lr g.  Else m = mu m - lr g; w += m, or with Nesterov
+ * w += mu m - lr g.  m may be NULL when momentum == 0. */
+void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
+                    float lr, float momentum, int nesterov);
+/* Keras RMSprop (not centered): v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + eps);
+ * momentum 0: w -= inc; else m = mu m + inc; w -= m.  m may be NULL when mu == 0. */
+void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
+                        float lr, float rho, float momentum, float epsilon);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FNN_H */

@@ -1,0 +1,169 @@
+/* gemm.c -- the portable GEMM frame (Goto/BLIS in miniature).
+ *
+ * C = alpha op(A) op(B) + beta C.  The output is split between threads along M or N
+ * (whichever is longer) in whole register tiles, never along K, so every element is
+ * computed by the same sequence of operations whatever the thread count: results are
+ * bitwise identical for 1 or many threads.  Each thread runs the classic loop nest on
+ * its rectangle: NC-wide column panels, KC-deep slices (pack B into NR-wide strips),
+ * MC-tall row blocks (pack A into MR-tall strips), then the micro-kernel per tile.
+ * Packing absorbs transposes and zero-pads partial strips. */
+#include <string.h>
+#include "gemm.h"
+#include "../parallel.h"
+
+#define ALIGN_FLOATS 16 /* 64 bytes */
+
+static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+
+static int64_t a_block_floats(const fnn_gemm_kernel *k, int64_t M, int64_t K) {
+    return fnn_min64(k->mc, round_up(M, k->mr)) * fnn_min64(k->kc, K);
+}
+static int64_t b_panel_floats(const fnn_gemm_kernel *k, int64_t N, int64_t K) {
+    return fnn_min64(k->kc, K) * fnn_min64(k->nc, round_up(N, k->nr));
+}
+
+size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    if (M <= 0 || N <= 0 || K <= 0) return 0;
+    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+}
+
+size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K) {
+    return fnn_gemm_workspace_per_thread(M, N, K) * (size_t)fnn_get_num_threads();
+}
+
+static float *align_up(float *p) {
+    uintptr_t u = (uintptr_t)p;
+    return (float *)((u + 63) & ~(uintptr_t)63);
+}
+
+/* Ap[strip][p][i] = op(A)[i0 + strip*MR + i][p0 + p], zero beyond mb rows. */
+static void pack_a(float *Ap, const float *A, int64_t lda, int trans_a, int64_t i0,
+                   int64_t p0, int64_t mb, int64_t kb, int mr) {
+    for (int64_t s = 0; s < mb; s += mr) {
+        int64_t rows = fnn_min64(mr, mb - s);
+        for (int64_t p = 0; p < kb; p++) {
+            float *dst = Ap + s * kb + p * mr;
+            int64_t i = 0;
+            if (!trans_a)
+                for (; i < rows; i++) dst[i] = A[(i0 + s + i) * lda + p0 + p];
+            else
+                for (; i < rows; i++) dst[i] = A[(p0 + p) * lda + i0 + s + i];
+            for (; i < mr; i++) dst[i] = 0.0f;
+        }
+    }
+}
+
+/* Bp[strip][p][j] = op(B)[p0 + p][j0 + strip*NR + j], zero beyond nb columns. */
+static void pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t p0,
+                   int64_t j0, int64_t kb, int64_t nb, int nr) {
+    for (int64_t s = 0; s < nb; s += nr) {
+        int64_t cols = fnn_min64(nr, nb - s);
+        for (int64_t p = 0; p < kb; p++) {
+            float *dst = Bp + s * kb + p * nr;
+            int64_t j = 0;
+            if (!trans_b) {
+                const float *src = B + (p0 + p) * ldb + j0 + s;
+                for (; j < cols; j++) dst[j] = src[j];
+            } else {
+                for (; j < cols; j++) dst[j] = B[(j0 + s + j) * ldb + p0 + p];
+            }
+            for (; j < nr; j++) dst[j] = 0.0f;
+        }
+    }
+}
+
+/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers. */
+static void gemm_rect(const fnn_gemm_kernel *kr, float *C, const float *A, const float *B,
+                      int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K,
+                      int64_t lda, int64_t ldb, int64_t ldc, int trans_a, int trans_b,
+                      float alpha, float beta, float *Ap, float *Bp) {
+    const int mr = kr->mr, nr = kr->nr;
+    float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
+    for (int64_t jc = n0; jc < n1; jc += kr->nc) {
+        int64_t nb = fnn_min64(kr->nc, n1 - jc);
+        for (int64_t pc = 0; pc < K; pc += kr->kc) {
+            int64_t kb = fnn_min64(kr->kc, K - pc);
+            float beta_eff = pc == 0 ? beta : 1.0f;
+            pack_b(Bp, B, ldb, trans_b, pc, jc, kb, nb, nr);
+            for (int64_t ic = m0; ic < m1; ic += kr->mc) {
+                int64_t mb = fnn_min64(kr->mc, m1 - ic);
+                pack_a(Ap, A, lda, trans_a, ic, pc, mb, kb, mr);
+                for (int64_t jr = 0; jr < nb; jr += nr) {
+                    int64_t nn = fnn_min64(nr, nb - jr);
+                    for (int64_t ir = 0; ir < mb; ir += mr) {
+                        int64_t mm = fnn_min64(mr, mb - ir);
+                        float *c = C + (ic + ir) * ldc + jc + jr;
+                        const float *a = Ap + ir * kb, *b = Bp + jr * kb;
+                        if (mm == mr && nn == nr) {
+                            kr->ukr(kb, a, b, c, ldc, alpha, beta_eff);
+                            continue;
+                        }
+                        kr->ukr(kb, a, b, tile, nr, alpha, 0.0f);
+                        for (int64_t i = 0; i < mm; i++)
+                            for (int64_t j = 0; j < nn; j++) {
+                                float t = tile[i * nr + j];
+                                c[i * ldc + j] = beta_eff == 0.0f ? t : beta_eff * c[i * ldc + j] + t;
+                            }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void scale_c(float *C, int64_t M, int64_t N, int64_t ldc, float beta) {
+    for (int64_t i = 0; i < M; i++)
+        for (int64_t j = 0; j < N; j++)
+            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+}
+
+void fnn_sgemm_nt(float *C, const float *A, const float *B,
+                  int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
+                  int trans_a, int trans_b, float alpha, float beta,
+                  float *work, size_t work_size, int nthreads) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_c(C, M, N, ldc, beta);
+        return;
+    }
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int64_t a_floats = a_block_floats(kr, M, K), b_floats = b_panel_floats(kr, N, K);
+    const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
+    int nt = nthreads;
+    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
+    if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
+    /* Split the longer side in whole tiles; give each thread at least a few tiles. */
+    const int split_m = M >= N;
+    const int64_t unit = split_m ? kr->mr : kr->nr;
+    const int64_t units = fnn_ceil_div(split_m ? M : N, unit);
+    if (nt > units) nt = (int)units;
+    if (2 * M * N * K < 4 * FNN_PAR_MIN_WORK) nt = 1;
+
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        const int t = FNN_THREAD_ID();
+        const int n_t = nt > 1 ? nt : 1;
+        float *Ap = align_up(work + (size_t)t * per_thread);
+        float *Bp = align_up(Ap + a_floats);
+        (void)b_floats;
+        int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
+        int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
+        if (lo < hi) {
+            if (split_m)
+                gemm_rect(kr, C, A, B, lo, hi, 0, N, K, lda, ldb, ldc, trans_a, trans_b,
+                          alpha, beta, Ap, Bp);
+            else
+                gemm_rect(kr, C, A, B, 0, M, lo, hi, K, lda, ldb, ldc, trans_a, trans_b,
+                          alpha, beta, Ap, Bp);
+        }
+    }
+}
+
+void fnn_sgemm(float *C, const float *A, const float *B,
+               int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
+               int trans_a, int trans_b, float alpha, float beta,
+               float *work, size_t work_size) {
+    fnn_sgemm_nt(C, A, B, M, N, K, lda, ldb, ldc, trans_a, trans_b, alpha, beta,
+                 work, work_size, fnn_get_num_threads());
+}

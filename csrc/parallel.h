@@ -1,0 +1,27 @@
+/* parallel.h -- internal helpers for OpenMP use inside the kernels. */
+#ifndef FNN_PARALLEL_H
+#define FNN_PARALLEL_H
+
+#include "fnn.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#define FNN_THREAD_ID() omp_get_thread_num()
+#else
+#define FNN_THREAD_ID() 0
+#endif
+
+/* Work (roughly, element operations) below which a loop runs serially: on two cores
+ * waking a second thread costs a few microseconds, as much as ~64K simple flops. */
+#define FNN_PAR_MIN_WORK 65536
+
+/* Number of threads to use for a loop of `work` element operations. */
+static inline int fnn_threads_for(int64_t work) {
+    return work < FNN_PAR_MIN_WORK ? 1 : fnn_get_num_threads();
+}
+
+static inline int64_t fnn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t fnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
+static inline int64_t fnn_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+#endif

@@ -1,0 +1,57 @@
+/* pool2d.c -- max pooling, NHWC.
+ *   forward   y[n,oh,ow,c] = max over the window of x[n,ih,iw,c], window clipped to
+ *             the image (padding never wins); argmax = ih*W + iw of the winner, the
+ *             first in row-major window order on ties.
+ *   backward  dx = 0, then dx[n, argmax, c] += dy[n,oh,ow,c] (windows may overlap).
+ * Both split the batch between threads; each image is one thread's. */
+#include <string.h>
+#include "parallel.h"
+
+void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
+                           const fnn_pool2d_shape *s) {
+    const int64_t C = s->C;
+    int nt = fnn_threads_for(s->N * s->OH * s->OW * C * s->KH * s->KW);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = 0; n < s->N; n++) {
+        const float *xn = x + n * s->H * s->W * C;
+        for (int64_t oh = 0; oh < s->OH; oh++) {
+            int64_t h0 = fnn_max64(0, oh * s->SH - s->PT);
+            int64_t h1 = fnn_min64(s->H, oh * s->SH - s->PT + s->KH);
+            for (int64_t ow = 0; ow < s->OW; ow++) {
+                int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
+                int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
+                int64_t o = ((n * s->OH + oh) * s->OW + ow) * C;
+                float *yo = y + o;
+                int32_t *ao = argmax + o;
+                /* start from the window's first pixel so argmax is always valid */
+                memcpy(yo, xn + (h0 * s->W + w0) * C, (size_t)C * sizeof(float));
+                for (int64_t c = 0; c < C; c++) ao[c] = (int32_t)(h0 * s->W + w0);
+                for (int64_t ih = h0; ih < h1; ih++)
+                    for (int64_t iw = w0; iw < w1; iw++) {
+                        const float *xp = xn + (ih * s->W + iw) * C;
+                        int32_t pos = (int32_t)(ih * s->W + iw);
+                        for (int64_t c = 0; c < C; c++)
+                            if (xp[c] > yo[c]) {
+                                yo[c] = xp[c];
+                                ao[c] = pos;
+                            }
+                    }
+            }
+        }
+    }
+}
+
+void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
+                            const fnn_pool2d_shape *s) {
+    const int64_t C = s->C, img = s->H * s->W * C, orow = s->OH * s->OW * C;
+    int nt = fnn_threads_for(s->N * (img + orow));
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = 0; n < s->N; n++) {
+        float *dxn = dx + n * img;
+        memset(dxn, 0, (size_t)img * sizeof(float));
+        const float *dyn = dy + n * orow;
+        const int32_t *an = argmax + n * orow;
+        for (int64_t o = 0; o < orow; o += C)
+            for (int64_t c = 0; c < C; c++) dxn[(int64_t)an[o + c] * C + c] += dyn[o + c];
+    }
+}

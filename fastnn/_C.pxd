@@ -1,0 +1,72 @@
+# Mirror of csrc/fnn.h (the whole C contract); see that file for the conventions.
+from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
+
+cdef extern from "fnn.h" nogil:
+    int fnn_has_openmp()
+    void fnn_set_num_threads(int n)
+    int fnn_get_num_threads()
+    int fnn_max_hardware_threads()
+    const char *fnn_gemm_isa()
+    int fnn_gemm_select_isa(const char *name)
+    const char *fnn_gemm_isa_list()
+
+    size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K)
+    void fnn_sgemm(float *C, const float *A, const float *B,
+                   int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
+                   int trans_a, int trans_b, float alpha, float beta,
+                   float *work, size_t work_size)
+
+    size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U)
+    void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
+                           int64_t N, int64_t K, int64_t U, float *work, size_t work_size)
+    void fnn_dense_backward_input(float *dx, const float *dy, const float *w,
+                                  int64_t N, int64_t K, int64_t U, float *work, size_t work_size)
+    void fnn_dense_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                   int64_t N, int64_t K, int64_t U, float *work, size_t work_size)
+
+    ctypedef struct fnn_conv2d_shape:
+        int64_t N, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW
+    size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s)
+    void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
+                            const fnn_conv2d_shape *s, float *work, size_t work_size)
+    void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
+                                   const fnn_conv2d_shape *s, float *work, size_t work_size)
+    void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                    const fnn_conv2d_shape *s, float *work, size_t work_size)
+
+    ctypedef struct fnn_pool2d_shape:
+        int64_t N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW
+    void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
+                               const fnn_pool2d_shape *s)
+    void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
+                                const fnn_pool2d_shape *s)
+
+    void fnn_relu_forward(float *y, const float *x, int64_t n)
+    void fnn_relu_backward(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_sigmoid_forward(float *y, const float *x, int64_t n)
+    void fnn_sigmoid_backward(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_tanh_forward(float *y, const float *x, int64_t n)
+    void fnn_tanh_backward(float *dx, const float *dy, const float *y, int64_t n)
+    void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K)
+    void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K)
+
+    uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i)
+    void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed)
+    void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed)
+
+    void fnn_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
+                                           const float *t, int64_t N, int64_t K)
+    void fnn_softmax_cross_entropy_backward(float *dz, const float *p, const float *t,
+                                            int64_t N, int64_t K, float scale)
+    void fnn_sparse_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
+                                                  const int32_t *labels, int64_t N, int64_t K)
+    void fnn_sparse_softmax_cross_entropy_backward(float *dz, const float *p,
+                                                   const int32_t *labels, int64_t N,
+                                                   int64_t K, float scale)
+
+    void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
+                         float lr, float beta_1, float beta_2, float epsilon, int64_t step)
+    void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
+                        float lr, float momentum, int nesterov)
+    void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
+                            float lr, float rho, float momentum, float epsilon)

@@ -1,0 +1,280 @@
+"""NumPy twins of the C kernels: same names and signatures as fastnn._C, written for
+clarity.  They are the test oracle, the NumPy baseline of the benchmarks, and the
+documentation of the maths.  Arguments `work` are accepted and ignored; `out`
+arguments are honoured.  They compute in the dtype they are given (float64 in the
+finite-difference tests).
+"""
+import numpy as np
+
+from fastnn._shapes import normalize_pair, normalize_padding, window_geometry
+
+
+def _store(out, value):
+    if out is None:
+        return value
+    out[...] = value
+    return out
+
+
+# ---- GEMM and Dense ---------------------------------------------------------------
+
+def sgemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, work=None):
+    opa = a.T if trans_a else a
+    opb = b.T if trans_b else b
+    result = alpha * (opa @ opb)
+    if beta != 0.0:
+        result = result + beta * c
+    return _store(c, result.astype(a.dtype, copy=False))
+
+
+def dense_forward(x, kernel, bias=None, out=None, work=None):
+    y = x @ kernel
+    if bias is not None:
+        y = y + bias
+    return _store(out, y)
+
+
+def dense_backward_input(dy, kernel, out=None, work=None):
+    return _store(out, dy @ kernel.T)
+
+
+def dense_backward_weight(dy, x, use_bias=True, out_kernel=None, out_bias=None, work=None):
+    dw = _store(out_kernel, x.T @ dy)
+    db = _store(out_bias, dy.sum(axis=0)) if use_bias else None
+    return dw, db
+
+
+# ---- Conv2D: one matrix product per kernel offset (kh, kw) ------------------------
+
+def _conv_geometry(x_shape, kernel_hw, strides, padding, op):
+    strides = normalize_pair(strides, "strides", op)
+    pad = normalize_padding(padding, op)
+    OH, OW, PT, PL = window_geometry(x_shape[1], x_shape[2], kernel_hw, strides, pad, op)
+    return strides, OH, OW, PT, PL
+
+
+def _padded(x, PT, PL, OH, OW, KH, KW, SH, SW, fill=0.0):
+    """x zero-padded so every window of the OH x OW output lies inside."""
+    N, H, W, C = x.shape
+    Hp, Wp = max(H + PT, (OH - 1) * SH + KH), max(W + PL, (OW - 1) * SW + KW)
+    xp = np.full((N, Hp, Wp, C), fill, dtype=x.dtype)
+    xp[:, PT:PT + H, PL:PL + W, :] = x
+    return xp
+
+
+def _window(xp, kh, kw, OH, OW, SH, SW):
+    """The input pixels kernel offset (kh, kw) sees, for every output pixel."""
+    return xp[:, kh:kh + (OH - 1) * SH + 1:SH, kw:kw + (OW - 1) * SW + 1:SW, :]
+
+
+def conv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="valid"):
+    _, OH, OW, _, _ = _conv_geometry(input_shape, kernel_shape[:2], strides, padding, "conv2d")
+    return (input_shape[0], OH, OW, kernel_shape[3])
+
+
+def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None):
+    KH, KW, C, F = kernel.shape
+    (SH, SW), OH, OW, PT, PL = _conv_geometry(x.shape, (KH, KW), strides, padding, "conv2d")
+    xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW)
+    y = np.zeros((x.shape[0], OH, OW, F), dtype=x.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            y += _window(xp, kh, kw, OH, OW, SH, SW) @ kernel[kh, kw]
+    if bias is not None:
+        y += bias
+    return _store(out, y)
+
+
+def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
+                          out=None, work=None):
+    KH, KW, C, F = kernel.shape
+    (SH, SW), OH, OW, PT, PL = _conv_geometry(input_shape, (KH, KW), strides, padding, "conv2d")
+    N, H, W, _ = input_shape
+    dxp = _padded(np.zeros(input_shape, dtype=dy.dtype), PT, PL, OH, OW, KH, KW, SH, SW)
+    for kh in range(KH):
+        for kw in range(KW):
+            _window(dxp, kh, kw, OH, OW, SH, SW)[...] += dy @ kernel[kh, kw].T
+    return _store(out, dxp[:, PT:PT + H, PL:PL + W, :])
+
+
+def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
+                           use_bias=True, out_kernel=None, out_bias=None, work=None):
+    KH, KW = normalize_pair(kernel_size, "kernel_size", "conv2d")
+    (SH, SW), OH, OW, PT, PL = _conv_geometry(x.shape, (KH, KW), strides, padding, "conv2d")
+    C, F = x.shape[3], dy.shape[3]
+    xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW)
+    dy2 = dy.reshape(-1, F)
+    dw = np.empty((KH, KW, C, F), dtype=dy.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            dw[kh, kw] = _window(xp, kh, kw, OH, OW, SH, SW).reshape(-1, C).T @ dy2
+    db = _store(out_bias, dy2.sum(axis=0)) if use_bias else None
+    return _store(out_kernel, dw), db
+
+
+# ---- MaxPooling2D -----------------------------------------------------------------
+
+def _pool_geometry(x_shape, pool_size, strides, padding):
+    KH, KW = normalize_pair(pool_size, "pool_size", "maxpool2d")
+    SH, SW = normalize_pair(strides if strides is not None else (KH, KW), "strides", "maxpool2d")
+    pad = normalize_padding(padding, "maxpool2d")
+    OH, OW, PT, PL = window_geometry(x_shape[1], x_shape[2], (KH, KW), (SH, SW), pad, "maxpool2d")
+    return KH, KW, SH, SW, OH, OW, PT, PL
+
+
+def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=None,
+                      out_argmax=None):
+    N, H, W, C = x.shape
+    KH, KW, SH, SW, OH, OW, PT, PL = _pool_geometry(x.shape, pool_size, strides, padding)
+    # Pad with a marker position of -1; the first valid pixel of a window always wins
+    # over padding, later pixels win only when strictly greater.
+    xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW, fill=-np.inf)
+    pos = _padded(np.arange(H * W).reshape(1, H, W, 1), PT, PL, OH, OW, KH, KW, SH, SW, fill=-1)
+    best = np.full((N, OH, OW, C), -np.inf, dtype=x.dtype)
+    argmax = np.full((N, OH, OW, C), -1, dtype=np.int32)
+    for kh in range(KH):
+        for kw in range(KW):
+            v = _window(xp, kh, kw, OH, OW, SH, SW)
+            p = np.broadcast_to(_window(pos, kh, kw, OH, OW, SH, SW), v.shape)
+            wins = (p >= 0) & ((v > best) | (argmax < 0))
+            best = np.where(wins, v, best)
+            argmax = np.where(wins, p, argmax).astype(np.int32)
+    return _store(out, best), _store(out_argmax, argmax)
+
+
+def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None,
+                       padding="valid", out=None):
+    N, H, W, C = input_shape
+    dx = np.zeros((N, H * W, C), dtype=dy.dtype)
+    n = np.arange(N).reshape(N, 1, 1, 1)
+    c = np.arange(C).reshape(1, 1, 1, C)
+    np.add.at(dx, (np.broadcast_to(n, dy.shape), argmax, np.broadcast_to(c, dy.shape)), dy)
+    return _store(out, dx.reshape(input_shape))
+
+
+# ---- activations ------------------------------------------------------------------
+
+def relu_forward(x, out=None):
+    return _store(out, np.maximum(x, 0))
+
+
+def relu_backward(dy, y, out=None):
+    return _store(out, np.where(y > 0, dy, 0).astype(dy.dtype))
+
+
+def sigmoid_forward(x, out=None):
+    return _store(out, 1 / (1 + np.exp(-x)))
+
+
+def sigmoid_backward(dy, y, out=None):
+    return _store(out, dy * y * (1 - y))
+
+
+def tanh_forward(x, out=None):
+    return _store(out, np.tanh(x))
+
+
+def tanh_backward(dy, y, out=None):
+    return _store(out, dy * (1 - y * y))
+
+
+def softmax_forward(x, out=None):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return _store(out, e / e.sum(axis=-1, keepdims=True))
+
+
+def softmax_backward(dy, y, out=None):
+    return _store(out, y * (dy - (dy * y).sum(axis=-1, keepdims=True)))
+
+
+# ---- dropout ----------------------------------------------------------------------
+
+def dropout_bits(seed, index):
+    """SplitMix64's finalizer over a Weyl-mixed (seed, index) key; the top 24 bits."""
+    with np.errstate(over="ignore"):
+        i = np.asarray(index, dtype=np.uint64)
+        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ \
+            ((i + np.uint64(1)) * np.uint64(0xD1B54A32D192ED03))
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(40)).astype(np.uint32)
+
+
+def _keep_scale(shape, rate, seed, dtype):
+    keep = dropout_bits(seed, np.arange(int(np.prod(shape)))) >= np.uint32(float(rate) * 2 ** 24)
+    scale = np.float32(1.0 / (1.0 - float(np.float32(rate)))) if rate < 1 else 0
+    return np.where(keep, np.asarray(scale, dtype=dtype), 0).reshape(shape).astype(dtype)
+
+
+def dropout_forward(x, rate, seed, out=None):
+    return _store(out, x * _keep_scale(x.shape, rate, seed, x.dtype))
+
+
+def dropout_backward(dy, rate, seed, out=None):
+    return _store(out, dy * _keep_scale(dy.shape, rate, seed, dy.dtype))
+
+
+# ---- fused softmax + cross-entropy ------------------------------------------------
+
+def _log_softmax(z):
+    shifted = z - z.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def softmax_cross_entropy_forward(logits, targets, out_probs=None, out_loss=None):
+    logp = _log_softmax(logits)
+    return _store(out_probs, np.exp(logp)), _store(out_loss, -(targets * logp).sum(axis=1))
+
+
+def softmax_cross_entropy_backward(probs, targets, scale=None, out=None):
+    scale = 1.0 / probs.shape[0] if scale is None else scale
+    return _store(out, scale * (probs * targets.sum(axis=1, keepdims=True) - targets))
+
+
+def sparse_softmax_cross_entropy_forward(logits, labels, out_probs=None, out_loss=None):
+    logp = _log_softmax(logits)
+    loss = -logp[np.arange(len(labels)), labels]
+    return _store(out_probs, np.exp(logp)), _store(out_loss, loss)
+
+
+def sparse_softmax_cross_entropy_backward(probs, labels, scale=None, out=None):
+    scale = 1.0 / probs.shape[0] if scale is None else scale
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(labels)), labels] = 1
+    return _store(out, scale * (probs - onehot))
+
+
+# ---- optimizer updates (in place) -------------------------------------------------
+
+def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7, step=1):
+    dt = param.dtype.type
+    b1, b2 = dt(beta_1), dt(beta_2)
+    alpha = dt(float(dt(learning_rate)) * np.sqrt(1 - float(b2) ** step) / (1 - float(b1) ** step))
+    m += (grad - m) * (1 - b1)
+    v += (grad * grad - v) * (1 - b2)
+    param -= m * alpha / (np.sqrt(v) + dt(epsilon))
+
+
+def sgd_update(param, momentum_buf, grad, learning_rate=0.01, momentum=0.0, nesterov=False):
+    dt = param.dtype.type
+    lr, mu = dt(learning_rate), dt(momentum)
+    if momentum == 0.0:
+        param -= lr * grad
+        return
+    momentum_buf[...] = mu * momentum_buf - lr * grad
+    param += mu * momentum_buf - lr * grad if nesterov else momentum_buf
+
+
+def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho=0.9,
+                   momentum=0.0, epsilon=1e-7):
+    dt = param.dtype.type
+    lr, rho, mu = dt(learning_rate), dt(rho), dt(momentum)
+    velocity[...] = rho * velocity + (1 - rho) * grad * grad
+    increment = lr * grad / np.sqrt(velocity + dt(epsilon))
+    if momentum == 0.0:
+        param -= increment
+        return
+    momentum_buf[...] = mu * momentum_buf + increment
+    param -= momentum_buf

@@ -1,0 +1,24 @@
+"""The one place fastnn reads environment variables.
+
+FASTNN_NUM_THREADS  threads for the kernels (default: OpenMP's default, i.e.
+                    OMP_NUM_THREADS or the number of cores)
+FASTNN_ISA          force a GEMM micro-kernel: one of fastnn.show_config()'s list
+"""
+import os
+
+
+def _positive_int(name):
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, received {name}={raw!r}")
+    return value
+
+
+NUM_THREADS = _positive_int("FASTNN_NUM_THREADS")
+ISA = (os.environ.get("FASTNN_ISA") or "").strip().lower() or None
