@@ -1,0 +1,186 @@
+"""The public NumPy-in / NumPy-out face of fastnn's kernels.
+
+Each function takes array-likes of any float dtype and memory layout, converts them to
+C-contiguous float32 (labels to int32) and calls the C kernel in `fastnn._C`, which
+checks shapes and raises ValueError naming the op on a bad call.  Results are new
+float32 arrays.  The maths of each op is documented by its NumPy twin, the function of
+the same name in `fastnn._reference`.
+
+>>> import numpy as np
+>>> from fastnn import ops
+>>> ops.dense_forward(np.ones((2, 3)), np.ones((3, 4)), np.zeros(4))
+array([[3., 3., 3., 3.],
+       [3., 3., 3., 3.]], dtype=float32)
+"""
+import numpy as np
+
+from fastnn import _C
+
+__all__ = [
+    "sgemm", "dense_forward", "dense_backward_input", "dense_backward_weight",
+    "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+    "maxpool2d_forward", "maxpool2d_backward",
+    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
+    "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
+    "dropout_forward", "dropout_backward",
+    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
+    "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
+    "adam_update", "sgd_update", "rmsprop_update",
+]
+
+
+def _f32(a):
+    if a is None:
+        return None
+    arr = np.asarray(a)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"expected a numeric array, received dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def _i32(a):
+    arr = np.asarray(a)
+    if not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"labels must be integers, received dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.int32)
+
+
+def sgemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
+    """alpha * op(a) @ op(b) + beta * c, where op transposes when trans_* is True."""
+    return _C.sgemm(_f32(a), _f32(b), None if c is None else _f32(c).copy(), alpha, beta,
+                    trans_a, trans_b)
+
+
+def dense_forward(x, kernel, bias=None):
+    """x @ kernel + bias for x (N, K), kernel (K, U), bias (U,)."""
+    return _C.dense_forward(_f32(x), _f32(kernel), _f32(bias))
+
+
+def dense_backward_input(dy, kernel):
+    """dy @ kernel.T: the gradient with respect to the Dense input."""
+    return _C.dense_backward_input(_f32(dy), _f32(kernel))
+
+
+def dense_backward_weight(dy, x, use_bias=True):
+    """(x.T @ dy, dy.sum(0)): the gradients of the Dense kernel and bias."""
+    return _C.dense_backward_weight(_f32(dy), _f32(x), use_bias)
+
+
+def conv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="valid"):
+    """Output shape (N, OH, OW, F) of a Conv2D, with Keras's padding rules."""
+    return _C.conv2d_output_shape(input_shape, kernel_shape, strides, padding)
+
+
+def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid"):
+    """Keras Conv2D (channels-last): x (N,H,W,C), kernel (KH,KW,C,F) -> (N,OH,OW,F)."""
+    return _C.conv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding)
+
+
+def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid"):
+    """The gradient of a Conv2D's input, of shape input_shape."""
+    return _C.conv2d_backward_input(_f32(dy), _f32(kernel), tuple(input_shape), strides, padding)
+
+
+def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid", use_bias=True):
+    """(dkernel, dbias): the gradients of a Conv2D's kernel and bias."""
+    return _C.conv2d_backward_weight(_f32(dy), _f32(x), kernel_size, strides, padding, use_bias)
+
+
+def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """(y, argmax): Keras MaxPooling2D and the winning position ih*W + iw of each output."""
+    return _C.maxpool2d_forward(_f32(x), pool_size, strides, padding)
+
+
+def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    """The gradient of a MaxPooling2D's input: dy routed to the argmax positions."""
+    return _C.maxpool2d_backward(_f32(dy), _i32(argmax), tuple(input_shape), pool_size,
+                                 strides, padding)
+
+
+def relu_forward(x):
+    return _C.relu_forward(_f32(x))
+
+
+def relu_backward(dy, y):
+    """dy where the ReLU output y is positive, else 0."""
+    return _C.relu_backward(_f32(dy), _f32(y))
+
+
+def sigmoid_forward(x):
+    return _C.sigmoid_forward(_f32(x))
+
+
+def sigmoid_backward(dy, y):
+    return _C.sigmoid_backward(_f32(dy), _f32(y))
+
+
+def tanh_forward(x):
+    return _C.tanh_forward(_f32(x))
+
+
+def tanh_backward(dy, y):
+    return _C.tanh_backward(_f32(dy), _f32(y))
+
+
+def softmax_forward(x):
+    """Softmax over the last axis."""
+    return _C.softmax_forward(_f32(x))
+
+
+def softmax_backward(dy, y):
+    return _C.softmax_backward(_f32(dy), _f32(y))
+
+
+def dropout_forward(x, rate, seed):
+    """Inverted dropout with a mask that is a pure function of (seed, element index)."""
+    return _C.dropout_forward(_f32(x), rate, seed)
+
+
+def dropout_backward(dy, rate, seed):
+    return _C.dropout_backward(_f32(dy), rate, seed)
+
+
+def softmax_cross_entropy_forward(logits, targets):
+    """(softmax(logits), per-sample cross-entropy against target distributions)."""
+    return _C.softmax_cross_entropy_forward(_f32(logits), _f32(targets))
+
+
+def softmax_cross_entropy_backward(probs, targets, scale=None):
+    """The gradient of scale * sum(loss) with respect to the logits (scale: 1/N)."""
+    return _C.softmax_cross_entropy_backward(_f32(probs), _f32(targets), scale)
+
+
+def sparse_softmax_cross_entropy_forward(logits, labels):
+    return _C.sparse_softmax_cross_entropy_forward(_f32(logits), _i32(labels))
+
+
+def sparse_softmax_cross_entropy_backward(probs, labels, scale=None):
+    return _C.sparse_softmax_cross_entropy_backward(_f32(probs), _i32(labels), scale)
+
+
+def _inplace(name, a):
+    if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous):
+        raise TypeError(f"`{name}` is updated in place, so it must be a C-contiguous float32 "
+                        f"numpy array")
+    return a
+
+
+def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                epsilon=1e-7, step=1):
+    """One Keras Adam step, updating param, m and v in place."""
+    _C.adam_update(_inplace("param", param), _inplace("m", m), _inplace("v", v), _f32(grad),
+                   learning_rate, beta_1, beta_2, epsilon, step)
+
+
+def sgd_update(param, momentum_buf, grad, learning_rate=0.01, momentum=0.0, nesterov=False):
+    """One Keras SGD step in place (momentum_buf may be None without momentum)."""
+    buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
+    _C.sgd_update(_inplace("param", param), buf, _f32(grad), learning_rate, momentum, nesterov)
+
+
+def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho=0.9,
+                   momentum=0.0, epsilon=1e-7):
+    """One Keras RMSprop step in place (momentum_buf may be None without momentum)."""
+    buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
+    _C.rmsprop_update(_inplace("param", param), _inplace("velocity", velocity), buf,
+                      _f32(grad), learning_rate, rho, momentum, epsilon)
