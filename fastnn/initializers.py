@@ -1,0 +1,85 @@
+"""Weight initializers with Keras's names and maths (float32 output).
+
+Random initializers draw from `fastnn.utils.set_random_seed`'s generator, so a seeded
+program builds identical weights.
+"""
+import numpy as np
+
+from fastnn import random as _random
+
+
+def compute_fans(shape):
+    """Keras's fans: Dense (in, out); Conv (kh, kw, in, out) -> receptive field * in/out."""
+    if len(shape) == 0:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    if len(shape) == 2:
+        return shape[0], shape[1]
+    receptive = int(np.prod(shape[:-2]))
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def glorot_uniform(shape):
+    fan_in, fan_out = compute_fans(shape)
+    limit = np.sqrt(6.0 / max(1.0, fan_in + fan_out))
+    return _random.generator().uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def glorot_normal(shape):
+    fan_in, fan_out = compute_fans(shape)
+    std = np.sqrt(2.0 / max(1.0, fan_in + fan_out)) / 0.87962566103423978
+    return _truncated_normal(shape, std)
+
+
+def he_uniform(shape):
+    fan_in, _ = compute_fans(shape)
+    limit = np.sqrt(6.0 / max(1.0, fan_in))
+    return _random.generator().uniform(-limit, limit, size=shape).astype(np.float32)
+
+
+def he_normal(shape):
+    fan_in, _ = compute_fans(shape)
+    return _truncated_normal(shape, np.sqrt(2.0 / max(1.0, fan_in)) / 0.87962566103423978)
+
+
+def _truncated_normal(shape, std):
+    rng = _random.generator()
+    x = rng.standard_normal(size=shape)
+    bad = np.abs(x) > 2
+    while bad.any():  # redraw beyond two standard deviations, like Keras
+        x[bad] = rng.standard_normal(size=int(bad.sum()))
+        bad = np.abs(x) > 2
+    return (x * std).astype(np.float32)
+
+
+def zeros(shape):
+    return np.zeros(shape, dtype=np.float32)
+
+
+def ones(shape):
+    return np.ones(shape, dtype=np.float32)
+
+
+_BY_NAME = {
+    "glorot_uniform": glorot_uniform, "glorotuniform": glorot_uniform,
+    "glorot_normal": glorot_normal, "glorotnormal": glorot_normal,
+    "he_uniform": he_uniform, "heuniform": he_uniform,
+    "he_normal": he_normal, "henormal": he_normal,
+    "zeros": zeros, "ones": ones,
+}
+
+
+def get(identifier):
+    """An initializer from a name ('glorot_uniform', 'zeros', ...) or a callable(shape)."""
+    if callable(identifier):
+        return identifier
+    if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
+        return _BY_NAME[identifier.lower()]
+    raise ValueError(f"Could not interpret initializer identifier: {identifier!r}. "
+                     f"Known names: {sorted({f.__name__ for f in _BY_NAME.values()})}")
+
+
+def serialize(fn):
+    """The Keras name of an initializer function (for get_config)."""
+    return fn.__name__

@@ -1,0 +1,102 @@
+"""Conv2D: 2-D convolution, channels-last, kernel (kh, kw, in_channels, filters)."""
+from fastnn import _C, activations, initializers
+from fastnn._shapes import normalize_pair, normalize_padding
+from fastnn.layers.dense import positive_int
+from fastnn.layers.layer import Layer
+
+
+class Conv2D(Layer):
+    """2D convolution layer (cross-correlation, as in Keras).
+
+    Args:
+        filters: positive int, the number of output channels.
+        kernel_size: int or tuple of 2 ints, the window's height and width.
+        strides: int or tuple of 2 ints. Defaults to (1, 1).
+        padding: "valid" (no padding) or "same" (output size = ceil(input / stride)),
+            case-insensitive. Defaults to "valid".
+        data_format: only "channels_last" (or None) is supported.
+        activation: activation name or None. Defaults to None.
+        use_bias: defaults to True.
+        kernel_initializer: defaults to "glorot_uniform"; bias_initializer "zeros".
+
+    Input shape: (batch, height, width, channels).
+    Output shape: (batch, new_height, new_width, filters).
+
+    >>> import numpy as np
+    >>> Conv2D(8, 3, activation="relu")(np.ones((2, 28, 28, 1))).shape
+    (2, 26, 26, 8)
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
+                 dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        op = f"Conv2D '{self.name}'"
+        self.filters = positive_int(filters, "filters", self.name)
+        self.kernel_size = normalize_pair(kernel_size, "kernel_size", op)
+        self.strides = normalize_pair(strides, "strides", op)
+        self.padding = normalize_padding(padding, op)
+        if data_format not in (None, "channels_last"):
+            raise ValueError(f"{op}: fastnn supports data_format='channels_last' only, "
+                             f"received data_format={data_format!r}")
+        if normalize_pair(dilation_rate, "dilation_rate", op) != (1, 1) or groups != 1:
+            raise ValueError(f"{op}: dilation_rate other than 1 and groups other than 1 "
+                             f"are not supported by fastnn")
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.defer_activation = False
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != 4:
+            raise self.incompatible(input_shape, f"expected ndim=4, found ndim={len(input_shape)}")
+        if self.built and input_shape[-1] != self.kernel.shape[2]:
+            raise self.incompatible(input_shape, f"expected axis -1 of input shape to have value "
+                                    f"{self.kernel.shape[2]}")
+        self.compute_output_shape(input_shape)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(self.kernel_size + (input_shape[-1], self.filters),
+                                      self.kernel_initializer, "kernel")
+        self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias") if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        n, h, w, c = input_shape
+        try:
+            _, oh, ow, f = _C.conv2d_output_shape((1, h, w, c), self.kernel_size + (c, self.filters),
+                                                  self.strides, self.padding)
+        except ValueError as e:
+            raise ValueError(f"Layer '{self.name}': {e}. Received input shape {tuple(input_shape)}") from None
+        return (n, oh, ow, f)
+
+    def _work(self, x_shape):
+        size = _C.conv2d_workspace_size(x_shape, self.kernel.shape, self.strides, self.padding)
+        return self.buffer("work", (size,))
+
+    def forward(self, x, training=False):
+        self._x = x
+        y = self.buffer("y", self.compute_output_shape(x.shape))
+        _C.conv2d_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
+                          self.strides, self.padding, out=y, work=self._work(x.shape))
+        self._y = y if self.defer_activation else self.activation.forward(y)
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        if not self.defer_activation:
+            dy = self.activation.backward(dy, self._y)
+        x, work = self._x, self._work(self._x.shape)
+        _C.conv2d_backward_weight(dy, x, self.kernel_size, self.strides, self.padding,
+                                  self.use_bias, out_kernel=self.kernel.grad,
+                                  out_bias=None if self.bias is None else self.bias.grad, work=work)
+        if not need_dx:
+            return None
+        return _C.conv2d_backward_input(dy, self.kernel.value, x.shape, self.strides, self.padding,
+                                        out=self.buffer("dx", x.shape), work=work)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": "channels_last",
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}

@@ -1,0 +1,81 @@
+"""Dense: y = activation(x . kernel + bias), kernel (in, units) as in Keras."""
+from fastnn import _C, activations, initializers
+from fastnn.layers.layer import Layer
+
+
+def positive_int(value, name, layer):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(f"Received an invalid value for `{name}`, expected a positive "
+                         f"integer. Received: {name}={value!r} (layer {layer})")
+    return value
+
+
+class Dense(Layer):
+    """Just your regular densely-connected NN layer.
+
+    Args:
+        units: positive int, dimensionality of the output space.
+        activation: activation name (e.g. "relu") or None (linear). Defaults to None.
+        use_bias: whether to add a bias vector. Defaults to True.
+        kernel_initializer: defaults to "glorot_uniform".
+        bias_initializer: defaults to "zeros".
+
+    Input shape: (batch_size, input_dim). Output shape: (batch_size, units).
+
+    >>> import numpy as np
+    >>> Dense(4, activation="relu")(np.ones((2, 3))).shape
+    (2, 4)
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", **kwargs):
+        super().__init__(**kwargs)
+        self.units = positive_int(units, "units", self.name)
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.defer_activation = False  # set by a model that fuses softmax into its loss
+
+    def check_input_shape(self, input_shape):
+        if len(input_shape) != 2:
+            raise self.incompatible(input_shape, f"expected ndim=2, found ndim={len(input_shape)}."
+                                    " Full shape received: " + str(tuple(input_shape)) +
+                                    " (add a Flatten layer before Dense for images)")
+        if self.built and input_shape[-1] != self.kernel.shape[0]:
+            raise self.incompatible(input_shape, f"expected axis -1 of input shape to have value "
+                                    f"{self.kernel.shape[0]}")
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
+        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, x, training=False):
+        self._x = x
+        y = self.buffer("y", (x.shape[0], self.units))
+        work = self.buffer("work", (_C.dense_workspace_size(x.shape[0], x.shape[1], self.units),))
+        _C.dense_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
+                         out=y, work=work)
+        self._y = y if self.defer_activation else self.activation.forward(y)
+        return self._y
+
+    def backward(self, dy, need_dx=True):
+        if not self.defer_activation:
+            dy = self.activation.backward(dy, self._y)
+        x = self._x
+        work = self.buffer("work", (_C.dense_workspace_size(x.shape[0], x.shape[1], self.units),))
+        _C.dense_backward_weight(dy, x, self.use_bias, out_kernel=self.kernel.grad,
+                                 out_bias=None if self.bias is None else self.bias.grad, work=work)
+        if not need_dx:
+            return None
+        dx = self.buffer("dx", x.shape)
+        return _C.dense_backward_input(dy, self.kernel.value, out=dx, work=work)
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer)}

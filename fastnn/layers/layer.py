@@ -1,0 +1,214 @@
+"""The Layer base class, weights, and the symbolic tensors that record a Functional graph.
+
+A layer is a pair of plain functions over NumPy arrays: `forward(x, training)` and
+`backward(dy, need_dx)`, which writes its weights' gradients and returns dx.  There is
+no autograd engine: a model calls forwards in order and backwards in reverse.
+"""
+import re
+
+import numpy as np
+
+from fastnn import initializers
+
+_name_counts = {}
+
+
+def unique_name(base):
+    """Keras's naming: 'dense', then 'dense_1', 'dense_2', ... per session."""
+    n = _name_counts.get(base, 0)
+    _name_counts[base] = n + 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def snake_case(name):
+    """Keras's class-name-to-layer-name rule: MaxPooling2D -> max_pooling2d."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def shape_str(shape):
+    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
+        ("," if len(shape) == 1 else "") + ")"
+
+
+class Variable:
+    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
+
+    def __init__(self, value, name, trainable=True):
+        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.grad = np.zeros_like(self.value)
+        self.name = name
+        self.trainable = trainable
+
+    shape = property(lambda self: self.value.shape)
+
+    def numpy(self):
+        return self.value.copy()
+
+    def assign(self, value):
+        value = np.asarray(value)
+        if value.shape != self.value.shape:
+            raise ValueError(f"Cannot assign a value of shape {value.shape} to variable "
+                             f"'{self.name}' of shape {self.value.shape}")
+        self.value[...] = value
+
+    def __repr__(self):
+        return f"<Variable '{self.name}' shape={self.value.shape} dtype=float32>"
+
+
+class KerasTensor:
+    """A symbolic tensor: a shape with None for the batch, and the node that made it."""
+
+    def __init__(self, shape, node=None, index=0, name=None):
+        self.shape = tuple(shape)
+        self.node = node
+        self.index = index
+        self.name = name
+        self.dtype = "float32"
+
+    ndim = property(lambda self: len(self.shape))
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype=float32, name={self.name}>"
+
+
+class Node:
+    """One call of a layer on symbolic tensors."""
+
+    def __init__(self, layer, inputs, outputs):
+        self.layer = layer
+        self.inputs = inputs    # list of KerasTensor
+        self.outputs = outputs  # list of KerasTensor
+
+
+class Layer:
+    """Base class of all layers: weights, lazy building, symbolic calls, configs.
+
+    Subclasses implement `build(input_shape)`, `compute_output_shape(input_shape)`,
+    `forward(x, training)` and `backward(dy, need_dx)`.  Shapes include the batch
+    dimension as None.
+    """
+
+    def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
+                 batch_input_shape=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unrecognized keyword arguments passed to "
+                            f"{type(self).__name__}: {kwargs}")
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"fastnn computes in float32 only; received dtype={dtype!r}")
+        if name is not None and (not isinstance(name, str) or not name or "/" in name):
+            raise ValueError(f"Argument `name` must be a non-empty string without '/', "
+                             f"received: name={name!r}")
+        self.name = name or unique_name(snake_case(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.built = False
+        self._variables = []
+        self._buffers = {}
+        self._inbound_nodes = []
+        self.input_shape_hint = None  # (None, ...) when given input_shape= etc.
+        if input_dim is not None:
+            input_shape = (input_dim,)
+        if input_shape is not None:
+            self.input_shape_hint = (None,) + tuple(int(d) for d in input_shape)
+        if batch_input_shape is not None:
+            self.input_shape_hint = (None,) + tuple(batch_input_shape)[1:]
+
+    # ---- weights ----------------------------------------------------------------
+    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+        init = initializers.get(initializer)
+        var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
+        self._variables.append(var)
+        return var
+
+    @property
+    def weights(self):
+        return list(self._variables)
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self._variables if v.trainable and self.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self._variables if not (v.trainable and self.trainable)]
+
+    def get_weights(self):
+        return [v.numpy() for v in self._variables]
+
+    def set_weights(self, weights):
+        weights = list(weights)
+        if len(weights) != len(self._variables):
+            raise ValueError(f"Layer {self.name} expects {len(self._variables)} weights, "
+                             f"but the weight list provided has {len(weights)} elements.")
+        for var, w in zip(self._variables, weights):
+            if np.shape(w) != var.shape:
+                raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
+                                 f"with provided weight shape {np.shape(w)}.")
+        for var, w in zip(self._variables, weights):
+            var.assign(w)
+
+    def count_params(self):
+        return int(sum(v.value.size for v in self._variables))
+
+    # ---- building and calling ----------------------------------------------------
+    def build(self, input_shape):
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def ensure_built(self, input_shape):
+        if not self.built:
+            self.check_input_shape(input_shape)
+            self.build(input_shape)
+            self.built = True
+            self.input_spec_shape = input_shape
+
+    def check_input_shape(self, input_shape):
+        """Raise Keras's ValueError when input_shape cannot feed this layer."""
+
+    def incompatible(self, input_shape, what):
+        return ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: "
+                          f"{what}, but received input with shape {shape_str(input_shape)}")
+
+    def __call__(self, inputs, training=False):
+        multi = isinstance(inputs, (list, tuple))
+        items = list(inputs) if multi else [inputs]
+        if all(isinstance(t, KerasTensor) for t in items):
+            shapes = [t.shape for t in items] if multi else items[0].shape
+            self.ensure_built(shapes)
+            self.check_input_shape(shapes)
+            out_shape = self.compute_output_shape(shapes)
+            node = Node(self, items, [])
+            out = KerasTensor(out_shape, node, 0, name=self.name)
+            node.outputs.append(out)
+            self._inbound_nodes.append(node)
+            return out
+        if any(isinstance(t, KerasTensor) for t in items):
+            raise ValueError(f"Layer '{self.name}' received a mix of symbolic and concrete inputs")
+        arrays = [np.ascontiguousarray(t, dtype=np.float32) for t in items]
+        shapes = [(None,) + a.shape[1:] for a in arrays] if multi else (None,) + arrays[0].shape[1:]
+        self.ensure_built(shapes)
+        self.check_input_shape(shapes)
+        return np.array(self.forward(arrays if multi else arrays[0], training=training))
+
+    def buffer(self, key, shape, dtype=np.float32):
+        """A scratch array reused across steps for a given shape (no per-batch allocation)."""
+        buf = self._buffers.get((key, shape))
+        if buf is None:
+            buf = self._buffers[(key, shape)] = np.empty(shape, dtype=dtype)
+        return buf
+
+    # ---- serialization ------------------------------------------------------------
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
+        if self.input_shape_hint is not None:
+            config["batch_input_shape"] = list(self.input_shape_hint)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"

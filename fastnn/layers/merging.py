@@ -1,0 +1,88 @@
+"""Merge layers for branching Functional graphs: Add and Concatenate."""
+import numpy as np
+
+from fastnn.layers.layer import Layer
+
+
+class _Merge(Layer):
+    def check_input_shape(self, input_shape):
+        if not isinstance(input_shape, list) or len(input_shape) < 2:
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) should be called on a "
+                             f"list of at least 2 inputs. Received: input_shape={input_shape}")
+
+
+class Add(_Merge):
+    """Adds a list of inputs of the same shape.
+
+    >>> import numpy as np
+    >>> Add()([np.ones((1, 2)), np.ones((1, 2))])
+    array([[2., 2.]], dtype=float32)
+    """
+
+    def check_input_shape(self, input_shape):
+        super().check_input_shape(input_shape)
+        if any(tuple(s[1:]) != tuple(input_shape[0][1:]) for s in input_shape):
+            raise ValueError(f"Inputs of layer '{self.name}' (Add) must have the same shape. "
+                             f"Received: input_shape={input_shape}")
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def forward(self, xs, training=False):
+        self._n = len(xs)
+        y = self.buffer("y", xs[0].shape)
+        np.copyto(y, xs[0])
+        for x in xs[1:]:
+            y += x
+        return y
+
+    def backward(self, dy, need_dx=True):
+        return [dy] * self._n if need_dx else None
+
+
+class Concatenate(_Merge):
+    """Concatenates a list of inputs along `axis` (default -1, the channels).
+
+    >>> import numpy as np
+    >>> Concatenate()([np.ones((1, 2)), np.zeros((1, 3))]).shape
+    (1, 5)
+    """
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if axis == 0:
+            raise ValueError("Concatenate cannot join along the batch axis (axis=0)")
+        self.axis = axis
+
+    def check_input_shape(self, input_shape):
+        super().check_input_shape(input_shape)
+        rank = len(input_shape[0])
+        ax = self.axis % rank
+        for s in input_shape:
+            if len(s) != rank or any(a != b for i, (a, b) in enumerate(zip(s, input_shape[0]))
+                                     if i != ax and i != 0):
+                raise ValueError(f"A `Concatenate` layer requires inputs with matching shapes "
+                                 f"except for the concatenation axis. Received: "
+                                 f"input_shape={input_shape}")
+
+    def compute_output_shape(self, input_shape):
+        ax = self.axis % len(input_shape[0])
+        out = list(input_shape[0])
+        out[ax] = sum(s[ax] for s in input_shape)
+        return tuple(out)
+
+    def forward(self, xs, training=False):
+        ax = self.axis % xs[0].ndim
+        self._sizes = [x.shape[ax] for x in xs]
+        shape = list(xs[0].shape)
+        shape[ax] = sum(self._sizes)
+        return np.concatenate(xs, axis=ax, out=self.buffer("y", tuple(shape)))
+
+    def backward(self, dy, need_dx=True):
+        if not need_dx:
+            return None
+        ax = self.axis % dy.ndim
+        return np.split(dy, np.cumsum(self._sizes)[:-1], axis=ax)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}

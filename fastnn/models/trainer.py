@@ -1,0 +1,297 @@
+"""compile / fit / evaluate / predict with Keras's semantics.
+
+The loops follow keras/src/trainers: `validation_split` takes the last fraction before
+shuffling, steps per epoch = ceil(n / batch_size) with the last partial batch used,
+`shuffle=True` reshuffles every epoch, logged values are running means over the epoch
+weighted by batch size, and `evaluate` returns `[loss, *metrics]` (a scalar without
+metrics).  A training step allocates nothing in steady state: batches are gathered
+into reused buffers and each layer reuses its own.
+"""
+import numpy as np
+
+from fastnn import losses, metrics as metrics_module, optimizers, random
+from fastnn.callbacks import CallbackList
+from fastnn.models import data
+
+
+class Trainer:
+    def __init__(self):
+        self.optimizer = self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._metric_ids, self._metrics = [], None
+        self._packed_ids = None
+        self._gather = data.BatchGatherer()
+
+    # ---- compile ---------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure the model for training: optimizer (default "rmsprop"), loss, metrics."""
+        self.optimizer = optimizers.get(optimizer)
+        self.loss = None if loss is None else losses.get(loss)
+        if metrics is not None and not isinstance(metrics, (list, tuple)):
+            raise ValueError(f"Expected `metrics` to be a list, received {type(metrics).__name__}")
+        self._metric_ids = list(metrics or [])
+        self._metrics = None
+        self.compiled = True
+
+    @property
+    def metrics_names(self):
+        return ["loss"] + [m.name for m in self._metrics or []]
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before calling `{method}()`.")
+        if self.loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+
+    # ---- preparing data ----------------------------------------------------------------
+    def _inputs(self, x, what="x"):
+        xs = [data.float_array(a, what) for a in data.as_list(x)]
+        self._ensure_graph([(None,) + a.shape[1:] for a in xs])
+        if len(xs) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), "
+                             f"but it received {len(xs)} input arrays")
+        for i, (a, t) in enumerate(zip(xs, self.inputs)):
+            expected = t.shape[1:]
+            if len(a.shape) - 1 != len(expected) or any(
+                    e is not None and e != d for e, d in zip(expected, a.shape[1:])):
+                raise ValueError(f"Input {i} of layer '{self.name}' is incompatible with the "
+                                 f"layer: expected shape={tuple(t.shape)}, found shape={a.shape}")
+        return xs
+
+    def _targets(self, y, n_outputs_shape):
+        if len(self.outputs) != 1:
+            raise NotImplementedError("fastnn trains models with one output only")
+        y = np.asarray(y)
+        return self.loss.prepare_targets(y, (len(y),) + tuple(n_outputs_shape[1:]))
+
+    def _prepare(self, x, y, what=""):
+        xs = self._inputs(x, "x" + what)
+        y = self._targets(y, self.output_shape)
+        data.check_cardinality(xs, y)
+        for a in xs:
+            data.check_finite(a, "x" + what)
+        data.check_finite(y, "y" + what)
+        self._prepare_training_state()
+        return xs, y
+
+    def _prepare_training_state(self):
+        if self._metrics is None:
+            self._metrics = [metrics_module.get(m, self.loss, self.output_shape)
+                             for m in self._metric_ids]
+        self._fused_layer = self._find_fused_layer()
+
+    def _find_fused_layer(self):
+        """The output layer whose activation the loss can take over (softmax + cross-entropy)."""
+        if getattr(self.loss, "from_logits", True) or self.loss.fused_activation is None:
+            return None
+        layer = self.outputs[0].node.layer
+        act = getattr(layer, "activation", None)
+        alone = self._output_consumers.get(id(self.outputs[0]), 0) == 0
+        ok = alone and hasattr(layer, "defer_activation") and act is not None
+        return layer if ok and act.name == self.loss.fused_activation else None
+
+    def _pack_parameters(self):
+        """Trainable weights and gradients as views into two contiguous buffers."""
+        variables = self.trainable_weights
+        ids = [id(v) for v in variables]
+        if ids == self._packed_ids:
+            return
+        total = sum(v.value.size for v in variables)
+        self._flat_params = np.empty(total, dtype=np.float32)
+        self._flat_grads = np.zeros(total, dtype=np.float32)
+        offset = 0
+        for v in variables:
+            n = v.value.size
+            self._flat_params[offset:offset + n] = v.value.reshape(-1)
+            v.value = self._flat_params[offset:offset + n].reshape(v.shape)
+            v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
+            offset += n
+        self._packed_ids = ids
+
+    # ---- one step ------------------------------------------------------------------
+    def _loss_step(self, xs, y, weights, training):
+        """Forward, loss and (when training) backward; returns (weighted loss sum, preds)."""
+        fused = self._fused_layer
+        if fused is not None:
+            fused.defer_activation = True
+        try:
+            out = self.forward_graph(xs, training)[0]
+            if fused is not None:
+                per_sample, dout, preds = self.loss.forward_backward_logits(y, out)
+            else:
+                per_sample, dout = self.loss.forward_backward(y, out)
+                preds = out
+            if weights is not None:
+                per_sample = per_sample * weights
+                dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+            if training:
+                self.backward_graph([dout])
+        finally:
+            if fused is not None:
+                fused.defer_activation = False
+        return float(np.sum(per_sample)), preds
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One gradient step on one batch; returns the batch's loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        xs, y = self._prepare(x, y)
+        self._pack_parameters()
+        w = data.sample_weights(y, class_weight, sample_weight)
+        return self._batch_result(*self._train_batch(xs, y, w), y, return_dict)
+
+    def _train_batch(self, xs, y, w):
+        total, preds = self._loss_step(xs, y, w, training=True)
+        self.optimizer.apply(self._flat_params, self._flat_grads)
+        return total, preds
+
+    def _batch_result(self, total, preds, y, return_dict):
+        for m in self._metrics:
+            m.reset()
+            m.update(y, preds)
+        logs = {"loss": total / len(y), **{m.name: m.result() for m in self._metrics}}
+        return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        self._require_compiled("test_on_batch")
+        xs, y = self._prepare(x, y)
+        w = data.sample_weights(y, None, sample_weight)
+        return self._batch_result(*self._loss_step(xs, y, w, training=False), y, return_dict)
+
+    def predict_on_batch(self, x):
+        xs = self._inputs(x)
+        outs = [o.copy() for o in self.forward_graph(xs, training=False)]
+        return outs[0] if len(outs) == 1 else outs
+
+    # ---- fit -------------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        """Train the model for a fixed number of epochs; returns a `History`."""
+        self._require_compiled("fit")
+        batch_size = data.check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else verbose
+        xs, y = self._prepare(x, y)
+        w = data.sample_weights(y, class_weight, sample_weight)
+        val = None
+        if validation_data is not None:
+            vx, vy = validation_data[0], validation_data[1]
+            val = self._prepare(vx, vy, what=" (validation_data)")
+        elif validation_split:
+            arrays = xs + [y] + ([w] if w is not None else [])
+            train, held = data.train_validation_split(arrays, validation_split)
+            xs, y, w = train[:len(xs)], train[len(xs)], (train[-1] if w is not None else None)
+            val = (held[:len(xs)], held[len(xs)])
+        self._pack_parameters()
+        n = len(y)
+        steps = -(-n // batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
+        cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            verbose=verbose, epochs=epochs, steps=steps)
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            order = random.generator().permutation(n) if shuffle else None
+            logs = self._train_epoch(xs, y, w, order, batch_size, steps, cbs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._evaluate_loop(val[0], val[1], None,
+                                               validation_batch_size or batch_size, cbs)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _train_epoch(self, xs, y, w, order, batch_size, steps, cbs):
+        for m in self._metrics:
+            m.reset()
+        seen, loss_sum, logs = 0, 0.0, {}
+        for step in range(steps):
+            cbs.on_train_batch_begin(step)
+            lo, hi = step * batch_size, min((step + 1) * batch_size, len(y))
+            if order is None:
+                bx, by = [a[lo:hi] for a in xs], y[lo:hi]
+                bw = None if w is None else w[lo:hi]
+            else:
+                idx = order[lo:hi]
+                bx = [self._gather.take(a, idx, i) for i, a in enumerate(xs)]
+                by = self._gather.take(y, idx, "y")
+                bw = None if w is None else w[idx]
+            total, preds = self._train_batch(bx, by, bw)
+            seen += hi - lo
+            loss_sum += total
+            for m in self._metrics:
+                m.update(by, preds)
+            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
+            cbs.on_train_batch_end(step, logs)
+            if self.stop_training:
+                break
+        return dict(logs)
+
+    # ---- evaluate / predict -----------------------------------------------------------
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        """Loss and metrics on the data: a scalar, `[loss, *metrics]`, or a dict."""
+        self._require_compiled("evaluate")
+        batch_size = data.check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else verbose
+        xs, y = self._prepare(x, y)
+        w = data.sample_weights(y, None, sample_weight)
+        n_steps = -(-len(y) // batch_size)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=n_steps)
+        logs = self._evaluate_loop(xs, y, w, batch_size, cbs)
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def _evaluate_loop(self, xs, y, w, batch_size, cbs):
+        for m in self._metrics:
+            m.reset()
+        cbs.on_test_begin()
+        seen, loss_sum, logs = 0, 0.0, {}
+        for step in range(-(-len(y) // batch_size)):
+            cbs.on_test_batch_begin(step)
+            lo, hi = step * batch_size, min((step + 1) * batch_size, len(y))
+            total, preds = self._loss_step([a[lo:hi] for a in xs], y[lo:hi],
+                                           None if w is None else w[lo:hi], training=False)
+            seen += hi - lo
+            loss_sum += total
+            for m in self._metrics:
+                m.update(y[lo:hi], preds)
+            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
+            cbs.on_test_batch_end(step, logs)
+        cbs.on_test_end(logs)
+        return dict(logs)
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for the inputs, computed batch by batch (float32 arrays)."""
+        batch_size = data.check_batch_size(batch_size)
+        verbose = 1 if verbose == "auto" else verbose
+        xs = self._inputs(x)
+        n = data.check_cardinality(xs, None)
+        for a in xs:
+            data.check_finite(a, "x")
+        n_steps = -(-n // batch_size)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=1, steps=n_steps)
+        cbs.on_predict_begin()
+        results = [np.empty((n,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
+        for step in range(n_steps):
+            cbs.on_predict_batch_begin(step)
+            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+            for r, o in zip(results, self.forward_graph([a[lo:hi] for a in xs], training=False)):
+                r[lo:hi] = o
+            cbs.on_predict_batch_end(step, {"outputs": results})
+        cbs.on_predict_end()
+        return results[0] if len(results) == 1 else results

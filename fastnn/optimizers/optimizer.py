@@ -1,0 +1,55 @@
+"""The optimizer base: hyperparameters, step counting, and one fused update per step.
+
+The model keeps every trainable parameter in one contiguous float32 buffer and every
+gradient in another, so an update is a single pass of one C kernel over all of them.
+Slot buffers (Adam's m and v, momenta) are allocated once, at the first step.
+"""
+import numpy as np
+
+
+# Keras's common optimizer arguments, at their defaults; other values are not supported yet.
+_KERAS_COMMON = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
+                 "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None,
+                 "loss_scale_factor": None, "gradient_accumulation_steps": None}
+
+
+class Optimizer:
+    def __init__(self, learning_rate=0.001, name=None, **kwargs):
+        for key, value in kwargs.items():
+            if key not in _KERAS_COMMON:
+                raise TypeError(f"Unrecognized keyword argument passed to {type(self).__name__}: {key}")
+            if value != _KERAS_COMMON[key]:
+                raise ValueError(f"{type(self).__name__}: {key}={value!r} is not supported by fastnn yet")
+        self.name = name or type(self).__name__.lower()
+        self.learning_rate = learning_rate
+        self.iterations = 0
+        self._slots = None
+
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        value = float(value)
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"learning_rate must be a non-negative float, received {value}")
+        self._learning_rate = value
+
+    def apply(self, params, grads):
+        """One step over flat float32 buffers `params` (updated in place) and `grads`."""
+        if self._slots is None or self._slots[0].shape != params.shape:
+            self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
+        self.iterations += 1
+        self.update(params, grads, self._slots)
+
+    def variables(self):
+        """Keras's order: iterations, learning rate, then the slots."""
+        return [np.array(self.iterations), np.array(self.learning_rate, np.float32)] + list(self._slots or [])
+
+    def get_config(self):
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)

@@ -1,0 +1,18 @@
+"""fastnn's random state: one NumPy generator for initializers, shuffling and dropout seeds."""
+import numpy as np
+
+_generator = np.random.default_rng()
+
+
+def generator():
+    return _generator
+
+
+def set_seed(seed):
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def draw_seed():
+    """A fresh 63-bit seed (for a dropout layer's counter-based RNG)."""
+    return int(_generator.integers(0, 2 ** 63 - 1))

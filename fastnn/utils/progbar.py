@@ -1,0 +1,182 @@
+"""A text progress bar with the look of Keras 2 (tf-keras)."""
+import math
+import sys
+import time
+
+import numpy as np
+
+
+class Progbar:
+    """Displays a progress bar.
+
+    On a terminal the bar is redrawn in place:
+    `  7/313 [..............................] - ETA: 3s - loss: 0.2871`, and the
+    last update leaves `313/313 [==============================] - 1s 3ms/step -
+    loss: 0.0287`. When the output is not a terminal (a log file, a pipe, a
+    captured stream) only that final line is written, without `\\r` or `\\b`.
+
+    Values are displayed as given: the caller passes running means (as fastnn's
+    and Keras 3's models do), so the bar does not average them again.
+
+    Args:
+        target: Total number of steps expected, `None` if unknown.
+        width: Progress bar width on screen. Defaults to `30`.
+        verbose: Verbosity mode, 0 (silent), 1 (progress bar), 2 (one line
+            when the bar is finalized). Defaults to `1`.
+        interval: Minimum visual progress update interval (in seconds).
+            Defaults to `0.05`.
+        stateful_metrics: Iterable of metric names. Accepted for Keras
+            compatibility; every value is displayed as given.
+        unit_name: Display name for step counts (usually `"step"` or
+            `"sample"`). Defaults to `"step"`.
+        file: Stream written to. Defaults to `None`, meaning `sys.stdout` as
+            it is at the time of each write.
+
+    Example:
+
+    >>> import io
+    >>> out = io.StringIO()
+    >>> bar = Progbar(4, file=out)
+    >>> for step in range(1, 5):
+    ...     bar.update(step, [("loss", 1.0 / step)])
+    >>> print(out.getvalue().split(" - ")[0])
+    4/4 [==============================]
+    >>> out.getvalue().endswith(" - loss: 0.2500\\n")
+    True
+    """
+
+    def __init__(self, target, width=30, verbose=1, interval=0.05,
+                 stateful_metrics=None, unit_name="step", file=None):
+        self.target = target
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.stateful_metrics = set(stateful_metrics or ())
+        self.unit_name = unit_name
+        self.file = file
+        self._values = {}  # name -> last value given; dicts keep insertion order
+        self._seen_so_far = 0
+        self._start = time.perf_counter()
+        self._last_update = -math.inf
+        self._time_after_first_step = None
+        self._prev_width = 0
+
+    def update(self, current, values=None, finalize=None):
+        """Updates the progress bar.
+
+        Args:
+            current: Index of current step (1-based count of steps done).
+            values: List of tuples `(name, value)`, displayed as given. Later
+                updates overwrite earlier values of the same name; new names
+                are appended.
+            finalize: Whether this is the last update for the progress bar.
+                If `None`, defaults to `current >= self.target`.
+        """
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        for name, value in values or ():
+            self._values[name] = value
+        self._seen_so_far = current
+        now = time.perf_counter()
+        per_step = self._step_duration(current, now)
+
+        if self.verbose == 1:
+            if not finalize and now - self._last_update < self.interval:
+                return
+            stream = self.file if self.file is not None else sys.stdout
+            live = _is_live(stream)
+            if finalize or live:
+                line = self._bar(current)
+                if finalize or not self.target:
+                    line += f" - {now - self._start:.0f}s" + _format_time(per_step, self.unit_name)
+                else:
+                    line += " - ETA: " + _format_eta(per_step * (self.target - current))
+                line += self._metrics()
+                text = line
+                if live:
+                    text = "\r" + line + " " * max(self._prev_width - len(line), 0)
+                    self._prev_width = 0 if finalize else len(line)
+                _write(stream, text + "\n" if finalize else text)
+        elif self.verbose == 2 and finalize:
+            stream = self.file if self.file is not None else sys.stdout
+            line = self._count(current) + f" - {now - self._start:.0f}s -"
+            line += _format_time(per_step, self.unit_name) + self._metrics()
+            _write(stream, line + "\n")
+        self._last_update = now
+
+    def add(self, n, values=None):
+        """Advances the bar by `n` steps; see `update` for `values`."""
+        self.update(self._seen_so_far + n, values)
+
+    def _count(self, current):
+        if not self.target:
+            return f"{current:7d}/Unknown"
+        return f"{current:>{len(str(self.target))}}/{self.target}"
+
+    def _bar(self, current):
+        if not self.target:
+            return self._count(current)
+        done = min(int(self.width * current / self.target), self.width)
+        bar = self._count(current) + " ["
+        if done > 0:
+            bar += "=" * (done - 1) + (">" if current < self.target else "=")
+        return bar + "." * (self.width - done) + "]"
+
+    def _metrics(self):
+        return "".join(f" - {k}: {_format_value(v)}" for k, v in self._values.items())
+
+    def _step_duration(self, current, now):
+        # Keras 3: the first step (compilation, warm-up) is left out of the
+        # estimate once more steps are available.
+        if not current:
+            return 0.0
+        if self._time_after_first_step is not None and current > 1:
+            per_step = (now - self._time_after_first_step) / (current - 1)
+        else:
+            per_step = (now - self._start) / current
+        if current == 1:
+            self._time_after_first_step = now
+        return per_step
+
+
+def _is_live(stream):
+    """True if `stream` can redraw a line in place (a terminal or a notebook)."""
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError, OSError):
+        return False
+    return type(stream).__module__.startswith("ipykernel")
+
+
+def _write(stream, text):
+    stream.write(text)
+    flush = getattr(stream, "flush", None)
+    if flush is not None:
+        flush()
+
+
+def _format_value(value):
+    if isinstance(value, str):
+        return value
+    try:
+        value = float(np.mean(value))
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+
+
+def _format_time(seconds, unit_name):
+    if seconds >= 1 or seconds == 0:
+        return f" {seconds:.0f}s/{unit_name}"
+    if seconds >= 1e-3:
+        return f" {seconds * 1e3:.0f}ms/{unit_name}"
+    return f" {seconds * 1e6:.0f}us/{unit_name}"
+
+
+def _format_eta(eta):
+    if eta > 3600:
+        return "%d:%02d:%02d" % (eta // 3600, (eta % 3600) // 60, eta % 60)
+    if eta > 60:
+        return "%d:%02d" % (eta // 60, eta % 60)
+    return "%ds" % eta

@@ -1,0 +1,35 @@
+"""Shared fixtures: a seeded generator, a random-array helper, and a thread-count param."""
+import numpy as np
+import pytest
+
+import fastnn
+
+
+@pytest.fixture
+def rng():
+    """A fresh, seeded generator per test: every test is reproducible on its own."""
+    return np.random.default_rng(20240601)
+
+
+@pytest.fixture
+def rand(rng):
+    """rand(shape, dtype=np.float32, low=-1, high=1): uniform random array."""
+    def rand(shape, dtype=np.float32, low=-1.0, high=1.0):
+        return rng.uniform(low, high, size=shape).astype(dtype)
+    return rand
+
+
+def _with_threads(n):
+    old = fastnn.get_num_threads()
+    fastnn.set_num_threads(n)
+    return old
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def threads(request):
+    """Run the test under fastnn.set_num_threads(1) and (2); restore the old count."""
+    old = _with_threads(request.param)
+    try:
+        yield request.param
+    finally:
+        fastnn.set_num_threads(old)

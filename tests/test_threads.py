@@ -1,0 +1,183 @@
+"""Thread-count independence (bitwise), the thread-count API, and the environment
+variables read at import (in subprocesses)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _C
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Inputs large enough that every kernel runs in parallel with 2 threads."""
+    r = np.random.default_rng(7)
+    f = lambda *s: r.uniform(-1, 1, s).astype(np.float32)
+    d = dict(a=f(300, 500), b=f(500, 400), c=f(300, 400), at=f(500, 100), bt=f(700, 500),
+             x=f(256, 500), w=f(500, 300), dy=f(256, 300),
+             img=f(16, 28, 28, 8), k=f(3, 3, 8, 16), k1=f(1, 1, 8, 16),
+             cdy=f(16, 28, 28, 16), cdy2=f(16, 14, 14, 16),
+             pool=r.permutation(32 * 28 * 28 * 16).astype(np.float32).reshape(32, 28, 28, 16),
+             pdy=f(32, 14, 14, 16), pdy3=f(32, 14, 28, 16),
+             e=f(10 ** 6) * 4, e2=f(10 ** 6), logits=f(2000, 100) * 5,
+             labels=r.integers(0, 100, 2000).astype(np.int32))
+    t = r.uniform(0, 1, (2000, 100)).astype(np.float32)
+    d["targets"] = t / t.sum(1, keepdims=True)
+    return d
+
+
+def optimizer_run(kind, **hp):
+    def run(d):
+        w, s1, s2 = d["e"].copy(), np.zeros(10 ** 6, np.float32), np.zeros(10 ** 6, np.float32)
+        for t in range(1, 4):
+            g = d["e2"] * t
+            if kind == "adam":
+                _C.adam_update(w, s1, s2, g, step=t, **hp)
+            elif kind == "sgd":
+                _C.sgd_update(w, s1, g, **hp)
+            else:
+                _C.rmsprop_update(w, s1, s2, g, **hp)
+        return w, s1, s2
+    return run
+
+
+CASES = [  # (id, run(data) -> array or tuple of arrays)
+    ("sgemm-split-m", lambda d: _C.sgemm(d["a"], d["b"])),
+    ("sgemm-split-n-TT", lambda d: _C.sgemm(d["at"], d["bt"], trans_a=True, trans_b=True)),
+    ("sgemm-beta", lambda d: _C.sgemm(d["a"], d["b"], d["c"].copy(), 0.5, -2.0)),
+    ("dense_forward", lambda d: _C.dense_forward(d["x"], d["w"], d["w"][0])),
+    ("dense_backward_input", lambda d: _C.dense_backward_input(d["dy"], d["w"])),
+    ("dense_backward_weight", lambda d: _C.dense_backward_weight(d["dy"], d["x"])),
+    ("conv2d_forward", lambda d: _C.conv2d_forward(d["img"], d["k"], d["k"][0, 0, 0], 1, "same")),
+    ("conv2d_forward-s2", lambda d: _C.conv2d_forward(d["img"], d["k"], None, 2, "same")),
+    ("conv2d_forward-pointwise", lambda d: _C.conv2d_forward(d["img"], d["k1"])),
+    ("conv2d_backward_input",
+     lambda d: _C.conv2d_backward_input(d["cdy"], d["k"], d["img"].shape, 1, "same")),
+    ("conv2d_backward_input-pointwise",
+     lambda d: _C.conv2d_backward_input(d["cdy"], d["k1"], d["img"].shape)),
+    ("conv2d_backward_weight",
+     lambda d: _C.conv2d_backward_weight(d["cdy"], d["img"], 3, 1, "same")),
+    ("conv2d_backward_weight-s2",
+     lambda d: _C.conv2d_backward_weight(d["cdy2"], d["img"], 3, 2, "same")),
+    ("conv2d_backward_weight-pointwise",
+     lambda d: _C.conv2d_backward_weight(d["cdy"], d["img"], 1)),
+    ("maxpool2d_forward", lambda d: _C.maxpool2d_forward(d["pool"], 3, 2, "same")),
+    ("maxpool2d_backward", lambda d: _C.maxpool2d_backward(
+        d["pdy"], _C.maxpool2d_forward(d["pool"], 3, 2, "same")[1], d["pool"].shape, 3, 2,
+        "same")),
+    ("maxpool2d_backward-overlap", lambda d: _C.maxpool2d_backward(
+        d["pdy3"], _C.maxpool2d_forward(d["pool"], 3, (2, 1), "same")[1], d["pool"].shape, 3,
+        (2, 1), "same")),
+] + [
+    (f"{name}_{direction}", (lambda fn: lambda d: fn(d["e"]) if fn.__name__.endswith("forward")
+                             else fn(d["e2"], d["e"]))(getattr(_C, f"{name}_{direction}")))
+    for name in ["relu", "sigmoid", "tanh", "softmax"] for direction in ["forward", "backward"]
+] + [
+    ("softmax_forward-rows", lambda d: _C.softmax_forward(d["logits"])),
+    ("dropout_forward", lambda d: _C.dropout_forward(d["e"], 0.3, 99)),
+    ("dropout_backward", lambda d: _C.dropout_backward(d["e"], 0.3, 99)),
+    ("softmax_cross_entropy",
+     lambda d: _C.softmax_cross_entropy_forward(d["logits"], d["targets"])
+     + (_C.softmax_cross_entropy_backward(d["targets"], d["targets"] * 2),)),
+    ("sparse_softmax_cross_entropy",
+     lambda d: _C.sparse_softmax_cross_entropy_forward(d["logits"], d["labels"])
+     + (_C.sparse_softmax_cross_entropy_backward(d["targets"], d["labels"]),)),
+    ("adam", optimizer_run("adam", learning_rate=0.01)),
+    ("sgd-nesterov", optimizer_run("sgd", learning_rate=0.1, momentum=0.9, nesterov=True)),
+    ("rmsprop-momentum", optimizer_run("rmsprop", learning_rate=0.01, momentum=0.5)),
+]
+
+
+def run_with_threads(n, fn, d):
+    old = fastnn.get_num_threads()
+    fastnn.set_num_threads(n)
+    try:
+        out = fn(d)
+    finally:
+        fastnn.set_num_threads(old)
+    return [o for o in (out if isinstance(out, tuple) else (out,)) if o is not None]
+
+
+@pytest.mark.parametrize("_, fn", CASES, ids=[c[0] for c in CASES])
+def test_bitwise_identical_for_1_and_2_threads(data, _, fn):
+    one, two = run_with_threads(1, fn, data), run_with_threads(2, fn, data)
+    assert len(one) == len(two) > 0
+    for a, b in zip(one, two):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        differ = np.count_nonzero(a != b)
+        assert a.tobytes() == b.tobytes(), (
+            f"{differ} of {a.size} elements differ, max |diff| {np.max(np.abs(a - b))}")
+
+
+# ---- the thread-count API ---------------------------------------------------------
+
+def test_set_get_num_threads_round_trip():
+    old = fastnn.get_num_threads()
+    try:
+        for n in [1, 3, 2]:
+            fastnn.set_num_threads(n)
+            assert fastnn.get_num_threads() == n
+    finally:
+        fastnn.set_num_threads(old)
+    assert fastnn.get_num_threads() == old
+
+
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-1, ValueError), ("2", TypeError),
+                                      (2.0, TypeError), (True, TypeError), (None, TypeError)])
+def test_set_num_threads_rejects(bad, exc):
+    old = fastnn.get_num_threads()
+    with pytest.raises(exc, match="set_num_threads"):
+        fastnn.set_num_threads(bad)
+    assert fastnn.get_num_threads() == old
+
+
+# ---- environment variables, read once at import -----------------------------------
+
+def run_python(code, **env_vars):
+    """Run `code` in a fresh interpreter that imports fastnn the way pytest does."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("FASTNN_") and k != "OMP_NUM_THREADS"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    env.update(env_vars)
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+PRINT_CONFIG = "import fastnn; print(fastnn.get_num_threads(), fastnn._C.gemm_isa())"
+
+
+@pytest.mark.parametrize("env, threads", [({"FASTNN_NUM_THREADS": "1"}, 1),
+                                          ({"FASTNN_NUM_THREADS": " 2 "}, 2),
+                                          ({"OMP_NUM_THREADS": "1"}, 1)], ids=str)
+def test_num_threads_from_environment(env, threads):
+    r = run_python(PRINT_CONFIG, **env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == str(threads)
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5"])
+def test_bad_num_threads_fails_at_import(value):
+    r = run_python("import fastnn", FASTNN_NUM_THREADS=value)
+    assert r.returncode != 0
+    assert f"ValueError: FASTNN_NUM_THREADS must be a positive integer, received " \
+           f"FASTNN_NUM_THREADS={value!r}" in r.stderr
+
+
+@pytest.mark.parametrize("isa", _C.gemm_isa_list() + ["GENERIC"])
+def test_isa_from_environment(isa):
+    r = run_python(PRINT_CONFIG, FASTNN_ISA=isa)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[1] == isa.lower()
+
+
+def test_unknown_isa_fails_at_import():
+    r = run_python("import fastnn", FASTNN_ISA="nonsense")
+    assert r.returncode != 0
+    assert "ValueError: FASTNN_ISA='nonsense' is not available on this CPU" in r.stderr
+    assert "generic" in r.stderr  # the message lists the choices
