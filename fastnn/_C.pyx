@@ -18,45 +18,82 @@ cnp.import_array()
 
 # ---- argument checks --------------------------------------------------------------
 
-cdef _array(str op, str name, a, dtype, int ndim):
-    if not isinstance(a, np.ndarray):
+cdef enum:
+    F32 = cnp.NPY_FLOAT32
+    I32 = cnp.NPY_INT32
+
+
+cdef _array(str op, str name, a, int typenum, int ndim):
+    """a, checked: a numpy array of this dtype and rank, C-contiguous (C-API, no attributes)."""
+    if not cnp.PyArray_Check(a):
         raise TypeError(f"{op}: `{name}` must be a numpy array, received {type(a).__name__}")
-    if a.dtype != dtype:
-        raise TypeError(f"{op}: `{name}` must have dtype {np.dtype(dtype).name}, "
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError(f"{op}: `{name}` must have dtype {np.dtype(cnp.PyArray_TypeObjectFromType(typenum)).name}, "
                         f"received {a.dtype} (fastnn.ops converts automatically)")
-    if ndim >= 0 and a.ndim != ndim:
+    if ndim >= 0 and cnp.PyArray_NDIM(arr) != ndim:
         raise ValueError(f"{op}: `{name}` must have {ndim} dimensions, received shape {a.shape}")
-    if not a.flags.c_contiguous:
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError(f"{op}: `{name}` must be C-contiguous (fastnn.ops copies automatically)")
     return a
 
 
 cdef f32(str op, str name, a, int ndim=-1):
-    return _array(op, name, a, np.float32, ndim)
+    return _array(op, name, a, F32, ndim)
 
 
 cdef _nonempty(str op, str name, a):
-    if a.size == 0:
+    if cnp.PyArray_SIZE(<cnp.ndarray>a) == 0:
         raise ValueError(f"{op}: `{name}` is empty (shape {a.shape}); there is nothing to compute")
 
 
+cdef _has_axis(str op, str name, a):
+    if cnp.PyArray_NDIM(<cnp.ndarray>a) == 0:
+        raise ValueError(f"{op}: `{name}` must have at least one axis, received a 0-d array")
+
+
+cdef bint _shape_is(cnp.ndarray a, tuple shape):
+    cdef int i, nd = cnp.PyArray_NDIM(a)
+    if nd != len(shape):
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIM(a, i) != <cnp.npy_intp>shape[i]:
+            return False
+    return True
+
+
 cdef _same_shape(str op, str n1, a, str n2, b):
-    if a.shape != b.shape:
+    cdef cnp.ndarray x = <cnp.ndarray>a, y = <cnp.ndarray>b
+    cdef int i, nd = cnp.PyArray_NDIM(x)
+    cdef bint same = nd == cnp.PyArray_NDIM(y)
+    for i in range(nd if same else 0):
+        same = same and cnp.PyArray_DIM(x, i) == cnp.PyArray_DIM(y, i)
+    if not same:
         raise ValueError(f"{op}: `{n1}` and `{n2}` must have the same shape, "
                          f"received {a.shape} and {b.shape}")
 
 
-def _output(str op, str name, out, tuple shape, dtype=np.float32, inputs=()):
+cdef bint _overlap(cnp.ndarray a, b):
+    """Whether two C-contiguous arrays share any byte (exact for contiguous blocks)."""
+    if b is None:
+        return False
+    cdef char *a0 = <char *>cnp.PyArray_DATA(a)
+    cdef char *b0 = <char *>cnp.PyArray_DATA(<cnp.ndarray>b)
+    return a0 < b0 + cnp.PyArray_NBYTES(<cnp.ndarray>b) and b0 < a0 + cnp.PyArray_NBYTES(a)
+
+
+cdef _output(str op, str name, out, tuple shape, int typenum=F32, tuple inputs=()):
     """Return `out` checked (shape, dtype, contiguous, writeable, no overlap), or a new array."""
     if out is None:
-        return np.empty(shape, dtype=dtype)
-    _array(op, name, out, dtype, len(shape))
-    if out.shape != shape:
+        return np.empty(shape, dtype=np.float32 if typenum == F32 else np.int32)
+    _array(op, name, out, typenum, len(shape))
+    cdef cnp.ndarray o = <cnp.ndarray>out
+    if not _shape_is(o, shape):
         raise ValueError(f"{op}: `{name}` must have shape {shape}, received {out.shape}")
-    if not out.flags.writeable:
+    if not cnp.PyArray_ISWRITEABLE(o):
         raise ValueError(f"{op}: `{name}` is read-only")
     for a in inputs:
-        if a is not None and np.may_share_memory(out, a):
+        if _overlap(o, a):
             raise ValueError(f"{op}: `{name}` must not overlap an input")
     return out
 
@@ -65,7 +102,7 @@ cdef _workspace(str op, work, size_t need):
     if work is None or need == 0:
         return np.empty(max(<Py_ssize_t>need, 1), dtype=np.float32)
     f32(op, "work", work, 1)
-    if <size_t>work.size < need:
+    if <size_t>cnp.PyArray_SIZE(<cnp.ndarray>work) < need:
         raise ValueError(f"{op}: `work` needs {need} floats, received {work.size}")
     return work
 
@@ -122,6 +159,8 @@ cdef int64_t _row_stride(str op, str name, a) except -1:
     """Leading dimension (in floats) of a 2-D float32 array whose rows are contiguous."""
     if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2:
         raise TypeError(f"{op}: `{name}` must be a 2-D float32 numpy array")
+    if a.size == 0 or a.shape[1] == 1:  # empty or one column: any stride will do
+        return max(a.shape[1], 1)
     if a.shape[1] > 1 and a.strides[1] != 4:
         raise ValueError(f"{op}: the rows of `{name}` must be contiguous (strides {a.strides})")
     if a.strides[0] % 4 or a.strides[0] < 0 or (a.shape[0] > 1 and a.strides[0] // 4 < a.shape[1]):
@@ -189,7 +228,7 @@ def dense_forward(x, kernel, bias=None, out=None, work=None):
     op = "dense_forward"
     cdef int64_t N, K, U
     N, K, U = _dense_dims(op, x, kernel, bias)
-    y = _output(op, "out", out, (N, U), inputs=(x, kernel, bias))
+    y = _output(op, "out", out, (N, U), F32, (x, kernel, bias))
     work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
@@ -212,7 +251,7 @@ def dense_backward_input(dy, kernel, out=None, work=None):
         raise ValueError(f"{op}: dy {dy.shape} does not match kernel {kernel.shape}: "
                          f"expected dy.shape[1] == kernel.shape[1]")
     cdef int64_t N = dy.shape[0], K = kernel.shape[0], U = kernel.shape[1]
-    dx = _output(op, "out", out, (N, K), inputs=(dy, kernel))
+    dx = _output(op, "out", out, (N, K), F32, (dy, kernel))
     work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
@@ -233,8 +272,8 @@ def dense_backward_weight(dy, x, bint use_bias=True, out_kernel=None, out_bias=N
     if dy.shape[0] != x.shape[0]:
         raise ValueError(f"{op}: dy {dy.shape} and x {x.shape} have different batch sizes")
     cdef int64_t N = x.shape[0], K = x.shape[1], U = dy.shape[1]
-    dw = _output(op, "out_kernel", out_kernel, (K, U), inputs=(dy, x))
-    db = _output(op, "out_bias", out_bias, (U,), inputs=(dy, x, dw)) if use_bias else None
+    dw = _output(op, "out_kernel", out_kernel, (K, U), F32, (dy, x))
+    db = _output(op, "out_bias", out_bias, (U,), F32, (dy, x, dw)) if use_bias else None
     work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
@@ -291,7 +330,7 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=No
         f32(op, "bias", bias, 1)
         if bias.shape[0] != s.F:
             raise ValueError(f"{op}: bias {bias.shape} does not match kernel {kernel.shape}")
-    y = _output(op, "out", out, (s.N, s.OH, s.OW, s.F), inputs=(x, kernel, bias))
+    y = _output(op, "out", out, (s.N, s.OH, s.OW, s.F), F32, (x, kernel, bias))
     work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
@@ -314,7 +353,7 @@ def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="vali
     if dy.shape != (s.N, s.OH, s.OW, s.F):
         raise ValueError(f"{op}: dy must have shape {(s.N, s.OH, s.OW, s.F)} for input "
                          f"{tuple(input_shape)} and kernel {kernel.shape}, received {dy.shape}")
-    dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), inputs=(dy, kernel))
+    dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), F32, (dy, kernel))
     work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
@@ -338,8 +377,8 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
     if dy.shape != (s.N, s.OH, s.OW, s.F):
         raise ValueError(f"{op}: dy must have shape {(s.N, s.OH, s.OW, s.F)} for x {x.shape}, "
                          f"received {dy.shape}")
-    dw = _output(op, "out_kernel", out_kernel, (s.KH, s.KW, s.C, s.F), inputs=(dy, x))
-    db = _output(op, "out_bias", out_bias, (s.F,), inputs=(dy, x, dw)) if use_bias else None
+    dw = _output(op, "out_kernel", out_kernel, (s.KH, s.KW, s.C, s.F), F32, (dy, x))
+    db = _output(op, "out_bias", out_bias, (s.F,), F32, (dy, x, dw)) if use_bias else None
     work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
@@ -378,8 +417,8 @@ def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=No
     f32(op, "x", x, 4)
     cdef fnn_pool2d_shape s = _pool_shape(op, x.shape, pool_size, strides, padding)
     shape = (s.N, s.OH, s.OW, s.C)
-    y = _output(op, "out", out, shape, inputs=(x,))
-    am = _output(op, "out_argmax", out_argmax, shape, np.int32, inputs=(x, y))
+    y = _output(op, "out", out, shape, F32, (x,))
+    am = _output(op, "out_argmax", out_argmax, shape, I32, (x, y))
     cdef float *Y = fp(y)
     cdef int32_t *A = ip(am)
     cdef float *X = fp(x)
@@ -393,7 +432,7 @@ def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None,
     """dx (input_shape): dy scattered to the argmax positions (summed where they repeat)."""
     op = "maxpool2d_backward"
     f32(op, "dy", dy, 4)
-    _array(op, "argmax", argmax, np.int32, 4)
+    _array(op, "argmax", argmax, I32, 4)
     cdef fnn_pool2d_shape s = _pool_shape(op, tuple(input_shape), pool_size, strides, padding)
     shape = (s.N, s.OH, s.OW, s.C)
     if dy.shape != shape or argmax.shape != shape:
@@ -403,7 +442,7 @@ def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None,
     if amin < 0 or amax >= s.H * s.W:
         raise ValueError(f"{op}: argmax holds positions outside the {s.H}x{s.W} image "
                          f"(range [{amin}, {amax}])")
-    dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), inputs=(dy, argmax))
+    dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), F32, (dy, argmax))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef int32_t *A = ip(argmax)
@@ -468,6 +507,7 @@ def softmax_forward(x, out=None):
     """Softmax over the last axis."""
     op = "softmax_forward"
     f32(op, "x", x)
+    _has_axis(op, "x", x)
     _nonempty(op, "x", x)
     y = _output(op, "out", out, x.shape)  # y may be x: each row is read before it is written
     cdef float *Y = fp(y)
@@ -481,10 +521,11 @@ def softmax_forward(x, out=None):
 def softmax_backward(dy, y, out=None):
     op = "softmax_backward"
     f32(op, "dy", dy)
+    _has_axis(op, "dy", dy)
     f32(op, "y", y)
     _nonempty(op, "dy", dy)
     _same_shape(op, "dy", dy, "y", y)
-    dx = _output(op, "out", out, dy.shape, inputs=(y,))  # dx may be dy
+    dx = _output(op, "out", out, dy.shape, F32, (y,))  # dx may be dy
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef float *Y = fp(y)
@@ -497,10 +538,13 @@ def softmax_backward(dy, y, out=None):
 # ---- dropout ----------------------------------------------------------------------
 
 cdef _dropout_args(str op, rate, seed):
-    rate = float(rate)
+    try:
+        rate, seed = float(rate), int(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"{op}: `rate` must be a float and `seed` an int, "
+                         f"received rate={rate!r}, seed={seed!r}") from None
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"{op}: `rate` must be in [0, 1], received rate={rate}")
-    seed = int(seed)
     if not 0 <= seed < 2 ** 64:
         raise ValueError(f"{op}: `seed` must be in [0, 2**64), received seed={seed}")
     return rate, seed
@@ -559,8 +603,8 @@ def softmax_cross_entropy_forward(logits, targets, out_probs=None, out_loss=None
     N, K = _logits(op, logits)
     f32(op, "targets", targets, 2)
     _same_shape(op, "logits", logits, "targets", targets)
-    p = _output(op, "out_probs", out_probs, (N, K), inputs=(logits, targets))
-    loss = _output(op, "out_loss", out_loss, (N,), inputs=(logits, targets, p))
+    p = _output(op, "out_probs", out_probs, (N, K), F32, (logits, targets))
+    loss = _output(op, "out_loss", out_loss, (N,), F32, (logits, targets, p))
     cdef float *P = fp(p)
     cdef float *L = fp(loss)
     cdef float *Z = fp(logits)
@@ -578,7 +622,7 @@ def softmax_cross_entropy_backward(probs, targets, scale=None, out=None):
     f32(op, "targets", targets, 2)
     _same_shape(op, "probs", probs, "targets", targets)
     cdef float sc = 1.0 / N if scale is None else scale
-    dz = _output(op, "out", out, (N, K), inputs=(probs, targets))
+    dz = _output(op, "out", out, (N, K), F32, (probs, targets))
     cdef float *DZ = fp(dz)
     cdef float *P = fp(probs)
     cdef float *T = fp(targets)
@@ -588,7 +632,7 @@ def softmax_cross_entropy_backward(probs, targets, scale=None, out=None):
 
 
 cdef _labels(str op, labels, int64_t N, int64_t K):
-    _array(op, "labels", labels, np.int32, 1)
+    _array(op, "labels", labels, I32, 1)
     if labels.shape[0] != N:
         raise ValueError(f"{op}: {labels.shape[0]} labels for a batch of {N}")
     lo, hi = labels.min(), labels.max()
@@ -603,8 +647,8 @@ def sparse_softmax_cross_entropy_forward(logits, labels, out_probs=None, out_los
     cdef int64_t N, K
     N, K = _logits(op, logits)
     _labels(op, labels, N, K)
-    p = _output(op, "out_probs", out_probs, (N, K), inputs=(logits,))
-    loss = _output(op, "out_loss", out_loss, (N,), inputs=(logits, p))
+    p = _output(op, "out_probs", out_probs, (N, K), F32, (logits,))
+    loss = _output(op, "out_loss", out_loss, (N,), F32, (logits, p))
     cdef float *P = fp(p)
     cdef float *L = fp(loss)
     cdef float *Z = fp(logits)
@@ -620,7 +664,7 @@ def sparse_softmax_cross_entropy_backward(probs, labels, scale=None, out=None):
     N, K = _logits(op, probs)
     _labels(op, labels, N, K)
     cdef float sc = 1.0 / N if scale is None else scale
-    dz = _output(op, "out", out, (N, K), inputs=(probs,))
+    dz = _output(op, "out", out, (N, K), F32, (probs,))
     cdef float *DZ = fp(dz)
     cdef float *P = fp(probs)
     cdef int32_t *Lb = ip(labels)

@@ -3,6 +3,10 @@
 FASTNN_NUM_THREADS  threads for the kernels (default: OpenMP's default, i.e.
                     OMP_NUM_THREADS or the number of cores)
 FASTNN_ISA          force a GEMM micro-kernel: one of fastnn.show_config()'s list
+FASTNN_DATA         a directory holding dataset files (mnist.npz, Fashion-MNIST's IDX .gz
+                    files), searched first by fastnn.datasets
+KERAS_HOME          Keras's home (default ~/.keras): fastnn.datasets reuses the files Keras
+                    downloaded into its datasets/ folder
 """
 import os
 
@@ -22,3 +26,5 @@ def _positive_int(name):
 
 NUM_THREADS = _positive_int("FASTNN_NUM_THREADS")
 ISA = (os.environ.get("FASTNN_ISA") or "").strip().lower() or None
+DATA_DIR = os.environ.get("FASTNN_DATA") or None
+KERAS_HOME = os.environ.get("KERAS_HOME") or None

@@ -12,6 +12,8 @@ the same name in `fastnn._reference`.
 array([[3., 3., 3., 3.],
        [3., 3., 3., 3.]], dtype=float32)
 """
+import functools
+
 import numpy as np
 
 from fastnn import _C
@@ -29,142 +31,182 @@ __all__ = [
 ]
 
 
+class _InputError(TypeError):
+    """A conversion failure; `_named` prefixes it with the op's name."""
+
+
 def _f32(a):
     if a is None:
         return None
     arr = np.asarray(a)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"expected a numeric array, received dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float32)
+        raise _InputError(f"expected a numeric array, received dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.float32, order="C")  # keeps 0-d arrays 0-d
 
 
 def _i32(a):
     arr = np.asarray(a)
     if not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"labels must be integers, received dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.int32)
+        raise _InputError(f"labels must be integers, received dtype {arr.dtype}")
+    return np.asarray(arr, dtype=np.int32, order="C")
 
 
+def _named(fn):
+    """Make conversion errors name the op, like the kernels' own errors do."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except _InputError as e:
+            raise TypeError(f"{fn.__name__}: {e}") from None
+    return wrapper
+
+
+@_named
 def sgemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
     """alpha * op(a) @ op(b) + beta * c, where op transposes when trans_* is True."""
     return _C.sgemm(_f32(a), _f32(b), None if c is None else _f32(c).copy(), alpha, beta,
                     trans_a, trans_b)
 
 
+@_named
 def dense_forward(x, kernel, bias=None):
     """x @ kernel + bias for x (N, K), kernel (K, U), bias (U,)."""
     return _C.dense_forward(_f32(x), _f32(kernel), _f32(bias))
 
 
+@_named
 def dense_backward_input(dy, kernel):
     """dy @ kernel.T: the gradient with respect to the Dense input."""
     return _C.dense_backward_input(_f32(dy), _f32(kernel))
 
 
+@_named
 def dense_backward_weight(dy, x, use_bias=True):
     """(x.T @ dy, dy.sum(0)): the gradients of the Dense kernel and bias."""
     return _C.dense_backward_weight(_f32(dy), _f32(x), use_bias)
 
 
+@_named
 def conv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="valid"):
     """Output shape (N, OH, OW, F) of a Conv2D, with Keras's padding rules."""
     return _C.conv2d_output_shape(input_shape, kernel_shape, strides, padding)
 
 
+@_named
 def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid"):
     """Keras Conv2D (channels-last): x (N,H,W,C), kernel (KH,KW,C,F) -> (N,OH,OW,F)."""
     return _C.conv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding)
 
 
+@_named
 def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid"):
     """The gradient of a Conv2D's input, of shape input_shape."""
     return _C.conv2d_backward_input(_f32(dy), _f32(kernel), tuple(input_shape), strides, padding)
 
 
+@_named
 def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid", use_bias=True):
     """(dkernel, dbias): the gradients of a Conv2D's kernel and bias."""
     return _C.conv2d_backward_weight(_f32(dy), _f32(x), kernel_size, strides, padding, use_bias)
 
 
+@_named
 def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     """(y, argmax): Keras MaxPooling2D and the winning position ih*W + iw of each output."""
     return _C.maxpool2d_forward(_f32(x), pool_size, strides, padding)
 
 
+@_named
 def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None, padding="valid"):
     """The gradient of a MaxPooling2D's input: dy routed to the argmax positions."""
     return _C.maxpool2d_backward(_f32(dy), _i32(argmax), tuple(input_shape), pool_size,
                                  strides, padding)
 
 
+@_named
 def relu_forward(x):
     return _C.relu_forward(_f32(x))
 
 
+@_named
 def relu_backward(dy, y):
     """dy where the ReLU output y is positive, else 0."""
     return _C.relu_backward(_f32(dy), _f32(y))
 
 
+@_named
 def sigmoid_forward(x):
     return _C.sigmoid_forward(_f32(x))
 
 
+@_named
 def sigmoid_backward(dy, y):
     return _C.sigmoid_backward(_f32(dy), _f32(y))
 
 
+@_named
 def tanh_forward(x):
     return _C.tanh_forward(_f32(x))
 
 
+@_named
 def tanh_backward(dy, y):
     return _C.tanh_backward(_f32(dy), _f32(y))
 
 
+@_named
 def softmax_forward(x):
     """Softmax over the last axis."""
     return _C.softmax_forward(_f32(x))
 
 
+@_named
 def softmax_backward(dy, y):
     return _C.softmax_backward(_f32(dy), _f32(y))
 
 
+@_named
 def dropout_forward(x, rate, seed):
     """Inverted dropout with a mask that is a pure function of (seed, element index)."""
     return _C.dropout_forward(_f32(x), rate, seed)
 
 
+@_named
 def dropout_backward(dy, rate, seed):
     return _C.dropout_backward(_f32(dy), rate, seed)
 
 
+@_named
 def softmax_cross_entropy_forward(logits, targets):
     """(softmax(logits), per-sample cross-entropy against target distributions)."""
     return _C.softmax_cross_entropy_forward(_f32(logits), _f32(targets))
 
 
+@_named
 def softmax_cross_entropy_backward(probs, targets, scale=None):
     """The gradient of scale * sum(loss) with respect to the logits (scale: 1/N)."""
     return _C.softmax_cross_entropy_backward(_f32(probs), _f32(targets), scale)
 
 
+@_named
 def sparse_softmax_cross_entropy_forward(logits, labels):
     return _C.sparse_softmax_cross_entropy_forward(_f32(logits), _i32(labels))
 
 
+@_named
 def sparse_softmax_cross_entropy_backward(probs, labels, scale=None):
     return _C.sparse_softmax_cross_entropy_backward(_f32(probs), _i32(labels), scale)
 
 
 def _inplace(name, a):
     if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous):
-        raise TypeError(f"`{name}` is updated in place, so it must be a C-contiguous float32 "
-                        f"numpy array")
+        raise _InputError(f"`{name}` is updated in place, so it must be a C-contiguous "
+                          f"float32 numpy array")
     return a
 
 
+@_named
 def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
                 epsilon=1e-7, step=1):
     """One Keras Adam step, updating param, m and v in place."""
@@ -172,12 +214,14 @@ def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999
                    learning_rate, beta_1, beta_2, epsilon, step)
 
 
+@_named
 def sgd_update(param, momentum_buf, grad, learning_rate=0.01, momentum=0.0, nesterov=False):
     """One Keras SGD step in place (momentum_buf may be None without momentum)."""
     buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
     _C.sgd_update(_inplace("param", param), buf, _f32(grad), learning_rate, momentum, nesterov)
 
 
+@_named
 def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho=0.9,
                    momentum=0.0, epsilon=1e-7):
     """One Keras RMSprop step in place (momentum_buf may be None without momentum)."""

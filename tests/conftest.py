@@ -19,16 +19,11 @@ def rand(rng):
     return rand
 
 
-def _with_threads(n):
-    old = fastnn.get_num_threads()
-    fastnn.set_num_threads(n)
-    return old
-
-
 @pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
 def threads(request):
     """Run the test under fastnn.set_num_threads(1) and (2); restore the old count."""
-    old = _with_threads(request.param)
+    old = fastnn.get_num_threads()
+    fastnn.set_num_threads(request.param)
     try:
         yield request.param
     finally:

@@ -26,16 +26,10 @@ def isa(request):
 
 
 GEMM_SHAPES = [  # (id, M, N, K)
-    ("1x1x1", 1, 1, 1),
-    ("one-tile-6x8x5", 6, 8, 5),
-    ("edges-7x9x7", 7, 9, 7),
-    ("odd-5x15x3", 5, 15, 3),
-    ("primes-31x37x41", 31, 37, 41),
-    ("mc-edge-121x17x33", 121, 17, 33),
-    ("kc-edge-13x11x257", 13, 11, 257),
-    ("k>512", 7, 10, 600),
-    ("n>2048", 3, 2100, 5),
-    ("m>2mc-257x6x15", 257, 6, 15),
+    ("1x1x1", 1, 1, 1), ("one-tile-6x8x5", 6, 8, 5), ("edges-7x9x7", 7, 9, 7),
+    ("odd-5x15x3", 5, 15, 3), ("primes-31x37x41", 31, 37, 41),
+    ("mc-edge-121x17x33", 121, 17, 33), ("kc-edge-13x11x257", 13, 11, 257),
+    ("k>512", 7, 10, 600), ("n>2048", 3, 2100, 5), ("m>2mc-257x6x15", 257, 6, 15),
 ]
 TRANS = [(False, False), (True, False), (False, True), (True, True)]
 TRANS_IDS = ["NN", "TN", "NT", "TT"]
@@ -65,8 +59,7 @@ def test_sgemm_alpha_beta(rand, threads, m, n, k, ta, tb, alpha, beta):
     # beta == 0 must never read C: fill it with NaN, which would poison any read.
     c = np.full((m, n), np.nan, np.float32) if beta == 0 else rand((m, n))
     expected = ref.sgemm(a, b, c.copy(), alpha, beta, ta, tb)
-    out = _C.sgemm(a, b, c, alpha, beta, ta, tb)
-    assert out is c
+    assert _C.sgemm(a, b, c, alpha, beta, ta, tb) is c
     assert np.isfinite(c).all()
     assert_close(c, expected, k)
 
@@ -79,12 +72,17 @@ def test_sgemm_leading_dimensions(rand, threads, ta, tb):
     a = rand((a_shape[0], a_shape[1] + 5))[:, :a_shape[1]]
     b = rand((b_shape[0], b_shape[1] + 3))[:, :b_shape[1]]
     c_big = rand((m, n + 7))
-    before = c_big.copy()
+    before = c_big.copy()  # its columns n: lie beyond ldc's row length and stay untouched
     expected = ref.sgemm(a.copy(), b.copy(), before[:, :n].copy(), 0.5, -2.0, ta, tb)
     c = _C.sgemm(a, b, c_big[:, :n], 0.5, -2.0, ta, tb)
     assert c.base is c_big
     assert_close(c_big[:, :n], expected, k)
-    np.testing.assert_array_equal(c_big[:, n:], before[:, n:])  # untouched beyond ldc
+    np.testing.assert_array_equal(c_big[:, n:], before[:, n:])
+
+
+def test_sgemm_empty_inner_dimension():
+    a, b = np.zeros((3, 0), np.float32), np.zeros((0, 4), np.float32)
+    np.testing.assert_array_equal(_C.sgemm(a, b), np.zeros((3, 4), np.float32))
 
 
 # ---- Dense ------------------------------------------------------------------------
@@ -125,6 +123,7 @@ CONV = [  # (id, x shape NHWC, kernel (KH, KW, F), strides, padding)
     ("kernel=image", (2, 3, 3, 2), (3, 3, 3), 1, "valid"),
     ("5x5-s2-valid-28x28", (1, 28, 28, 3), (5, 5, 8), 2, "valid"),
     ("many-tiles-c32", (3, 28, 28, 32), (3, 3, 16), 1, "same"),
+    ("2x2-s3-same-skips-pixels", (2, 7, 8, 3), (2, 2, 4), 3, "same"),
 ]
 
 
@@ -163,6 +162,7 @@ POOL = [  # (id, x shape, pool_size, strides, padding)
     ("3x2-s21-same", (2, 5, 7, 3), (3, 2), (2, 1), "same"),
     ("2x2-s21-valid", (1, 5, 7, 3), (2, 2), (2, 1), "valid"),
     ("3x3-s21-same", (2, 9, 8, 5), (3, 3), (2, 1), "same"),
+    ("2x2-s3-same-skips-pixels", (2, 7, 8, 3), (2, 2), (3, 3), "same"),
 ]
 
 
@@ -208,19 +208,14 @@ def test_activation(rand, name, shape):
     x = rand(shape) * 4
     y = fwd(x)
     assert_close(y, getattr(ref, name + "_forward")(x))
+    assert fwd(x, out=x) is x  # forward may run in place too
+    np.testing.assert_array_equal(x, y)
     dy = rand(shape)
     dx = bwd(dy, y)
     assert_close(dx, getattr(ref, name + "_backward")(dy, y), shape[-1])
     out = bwd(dy, y, out=dy)  # in place: dx overwrites dy
     assert out is dy
     np.testing.assert_array_equal(dy, dx)
-
-
-def test_elementwise_forward_in_place(rand):
-    x = rand((5, 7)) * 4
-    expected = ref.tanh_forward(x.copy())
-    assert _C.tanh_forward(x, out=x) is x
-    assert_close(x, expected)
 
 
 def test_softmax_large_logits(rand):
@@ -253,6 +248,12 @@ def test_dropout_bits_match_twin(seed):
     bits = np.array([_C.dropout_bits(seed, int(i)) for i in idx], np.uint32)
     np.testing.assert_array_equal(bits, ref.dropout_bits(seed, idx))
     assert bits.max() < 2 ** 24
+
+
+def test_dropout_rate_not_representable_in_float32():
+    rate = (2 ** 23 + 1) / 2 ** 24 - 1e-12  # float32(rate) * 2**24 is 2**23 + 1; rate's is not
+    x = np.ones(3509138, np.float32)  # element 3509137 draws bits == 2**23
+    np.testing.assert_array_equal(_C.dropout_forward(x, rate, 0), ref.dropout_forward(x, rate, 0))
 
 
 @pytest.mark.parametrize("rate", [0.1, 0.25, 0.5, 0.9])
@@ -334,18 +335,12 @@ def optimizer_step(impl, kind, w, slots, g, t, hp):
         impl.rmsprop_update(w, slots[0], slots[1], g, **hp)
 
 
-def optimizer_state(rand, kind, hp, n):
-    momentum = hp.get("momentum", 0.0)
-    nslots = {"adam": 2, "sgd": 1, "rmsprop": 2}[kind]
-    slots = [np.zeros(n, np.float32) for _ in range(nslots)]
-    if kind != "adam" and momentum == 0.0:
-        slots[-1] = None  # the momentum buffer may be omitted without momentum
-    return rand(n), slots
-
-
 @pytest.mark.parametrize("_, kind, hp", OPTIMIZERS, ids=[c[0] for c in OPTIMIZERS])
 def test_optimizer_matches_twin(rand, _, kind, hp):
-    w, slots = optimizer_state(rand, kind, hp, 1001)
+    w, n = rand(1001), {"adam": 2, "sgd": 1, "rmsprop": 2}[kind]
+    slots = [np.zeros_like(w) for _ in range(n)]
+    if kind != "adam" and hp.get("momentum", 0.0) == 0.0:
+        slots[-1] = None  # the momentum buffer may be omitted without momentum
     w0, rw, rslots = w.copy(), w.copy(), [None if s is None else s.copy() for s in slots]
     for t in range(1, 6):
         g = rand(w.shape)
@@ -393,14 +388,13 @@ def test_out_is_filled_and_returned(arrays, _, call):
 
 
 def test_multi_output_out_arguments(arrays):
-    y, am = np.empty((1, 3, 3, 3), np.float32), np.empty((1, 3, 3, 3), np.int32)
-    r = _C.maxpool2d_forward(arrays["img"], out=y, out_argmax=am)
-    assert r[0] is y and r[1] is am
+    img, pdy = arrays["img"], arrays["pdy"]
+    y, am = np.empty_like(pdy), np.empty(pdy.shape, np.int32)
+    assert list(map(id, _C.maxpool2d_forward(img, out=y, out_argmax=am))) == [id(y), id(am)]
     dk, db = np.empty((2, 2, 3, 3), np.float32), np.empty(3, np.float32)
-    r = _C.conv2d_backward_weight(arrays["pdy"], arrays["img"], 2, 2, out_kernel=dk, out_bias=db)
-    assert r[0] is dk and r[1] is db
-    np.testing.assert_array_equal(dk, _C.conv2d_backward_weight(arrays["pdy"], arrays["img"],
-                                                                2, 2)[0])
+    r = _C.conv2d_backward_weight(pdy, img, 2, 2, out_kernel=dk, out_bias=db)
+    assert list(map(id, r)) == [id(dk), id(db)]
+    np.testing.assert_array_equal(dk, _C.conv2d_backward_weight(pdy, img, 2, 2)[0])
 
 
 WORK_CALLS = [  # (op, workspace size, call(arrays, work))

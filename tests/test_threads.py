@@ -47,6 +47,11 @@ def optimizer_run(kind, **hp):
     return run
 
 
+def activation_case(name, direction):
+    fn = getattr(_C, f"{name}_{direction}")
+    return lambda d: fn(d["e"]) if direction == "forward" else fn(d["e2"], d["e"])
+
+
 CASES = [  # (id, run(data) -> array or tuple of arrays)
     ("sgemm-split-m", lambda d: _C.sgemm(d["a"], d["b"])),
     ("sgemm-split-n-TT", lambda d: _C.sgemm(d["at"], d["bt"], trans_a=True, trans_b=True)),
@@ -75,8 +80,7 @@ CASES = [  # (id, run(data) -> array or tuple of arrays)
         d["pdy3"], _C.maxpool2d_forward(d["pool"], 3, (2, 1), "same")[1], d["pool"].shape, 3,
         (2, 1), "same")),
 ] + [
-    (f"{name}_{direction}", (lambda fn: lambda d: fn(d["e"]) if fn.__name__.endswith("forward")
-                             else fn(d["e2"], d["e"]))(getattr(_C, f"{name}_{direction}")))
+    (f"{name}_{direction}", activation_case(name, direction))
     for name in ["relu", "sigmoid", "tanh", "softmax"] for direction in ["forward", "backward"]
 ] + [
     ("softmax_forward-rows", lambda d: _C.softmax_forward(d["logits"])),
@@ -154,7 +158,8 @@ PRINT_CONFIG = "import fastnn; print(fastnn.get_num_threads(), fastnn._C.gemm_is
 
 @pytest.mark.parametrize("env, threads", [({"FASTNN_NUM_THREADS": "1"}, 1),
                                           ({"FASTNN_NUM_THREADS": " 2 "}, 2),
-                                          ({"OMP_NUM_THREADS": "1"}, 1)], ids=str)
+                                          ({"OMP_NUM_THREADS": "1"}, 1)],
+                         ids=["FASTNN_NUM_THREADS=1", "FASTNN_NUM_THREADS=2", "OMP_NUM_THREADS=1"])
 def test_num_threads_from_environment(env, threads):
     r = run_python(PRINT_CONFIG, **env)
     assert r.returncode == 0, r.stderr

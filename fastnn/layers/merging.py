@@ -37,7 +37,13 @@ class Add(_Merge):
         return y
 
     def backward(self, dy, need_dx=True):
-        return [dy] * self._n if need_dx else None
+        # Each branch gets its own copy: layers may overwrite their incoming gradient.
+        if not need_dx:
+            return None
+        copies = [self.buffer(f"dx{i}", dy.shape) for i in range(1, self._n)]
+        for c in copies:
+            np.copyto(c, dy)
+        return [dy] + copies
 
 
 class Concatenate(_Merge):
@@ -82,7 +88,14 @@ class Concatenate(_Merge):
         if not need_dx:
             return None
         ax = self.axis % dy.ndim
-        return np.split(dy, np.cumsum(self._sizes)[:-1], axis=ax)
+        parts = np.split(dy, np.cumsum(self._sizes)[:-1], axis=ax)
+        # contiguous copies: the kernels upstream take C-contiguous arrays
+        grads = []
+        for i, part in enumerate(parts):
+            buf = self.buffer(f"dx{i}", part.shape)
+            np.copyto(buf, part)
+            grads.append(buf)
+        return grads
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}
