@@ -40,6 +40,8 @@ int fnn_max_hardware_threads(void);
 const char *fnn_gemm_isa(void);
 int fnn_gemm_select_isa(const char *name);
 const char *fnn_gemm_isa_list(void);
+/* The chosen micro-kernel's register tile and cache blocks (for tests and benchmarks). */
+void fnn_gemm_blocking(int *mr, int *nr, int64_t *mc, int64_t *kc, int64_t *nc);
 
 /* ---- GEMM (gemm/gemm.c) ------------------------------------------------------- */
 /* C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C, row-major, with leading

@@ -147,6 +147,14 @@ def gemm_isa_list():
     return fnn_gemm_isa_list().decode().split()
 
 
+def gemm_blocking():
+    """The chosen micro-kernel's {"mr", "nr", "mc", "kc", "nc"}."""
+    cdef int mr, nr
+    cdef int64_t mc, kc, nc
+    fnn_gemm_blocking(&mr, &nr, &mc, &kc, &nc)
+    return {"mr": mr, "nr": nr, "mc": mc, "kc": kc, "nc": nc}
+
+
 def select_isa(str name):
     if fnn_gemm_select_isa(name.encode()) != 0:
         raise ValueError(f"FASTNN_ISA={name!r} is not available on this CPU; "

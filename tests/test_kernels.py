@@ -15,7 +15,7 @@ def assert_close(actual, expected, k=1, rtol=1e-4, atol=1e-5):
 
 
 # ---- GEMM -------------------------------------------------------------------------
-# The generic micro-kernel: MR=6, NR=8; cache blocks MC=120, KC=256, NC=2048.
+# Shapes for every micro-kernel; test_gemm_isa.py derives edge shapes from each one's blocking.
 
 @pytest.fixture(params=_C.gemm_isa_list())
 def isa(request):
@@ -54,7 +54,7 @@ ALPHA_BETA = [(1.0, 0.0), (0.5, 1.0), (-2.0, 0.5), (0.0, -2.0), (0.0, 0.0), (1.0
 @pytest.mark.parametrize("alpha, beta", ALPHA_BETA)
 @pytest.mark.parametrize("m, n, k, ta, tb", [(13, 17, 19, False, False),
                                               (121, 9, 257, True, True)])
-def test_sgemm_alpha_beta(rand, threads, m, n, k, ta, tb, alpha, beta):
+def test_sgemm_alpha_beta(rand, isa, threads, m, n, k, ta, tb, alpha, beta):
     a, b = gemm_operands(rand, m, n, k, ta, tb)
     # beta == 0 must never read C: fill it with NaN, which would poison any read.
     c = np.full((m, n), np.nan, np.float32) if beta == 0 else rand((m, n))
@@ -65,7 +65,7 @@ def test_sgemm_alpha_beta(rand, threads, m, n, k, ta, tb, alpha, beta):
 
 
 @pytest.mark.parametrize("ta, tb", TRANS, ids=TRANS_IDS)
-def test_sgemm_leading_dimensions(rand, threads, ta, tb):
+def test_sgemm_leading_dimensions(rand, isa, threads, ta, tb):
     """a, b and c are column slices of wider arrays (lda, ldb, ldc > row length)."""
     m, n, k = 23, 19, 37
     a_shape, b_shape = ((k, m) if ta else (m, k)), ((n, k) if tb else (k, n))

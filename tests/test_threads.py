@@ -3,7 +3,7 @@ variables read at import (in subprocesses)."""
 import os
 import subprocess
 import sys
-from pathlib import Path
+import tempfile
 
 import numpy as np
 import pytest
@@ -11,7 +11,6 @@ import pytest
 import fastnn
 from fastnn import _C
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -144,12 +143,13 @@ def test_set_num_threads_rejects(bad, exc):
 # ---- environment variables, read once at import -----------------------------------
 
 def run_python(code, **env_vars):
-    """Run `code` in a fresh interpreter that imports fastnn the way pytest does."""
+    """Run `code` in a fresh interpreter that imports the same fastnn as these tests
+    (installed or built in place), from a neutral working directory."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FASTNN_") and k != "OMP_NUM_THREADS"}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env.update(env_vars)
-    return subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT,
+    return subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=120)
 
 

@@ -4,6 +4,10 @@
 #include "../fnn.h"
 
 static const fnn_gemm_kernel *const table[] = {
+#if defined(__x86_64__) || defined(_M_X64)
+    &fnn_gemm_kernel_avx512,
+    &fnn_gemm_kernel_avx2,
+#endif
     &fnn_gemm_kernel_generic,
 };
 #define NKERNELS ((int)(sizeof table / sizeof table[0]))
@@ -40,4 +44,9 @@ const char *fnn_gemm_isa_list(void) {
             strcat(buf, table[i]->name);
         }
     return buf;
+}
+
+void fnn_gemm_blocking(int *mr, int *nr, int64_t *mc, int64_t *kc, int64_t *nc) {
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    *mr = k->mr, *nr = k->nr, *mc = k->mc, *kc = k->kc, *nc = k->nc;
 }

@@ -25,6 +25,10 @@ typedef struct {
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */
 extern const fnn_gemm_kernel fnn_gemm_kernel_generic;
+#if defined(__x86_64__) || defined(_M_X64)
+extern const fnn_gemm_kernel fnn_gemm_kernel_avx512;
+extern const fnn_gemm_kernel fnn_gemm_kernel_avx2;
+#endif
 
 /* The kernel chosen at import time (dispatch.c). */
 const fnn_gemm_kernel *fnn_gemm_active(void);

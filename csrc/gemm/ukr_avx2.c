@@ -1,0 +1,48 @@
+/* ukr_avx2.c -- AVX2 + FMA micro-kernel: a 6 x 16 tile of C in 12 ymm accumulators
+ * (BLIS's shape for Haswell-class CPUs).  Only called when the CPU supports AVX2+FMA. */
+#include "gemm.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#define MR 6
+#define NR 16
+#define AVX2 __attribute__((target("avx2,fma")))
+
+AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *restrict b,
+                               float *restrict c, int64_t ldc, float alpha, float beta) {
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < k; p++, a += MR, b += NR) {
+        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) {
+            __m256 ai = _mm256_broadcast_ss(a + i);
+            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+        }
+    }
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+        float *ci = c + i * ldc;
+        __m256 r0 = _mm256_mul_ps(va, acc[i][0]), r1 = _mm256_mul_ps(va, acc[i][1]);
+        if (beta != 0.0f) {
+            r0 = _mm256_add_ps(_mm256_mul_ps(vb, _mm256_loadu_ps(ci)), r0);
+            r1 = _mm256_add_ps(_mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8)), r1);
+        }
+        _mm256_storeu_ps(ci, r0);
+        _mm256_storeu_ps(ci + 8, r1);
+    }
+}
+
+static int cpu_has_avx2(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+}
+
+const fnn_gemm_kernel fnn_gemm_kernel_avx2 = {
+    "avx2", MR, NR, /*mc*/ 144, /*kc*/ 256, /*nc*/ 4096, ukr_avx2_6x16, cpu_has_avx2,
+};
+#endif

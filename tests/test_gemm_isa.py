@@ -1,0 +1,101 @@
+"""Every GEMM micro-kernel this CPU runs, on shapes at the edges of ITS register tile and
+cache blocks, against the generic kernel and against the NumPy twin."""
+import numpy as np
+import pytest
+
+from fastnn import _C, _reference as ref
+
+ISAS = _C.gemm_isa_list()
+TRANS = [(False, False), (True, False), (False, True), (True, True)]
+
+
+def blocking(isa):
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    info = _C.gemm_blocking()
+    _C.select_isa(old)
+    return info
+
+
+def edge_sizes(tile):
+    return sorted({1, tile - 1, tile, tile + 1, 2 * tile + 3} - {0})
+
+
+def run(isa, a, b, c=None, alpha=1.0, beta=0.0, ta=False, tb=False):
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        return _C.sgemm(a, b, None if c is None else c.copy(), alpha, beta, ta, tb)
+    finally:
+        _C.select_isa(old)
+
+
+def operands(rng, m, n, k, ta, tb):
+    a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+    b = rng.standard_normal((n, k) if tb else (k, n)).astype(np.float32)
+    return a, b
+
+
+def check(isa, rng, m, n, k, ta, tb, alpha=1.0, beta=0.0):
+    a, b = operands(rng, m, n, k, ta, tb)
+    c = rng.standard_normal((m, n)).astype(np.float32)
+    got = run(isa, a, b, c, alpha, beta, ta, tb)
+    want = ref.sgemm(a.astype(np.float64), b.astype(np.float64), c.astype(np.float64),
+                     alpha, beta, ta, tb)
+    generic = run("generic", a, b, c, alpha, beta, ta, tb)
+    tol = 1e-5 * np.sqrt(k) * max(1.0, np.abs(want).max())
+    np.testing.assert_allclose(got, want, atol=tol, err_msg=f"{isa} {m}x{n}x{k} {ta}{tb}")
+    np.testing.assert_allclose(got, generic, atol=tol, err_msg=f"{isa} vs generic")
+
+
+@pytest.mark.parametrize("ta, tb", TRANS, ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_register_tile_edges(isa, ta, tb):
+    info, rng = blocking(isa), np.random.default_rng(0)
+    for m in edge_sizes(info["mr"]):
+        for n in edge_sizes(info["nr"]):
+            for k in (1, 5, info["kc"] + 1):
+                check(isa, rng, m, n, k, ta, tb)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_cache_block_edges(isa):
+    """m past MC, k past KC (two K slices accumulate), n past NC."""
+    info, rng = blocking(isa), np.random.default_rng(1)
+    check(isa, rng, info["mc"] + info["mr"] + 1, 2 * info["nr"] + 3, 2 * info["kc"] + 7, False, False)
+    check(isa, rng, 3, info["nc"] + info["nr"] + 1, 9, True, True)
+
+
+@pytest.mark.parametrize("alpha, beta", [(1.0, 1.0), (0.5, -2.0), (-1.0, 0.0), (2.0, 0.5)])
+@pytest.mark.parametrize("isa", ISAS)
+def test_alpha_beta(isa, alpha, beta):
+    info, rng = blocking(isa), np.random.default_rng(2)
+    check(isa, rng, 2 * info["mr"] + 3, 2 * info["nr"] + 3, info["kc"] + 3, True, False, alpha, beta)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_beta_zero_never_reads_c(isa):
+    info, rng = blocking(isa), np.random.default_rng(3)
+    m, n = 2 * info["mr"] + 3, 2 * info["nr"] + 3
+    a, b = operands(rng, m, n, 17, False, False)
+    c = np.full((m, n), np.nan, np.float32)
+    out = run(isa, a, b, c, 1.0, 0.0)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_leading_dimensions(isa):
+    info, rng = blocking(isa), np.random.default_rng(4)
+    m, n, k = info["mr"] + 1, info["nr"] + 1, 19
+    a = rng.standard_normal((m, k + 5)).astype(np.float32)[:, :k]
+    b = rng.standard_normal((k, n + 3)).astype(np.float32)[:, :n]
+    big = rng.standard_normal((m, n + 7)).astype(np.float32)
+    before = big.copy()
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        _C.sgemm(a, b, big[:, :n], 1.0, 1.0)
+    finally:
+        _C.select_isa(old)
+    np.testing.assert_allclose(big[:, :n], before[:, :n] + a @ b, atol=1e-4)
+    np.testing.assert_array_equal(big[:, n:], before[:, n:])
