@@ -42,6 +42,9 @@ int fnn_gemm_select_isa(const char *name);
 const char *fnn_gemm_isa_list(void);
 /* The chosen micro-kernel's register tile and cache blocks (for tests and benchmarks). */
 void fnn_gemm_blocking(int *mr, int *nr, int64_t *mc, int64_t *kc, int64_t *nc);
+/* Flops done by `iters` steps of independent register FMA chains on each of nthreads
+ * threads, with the chosen ISA's vectors (the peak benchmark times the call). */
+double fnn_gemm_peak_flops(int64_t iters, int nthreads);
 
 /* ---- GEMM (gemm/gemm.c) ------------------------------------------------------- */
 /* C[M,N] = alpha * op(A)[M,K] . op(B)[K,N] + beta * C, row-major, with leading

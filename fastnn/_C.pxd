@@ -10,6 +10,7 @@ cdef extern from "fnn.h" nogil:
     int fnn_gemm_select_isa(const char *name)
     const char *fnn_gemm_isa_list()
     void fnn_gemm_blocking(int *mr, int *nr, int64_t *mc, int64_t *kc, int64_t *nc)
+    double fnn_gemm_peak_flops(int64_t iters, int nthreads)
 
     size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K)
     void fnn_sgemm(float *C, const float *A, const float *B,

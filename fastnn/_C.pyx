@@ -155,6 +155,16 @@ def gemm_blocking():
     return {"mr": mr, "nr": nr, "mc": mc, "kc": kc, "nc": nc}
 
 
+def gemm_peak_flops(int64_t iters, int nthreads):
+    """Flops done by register-resident FMA chains (time the call to get the peak rate)."""
+    if iters < 1 or nthreads < 1:
+        raise ValueError("gemm_peak_flops: iters and nthreads must be >= 1")
+    cdef double flops
+    with nogil:
+        flops = fnn_gemm_peak_flops(iters, nthreads)
+    return flops
+
+
 def select_isa(str name):
     if fnn_gemm_select_isa(name.encode()) != 0:
         raise ValueError(f"FASTNN_ISA={name!r} is not available on this CPU; "
@@ -174,6 +184,10 @@ cdef int64_t _row_stride(str op, str name, a) except -1:
     if a.strides[0] % 4 or a.strides[0] < 0 or (a.shape[0] > 1 and a.strides[0] // 4 < a.shape[1]):
         raise ValueError(f"{op}: `{name}` has an unsupported row stride (strides {a.strides})")
     return max(a.strides[0] // 4, a.shape[1], 1)
+
+
+def sgemm_workspace_size(int64_t M, int64_t N, int64_t K):
+    return fnn_sgemm_workspace_size(M, N, K)
 
 
 def sgemm(a, b, c=None, float alpha=1.0, float beta=0.0, bint trans_a=False,
