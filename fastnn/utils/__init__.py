@@ -1,6 +1,7 @@
 """Keras-style utilities: `from fastnn.utils import to_categorical`."""
 from fastnn import random as _random
 from fastnn.utils.numerical import to_categorical
+from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
 
 
@@ -16,4 +17,4 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "plot_history", "set_random_seed", "to_categorical"]
