@@ -1,0 +1,15 @@
+"""Keras-style datasets: `from fastnn.datasets import mnist; mnist.load_data()`.
+
+- `mnist.load_data(path="mnist.npz")`: MNIST digits, from the caches or downloaded.
+- `fashion_mnist.load_data()`: Fashion-MNIST, from `FASTNN_DATA`, the caches, Debian's
+  `dataset-fashion-mnist` package or a download, else a small subset shipped inside fastnn.
+- `iris.load_data()`: Iris, shipped inside fastnn.
+
+Files are looked for in `FASTNN_DATA`, then `~/.fastnn/datasets`, then Keras's
+`~/.keras/datasets` (see `fastnn.datasets._files`).
+"""
+from fastnn.datasets import fashion_mnist, iris, mnist
+from fastnn.datasets._download import DownloadError
+from fastnn.datasets._files import DatasetNotFoundError
+
+__all__ = ["DatasetNotFoundError", "DownloadError", "fashion_mnist", "iris", "mnist"]
