@@ -7,9 +7,12 @@
  *   backward_input   dP = dY . W^T, scattered back (col2im) into dx
  *   backward_weight  dW = P^T . dY;   db = column sums of dY
  * P is never built for the whole batch: TILE rows at a time go into a per-thread
- * buffer sized for the caches.  backward_weight cuts the rows into a fixed number of
- * chunks (independent of the thread count), sums each chunk into its own partial
- * buffer and adds the partials in order, so dW is bitwise thread-count independent. */
+ * buffer sized for the caches.  The kernel (W, or W^T for dP) is packed for the
+ * micro-kernel once per call and shared by every tile; bias and ReLU are applied to
+ * each output tile by the GEMM's epilogue.  backward_weight cuts the rows into a fixed
+ * number of chunks (independent of the thread count), sums each chunk into its own
+ * partial buffer and adds the partials in order, so dW is bitwise thread-count
+ * independent. */
 #include <string.h>
 #include "parallel.h"
 #include "gemm/gemm.h"
@@ -20,10 +23,11 @@
 static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
 static int64_t out_rows(const fnn_conv2d_shape *s) { return s->N * s->OH * s->OW; }
 
-/* Rows per tile: a tile of patches of about 128 KB, at least 16 rows. */
+/* Rows per tile: patches of about 256 KB (L2-resident), a multiple of 12 rows (every
+ * micro-kernel's MR divides it), between 48 and 2040 rows. */
 static int64_t tile_rows(const fnn_conv2d_shape *s) {
-    int64_t t = 32768 / patch_len(s);
-    t = fnn_max64(16, fnn_min64(1024, t));
+    int64_t t = 65536 / patch_len(s) / 12 * 12;
+    t = fnn_max64(48, fnn_min64(2040, t));
     return fnn_min64(t, out_rows(s));
 }
 
@@ -45,8 +49,13 @@ static size_t per_thread(const fnn_conv2d_shape *s) {
 static int64_t weight_chunks(const fnn_conv2d_shape *s) {
     return fnn_min64(WEIGHT_CHUNKS, fnn_ceil_div(out_rows(s), tile_rows(s)));
 }
+/* Shared part: the packed kernel (W or W^T), or the weight-gradient partials. */
 static size_t shared_floats(const fnn_conv2d_shape *s) {
-    return (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F)) + ALIGN_FLOATS;
+    size_t packed_w = fnn_gemm_packed_b_size(s->F, patch_len(s));
+    size_t packed_wt = fnn_gemm_packed_b_size(patch_len(s), s->F);
+    size_t partials = (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F));
+    size_t m = packed_w > packed_wt ? packed_w : packed_wt;
+    return (m > partials ? m : partials) + ALIGN_FLOATS;
 }
 
 size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
@@ -82,12 +91,18 @@ static void im2col(float *P, const float *x, const fnn_conv2d_shape *s, int64_t 
         float *dst = P + r * plen;
         for (int64_t kh = 0; kh < s->KH; kh++) {
             int64_t ih = ih0 + kh;
+            if (ih < 0 || ih >= s->H) {
+                memset(dst, 0, (size_t)(s->KW * C) * sizeof(float));
+                dst += s->KW * C;
+                continue;
+            }
+            const float *xrow = xn + ih * s->W * C;
             for (int64_t kw = 0; kw < s->KW; kw++, dst += C) {
                 int64_t iw = iw0 + kw;
-                if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
-                    memset(dst, 0, (size_t)C * sizeof(float));
-                else
-                    memcpy(dst, xn + (ih * s->W + iw) * C, (size_t)C * sizeof(float));
+                if (iw < 0 || iw >= s->W)
+                    for (int64_t c = 0; c < C; c++) dst[c] = 0.0f;
+                else /* a plain loop: C is often tiny (1 or 3 for the first layer) */
+                    for (int64_t c = 0; c < C; c++) dst[c] = xrow[iw * C + c];
             }
         }
     }
@@ -114,11 +129,20 @@ static void col2im_add(float *dxn, const float *dP, const fnn_conv2d_shape *s,
     }
 }
 
+/* C[rows, n] = A[rows, k] . packed B, with an optional bias/ReLU epilogue, serially. */
+static void tile_gemm(float *C, const float *A, const float *Bp, int64_t rows, int64_t n,
+                      int64_t k, const float *bias, int relu, float *work, size_t wsize) {
+    fnn_gemm_op op = {C, A, NULL, Bp, rows, n, k, k, 0, n, 0, 0, 1.0f, 0.0f, bias, relu};
+    fnn_gemm_run(&op, work, wsize, 1);
+}
+
 void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
-                        const fnn_conv2d_shape *s, float *work, size_t work_size) {
+                        const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T);
     const size_t gsize = gemm_ws(s);
+    float *wp = align_up(work);
+    fnn_gemm_pack_b(wp, w, F, 0, P, F);
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > ntiles) nt = (int)ntiles;
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -130,11 +154,7 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
             patches = x + r0 * s->C;
         else
             im2col(tile, x, s, r0, rows);
-        fnn_sgemm_nt(y + r0 * F, patches, w, rows, F, P, P, F, F, 0, 0, 1.0f, 0.0f,
-                     thread_gemm(s, tile), gsize, 1);
-        if (b)
-            for (int64_t r = 0; r < rows; r++)
-                for (int64_t f = 0; f < F; f++) y[(r0 + r) * F + f] += b[f];
+        tile_gemm(y + r0 * F, patches, wp, rows, F, P, b, relu, thread_gemm(s, tile), gsize);
     }
 }
 
@@ -143,6 +163,8 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     const int64_t P = patch_len(s), F = s->F, T = tile_rows(s), R = s->OH * s->OW;
     const int64_t img = s->H * s->W * s->C;
     const size_t gsize = gemm_ws(s);
+    float *wtp = align_up(work); /* W^T (F x P), packed once */
+    fnn_gemm_pack_b(wtp, w, F, 1, F, P);
     /* Patches of one image overlap, so threads split the batch: each owns whole images. */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * s->N * R * P * F / 8));
     if (nt > s->N) nt = (int)s->N;
@@ -150,17 +172,16 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     for (int64_t n = 0; n < s->N; n++) {
         float *tile = thread_tile(s, work, FNN_THREAD_ID());
         float *dxn = dx + n * img;
-        memset(dxn, 0, (size_t)img * sizeof(float));
         for (int64_t r0 = 0; r0 < R; r0 += T) {
             int64_t rows = fnn_min64(T, R - r0);
             const float *dyr = dy + (n * R + r0) * F;
             if (is_pointwise(s)) { /* the patches are dx's own rows */
-                fnn_sgemm_nt(dxn + r0 * s->C, dyr, w, rows, P, F, F, F, P, 0, 1, 1.0f,
-                             0.0f, thread_gemm(s, tile), gsize, 1);
+                tile_gemm(dxn + r0 * s->C, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
                 continue;
             }
-            fnn_sgemm_nt(tile, dyr, w, rows, P, F, F, F, P, 0, 1, 1.0f, 0.0f,
-                         thread_gemm(s, tile), gsize, 1);
+            if (r0 == 0)
+                memset(dxn, 0, (size_t)img * sizeof(float));
+            tile_gemm(tile, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
             col2im_add(dxn, tile, s, r0, rows);
         }
     }
@@ -188,9 +209,10 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
                     patches = x + r0 * s->C;
                 else
                     im2col(tile, x, s, r0, rows);
-                float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
-                fnn_sgemm_nt(pdw, patches, dyr, P, F, rows, P, F, F, 1, 0, 1.0f, beta,
-                             thread_gemm(s, tile), gsize, 1);
+                /* dW_chunk (P x F) (+)= patches^T . dY_tile */
+                fnn_gemm_op op = {pdw, patches, dyr, NULL, P, F, rows, P, F, F, 1, 0, 1.0f,
+                                  i == ntiles * c / nch ? 0.0f : 1.0f, NULL, 0};
+                fnn_gemm_run(&op, thread_gemm(s, tile), gsize, 1);
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t f = 0; f < F; f++) pdb[f] += dyr[r * F + f];
             }

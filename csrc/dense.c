@@ -1,5 +1,5 @@
 /* dense.c -- fully connected layer: y = x . w + b, all three products on the GEMM.
- *   forward          y  (N,U) = x (N,K) . w (K,U) + b
+ *   forward          y  (N,U) = x (N,K) . w (K,U) + b, then max(y, 0) if relu
  *   backward_input   dx (N,K) = dy (N,U) . w^T
  *   backward_weight  dw (K,U) = x^T . dy;   db (U) = sum_n dy[n, :]
  * The batch sum in db runs in index order, so it is thread-count independent. */
@@ -15,14 +15,10 @@ size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U) {
 }
 
 void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
-                       int64_t N, int64_t K, int64_t U, float *work, size_t work_size) {
-    fnn_sgemm(y, x, w, N, U, K, K, U, U, 0, 0, 1.0f, 0.0f, work, work_size);
-    if (!b) return;
-#pragma omp parallel for num_threads(fnn_threads_for(N * U)) if (N * U >= FNN_PAR_MIN_WORK)
-    for (int64_t n = 0; n < N; n++) {
-        float *yn = y + n * U;
-        for (int64_t u = 0; u < U; u++) yn[u] += b[u];
-    }
+                       int64_t N, int64_t K, int64_t U, int relu, float *work, size_t work_size) {
+    /* bias and ReLU are applied by the GEMM to each finished output tile */
+    fnn_gemm_op op = {y, x, w, NULL, N, U, K, K, U, U, 0, 0, 1.0f, 0.0f, b, relu};
+    fnn_gemm_run(&op, work, work_size, fnn_get_num_threads());
 }
 
 void fnn_dense_backward_input(float *dx, const float *dy, const float *w,

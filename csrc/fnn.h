@@ -57,10 +57,10 @@ void fnn_sgemm(float *C, const float *A, const float *B,
                float *work, size_t work_size);
 
 /* ---- Dense (dense.c) ----------------------------------------------------------- */
-/* y = x . w + b;  x (N,K), w (K,U), b (U) or NULL, y (N,U). */
+/* y = x . w + b, then max(y, 0) if relu (fused);  x (N,K), w (K,U), b (U) or NULL. */
 size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U);
 void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
-                       int64_t N, int64_t K, int64_t U, float *work, size_t work_size);
+                       int64_t N, int64_t K, int64_t U, int relu, float *work, size_t work_size);
 /* dx = dy . w^T */
 void fnn_dense_backward_input(float *dx, const float *dy, const float *w,
                               int64_t N, int64_t K, int64_t U, float *work, size_t work_size);
@@ -77,9 +77,10 @@ typedef struct {
 } fnn_conv2d_shape;
 
 size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s);
-/* y = conv(x, w) + b, cross-correlation as in Keras; b may be NULL. */
+/* y = conv(x, w) + b, cross-correlation as in Keras, then max(y, 0) if relu (fused);
+ * b may be NULL. */
 void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
-                        const fnn_conv2d_shape *s, float *work, size_t work_size);
+                        const fnn_conv2d_shape *s, int relu, float *work, size_t work_size);
 /* dx = adjoint of the forward map applied to dy. */
 void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
                                const fnn_conv2d_shape *s, float *work, size_t work_size);
@@ -116,7 +117,7 @@ void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K);
 void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K);
 
 /* ---- Dropout (dropout.c) ------------------------------------------------------- */
-/* Inverted dropout: element i is kept when fnn_dropout_bits(seed, i) >= rate * 2^24,
+/* Inverted dropout: element i (i < 2^32) is kept when fnn_dropout_bits(seed, i) >= rate * 2^24,
  * and kept values are scaled by 1 / (1 - rate); rate == 1 zeroes everything.  The
  * mask is a pure function of (seed, i): reproducible and thread-count independent,
  * and backward recomputes it instead of storing it. */

@@ -21,20 +21,24 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                 int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
                 int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
                 int64_t o = ((n * s->OH + oh) * s->OW + ow) * C;
-                float *yo = y + o;
-                int32_t *ao = argmax + o;
+                float *restrict yo = y + o;
+                int32_t *restrict ao = argmax + o;
                 /* start from the window's first pixel so argmax is always valid */
-                memcpy(yo, xn + (h0 * s->W + w0) * C, (size_t)C * sizeof(float));
-                for (int64_t c = 0; c < C; c++) ao[c] = (int32_t)(h0 * s->W + w0);
+                const float *x0 = xn + (h0 * s->W + w0) * C;
+                int32_t p0 = (int32_t)(h0 * s->W + w0);
+                for (int64_t c = 0; c < C; c++) {
+                    yo[c] = x0[c];
+                    ao[c] = p0;
+                }
                 for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = w0; iw < w1; iw++) {
-                        const float *xp = xn + (ih * s->W + iw) * C;
+                    for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {
+                        const float *restrict xp = xn + (ih * s->W + iw) * C;
                         int32_t pos = (int32_t)(ih * s->W + iw);
-                        for (int64_t c = 0; c < C; c++)
-                            if (xp[c] > yo[c]) {
-                                yo[c] = xp[c];
-                                ao[c] = pos;
-                            }
+                        for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
+                            int win = xp[c] > yo[c];
+                            yo[c] = win ? xp[c] : yo[c];
+                            ao[c] = win ? pos : ao[c];
+                        }
                     }
             }
         }

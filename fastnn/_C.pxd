@@ -20,7 +20,7 @@ cdef extern from "fnn.h" nogil:
 
     size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U)
     void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
-                           int64_t N, int64_t K, int64_t U, float *work, size_t work_size)
+                           int64_t N, int64_t K, int64_t U, int relu, float *work, size_t work_size)
     void fnn_dense_backward_input(float *dx, const float *dy, const float *w,
                                   int64_t N, int64_t K, int64_t U, float *work, size_t work_size)
     void fnn_dense_backward_weight(float *dw, float *db, const float *dy, const float *x,
@@ -30,7 +30,7 @@ cdef extern from "fnn.h" nogil:
         int64_t N, H, W, C, F, KH, KW, SH, SW, PT, PL, OH, OW
     size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s)
     void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
-                            const fnn_conv2d_shape *s, float *work, size_t work_size)
+                            const fnn_conv2d_shape *s, int relu, float *work, size_t work_size)
     void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
                                    const fnn_conv2d_shape *s, float *work, size_t work_size)
     void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,

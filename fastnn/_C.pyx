@@ -245,8 +245,8 @@ def dense_workspace_size(int64_t N, int64_t K, int64_t U):
     return fnn_dense_workspace_size(N, K, U)
 
 
-def dense_forward(x, kernel, bias=None, out=None, work=None):
-    """y = x @ kernel + bias;  x (N, K), kernel (K, U), bias (U,) -> y (N, U)."""
+def dense_forward(x, kernel, bias=None, out=None, work=None, bint relu=False):
+    """y = x @ kernel + bias (then max(y, 0) if relu);  x (N, K), kernel (K, U) -> y (N, U)."""
     op = "dense_forward"
     cdef int64_t N, K, U
     N, K, U = _dense_dims(op, x, kernel, bias)
@@ -259,7 +259,7 @@ def dense_forward(x, kernel, bias=None, out=None, work=None):
     cdef float *Wk = fp(work)
     cdef size_t ws = work.size
     with nogil:
-        fnn_dense_forward(Y, X, Wt, B, N, K, U, Wk, ws)
+        fnn_dense_forward(Y, X, Wt, B, N, K, U, relu, Wk, ws)
     return y
 
 
@@ -342,8 +342,10 @@ def conv2d_workspace_size(input_shape, kernel_shape, strides=(1, 1), padding="va
     return fnn_conv2d_workspace_size(&s)
 
 
-def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None):
-    """y = conv(x, kernel) + bias;  x (N,H,W,C), kernel (KH,KW,C,F) -> y (N,OH,OW,F)."""
+def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None,
+                   bint relu=False):
+    """y = conv(x, kernel) + bias (then max(y, 0) if relu);  x (N,H,W,C), kernel
+    (KH,KW,C,F) -> y (N,OH,OW,F)."""
     op = "conv2d_forward"
     f32(op, "x", x, 4)
     f32(op, "kernel", kernel, 4)
@@ -361,7 +363,7 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=No
     cdef float *Wk = fp(work)
     cdef size_t ws = work.size
     with nogil:
-        fnn_conv2d_forward(Y, X, Wt, B, &s, Wk, ws)
+        fnn_conv2d_forward(Y, X, Wt, B, &s, relu, Wk, ws)
     return y
 
 

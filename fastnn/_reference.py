@@ -27,11 +27,11 @@ def sgemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False, work=
     return _store(c, result.astype(a.dtype, copy=False))
 
 
-def dense_forward(x, kernel, bias=None, out=None, work=None):
+def dense_forward(x, kernel, bias=None, out=None, work=None, relu=False):
     y = x @ kernel
     if bias is not None:
         y = y + bias
-    return _store(out, y)
+    return _store(out, np.maximum(y, 0) if relu else y)
 
 
 def dense_backward_input(dy, kernel, out=None, work=None):
@@ -72,7 +72,8 @@ def conv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="vali
     return (input_shape[0], OH, OW, kernel_shape[3])
 
 
-def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None):
+def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None,
+                   relu=False):
     KH, KW, C, F = kernel.shape
     (SH, SW), OH, OW, PT, PL = _conv_geometry(x.shape, (KH, KW), strides, padding, "conv2d")
     xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW)
@@ -82,7 +83,7 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=No
             y += _window(xp, kh, kw, OH, OW, SH, SW) @ kernel[kh, kw]
     if bias is not None:
         y += bias
-    return _store(out, y)
+    return _store(out, np.maximum(y, 0) if relu else y)
 
 
 def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
@@ -189,16 +190,24 @@ def softmax_backward(dy, y, out=None):
 
 # ---- dropout ----------------------------------------------------------------------
 
+def _fmix32(h):
+    """MurmurHash3's 32-bit finalizer, on uint32 arrays (wrapping arithmetic)."""
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
 def dropout_bits(seed, index):
-    """SplitMix64's finalizer over a Weyl-mixed (seed, index) key; the top 24 bits."""
+    """24 random bits per element: two finalizer rounds over the index and the seed."""
     with np.errstate(over="ignore"):
-        i = np.asarray(index, dtype=np.uint64)
-        z = (np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)) ^ \
-            ((i + np.uint64(1)) * np.uint64(0xD1B54A32D192ED03))
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    return (z >> np.uint64(40)).astype(np.uint32)
+        seed = int(seed)
+        key_lo = _fmix32(np.uint32(seed & 0xFFFFFFFF))
+        key_hi = _fmix32(np.uint32(((seed >> 32) + 0x7F4A7C15) & 0xFFFFFFFF))
+        i = np.asarray(index, dtype=np.uint64).astype(np.uint32)
+        h = _fmix32((i * np.uint32(0x9E3779B1)) ^ key_lo)
+        return (_fmix32(h ^ key_hi) >> np.uint32(8)).astype(np.uint32)
 
 
 def _keep_scale(shape, rate, seed, dtype):

@@ -70,9 +70,9 @@ def sgemm(a, b, c=None, alpha=1.0, beta=0.0, trans_a=False, trans_b=False):
 
 
 @_named
-def dense_forward(x, kernel, bias=None):
-    """x @ kernel + bias for x (N, K), kernel (K, U), bias (U,)."""
-    return _C.dense_forward(_f32(x), _f32(kernel), _f32(bias))
+def dense_forward(x, kernel, bias=None, relu=False):
+    """x @ kernel + bias for x (N, K), kernel (K, U), bias (U,); relu=True fuses max(y, 0)."""
+    return _C.dense_forward(_f32(x), _f32(kernel), _f32(bias), relu=relu)
 
 
 @_named
@@ -94,9 +94,10 @@ def conv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="vali
 
 
 @_named
-def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid"):
-    """Keras Conv2D (channels-last): x (N,H,W,C), kernel (KH,KW,C,F) -> (N,OH,OW,F)."""
-    return _C.conv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding)
+def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", relu=False):
+    """Keras Conv2D (channels-last): x (N,H,W,C), kernel (KH,KW,C,F) -> (N,OH,OW,F);
+    relu=True fuses max(y, 0) into the output tiles."""
+    return _C.conv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding, relu=relu)
 
 
 @_named

@@ -6,7 +6,8 @@
  * bitwise identical for 1 or many threads.  Each thread runs the classic loop nest on
  * its rectangle: NC-wide column panels, KC-deep slices (pack B into NR-wide strips),
  * MC-tall row blocks (pack A into MR-tall strips), then the micro-kernel per tile.
- * Packing absorbs transposes and zero-pads partial strips. */
+ * Packing absorbs transposes and zero-pads partial strips.  The epilogue (bias, ReLU)
+ * runs on each tile right after its last K slice, while the tile is still in L1. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
@@ -73,38 +74,72 @@ static void pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t 
     }
 }
 
+/* A fully packed op(B): K slices of KC rows, each all of N in NR strips, so the panel
+ * for slice pc and columns from jc starts at pc * round_up(N, NR) + jc * kb. */
+size_t fnn_gemm_packed_b_size(int64_t N, int64_t K) {
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    return (size_t)(round_up(N, k->nr) * K);
+}
+
+void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N) {
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    for (int64_t pc = 0; pc < K; pc += k->kc)
+        pack_b(Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc), N,
+               k->nr);
+}
+
+/* C tile rows i < mm, columns j < nn: c = tile (+ beta c), then the epilogue if last. */
+static void finish_tile(float *c, int64_t ldc, const float *tile, int nr, int64_t mm, int64_t nn,
+                        float beta, const float *bias, int relu) {
+    for (int64_t i = 0; i < mm; i++) {
+        float *ci = c + i * ldc;
+        if (tile) {
+            const float *ti = tile + i * nr;
+            for (int64_t j = 0; j < nn; j++) ci[j] = beta == 0.0f ? ti[j] : beta * ci[j] + ti[j];
+        }
+        if (bias)
+            for (int64_t j = 0; j < nn; j++) ci[j] += bias[j];
+        if (relu)
+            for (int64_t j = 0; j < nn; j++) ci[j] = ci[j] > 0.0f ? ci[j] : 0.0f;
+    }
+}
+
 /* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers. */
-static void gemm_rect(const fnn_gemm_kernel *kr, float *C, const float *A, const float *B,
-                      int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K,
-                      int64_t lda, int64_t ldb, int64_t ldc, int trans_a, int trans_b,
-                      float alpha, float beta, float *Ap, float *Bp) {
+static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t m0, int64_t m1,
+                      int64_t n0, int64_t n1, float *Ap, float *Bp) {
     const int mr = kr->mr, nr = kr->nr;
+    const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
+    const int epilogue = op->bias != NULL || op->relu;
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
     for (int64_t jc = n0; jc < n1; jc += kr->nc) {
         int64_t nb = fnn_min64(kr->nc, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += kr->kc) {
             int64_t kb = fnn_min64(kr->kc, K - pc);
-            float beta_eff = pc == 0 ? beta : 1.0f;
-            pack_b(Bp, B, ldb, trans_b, pc, jc, kb, nb, nr);
+            float beta = pc == 0 ? op->beta : 1.0f;
+            int last = pc + kb == K;
+            const float *Bpanel = Bp;
+            if (op->B_packed)
+                Bpanel = op->B_packed + pc * npad + jc * kb;
+            else
+                pack_b(Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
-                pack_a(Ap, A, lda, trans_a, ic, pc, mb, kb, mr);
+                pack_a(Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
                 for (int64_t jr = 0; jr < nb; jr += nr) {
                     int64_t nn = fnn_min64(nr, nb - jr);
+                    const float *bias = op->bias && last ? op->bias + jc + jr : NULL;
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
-                        float *c = C + (ic + ir) * ldc + jc + jr;
-                        const float *a = Ap + ir * kb, *b = Bp + jr * kb;
+                        float *c = op->C + (ic + ir) * ldc + jc + jr;
+                        const float *a = Ap + ir * kb, *b = Bpanel + jr * kb;
                         if (mm == mr && nn == nr) {
-                            kr->ukr(kb, a, b, c, ldc, alpha, beta_eff);
-                            continue;
+                            kr->ukr(kb, a, b, c, ldc, op->alpha, beta);
+                            if (last && epilogue)
+                                finish_tile(c, ldc, NULL, nr, mm, nn, 0.0f, bias, op->relu);
+                        } else {
+                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f);
+                            finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, last && op->relu);
                         }
-                        kr->ukr(kb, a, b, tile, nr, alpha, 0.0f);
-                        for (int64_t i = 0; i < mm; i++)
-                            for (int64_t j = 0; j < nn; j++) {
-                                float t = tile[i * nr + j];
-                                c[i * ldc + j] = beta_eff == 0.0f ? t : beta_eff * c[i * ldc + j] + t;
-                            }
                     }
                 }
             }
@@ -112,28 +147,29 @@ static void gemm_rect(const fnn_gemm_kernel *kr, float *C, const float *A, const
     }
 }
 
-static void scale_c(float *C, int64_t M, int64_t N, int64_t ldc, float beta) {
-    for (int64_t i = 0; i < M; i++)
-        for (int64_t j = 0; j < N; j++)
-            C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+/* K == 0 or alpha == 0: C = beta C, then the epilogue. */
+static void scale_c(const fnn_gemm_op *op) {
+    for (int64_t i = 0; i < op->M; i++) {
+        float *ci = op->C + i * op->ldc;
+        for (int64_t j = 0; j < op->N; j++) ci[j] = op->beta == 0.0f ? 0.0f : op->beta * ci[j];
+        finish_tile(ci, op->ldc, NULL, 0, 1, op->N, 0.0f, op->bias, op->relu);
+    }
 }
 
-void fnn_sgemm_nt(float *C, const float *A, const float *B,
-                  int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
-                  int trans_a, int trans_b, float alpha, float beta,
-                  float *work, size_t work_size, int nthreads) {
+void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads) {
+    const int64_t M = op->M, N = op->N, K = op->K;
     if (M <= 0 || N <= 0) return;
-    if (K <= 0 || alpha == 0.0f) {
-        scale_c(C, M, N, ldc, beta);
+    if (K <= 0 || op->alpha == 0.0f) {
+        scale_c(op);
         return;
     }
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    const int64_t a_floats = a_block_floats(kr, M, K), b_floats = b_panel_floats(kr, N, K);
+    const int64_t a_floats = a_block_floats(kr, M, K);
     const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
     int nt = nthreads;
     if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
     if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
-    /* Split the longer side in whole tiles; give each thread at least a few tiles. */
+    /* Split the longer side in whole tiles; stay serial for small products. */
     const int split_m = M >= N;
     const int64_t unit = split_m ? kr->mr : kr->nr;
     const int64_t units = fnn_ceil_div(split_m ? M : N, unit);
@@ -146,16 +182,13 @@ void fnn_sgemm_nt(float *C, const float *A, const float *B,
         const int n_t = nt > 1 ? nt : 1;
         float *Ap = align_up(work + (size_t)t * per_thread);
         float *Bp = align_up(Ap + a_floats);
-        (void)b_floats;
         int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
         int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
         if (lo < hi) {
             if (split_m)
-                gemm_rect(kr, C, A, B, lo, hi, 0, N, K, lda, ldb, ldc, trans_a, trans_b,
-                          alpha, beta, Ap, Bp);
+                gemm_rect(kr, op, lo, hi, 0, N, Ap, Bp);
             else
-                gemm_rect(kr, C, A, B, 0, M, lo, hi, K, lda, ldb, ldc, trans_a, trans_b,
-                          alpha, beta, Ap, Bp);
+                gemm_rect(kr, op, 0, M, lo, hi, Ap, Bp);
         }
     }
 }
@@ -164,6 +197,7 @@ void fnn_sgemm(float *C, const float *A, const float *B,
                int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
                int trans_a, int trans_b, float alpha, float beta,
                float *work, size_t work_size) {
-    fnn_sgemm_nt(C, A, B, M, N, K, lda, ldb, ldc, trans_a, trans_b, alpha, beta,
-                 work, work_size, fnn_get_num_threads());
+    fnn_gemm_op op = {C, A, B, NULL, M, N, K, lda, ldb, ldc, trans_a, trans_b, alpha, beta,
+                      NULL, 0};
+    fnn_gemm_run(&op, work, work_size, fnn_get_num_threads());
 }

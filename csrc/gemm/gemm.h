@@ -33,13 +33,27 @@ extern const fnn_gemm_kernel fnn_gemm_kernel_avx2;
 /* The kernel chosen at import time (dispatch.c). */
 const fnn_gemm_kernel *fnn_gemm_active(void);
 
-#endif
+/* One product, described in full: C = alpha op(A) op(B) + beta C, then the epilogue
+ * (C += bias per column, then max(C, 0) if relu) once the sum over K is complete.
+ * B_packed, when set, holds op(B) packed by fnn_gemm_pack_b (B and ldb are ignored),
+ * so a kernel that multiplies many tiles by the same weights packs them once. */
+typedef struct {
+    float *C;
+    const float *A, *B, *B_packed;
+    int64_t M, N, K, lda, ldb, ldc;
+    int trans_a, trans_b;
+    float alpha, beta;
+    const float *bias;
+    int relu;
+} fnn_gemm_op;
 
-/* fnn_sgemm with an explicit thread budget, for kernels that call GEMM from inside
- * their own parallel region (nthreads = 1).  Work needed: fnn_sgemm_workspace_size
- * computed for that many threads (gemm_workspace_per_thread * nthreads). */
+/* Scratch floats one thread needs for this shape; the product uses no more threads
+ * than work_size / this, and at most nthreads (1 inside another parallel region). */
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K);
-void fnn_sgemm_nt(float *C, const float *A, const float *B,
-                  int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
-                  int trans_a, int trans_b, float alpha, float beta,
-                  float *work, size_t work_size, int nthreads);
+void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads);
+
+/* op(B) (K x N) in the layout the active micro-kernel reads, for fnn_gemm_op.B_packed. */
+size_t fnn_gemm_packed_b_size(int64_t N, int64_t K);
+void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N);
+
+#endif

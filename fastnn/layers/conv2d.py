@@ -77,9 +77,11 @@ class Conv2D(Layer):
     def forward(self, x, training=False):
         self._x = x
         y = self.buffer("y", self.compute_output_shape(x.shape))
+        fuse_relu = self.activation is activations.relu and not self.defer_activation
         _C.conv2d_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
-                          self.strides, self.padding, out=y, work=self._work(x.shape))
-        self._y = y if self.defer_activation else self.activation.forward(y)
+                          self.strides, self.padding, out=y, work=self._work(x.shape),
+                          relu=fuse_relu)
+        self._y = y if self.defer_activation or fuse_relu else self.activation.forward(y)
         return self._y
 
     def backward(self, dy, need_dx=True):

@@ -39,9 +39,8 @@ class Dense(Layer):
 
     def check_input_shape(self, input_shape):
         if len(input_shape) != 2:
-            raise self.incompatible(input_shape, f"expected ndim=2, found ndim={len(input_shape)}."
-                                    " Full shape received: " + str(tuple(input_shape)) +
-                                    " (add a Flatten layer before Dense for images)")
+            err = self.incompatible(input_shape, f"expected ndim=2, found ndim={len(input_shape)}")
+            raise ValueError(f"{err}. Add a Flatten layer before Dense to feed it images.")
         if self.built and input_shape[-1] != self.kernel.shape[0]:
             raise self.incompatible(input_shape, f"expected axis -1 of input shape to have value "
                                     f"{self.kernel.shape[0]}")
@@ -57,9 +56,10 @@ class Dense(Layer):
         self._x = x
         y = self.buffer("y", (x.shape[0], self.units))
         work = self.buffer("work", (_C.dense_workspace_size(x.shape[0], x.shape[1], self.units),))
+        fuse_relu = self.activation is activations.relu and not self.defer_activation
         _C.dense_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
-                         out=y, work=work)
-        self._y = y if self.defer_activation else self.activation.forward(y)
+                         out=y, work=work, relu=fuse_relu)
+        self._y = y if self.defer_activation or fuse_relu else self.activation.forward(y)
         return self._y
 
     def backward(self, dy, need_dx=True):

@@ -199,7 +199,9 @@ class Model(Trainer, Layer):
         if any(isinstance(t, KerasTensor) for t in items):
             raise NotImplementedError("Calling a model on symbolic tensors (nesting models) is "
                                       "not supported by fastnn yet")
-        return self.predict_on_batch(inputs)
+        xs = self._inputs(inputs)
+        outs = [o.copy() for o in self.forward_graph(xs, training=bool(training))]
+        return outs[0] if len(outs) == 1 else outs
 
 
 def snake_case_name(name):

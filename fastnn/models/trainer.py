@@ -56,16 +56,30 @@ class Trainer:
                              f"but it received {len(xs)} input arrays")
         for i, (a, t) in enumerate(zip(xs, self.inputs)):
             expected = t.shape[1:]
-            if len(a.shape) - 1 != len(expected) or any(
-                    e is not None and e != d for e, d in zip(expected, a.shape[1:])):
-                raise ValueError(f"Input {i} of layer '{self.name}' is incompatible with the "
-                                 f"layer: expected shape={tuple(t.shape)}, found shape={a.shape}")
+            if len(a.shape) - 1 == len(expected) and all(
+                    e is None or e == d for e, d in zip(expected, a.shape[1:])):
+                continue
+            consumer = next((n.layer.name for n in self._nodes if t in n.inputs), self.name)
+            if len(a.shape) - 1 == len(expected) and expected[:-1] == a.shape[1:-1]:
+                raise ValueError(f"Input {i} of layer '{consumer}' is incompatible with the layer: "
+                                 f"expected axis -1 of input shape to have value {expected[-1]}, "
+                                 f"but received input with shape {a.shape}")
+            raise ValueError(f"Input {i} of layer '{consumer}' is incompatible with the layer: "
+                             f"expected shape={tuple(t.shape)}, found shape={a.shape}")
         return xs
 
     def _targets(self, y, n_outputs_shape):
         if len(self.outputs) != 1:
             raise NotImplementedError("fastnn trains models with one output only")
+        if y is None:
+            raise ValueError("Training and evaluating need targets: pass `y` (the labels) "
+                             "along with `x`")
         y = np.asarray(y)
+        if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
+            raise ValueError(f"Failed to convert `y` to a numeric array: unsupported dtype "
+                             f"{y.dtype}. Labels must be numbers (class indices or one-hot).")
+        if y.ndim == 0:
+            raise ValueError("`y` must have a batch dimension, received a scalar")
         return self.loss.prepare_targets(y, (len(y),) + tuple(n_outputs_shape[1:]))
 
     def _prepare(self, x, y, what=""):

@@ -38,8 +38,9 @@ class Optimizer:
 
     def apply(self, params, grads):
         """One step over flat float32 buffers `params` (updated in place) and `grads`."""
-        if self._slots is None or self._slots[0].shape != params.shape:
+        if self._slots is None or self._slots_size != params.size:
             self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
+            self._slots_size = params.size
         self.iterations += 1
         self.update(params, grads, self._slots)
 
