@@ -15,11 +15,13 @@
         for (int64_t i = 0; i < (n); i++) { body; }                                 \
     } while (0)
 
+/* Both operands are loaded before the select, so the compiler emits a branch-free
+ * vector blend (a conditional load would be a branch, mispredicted half the time). */
 void fnn_relu_forward(float *y, const float *x, int64_t n) {
-    ELEMENTWISE(n, y[i] = x[i] > 0.0f ? x[i] : 0.0f);
+    ELEMENTWISE(n, float v = x[i]; y[i] = v > 0.0f ? v : 0.0f);
 }
 void fnn_relu_backward(float *dx, const float *dy, const float *y, int64_t n) {
-    ELEMENTWISE(n, dx[i] = y[i] > 0.0f ? dy[i] : 0.0f);
+    ELEMENTWISE(n, float d = dy[i]; dx[i] = y[i] > 0.0f ? d : 0.0f);
 }
 
 void fnn_sigmoid_forward(float *y, const float *x, int64_t n) {

@@ -5,6 +5,7 @@
  * coordination: backward recomputes it, and any thread count gives the same mask.
  *   keep_i = bits(seed, i) >= floor(rate * 2^24)
  *   y_i = keep_i ? x_i / (1 - rate) : 0          dx_i = keep_i ? dy_i / (1 - rate) : 0 */
+#include <string.h>
 #include "parallel.h"
 
 static inline uint32_t fmix32(uint32_t h) {
@@ -30,9 +31,16 @@ static void apply_mask(float *out, const float *in, int64_t n, float rate, uint6
     const uint32_t key_lo = fmix32((uint32_t)seed), key_hi = fmix32((uint32_t)(seed >> 32) + 0x7F4A7C15u);
     const float scale = rate < 1.0f ? (float)(1.0 / (1.0 - (double)rate)) : 0.0f;
     int nt = fnn_threads_for(n * 4);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        out[i] = dropout_bits(key_lo, key_hi, (uint32_t)i) >= threshold ? in[i] * scale : 0.0f;
+    /* An explicit bit mask instead of a select: the compiler keeps a ?: on floats as a
+     * branch here, mispredicted half the time; the mask vectorizes. */
+#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = in[i] * scale;
+        uint32_t bits, keep = 0u - (uint32_t)(dropout_bits(key_lo, key_hi, (uint32_t)i) >= threshold);
+        memcpy(&bits, &v, sizeof bits);
+        bits &= keep;
+        memcpy(out + i, &bits, sizeof bits);
+    }
 }
 
 void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed) {

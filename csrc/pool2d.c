@@ -35,9 +35,10 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                         const float *restrict xp = xn + (ih * s->W + iw) * C;
                         int32_t pos = (int32_t)(ih * s->W + iw);
                         for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
-                            int win = xp[c] > yo[c];
-                            yo[c] = win ? xp[c] : yo[c];
-                            ao[c] = win ? pos : ao[c];
+                            float v = xp[c], cur = yo[c];
+                            int32_t win = -(int32_t)(v > cur); /* all ones where v wins */
+                            yo[c] = v > cur ? v : cur;
+                            ao[c] = (ao[c] & ~win) | (pos & win);
                         }
                     }
             }
