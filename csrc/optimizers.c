@@ -4,14 +4,29 @@
 #include <math.h>
 #include "parallel.h"
 
-void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
-                     float lr, float beta_1, float beta_2, float epsilon, int64_t step) {
-    const float b1 = beta_1, b2 = beta_2, one_m_b1 = 1.0f - b1, one_m_b2 = 1.0f - b2;
-    const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)b2, (double)step)) /
-                                (1.0 - pow((double)b1, (double)step)));
-    int nt = fnn_threads_for(n * 8);
-#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+/* Each update is a loop over [lo, hi) with restrict pointers (the wrappers check that
+ * the buffers never overlap), run directly when small and split between threads
+ * otherwise: calling the loop as a function keeps restrict, so it vectorizes without
+ * runtime alias checks. */
+#define RUN_SPLIT(n, cost, call_range)                                   \
+    do {                                                                 \
+        int nt_ = fnn_threads_for((n) * (cost));                         \
+        if (nt_ == 1) {                                                  \
+            int64_t lo = 0, hi = (n);                                    \
+            call_range;                                                  \
+        } else {                                                         \
+            _Pragma("omp parallel num_threads(nt_)") {                   \
+                int64_t lo, hi;                                          \
+                fnn_thread_range((n), &lo, &hi);                         \
+                call_range;                                              \
+            }                                                            \
+        }                                                                \
+    } while (0)
+
+static void adam_range(float *restrict w, float *restrict m, float *restrict v,
+                       const float *restrict g, int64_t lo, int64_t hi, float alpha,
+                       float one_m_b1, float one_m_b2, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
         float gi = g[i];
         float mi = m[i] + (gi - m[i]) * one_m_b1;
         float vi = v[i] + (gi * gi - v[i]) * one_m_b2;
@@ -21,36 +36,51 @@ void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
     }
 }
 
-void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
-                    float lr, float momentum, int nesterov) {
-    int nt = fnn_threads_for(n * 4);
-    if (momentum == 0.0f) {
-#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-        for (int64_t i = 0; i < n; i++) w[i] -= lr * g[i];
+void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
+                     float lr, float beta_1, float beta_2, float epsilon, int64_t step) {
+    const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)beta_2, (double)step)) /
+                                (1.0 - pow((double)beta_1, (double)step)));
+    RUN_SPLIT(n, 8, adam_range(w, m, v, g, lo, hi, alpha, 1.0f - beta_1, 1.0f - beta_2, epsilon));
+}
+
+static void sgd_range(float *restrict w, float *restrict m, const float *restrict g, int64_t lo,
+                      int64_t hi, float lr, float momentum, int nesterov) {
+    if (!m) {
+        for (int64_t i = lo; i < hi; i++) w[i] -= lr * g[i];
         return;
     }
-#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = lo; i < hi; i++) {
         float mi = momentum * m[i] - lr * g[i];
         m[i] = mi;
         w[i] += nesterov ? momentum * mi - lr * g[i] : mi;
     }
 }
 
-void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
-                        float lr, float rho, float momentum, float epsilon) {
-    int nt = fnn_threads_for(n * 8);
-#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
+                    float lr, float momentum, int nesterov) {
+    float *mm = momentum == 0.0f ? NULL : m;
+    RUN_SPLIT(n, 4, sgd_range(w, mm, g, lo, hi, lr, momentum, nesterov));
+}
+
+static void rmsprop_range(float *restrict w, float *restrict v, float *restrict m,
+                          const float *restrict g, int64_t lo, int64_t hi, float lr, float rho,
+                          float momentum, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
         float gi = g[i];
         float vi = rho * v[i] + (1.0f - rho) * gi * gi;
         float inc = lr * gi / sqrtf(vi + epsilon);
         v[i] = vi;
-        if (momentum != 0.0f) {
+        if (m) {
             m[i] = momentum * m[i] + inc;
             w[i] -= m[i];
         } else {
             w[i] -= inc;
         }
     }
+}
+
+void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
+                        float lr, float rho, float momentum, float epsilon) {
+    float *mm = momentum == 0.0f ? NULL : m;
+    RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, rho, momentum, epsilon));
 }

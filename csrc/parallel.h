@@ -20,6 +20,21 @@ static inline int fnn_threads_for(int64_t work) {
     return work < FNN_PAR_MIN_WORK ? 1 : fnn_get_num_threads();
 }
 
+#ifdef _OPENMP
+#define FNN_NUM_TEAM() omp_get_num_threads()
+#else
+#define FNN_NUM_TEAM() 1
+#endif
+
+/* This thread's share [lo, hi) of [0, n) inside a parallel region, in blocks of 16
+ * elements (whole cache lines). */
+static inline void fnn_thread_range(int64_t n, int64_t *lo, int64_t *hi) {
+    int64_t t = FNN_THREAD_ID(), team = FNN_NUM_TEAM();
+    int64_t chunk = ((n + team - 1) / team + 15) / 16 * 16;
+    *lo = t * chunk < n ? t * chunk : n;
+    *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
 static inline int64_t fnn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t fnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static inline int64_t fnn_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
