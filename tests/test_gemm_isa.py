@@ -99,3 +99,28 @@ def test_leading_dimensions(isa):
         _C.select_isa(old)
     np.testing.assert_allclose(big[:, :n], before[:, :n] + a @ b, atol=1e-4)
     np.testing.assert_array_equal(big[:, n:], before[:, n:])
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_fused_bias_relu_epilogue(isa):
+    """Dense and Conv2D forward with bias + ReLU fused into the output tiles, on tile
+    edges of this ISA, against the twins (which apply them after the product)."""
+    info, rng = blocking(isa), np.random.default_rng(5)
+    m, k, n = 2 * info["mr"] + 3, info["kc"] + 5, 2 * info["nr"] + 3
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((k, n)).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    img = rng.standard_normal((3, 9, 8, 5)).astype(np.float32)
+    kern = rng.standard_normal((3, 3, 5, info["nr"] + 1)).astype(np.float32)
+    kb = rng.standard_normal(info["nr"] + 1).astype(np.float32)
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for relu in (False, True):
+            np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=relu),
+                                       ref.dense_forward(x, w, b, relu=relu), atol=2e-4)
+            np.testing.assert_allclose(
+                _C.conv2d_forward(img, kern, kb, 1, "same", relu=relu),
+                ref.conv2d_forward(img, kern, kb, 1, "same", relu=relu), atol=2e-4)
+    finally:
+        _C.select_isa(old)

@@ -7,7 +7,8 @@
  * its rectangle: NC-wide column panels, KC-deep slices (pack B into NR-wide strips),
  * MC-tall row blocks (pack A into MR-tall strips), then the micro-kernel per tile.
  * Packing absorbs transposes and zero-pads partial strips.  The epilogue (bias, ReLU)
- * runs on each tile right after its last K slice, while the tile is still in L1. */
+ * runs on each tile with its last K slice: in registers in the micro-kernel, or in the
+ * frame for edge tiles. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
@@ -109,7 +110,6 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
                       int64_t n0, int64_t n1, float *Ap, float *Bp) {
     const int mr = kr->mr, nr = kr->nr;
     const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
-    const int epilogue = op->bias != NULL || op->relu;
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
     for (int64_t jc = n0; jc < n1; jc += kr->nc) {
         int64_t nb = fnn_min64(kr->nc, n1 - jc);
@@ -133,11 +133,9 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
                         float *c = op->C + (ic + ir) * ldc + jc + jr;
                         const float *a = Ap + ir * kb, *b = Bpanel + jr * kb;
                         if (mm == mr && nn == nr) {
-                            kr->ukr(kb, a, b, c, ldc, op->alpha, beta);
-                            if (last && epilogue)
-                                finish_tile(c, ldc, NULL, nr, mm, nn, 0.0f, bias, op->relu);
+                            kr->ukr(kb, a, b, c, ldc, op->alpha, beta, bias, last && op->relu);
                         } else {
-                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f);
+                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
                             finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, last && op->relu);
                         }
                     }

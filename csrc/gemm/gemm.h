@@ -4,8 +4,10 @@
  *   acc = sum_{p < k} a[p*MR + i] * b[p*NR + j]
  *   c[i*ldc + j] = alpha * acc                 if beta == 0 (c is never read)
  *   c[i*ldc + j] = beta * c[i*ldc + j] + alpha * acc   otherwise
+ *   then, in registers: c += bias[j] if bias, c = max(c, 0) if relu (the epilogue)
  * The frame calls it on full tiles only; edge tiles go through a local MR x NR buffer
- * (ldc = NR, beta = 0) and the frame applies the same formula when copying out. */
+ * (ldc = NR, beta = 0, no epilogue) and the frame applies the same formulas when
+ * copying out. */
 #ifndef FNN_GEMM_H
 #define FNN_GEMM_H
 
@@ -13,7 +15,7 @@
 #include <stdint.h>
 
 typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
-                           int64_t ldc, float alpha, float beta);
+                           int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
 typedef struct {
     const char *name;   /* the FASTNN_ISA spelling */

@@ -10,7 +10,8 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *restrict b,
-                               float *restrict c, int64_t ldc, float alpha, float beta) {
+                               float *restrict c, int64_t ldc, float alpha, float beta,
+                               const float *bias, int relu) {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
@@ -23,7 +24,9 @@ AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *
             acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta), zero = _mm256_setzero_ps();
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : zero;
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : zero;
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         float *ci = c + i * ldc;
@@ -31,6 +34,14 @@ AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *
         if (beta != 0.0f) {
             r0 = _mm256_add_ps(_mm256_mul_ps(vb, _mm256_loadu_ps(ci)), r0);
             r1 = _mm256_add_ps(_mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8)), r1);
+        }
+        if (bias) {
+            r0 = _mm256_add_ps(r0, bias0);
+            r1 = _mm256_add_ps(r1, bias1);
+        }
+        if (relu) {
+            r0 = _mm256_max_ps(r0, zero);
+            r1 = _mm256_max_ps(r1, zero);
         }
         _mm256_storeu_ps(ci, r0);
         _mm256_storeu_ps(ci + 8, r1);

@@ -12,7 +12,8 @@
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
 AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
-                                    float *restrict c, int64_t ldc, float alpha, float beta) {
+                                    float *restrict c, int64_t ldc, float alpha, float beta,
+                                    const float *bias, int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -25,7 +26,9 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
         }
     }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : zero;
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : zero;
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) {
         float *ci = c + i * ldc;
@@ -33,6 +36,14 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
         if (beta != 0.0f) { /* beta * c + alpha * acc, rounded like the frame's edge path */
             r0 = _mm512_add_ps(_mm512_mul_ps(vb, _mm512_loadu_ps(ci)), r0);
             r1 = _mm512_add_ps(_mm512_mul_ps(vb, _mm512_loadu_ps(ci + 16)), r1);
+        }
+        if (bias) {
+            r0 = _mm512_add_ps(r0, bias0);
+            r1 = _mm512_add_ps(r1, bias1);
+        }
+        if (relu) { /* max(r, 0): NaN becomes 0, like the frame's r > 0 ? r : 0 */
+            r0 = _mm512_max_ps(r0, zero);
+            r1 = _mm512_max_ps(r1, zero);
         }
         _mm512_storeu_ps(ci, r0);
         _mm512_storeu_ps(ci + 16, r1);

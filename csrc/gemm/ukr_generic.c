@@ -8,12 +8,14 @@
 #define NR 8
 
 typedef float v4 __attribute__((vector_size(16)));
+typedef int32_t v4i __attribute__((vector_size(16)));
 
 static inline v4 load4(const float *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
 static inline void store4(float *p, v4 v) { memcpy(p, &v, sizeof v); }
 
 static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *restrict b,
-                            float *restrict c, int64_t ldc, float alpha, float beta) {
+                            float *restrict c, int64_t ldc, float alpha, float beta,
+                            const float *bias, int relu) {
     v4 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (v4){0, 0, 0, 0};
     for (int64_t p = 0; p < k; p++, a += MR, b += NR) {
@@ -30,6 +32,11 @@ static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *res
         for (int h = 0; h < 2; h++) {
             v4 r = va * acc[i][h];
             if (beta != 0.0f) r = vb * load4(ci + 4 * h) + r;
+            if (bias) r += load4(bias + 4 * h);
+            if (relu) { /* r > 0 ? r : 0, as a bit mask (vector casts reinterpret bits) */
+                v4i positive = r > (v4){0, 0, 0, 0};
+                r = (v4)(positive & (v4i)r);
+            }
             store4(ci + 4 * h, r);
         }
     }
