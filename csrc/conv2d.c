@@ -6,13 +6,15 @@
  *   forward          Y  = P . W + b                  W = kernel as (KH*KW*C, F)
  *   backward_input   dP = dY . W^T, scattered back (col2im) into dx
  *   backward_weight  dW = P^T . dY;   db = column sums of dY
- * P is never built for the whole batch: TILE rows at a time go into a per-thread
- * buffer sized for the caches.  The kernel (W, or W^T for dP) is packed for the
- * micro-kernel once per call and shared by every tile; bias and ReLU are applied to
- * each output tile by the GEMM's epilogue.  backward_weight cuts the rows into a fixed
- * number of chunks (independent of the thread count), sums each chunk into its own
- * partial buffer and adds the partials in order, so dW is bitwise thread-count
- * independent. */
+ * P is never built: forward and backward_weight are implicit GEMMs whose packing
+ * routine reads the patches straight from the image into the micro-kernel's strips
+ * (one pass over the data instead of im2col and then packing).  dP is built a tile at
+ * a time (TILE rows, in a per-thread buffer sized for the caches) and scattered back.
+ * The kernel (W, or W^T for dP) is packed once per call and shared by every thread;
+ * bias and ReLU are applied to each output tile by the GEMM's epilogue.
+ * backward_weight cuts the rows into a fixed number of chunks (independent of the
+ * thread count), sums each chunk into its own partial buffer and adds the partials in
+ * order, so dW is bitwise thread-count independent. */
 #include <string.h>
 #include "parallel.h"
 #include "gemm/gemm.h"
@@ -36,12 +38,12 @@ static int is_pointwise(const fnn_conv2d_shape *s) {
     return s->KH == 1 && s->KW == 1 && s->SH == 1 && s->SW == 1 && s->PT == 0 && s->PL == 0;
 }
 
+static size_t max3(size_t a, size_t b, size_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+
 static size_t gemm_ws(const fnn_conv2d_shape *s) {
-    int64_t T = tile_rows(s), P = patch_len(s), F = s->F;
-    size_t a = fnn_gemm_workspace_per_thread(T, F, P);
-    size_t b = fnn_gemm_workspace_per_thread(T, P, F);
-    size_t c = fnn_gemm_workspace_per_thread(P, F, T);
-    return a > b ? (a > c ? a : c) : (b > c ? b : c);
+    int64_t T = tile_rows(s), P = patch_len(s), F = s->F, M = out_rows(s);
+    return max3(fnn_gemm_workspace_per_thread(M, F, P), fnn_gemm_workspace_per_thread(T, P, F),
+                fnn_gemm_workspace_per_thread(P, F, M));
 }
 static size_t per_thread(const fnn_conv2d_shape *s) {
     return (size_t)(tile_rows(s) * patch_len(s)) + gemm_ws(s) + 2 * ALIGN_FLOATS;
@@ -80,30 +82,106 @@ static float *thread_gemm(const fnn_conv2d_shape *s, float *tile) {
     return align_up(tile + tile_rows(s) * patch_len(s));
 }
 
-/* Patches of output rows [r0, r0 + rows) into P (rows, KH*KW*C); zero outside x. */
-static void im2col(float *P, const float *x, const fnn_conv2d_shape *s, int64_t r0,
-                   int64_t rows) {
-    const int64_t C = s->C, plen = patch_len(s);
-    for (int64_t r = 0; r < rows; r++) {
-        int64_t g = r0 + r, n = g / (s->OH * s->OW), rem = g % (s->OH * s->OW);
-        int64_t ih0 = (rem / s->OW) * s->SH - s->PT, iw0 = (rem % s->OW) * s->SW - s->PL;
-        const float *xn = x + n * s->H * s->W * C;
-        float *dst = P + r * plen;
-        for (int64_t kh = 0; kh < s->KH; kh++) {
-            int64_t ih = ih0 + kh;
-            if (ih < 0 || ih >= s->H) {
-                memset(dst, 0, (size_t)(s->KW * C) * sizeof(float));
-                dst += s->KW * C;
+typedef struct {
+    const float *x;
+    const fnn_conv2d_shape *s;
+    int64_t row0; /* output row of the product's row or column 0 */
+} patch_source;
+
+/* Patch entries q0 .. q0 + n as kernel offsets and as offsets from the window origin in
+ * x (valid when the window lies inside the image).  The packers call this once per
+ * block, so the per-entry work is one load and one store, with no division. */
+#define MAX_ENTRIES 1024 /* >= MC and KC of every micro-kernel */
+typedef struct {
+    int64_t off[MAX_ENTRIES];
+    int32_t kh[MAX_ENTRIES], kw[MAX_ENTRIES];
+} entry_table;
+
+static void fill_entries(entry_table *t, const fnn_conv2d_shape *s, int64_t q0, int64_t n) {
+    int64_t c = q0 % s->C, kk = q0 / s->C, kh = kk / s->KW, kw = kk % s->KW;
+    for (int64_t e = 0; e < n; e++) {
+        t->off[e] = (kh * s->W + kw) * s->C + c;
+        t->kh[e] = (int32_t)kh, t->kw[e] = (int32_t)kw;
+        if (++c == s->C) {
+            c = 0;
+            if (++kw == s->KW) kw = 0, kh++;
+        }
+    }
+}
+
+/* Output row r's receptive field: the index in x of its top-left input pixel (which
+ * may lie in the padding, so the index may be out of range) and its position. */
+typedef struct {
+    int64_t origin, ih0, iw0;
+    int inside; /* the whole window lies in the image */
+} window;
+
+static window window_of(const fnn_conv2d_shape *s, int64_t r) {
+    int64_t n = r / (s->OH * s->OW), rem = r % (s->OH * s->OW);
+    int64_t ih0 = (rem / s->OW) * s->SH - s->PT, iw0 = (rem % s->OW) * s->SW - s->PL;
+    window w = {((n * s->H + ih0) * s->W + iw0) * s->C, ih0, iw0,
+                ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
+    return w;
+}
+
+/* Entry e of a window's patch: x[origin + off[e]], or 0 where it falls in the padding. */
+static inline float patch_entry(const float *x, const window *w, const entry_table *t,
+                                int64_t e, const fnn_conv2d_shape *s) {
+    int64_t ih = w->ih0 + t->kh[e], iw = w->iw0 + t->kw[e];
+    return ih < 0 || ih >= s->H || iw < 0 || iw >= s->W ? 0.0f : x[w->origin + t->off[e]];
+}
+
+/* op(A) = P: strip rows are output rows, columns patch entries.  Ap[strip][p][i]. */
+static void pack_patches(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
+                         int64_t kb, int mr) {
+    const patch_source *ps = ctx;
+    entry_table t;
+    fill_entries(&t, ps->s, p0, kb);
+    for (int64_t i = 0; i < fnn_ceil_div(mb, mr) * mr; i++) {
+        float *dst = Ap + (i / mr) * kb * mr + i % mr; /* entry p at dst[p * mr] */
+        if (i >= mb) {
+            for (int64_t p = 0; p < kb; p++) dst[p * mr] = 0.0f;
+            continue;
+        }
+        window w = window_of(ps->s, ps->row0 + i0 + i);
+        if (w.inside) {
+            const float *origin = ps->x + w.origin;
+            for (int64_t p = 0; p < kb; p++) dst[p * mr] = origin[t.off[p]];
+        } else {
+            for (int64_t p = 0; p < kb; p++) dst[p * mr] = patch_entry(ps->x, &w, &t, p, ps->s);
+        }
+    }
+}
+
+/* op(A) = P^T: strip rows are patch entries, columns output rows.  Ap[strip][p][i].
+ * Strip by strip, so that every row's mr entries are written contiguously. */
+static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
+                           int64_t kb, int mr) {
+    const patch_source *ps = ctx;
+    entry_table t;
+    window wins[MAX_ENTRIES];
+    fill_entries(&t, ps->s, i0, mb);
+    for (int64_t p = 0; p < kb; p++) wins[p] = window_of(ps->s, ps->row0 + p0 + p);
+    for (int64_t e0 = 0; e0 < mb; e0 += mr) {
+        int64_t lanes = fnn_min64(mr, mb - e0);
+        float *strip = Ap + e0 * kb;
+        /* a full strip within one kernel offset reads mr consecutive channels */
+        int contiguous = lanes == mr && t.off[e0 + mr - 1] == t.off[e0] + mr - 1;
+        for (int64_t p = 0; p < kb; p++) {
+            const window *w = &wins[p];
+            float *dst = strip + p * mr;
+            int64_t l = 0;
+            if (w->inside && contiguous) {
+                memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)mr * sizeof(float));
                 continue;
             }
-            const float *xrow = xn + ih * s->W * C;
-            for (int64_t kw = 0; kw < s->KW; kw++, dst += C) {
-                int64_t iw = iw0 + kw;
-                if (iw < 0 || iw >= s->W)
-                    for (int64_t c = 0; c < C; c++) dst[c] = 0.0f;
-                else /* a plain loop: C is often tiny (1 or 3 for the first layer) */
-                    for (int64_t c = 0; c < C; c++) dst[c] = xrow[iw * C + c];
+            if (w->inside) {
+                const float *origin = ps->x + w->origin;
+                for (; l < lanes; l++) dst[l] = origin[t.off[e0 + l]];
+            } else {
+                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
             }
+            for (; l < mr; l++) dst[l] = 0.0f;
         }
     }
 }
@@ -138,24 +216,16 @@ static void tile_gemm(float *C, const float *A, const float *Bp, int64_t rows, i
 
 void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                         const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
-    const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
-    const int64_t ntiles = fnn_ceil_div(M, T);
-    const size_t gsize = gemm_ws(s);
+    const int64_t P = patch_len(s), F = s->F;
     float *wp = align_up(work);
     fnn_gemm_pack_b(wp, w, F, 0, P, F);
-    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
-    if (nt > ntiles) nt = (int)ntiles;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < ntiles; i++) {
-        float *tile = thread_tile(s, work, FNN_THREAD_ID());
-        int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
-        const float *patches = tile;
-        if (is_pointwise(s))
-            patches = x + r0 * s->C;
-        else
-            im2col(tile, x, s, r0, rows);
-        tile_gemm(y + r0 * F, patches, wp, rows, F, P, b, relu, thread_gemm(s, tile), gsize);
-    }
+    patch_source src = {x, s, 0};
+    /* One implicit GEMM over every output row; the GEMM splits the rows between threads.
+     * A pointwise kernel's patch matrix is x itself. */
+    fnn_gemm_op op = {y, x, NULL, wp, out_rows(s), F, P, s->C, 0, F, 0, 0, 1.0f, 0.0f, b, relu,
+                      is_pointwise(s) ? NULL : pack_patches, &src};
+    int nt = threads_fitting(s, work_size, fnn_get_num_threads());
+    fnn_gemm_run(&op, thread_tile(s, work, 0), (size_t)nt * per_thread(s), nt);
 }
 
 void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
@@ -204,14 +274,12 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
             memset(pdb, 0, (size_t)F * sizeof(float));
             for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
                 int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
-                const float *patches = tile, *dyr = dy + r0 * F;
-                if (is_pointwise(s))
-                    patches = x + r0 * s->C;
-                else
-                    im2col(tile, x, s, r0, rows);
-                /* dW_chunk (P x F) (+)= patches^T . dY_tile */
-                fnn_gemm_op op = {pdw, patches, dyr, NULL, P, F, rows, P, F, F, 1, 0, 1.0f,
-                                  i == ntiles * c / nch ? 0.0f : 1.0f, NULL, 0};
+                const float *dyr = dy + r0 * F;
+                /* dW_chunk (P x F) (+)= patches^T . dY_tile, patches read from x */
+                patch_source src = {x, s, r0};
+                fnn_gemm_op op = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
+                                  1.0f, i == ntiles * c / nch ? 0.0f : 1.0f, NULL, 0,
+                                  is_pointwise(s) ? NULL : pack_patches_t, &src};
                 fnn_gemm_run(&op, thread_gemm(s, tile), gsize, 1);
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t f = 0; f < F; f++) pdb[f] += dyr[r * F + f];

@@ -124,7 +124,10 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
                 pack_b(Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
-                pack_a(Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
+                if (op->pack_a)
+                    op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
+                else
+                    pack_a(Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
                 for (int64_t jr = 0; jr < nb; jr += nr) {
                     int64_t nn = fnn_min64(nr, nb - jr);
                     const float *bias = op->bias && last ? op->bias + jc + jr : NULL;

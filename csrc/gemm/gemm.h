@@ -35,10 +35,17 @@ extern const fnn_gemm_kernel fnn_gemm_kernel_avx2;
 /* The kernel chosen at import time (dispatch.c). */
 const fnn_gemm_kernel *fnn_gemm_active(void);
 
+/* Packs rows [i0, i0 + mb) x columns [p0, p0 + kb) of op(A) into MR-tall strips,
+ * Ap[strip][p][i], zero-padding the last strip: what the frame does from A, for an A
+ * that exists only implicitly (a convolution's patches, read straight from the image). */
+typedef void (*fnn_pack_a_fn)(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
+                              int64_t kb, int mr);
+
 /* One product, described in full: C = alpha op(A) op(B) + beta C, then the epilogue
  * (C += bias per column, then max(C, 0) if relu) once the sum over K is complete.
  * B_packed, when set, holds op(B) packed by fnn_gemm_pack_b (B and ldb are ignored),
- * so a kernel that multiplies many tiles by the same weights packs them once. */
+ * so a kernel that multiplies many tiles by the same weights packs them once.
+ * pack_a, when set, supplies op(A) (A, lda and trans_a are ignored). */
 typedef struct {
     float *C;
     const float *A, *B, *B_packed;
@@ -47,6 +54,8 @@ typedef struct {
     float alpha, beta;
     const float *bias;
     int relu;
+    fnn_pack_a_fn pack_a;
+    const void *pack_a_ctx;
 } fnn_gemm_op;
 
 /* Scratch floats one thread needs for this shape; the product uses no more threads
