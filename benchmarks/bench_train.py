@@ -1,0 +1,191 @@
+"""Training speed of the seed CNN at batch 128: fastnn vs a pure-NumPy baseline and,
+when importable, PyTorch and Keras/TensorFlow running the identical model, on the same
+Fashion-MNIST batches with the same thread count, timed in the same run.
+
+    python benchmarks/bench_train.py [--steps 60] [--threads N] [--numpy-steps 4]
+
+An epoch is 422 steps (54,000 training images after validation_split=0.1); s/epoch is
+ms/step x 422.  FLOPs per step count forward, backward-data (not for the first layer)
+and backward-weights of the convolutions and the dense layer (770 GFLOP per epoch).
+"""
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fastnn  # noqa: E402
+from fastnn import _C  # noqa: E402
+from fastnn.datasets import fashion_mnist  # noqa: E402
+from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D  # noqa: E402
+from fastnn.models import Sequential  # noqa: E402
+from fastnn.utils import to_categorical  # noqa: E402
+from harness import header, limit_blas_threads  # noqa: E402
+
+BATCH, STEPS_PER_EPOCH = 128, 422
+FLOPS_PER_STEP = 2 * BATCH * (26 * 26 * 9 * 32 * 2 + 11 * 11 * 288 * 64 * 3 + 1600 * 10 * 3)
+
+
+def seed_cnn():
+    model = Sequential()
+    model.add(Conv2D(32, kernel_size=(3, 3), input_shape=(28, 28, 1), activation="relu"))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Conv2D(64, kernel_size=(3, 3), activation="relu"))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Flatten())
+    model.add(Dropout(0.5))
+    model.add(Dense(10, activation="softmax"))
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return model
+
+
+def time_fastnn(x, y, steps):
+    """Seconds per step of model.fit over `steps` batches, and a per-layer breakdown."""
+    model = seed_cnn()
+    model.fit(x[:4 * BATCH], y[:4 * BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm up
+    t0 = time.perf_counter()
+    model.fit(x[:steps * BATCH], y[:steps * BATCH], batch_size=BATCH, epochs=1, verbose=0)
+    per_step = (time.perf_counter() - t0) / steps
+    return per_step, breakdown(model, x[:BATCH], y[:BATCH])
+
+
+def breakdown(model, xb, yb, reps=10):
+    """Mean ms per step in each layer's forward/backward, the optimizer, and the rest."""
+    spent = {}
+
+    def timed(key, fn):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            out = fn(*args, **kwargs)
+            spent[key] = spent.get(key, 0.0) + time.perf_counter() - t0
+            return out
+        return wrapper
+
+    for layer in model.layers:
+        layer.forward = timed(f"{layer.name} forward", layer.forward)
+        layer.backward = timed(f"{layer.name} backward", layer.backward)
+    model.optimizer.apply = timed("optimizer (Adam)", model.optimizer.apply)
+    model.train_on_batch(xb, yb)
+    spent.clear()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        model.train_on_batch(xb, yb)
+    total = (time.perf_counter() - t0) / reps
+    rows = [(k, v / reps) for k, v in spent.items()]
+    rows.append(("framework (Python, loss, metrics)", total - sum(v for _, v in rows)))
+    for layer in model.layers:  # undo the wrappers
+        del layer.forward, layer.backward
+    return rows, total
+
+
+def time_numpy(x, y, steps):
+    from numpy_cnn import NumpyCNN
+    net = NumpyCNN(np.random.default_rng(0))
+    net.train_step(x[:BATCH], y[:BATCH])
+    t0 = time.perf_counter()
+    for i in range(steps):
+        net.train_step(x[i * BATCH:(i + 1) * BATCH], y[i * BATCH:(i + 1) * BATCH])
+    return (time.perf_counter() - t0) / steps
+
+
+def time_torch(x, y, steps, threads):
+    import torch
+    torch.set_num_threads(threads)
+    nn = torch.nn
+    model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(32, 64, 3),
+                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.5),
+                          nn.Linear(1600, 10))
+    for m in model:
+        if hasattr(m, "weight"):
+            nn.init.xavier_uniform_(m.weight)
+            nn.init.zeros_(m.bias)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    xt = torch.from_numpy(np.ascontiguousarray(x[:steps * BATCH].transpose(0, 3, 1, 2)))
+    yt = torch.from_numpy(np.argmax(y[:steps * BATCH], axis=1))
+
+    def step(i):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(xt[i * BATCH:(i + 1) * BATCH]),
+                                           yt[i * BATCH:(i + 1) * BATCH])
+        loss.backward()
+        opt.step()
+
+    for i in range(3):
+        step(i)
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    return (time.perf_counter() - t0) / steps
+
+
+def time_keras(x, y, steps, threads):
+    import tensorflow as tf
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(1)
+    import keras
+    L = keras.layers
+    model = keras.Sequential([keras.Input((28, 28, 1)), L.Conv2D(32, (3, 3), activation="relu"),
+                              L.MaxPooling2D((2, 2)), L.Conv2D(64, (3, 3), activation="relu"),
+                              L.MaxPooling2D((2, 2)), L.Flatten(), L.Dropout(0.5),
+                              L.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    model.fit(x[:4 * BATCH], y[:4 * BATCH], batch_size=BATCH, epochs=1, verbose=0)
+    t0 = time.perf_counter()
+    model.fit(x[:steps * BATCH], y[:steps * BATCH], batch_size=BATCH, epochs=1, verbose=0)
+    return (time.perf_counter() - t0) / steps
+
+
+def peak_gflops(threads):
+    _C.gemm_peak_flops(10 ** 6, threads)
+    t0 = time.perf_counter()
+    flops = _C.gemm_peak_flops(2 * 10 ** 7, threads)
+    return flops / (time.perf_counter() - t0) / 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=60, help="batches timed per framework")
+    ap.add_argument("--numpy-steps", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=fastnn.get_num_threads())
+    ap.add_argument("--no-peers", action="store_true", help="skip PyTorch and Keras")
+    args = ap.parse_args()
+    fastnn.set_num_threads(args.threads)
+    note = limit_blas_threads(args.threads)
+    (x, y), _ = fashion_mnist.load_data()
+    need = args.steps * BATCH
+    if len(x) < need:
+        sys.exit(f"need {need} training images, found {len(x)}: install the full Fashion-MNIST")
+    x = x[:need].reshape(-1, 28, 28, 1).astype("float32") / 255
+    y = to_categorical(y[:need], 10).astype("float32")
+    peak = peak_gflops(args.threads)
+    print(header("Seed CNN training step (batch 128, Fashion-MNIST)", args.threads, note))
+    print(f"Measured fp32 FMA peak: {peak:.0f} GFLOP/s on {args.threads} thread(s); "
+          f"{FLOPS_PER_STEP / 1e9:.2f} GFLOP per step, "
+          f"{FLOPS_PER_STEP * STEPS_PER_EPOCH / 1e9:.0f} GFLOP per epoch\n")
+    results = []
+    fast, (rows, bd_total) = time_fastnn(x, y, args.steps)
+    results.append(("fastnn", fast))
+    results.append(("NumPy baseline (im2col + matmul)", time_numpy(x, y, args.numpy_steps)))
+    if not args.no_peers:
+        for name, fn in (("PyTorch", time_torch), ("Keras 3 / TensorFlow", time_keras)):
+            try:
+                results.append((name, fn(x, y, args.steps, args.threads)))
+            except ImportError as e:
+                print(f"({name} not importable: {e}; skipped)")
+    print("| framework | ms/step | s/epoch | images/s | GFLOP/s | % of peak | fastnn speedup |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name, sec in results:
+        gflops = FLOPS_PER_STEP / sec / 1e9
+        print(f"| {name} | {sec * 1e3:.1f} | {sec * STEPS_PER_EPOCH:.2f} | {BATCH / sec:.0f} "
+              f"| {gflops:.0f} | {100 * gflops / peak:.0f}% | {sec / fast:.2f}x |")
+    print(f"\nfastnn per-layer breakdown (train_on_batch, mean of 10; total {bd_total * 1e3:.1f} ms):\n")
+    print("| part | ms/step | share |")
+    print("|---|---:|---:|")
+    for key, sec in rows:
+        print(f"| {key} | {sec * 1e3:.2f} | {100 * sec / bd_total:.0f}% |")
+
+
+if __name__ == "__main__":
+    main()
