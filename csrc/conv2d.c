@@ -6,9 +6,10 @@
  *   forward          Y  = P . W + b                  W = kernel as (KH*KW*C, F)
  *   backward_input   dP = dY . W^T, scattered back (col2im) into dx
  *   backward_weight  dW = P^T . dY;   db = column sums of dY
- * P is never built: forward and backward_weight are implicit GEMMs whose packing
- * routine reads the patches straight from the image into the micro-kernel's strips
- * (one pass over the data instead of im2col and then packing).  dP is built a tile at
+ * P is never built.  The forward pass is an indirect GEMM: the micro-kernel reads each
+ * patch through a table of pointers into the image (XNNPACK's indirect convolution),
+ * so patches are never copied.  backward_weight is an implicit GEMM whose packing
+ * routine reads P^T straight from the image into the micro-kernel's strips.  dP is built a tile at
  * a time (TILE rows, in a per-thread buffer sized for the caches) and scattered back.
  * The kernel (W, or W^T for dP) is packed once per call and shared by every thread;
  * bias and ReLU are applied to each output tile by the GEMM's epilogue.
@@ -53,11 +54,10 @@ static int64_t weight_chunks(const fnn_conv2d_shape *s) {
 }
 /* Shared part: the packed kernel (W or W^T), or the weight-gradient partials. */
 static size_t shared_floats(const fnn_conv2d_shape *s) {
-    size_t packed_w = fnn_gemm_packed_b_size(s->F, patch_len(s));
+    size_t packed_w = fnn_gemm_packed_b_whole_size(s->F, patch_len(s)) + (size_t)s->C; /* + zeros */
     size_t packed_wt = fnn_gemm_packed_b_size(patch_len(s), s->F);
     size_t partials = (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F));
-    size_t m = packed_w > packed_wt ? packed_w : packed_wt;
-    return (m > partials ? m : partials) + ALIGN_FLOATS;
+    return max3(packed_w, packed_wt, partials) + 2 * ALIGN_FLOATS;
 }
 
 size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
@@ -131,28 +131,6 @@ static inline float patch_entry(const float *x, const window *w, const entry_tab
     return ih < 0 || ih >= s->H || iw < 0 || iw >= s->W ? 0.0f : x[w->origin + t->off[e]];
 }
 
-/* op(A) = P: strip rows are output rows, columns patch entries.  Ap[strip][p][i]. */
-static void pack_patches(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
-                         int64_t kb, int mr) {
-    const patch_source *ps = ctx;
-    entry_table t;
-    fill_entries(&t, ps->s, p0, kb);
-    for (int64_t i = 0; i < fnn_ceil_div(mb, mr) * mr; i++) {
-        float *dst = Ap + (i / mr) * kb * mr + i % mr; /* entry p at dst[p * mr] */
-        if (i >= mb) {
-            for (int64_t p = 0; p < kb; p++) dst[p * mr] = 0.0f;
-            continue;
-        }
-        window w = window_of(ps->s, ps->row0 + i0 + i);
-        if (w.inside) {
-            const float *origin = ps->x + w.origin;
-            for (int64_t p = 0; p < kb; p++) dst[p * mr] = origin[t.off[p]];
-        } else {
-            for (int64_t p = 0; p < kb; p++) dst[p * mr] = patch_entry(ps->x, &w, &t, p, ps->s);
-        }
-    }
-}
-
 /* op(A) = P^T: strip rows are patch entries, columns output rows.  Ap[strip][p][i].
  * Strip by strip, so that every row's mr entries are written contiguously. */
 static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
@@ -214,18 +192,71 @@ static void tile_gemm(float *C, const float *A, const float *Bp, int64_t rows, i
     fnn_gemm_run(&op, work, wsize, 1);
 }
 
+/* Forward as an indirect GEMM over output rows [r0, r1): for each block of MR rows, a
+ * table of pointers to each row's window, one per kernel offset (KH*KW runs of C
+ * channels; taps in the padding point at zeros), and the micro-kernel reads the image
+ * through it.  Blocks short of MR rows or NR columns go through a local tile. */
+static void forward_rows(float *y, const float *x, const float *wp, const float *b,
+                         const fnn_conv2d_shape *s, int relu, const float *zeros,
+                         const float **ptrs, int64_t r0, int64_t r1) {
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int mr = kr->mr, nr = kr->nr;
+    const int64_t F = s->F, P = patch_len(s);
+    float tile[32 * 32], bias_pad[32];
+    for (int64_t r = r0; r < r1; r += mr) {
+        int64_t mm = fnn_min64(mr, r1 - r);
+        window w[32];
+        int all_inside = mm == mr;
+        for (int64_t i = 0; i < mr; i++) {
+            w[i] = i < mm ? window_of(s, r + i) : (window){0, -s->KH, -s->KW, 0};
+            all_inside = all_inside && w[i].inside;
+        }
+        /* Windows inside the image: one run per kernel row, its KW taps being KW*C
+         * contiguous floats.  Otherwise one run per tap, padding taps reading zeros. */
+        int64_t nruns = all_inside ? s->KH : s->KH * s->KW;
+        int64_t run_len = all_inside ? s->KW * s->C : s->C;
+        for (int64_t i = 0; i < mr; i++) {
+            for (int64_t kh = 0, run = 0; kh < s->KH; kh++)
+                for (int64_t kw = 0; kw < (all_inside ? 1 : s->KW); kw++, run++) {
+                    int64_t ih = w[i].ih0 + kh, iw = w[i].iw0 + kw;
+                    int inside = ih >= 0 && ih < s->H && iw >= 0 && iw < s->W;
+                    ptrs[run * mr + i] = inside ? x + w[i].origin + (kh * s->W + kw) * s->C : zeros;
+                }
+        }
+        for (int64_t j = 0; j < F; j += nr) {
+            int64_t nn = fnn_min64(nr, F - j);
+            const float *bp = wp + j * P; /* NR strip j / NR of the whole-K packed kernel */
+            if (mm == mr && nn == nr) {
+                kr->ukr_indirect(nruns, run_len, ptrs, bp, y + r * F + j, F, b ? b + j : NULL, relu);
+                continue;
+            }
+            for (int64_t q = 0; q < nr; q++) bias_pad[q] = b && q < nn ? b[j + q] : 0.0f;
+            kr->ukr_indirect(nruns, run_len, ptrs, bp, tile, nr, bias_pad, relu);
+            for (int64_t i = 0; i < mm; i++)
+                memcpy(y + (r + i) * F + j, tile + i * nr, (size_t)nn * sizeof(float));
+        }
+    }
+}
+
 void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                         const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
-    const int64_t P = patch_len(s), F = s->F;
+    const int64_t P = patch_len(s), F = s->F, M = out_rows(s);
+    const int mr = fnn_gemm_active()->mr;
     float *wp = align_up(work);
-    fnn_gemm_pack_b(wp, w, F, 0, P, F);
-    patch_source src = {x, s, 0};
-    /* One implicit GEMM over every output row; the GEMM splits the rows between threads.
-     * A pointwise kernel's patch matrix is x itself. */
-    fnn_gemm_op op = {y, x, NULL, wp, out_rows(s), F, P, s->C, 0, F, 0, 0, 1.0f, 0.0f, b, relu,
-                      is_pointwise(s) ? NULL : pack_patches, &src};
-    int nt = threads_fitting(s, work_size, fnn_get_num_threads());
-    fnn_gemm_run(&op, thread_tile(s, work, 0), (size_t)nt * per_thread(s), nt);
+    fnn_gemm_pack_b_whole(wp, w, F, 0, P, F);
+    float *zeros = wp + fnn_gemm_packed_b_whole_size(F, P);
+    memset(zeros, 0, (size_t)s->C * sizeof(float));
+    /* threads take whole MR-row blocks: the same blocks whatever the thread count */
+    const int64_t blocks = fnn_ceil_div(M, mr);
+    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
+    if (nt > blocks) nt = (int)blocks;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = nt > 1 ? nt : 1;
+        int64_t b0 = blocks * t / n_t, b1 = blocks * (t + 1) / n_t;
+        const float **ptrs = (const float **)thread_tile(s, work, t);
+        forward_rows(y, x, wp, b, s, relu, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+    }
 }
 
 void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,

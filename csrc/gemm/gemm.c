@@ -89,6 +89,15 @@ void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_
                k->nr);
 }
 
+size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
+    return (size_t)(round_up(N, fnn_gemm_active()->nr) * K);
+}
+
+void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
+                           int64_t N) {
+    pack_b(Bp, B, ldb, trans_b, 0, 0, K, N, fnn_gemm_active()->nr);
+}
+
 /* C tile rows i < mm, columns j < nn: c = tile (+ beta c), then the epilogue if last. */
 static void finish_tile(float *c, int64_t ldc, const float *tile, int nr, int64_t mm, int64_t nn,
                         float beta, const float *bias, int relu) {

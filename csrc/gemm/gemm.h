@@ -7,7 +7,14 @@
  *   then, in registers: c += bias[j] if bias, c = max(c, 0) if relu (the epilogue)
  * The frame calls it on full tiles only; edge tiles go through a local MR x NR buffer
  * (ldc = NR, beta = 0, no epilogue) and the frame applies the same formulas when
- * copying out. */
+ * copying out.
+ *
+ * The indirect micro-kernel (XNNPACK's "indirect GEMM", for convolutions) reads A
+ * through pointers instead of a packed panel: row i of A is the concatenation over
+ * runs r < nruns of the run_len floats at rows[r*MR + i] (a window of the image, or a
+ * buffer of zeros for padding), so patches are never copied.  B is one packed slice
+ * with K = nruns * run_len (fnn_gemm_pack_b_whole); alpha = 1, beta = 0, then the
+ * epilogue, as above. */
 #ifndef FNN_GEMM_H
 #define FNN_GEMM_H
 
@@ -17,12 +24,17 @@
 typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
                            int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
+typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float *const *rows,
+                                    const float *b, float *c, int64_t ldc, const float *bias,
+                                    int relu);
+
 typedef struct {
     const char *name;   /* the FASTNN_ISA spelling */
     int mr, nr;         /* register tile */
     int64_t mc, kc, nc; /* cache blocks: A block mc x kc (L2), B panel kc x nc */
     fnn_ukr_fn ukr;
     int (*cpu_supports)(void);
+    fnn_ukr_indirect_fn ukr_indirect;
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */
@@ -62,6 +74,12 @@ typedef struct {
  * than work_size / this, and at most nthreads (1 inside another parallel region). */
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K);
 void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads);
+
+/* op(B) (K x N) as one slice (all of K per NR strip: strip s at Bp + s * K * NR), for the
+ * indirect micro-kernel. */
+size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K);
+void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
+                           int64_t N);
 
 /* op(B) (K x N) in the layout the active micro-kernel reads, for fnn_gemm_op.B_packed. */
 size_t fnn_gemm_packed_b_size(int64_t N, int64_t K);

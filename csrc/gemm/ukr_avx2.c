@@ -48,6 +48,41 @@ AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *
     }
 }
 
+AVX2 static void ukr_avx2_indirect_6x16(int64_t nruns, int64_t run_len, const float *const *rows,
+                                        const float *restrict b, float *restrict c, int64_t ldc,
+                                        const float *bias, int relu) {
+    __m256 acc[MR][2];
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t r = 0; r < nruns; r++, rows += MR) {
+        const float *ap[MR];
+#pragma GCC unroll 6
+        for (int i = 0; i < MR; i++) ap[i] = rows[i];
+        for (int64_t p = 0; p < run_len; p++, b += NR) {
+            __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 6
+            for (int i = 0; i < MR; i++) {
+                __m256 ai = _mm256_broadcast_ss(ap[i] + p);
+                acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256 bias0 = bias ? _mm256_loadu_ps(bias) : zero;
+    const __m256 bias1 = bias ? _mm256_loadu_ps(bias + 8) : zero;
+#pragma GCC unroll 6
+    for (int i = 0; i < MR; i++) {
+        __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
+        if (relu) {
+            r0 = _mm256_max_ps(r0, zero);
+            r1 = _mm256_max_ps(r1, zero);
+        }
+        _mm256_storeu_ps(c + i * ldc, r0);
+        _mm256_storeu_ps(c + i * ldc + 8, r1);
+    }
+}
+
 static int cpu_has_avx2(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
@@ -55,5 +90,6 @@ static int cpu_has_avx2(void) {
 
 const fnn_gemm_kernel fnn_gemm_kernel_avx2 = {
     "avx2", MR, NR, /*mc*/ 144, /*kc*/ 256, /*nc*/ 4096, ukr_avx2_6x16, cpu_has_avx2,
+    ukr_avx2_indirect_6x16,
 };
 #endif

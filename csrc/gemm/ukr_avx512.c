@@ -50,6 +50,42 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
     }
 }
 
+AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
+                                             const float *const *rows, const float *restrict b,
+                                             float *restrict c, int64_t ldc, const float *bias,
+                                             int relu) {
+    __m512 acc[MR][2];
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int64_t r = 0; r < nruns; r++, rows += MR) {
+        const float *ap[MR];
+#pragma GCC unroll 12
+        for (int i = 0; i < MR; i++) ap[i] = rows[i];
+        for (int64_t p = 0; p < run_len; p++, b += NR) {
+            __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
+#pragma GCC unroll 12
+            for (int i = 0; i < MR; i++) {
+                __m512 ai = _mm512_set1_ps(ap[i][p]);
+                acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+                acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+            }
+        }
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : zero;
+    const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : zero;
+#pragma GCC unroll 12
+    for (int i = 0; i < MR; i++) {
+        __m512 r0 = _mm512_add_ps(acc[i][0], bias0), r1 = _mm512_add_ps(acc[i][1], bias1);
+        if (relu) {
+            r0 = _mm512_max_ps(r0, zero);
+            r1 = _mm512_max_ps(r1, zero);
+        }
+        _mm512_storeu_ps(c + i * ldc, r0);
+        _mm512_storeu_ps(c + i * ldc + 16, r1);
+    }
+}
+
 static int cpu_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
@@ -60,5 +96,6 @@ static int cpu_has_avx512(void) {
 /* KC x NR panel of B (32 KB) stays in L1; the MC x KC block of A (240 KB) in L2. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 256, /*nc*/ 4096, ukr_avx512_12x32, cpu_has_avx512,
+    ukr_avx512_indirect_12x32,
 };
 #endif

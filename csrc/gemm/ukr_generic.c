@@ -42,8 +42,39 @@ static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *res
     }
 }
 
+static void ukr_generic_indirect_6x8(int64_t nruns, int64_t run_len, const float *const *rows,
+                                     const float *restrict b, float *restrict c, int64_t ldc,
+                                     const float *bias, int relu) {
+    v4 acc[MR][2];
+    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (v4){0, 0, 0, 0};
+    for (int64_t r = 0; r < nruns; r++, rows += MR) {
+        const float *ap[MR];
+        for (int i = 0; i < MR; i++) ap[i] = rows[i];
+        for (int64_t p = 0; p < run_len; p++, b += NR) {
+            v4 b0 = load4(b), b1 = load4(b + 4);
+            for (int i = 0; i < MR; i++) {
+                float a = ap[i][p];
+                v4 ai = {a, a, a, a};
+                acc[i][0] += ai * b0;
+                acc[i][1] += ai * b1;
+            }
+        }
+    }
+    for (int i = 0; i < MR; i++)
+        for (int h = 0; h < 2; h++) {
+            v4 r = acc[i][h];
+            if (bias) r += load4(bias + 4 * h);
+            if (relu) {
+                v4i positive = r > (v4){0, 0, 0, 0};
+                r = (v4)(positive & (v4i)r);
+            }
+            store4(c + i * ldc + 4 * h, r);
+        }
+}
+
 static int always(void) { return 1; }
 
 const fnn_gemm_kernel fnn_gemm_kernel_generic = {
     "generic", MR, NR, /*mc*/ 120, /*kc*/ 256, /*nc*/ 2048, ukr_generic_6x8, always,
+    ukr_generic_indirect_6x8,
 };
