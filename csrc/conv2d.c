@@ -56,6 +56,9 @@ static int64_t weight_chunks(const fnn_conv2d_shape *s) {
 static size_t shared_floats(const fnn_conv2d_shape *s) {
     size_t packed_w = fnn_gemm_packed_b_whole_size(s->F, patch_len(s)) + (size_t)s->C; /* + zeros */
     size_t packed_wt = fnn_gemm_packed_b_size(patch_len(s), s->F);
+    size_t rotated = fnn_gemm_packed_b_whole_size(s->C, s->KH * s->KW * s->F) +
+                     (size_t)(patch_len(s) * s->F + s->F) + ALIGN_FLOATS;
+    packed_wt = packed_wt > rotated ? packed_wt : rotated;
     size_t partials = (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F));
     return max3(packed_w, packed_wt, partials) + 2 * ALIGN_FLOATS;
 }
@@ -259,8 +262,45 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
     }
 }
 
+/* With stride 1, dx is the forward convolution of dy (F channels, padded by KH-1-PT on
+ * top and KW-1-PL on the left; the bounds pad the rest) with the kernel rotated by 180
+ * degrees and its channel axes swapped, producing C channels at every input pixel: the
+ * same indirect GEMM as the forward pass, with no scatter. */
+static void backward_input_as_conv(float *dx, const float *dy, const float *w,
+                                   const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const int64_t KH = s->KH, KW = s->KW, C = s->C, F = s->F, K = KH * KW * F;
+    fnn_conv2d_shape t = {s->N, s->OH, s->OW, F, C, KH, KW, 1, 1, KH - 1 - s->PT, KW - 1 - s->PL,
+                          s->H, s->W};
+    float *rot = align_up(work); /* rot[(kh', kw', f), c] = w[KH-1-kh', KW-1-kw', c, f] */
+    for (int64_t kh = 0; kh < KH; kh++)
+        for (int64_t kw = 0; kw < KW; kw++)
+            for (int64_t f = 0; f < F; f++)
+                for (int64_t c = 0; c < C; c++)
+                    rot[((kh * KW + kw) * F + f) * C + c] =
+                        w[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * C + c) * F + f];
+    float *wp = align_up(rot + K * C);
+    fnn_gemm_pack_b_whole(wp, rot, C, 0, K, C);
+    float *zeros = wp + fnn_gemm_packed_b_whole_size(C, K);
+    memset(zeros, 0, (size_t)F * sizeof(float));
+    const int mr = fnn_gemm_active()->mr;
+    const int64_t M = s->N * s->H * s->W, blocks = fnn_ceil_div(M, mr);
+    int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * K * C / 8));
+    if (nt > blocks) nt = (int)blocks;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        int th = FNN_THREAD_ID(), n_t = nt > 1 ? nt : 1;
+        int64_t b0 = blocks * th / n_t, b1 = blocks * (th + 1) / n_t;
+        const float **ptrs = (const float **)thread_tile(s, work, th);
+        forward_rows(dx, dy, wp, NULL, &t, 0, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+    }
+}
+
 void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
                                const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    if (s->SH == 1 && s->SW == 1) {
+        backward_input_as_conv(dx, dy, w, s, work, work_size);
+        return;
+    }
     const int64_t P = patch_len(s), F = s->F, T = tile_rows(s), R = s->OH * s->OW;
     const int64_t img = s->H * s->W * s->C;
     const size_t gsize = gemm_ws(s);
