@@ -8,8 +8,8 @@
  *   backward_weight  dW = P^T . dY;   db = column sums of dY
  * P is never built.  The forward pass is an indirect GEMM: the micro-kernel reads each
  * patch through a table of pointers into the image (XNNPACK's indirect convolution),
- * so patches are never copied.  backward_weight is an implicit GEMM whose packing
- * routine reads P^T straight from the image into the micro-kernel's strips.  dP is built a tile at
+ * so patches are never copied.  backward_weight computes dW^T = dY^T . P, an implicit
+ * GEMM whose packing routine reads P's rows (runs of channels) straight from x.  dP is built a tile at
  * a time (TILE rows, in a per-thread buffer sized for the caches) and scattered back.
  * The kernel (W, or W^T for dP) is packed once per call and shared by every thread;
  * bias and ReLU are applied to each output tile by the GEMM's epilogue.
@@ -43,7 +43,8 @@ static size_t max3(size_t a, size_t b, size_t c) { return a > b ? (a > c ? a : c
 
 static size_t gemm_ws(const fnn_conv2d_shape *s) {
     int64_t T = tile_rows(s), P = patch_len(s), F = s->F, M = out_rows(s);
-    return max3(fnn_gemm_workspace_per_thread(M, F, P), fnn_gemm_workspace_per_thread(T, P, F),
+    /* dP tiles (strided backward_input), and the weight gradient in either orientation */
+    return max3(fnn_gemm_workspace_per_thread(T, P, F), fnn_gemm_workspace_per_thread(F, P, M),
                 fnn_gemm_workspace_per_thread(P, F, M));
 }
 static size_t per_thread(const fnn_conv2d_shape *s) {
@@ -134,6 +135,32 @@ static inline float patch_entry(const float *x, const window *w, const entry_tab
     return ih < 0 || ih >= s->H || iw < 0 || iw >= s->W ? 0.0f : x[w->origin + t->off[e]];
 }
 
+/* op(B) = P (rows x entries): strips of NR consecutive patch entries, Bp[strip][p][j],
+ * for output rows p0 + p.  A strip within one kernel offset is NR contiguous channels. */
+static void pack_patches_b(float *Bp, const void *ctx, int64_t j0, int64_t p0, int64_t nb,
+                           int64_t kb, int nr) {
+    const patch_source *ps = ctx;
+    entry_table t;
+    fill_entries(&t, ps->s, j0, nb);
+    for (int64_t e0 = 0; e0 < nb; e0 += nr) {
+        int64_t lanes = fnn_min64(nr, nb - e0);
+        int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
+        float *strip = Bp + e0 * kb;
+        for (int64_t p = 0; p < kb; p++) {
+            window w = window_of(ps->s, ps->row0 + p0 + p);
+            float *dst = strip + p * nr;
+            int64_t l = 0;
+            if (w.inside && contiguous) {
+                memcpy(dst, ps->x + w.origin + t.off[e0], (size_t)lanes * sizeof(float));
+                l = lanes;
+            } else {
+                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, &w, &t, e0 + l, ps->s);
+            }
+            for (; l < nr; l++) dst[l] = 0.0f;
+        }
+    }
+}
+
 /* op(A) = P^T: strip rows are patch entries, columns output rows.  Ap[strip][p][i].
  * Strip by strip, so that every row's mr entries are written contiguously. */
 static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
@@ -166,6 +193,7 @@ static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, i
         }
     }
 }
+
 
 /* dx += the patches dP of rows [r0, r0 + rows), all in image n (row r0 is its own
  * offset within that image); entries that fell on padding are dropped. */
@@ -333,6 +361,7 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
     const size_t gsize = gemm_ws(s);
+    const int transposed = P >= F; /* compute dW^T, so the long side runs along the lanes */
     float *partials = align_up(work); /* nch x (P*F dw, then F db) */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > nch) nt = (int)nch;
@@ -346,21 +375,31 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
             for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
                 int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
                 const float *dyr = dy + r0 * F;
-                /* dW_chunk (P x F) (+)= patches^T . dY_tile, patches read from x */
+                /* The chunk's dW^T (F x P) = dY_tile^T . patches, both operands packed from
+                 * contiguous memory (dY rows; runs of channels of x), when P fills the
+                 * vector lanes; with few patch entries (the first layer), dW = P^T . dY. */
                 patch_source src = {x, s, r0};
-                fnn_gemm_op op = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
-                                  1.0f, i == ntiles * c / nch ? 0.0f : 1.0f, NULL, 0,
-                                  is_pointwise(s) ? NULL : pack_patches_t, &src};
+                float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
+                fnn_gemm_op op = {pdw, dyr, x + r0 * s->C, NULL, F, P, rows, F, s->C, P, 1, 0,
+                                  1.0f, beta, NULL, 0, NULL, NULL,
+                                  is_pointwise(s) ? NULL : pack_patches_b, &src};
+                fnn_gemm_op op_t = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
+                                    1.0f, beta, NULL, 0, is_pointwise(s) ? NULL : pack_patches_t,
+                                    &src, NULL, NULL};
+                if (!transposed)
+                    op = op_t;
                 fnn_gemm_run(&op, thread_gemm(s, tile), gsize, 1);
                 for (int64_t r = 0; r < rows; r++)
                     for (int64_t f = 0; f < F; f++) pdb[f] += dyr[r * F + f];
             }
         }
-        /* dW and db: add the partials in chunk order, elements split between threads */
+        /* dW and db: add the partials (dW or dW^T, then db) in chunk order, elements
+         * split between threads */
 #pragma omp for schedule(static)
         for (int64_t e = 0; e < P * F + F; e++) {
+            int64_t src = e < P * F && transposed ? (e % F) * P + e / F : e; /* dw[q,f] <- [f,q] */
             float acc = 0.0f;
-            for (int64_t c = 0; c < nch; c++) acc += partials[c * (P * F + F) + e];
+            for (int64_t c = 0; c < nch; c++) acc += partials[c * (P * F + F) + src];
             if (e < P * F)
                 dw[e] = acc;
             else if (db)

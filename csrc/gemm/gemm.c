@@ -129,6 +129,8 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
             const float *Bpanel = Bp;
             if (op->B_packed)
                 Bpanel = op->B_packed + pc * npad + jc * kb;
+            else if (op->pack_b)
+                op->pack_b(Bp, op->pack_b_ctx, jc, pc, nb, kb, nr);
             else
                 pack_b(Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {

@@ -57,7 +57,8 @@ typedef void (*fnn_pack_a_fn)(float *Ap, const void *ctx, int64_t i0, int64_t p0
  * (C += bias per column, then max(C, 0) if relu) once the sum over K is complete.
  * B_packed, when set, holds op(B) packed by fnn_gemm_pack_b (B and ldb are ignored),
  * so a kernel that multiplies many tiles by the same weights packs them once.
- * pack_a, when set, supplies op(A) (A, lda and trans_a are ignored). */
+ * pack_a, when set, supplies op(A) (A, lda and trans_a are ignored); pack_b likewise
+ * supplies op(B), as Bp[strip][p][j] for columns [j0, j0 + nb) and rows [p0, p0 + kb). */
 typedef struct {
     float *C;
     const float *A, *B, *B_packed;
@@ -68,6 +69,8 @@ typedef struct {
     int relu;
     fnn_pack_a_fn pack_a;
     const void *pack_a_ctx;
+    fnn_pack_a_fn pack_b;
+    const void *pack_b_ctx;
 } fnn_gemm_op;
 
 /* Scratch floats one thread needs for this shape; the product uses no more threads
