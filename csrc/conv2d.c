@@ -47,8 +47,14 @@ static size_t gemm_ws(const fnn_conv2d_shape *s) {
     return max3(fnn_gemm_workspace_per_thread(T, P, F), fnn_gemm_workspace_per_thread(F, P, M),
                 fnn_gemm_workspace_per_thread(P, F, M));
 }
+/* A thread's first area holds a dP tile (strided backward_input) or the indirect
+ * GEMM's pointer table (KH*KW runs x MR pointers, MR <= 32, two floats per pointer). */
+static size_t tile_floats(const fnn_conv2d_shape *s) {
+    size_t tile = (size_t)(tile_rows(s) * patch_len(s)), ptrs = (size_t)(64 * s->KH * s->KW);
+    return tile > ptrs ? tile : ptrs;
+}
 static size_t per_thread(const fnn_conv2d_shape *s) {
-    return (size_t)(tile_rows(s) * patch_len(s)) + gemm_ws(s) + 2 * ALIGN_FLOATS;
+    return tile_floats(s) + gemm_ws(s) + 2 * ALIGN_FLOATS;
 }
 static int64_t weight_chunks(const fnn_conv2d_shape *s) {
     return fnn_min64(WEIGHT_CHUNKS, fnn_ceil_div(out_rows(s), tile_rows(s)));
@@ -83,7 +89,7 @@ static float *thread_tile(const fnn_conv2d_shape *s, float *work, int t) {
     return align_up(work + shared_floats(s) + (size_t)t * per_thread(s));
 }
 static float *thread_gemm(const fnn_conv2d_shape *s, float *tile) {
-    return align_up(tile + tile_rows(s) * patch_len(s));
+    return align_up(tile + tile_floats(s));
 }
 
 typedef struct {
