@@ -8,35 +8,34 @@
 #include <math.h>
 #include "parallel.h"
 
-#define ELEMENTWISE(n, body)                                                        \
-    do {                                                                            \
-        int nt_ = fnn_threads_for(n);                                               \
-        _Pragma("omp parallel for simd num_threads(nt_) if (nt_ > 1) schedule(static)") \
-        for (int64_t i = 0; i < (n); i++) { body; }                                 \
-    } while (0)
+/* An elementwise kernel: NAME_range(out, in..., lo, hi) runs the body over [lo, hi);
+ * `ivdep` because outputs may alias inputs at the same index (in place), which is safe
+ * for a per-element body but would otherwise cost a runtime alias check and, on
+ * overlap, the scalar loop. */
+#define UNARY(name, body)                                                              \
+    static void name##_range(float *y, const float *x, int64_t lo, int64_t hi) {      \
+        _Pragma("GCC ivdep") for (int64_t i = lo; i < hi; i++) { body; }               \
+    }                                                                                  \
+    void fnn_##name(float *y, const float *x, int64_t n) {                             \
+        FNN_RUN_SPLIT(n, 1, name##_range(y, x, lo, hi));                              \
+    }
+#define BINARY(name, body)                                                             \
+    static void name##_range(float *dx, const float *dy, const float *y, int64_t lo,  \
+                             int64_t hi) {                                             \
+        _Pragma("GCC ivdep") for (int64_t i = lo; i < hi; i++) { body; }               \
+    }                                                                                  \
+    void fnn_##name(float *dx, const float *dy, const float *y, int64_t n) {           \
+        FNN_RUN_SPLIT(n, 1, name##_range(dx, dy, y, lo, hi));                         \
+    }
 
 /* Both operands are loaded before the select, so the compiler emits a branch-free
  * vector blend (a conditional load would be a branch, mispredicted half the time). */
-void fnn_relu_forward(float *y, const float *x, int64_t n) {
-    ELEMENTWISE(n, float v = x[i]; y[i] = v > 0.0f ? v : 0.0f);
-}
-void fnn_relu_backward(float *dx, const float *dy, const float *y, int64_t n) {
-    ELEMENTWISE(n, float d = dy[i]; dx[i] = y[i] > 0.0f ? d : 0.0f);
-}
-
-void fnn_sigmoid_forward(float *y, const float *x, int64_t n) {
-    ELEMENTWISE(n, y[i] = 1.0f / (1.0f + expf(-x[i])));
-}
-void fnn_sigmoid_backward(float *dx, const float *dy, const float *y, int64_t n) {
-    ELEMENTWISE(n, dx[i] = dy[i] * y[i] * (1.0f - y[i]));
-}
-
-void fnn_tanh_forward(float *y, const float *x, int64_t n) {
-    ELEMENTWISE(n, y[i] = tanhf(x[i]));
-}
-void fnn_tanh_backward(float *dx, const float *dy, const float *y, int64_t n) {
-    ELEMENTWISE(n, dx[i] = dy[i] * (1.0f - y[i] * y[i]));
-}
+UNARY(relu_forward, float v = x[i]; y[i] = v > 0.0f ? v : 0.0f)
+BINARY(relu_backward, float d = dy[i]; dx[i] = y[i] > 0.0f ? d : 0.0f)
+UNARY(sigmoid_forward, y[i] = 1.0f / (1.0f + expf(-x[i])))
+BINARY(sigmoid_backward, dx[i] = dy[i] * y[i] * (1.0f - y[i]))
+UNARY(tanh_forward, y[i] = tanhf(x[i]))
+BINARY(tanh_backward, dx[i] = dy[i] * (1.0f - y[i] * y[i]))
 
 void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 8);

@@ -26,21 +26,26 @@ uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i) {
                         (uint32_t)i);
 }
 
-static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed) {
-    const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
-    const uint32_t key_lo = fmix32((uint32_t)seed), key_hi = fmix32((uint32_t)(seed >> 32) + 0x7F4A7C15u);
-    const float scale = rate < 1.0f ? (float)(1.0 / (1.0 - (double)rate)) : 0.0f;
-    int nt = fnn_threads_for(n * 4);
+static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
+                       uint32_t key_lo, uint32_t key_hi, float scale) {
     /* An explicit bit mask instead of a select: the compiler keeps a ?: on floats as a
-     * branch here, mispredicted half the time; the mask vectorizes. */
-#pragma omp parallel for simd num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
+     * branch here, mispredicted half the time; the mask vectorizes.  ivdep: out may be
+     * in (in place), element by element. */
+#pragma GCC ivdep
+    for (int64_t i = lo; i < hi; i++) {
         float v = in[i] * scale;
         uint32_t bits, keep = 0u - (uint32_t)(dropout_bits(key_lo, key_hi, (uint32_t)i) >= threshold);
         memcpy(&bits, &v, sizeof bits);
         bits &= keep;
         memcpy(out + i, &bits, sizeof bits);
     }
+}
+
+static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed) {
+    const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
+    const uint32_t key_lo = fmix32((uint32_t)seed), key_hi = fmix32((uint32_t)(seed >> 32) + 0x7F4A7C15u);
+    const float scale = rate < 1.0f ? (float)(1.0 / (1.0 - (double)rate)) : 0.0f;
+    FNN_RUN_SPLIT(n, 4, mask_range(out, in, lo, hi, threshold, key_lo, key_hi, scale));
 }
 
 void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed) {

@@ -5,24 +5,8 @@
 #include "parallel.h"
 
 /* Each update is a loop over [lo, hi) with restrict pointers (the wrappers check that
- * the buffers never overlap), run directly when small and split between threads
- * otherwise: calling the loop as a function keeps restrict, so it vectorizes without
- * runtime alias checks. */
-#define RUN_SPLIT(n, cost, call_range)                                   \
-    do {                                                                 \
-        int nt_ = fnn_threads_for((n) * (cost));                         \
-        if (nt_ == 1) {                                                  \
-            int64_t lo = 0, hi = (n);                                    \
-            call_range;                                                  \
-        } else {                                                         \
-            _Pragma("omp parallel num_threads(nt_)") {                   \
-                int64_t lo, hi;                                          \
-                fnn_thread_range((n), &lo, &hi);                         \
-                call_range;                                              \
-            }                                                            \
-        }                                                                \
-    } while (0)
-
+ * the buffers never overlap), run by FNN_RUN_SPLIT: calling the loop as a function keeps
+ * restrict, so it vectorizes without runtime alias checks. */
 static void adam_range(float *restrict w, float *restrict m, float *restrict v,
                        const float *restrict g, int64_t lo, int64_t hi, float alpha,
                        float one_m_b1, float one_m_b2, float epsilon) {
@@ -40,7 +24,7 @@ void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
                      float lr, float beta_1, float beta_2, float epsilon, int64_t step) {
     const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)beta_2, (double)step)) /
                                 (1.0 - pow((double)beta_1, (double)step)));
-    RUN_SPLIT(n, 8, adam_range(w, m, v, g, lo, hi, alpha, 1.0f - beta_1, 1.0f - beta_2, epsilon));
+    FNN_RUN_SPLIT(n, 8, adam_range(w, m, v, g, lo, hi, alpha, 1.0f - beta_1, 1.0f - beta_2, epsilon));
 }
 
 static void sgd_range(float *restrict w, float *restrict m, const float *restrict g, int64_t lo,
@@ -59,7 +43,7 @@ static void sgd_range(float *restrict w, float *restrict m, const float *restric
 void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
                     float lr, float momentum, int nesterov) {
     float *mm = momentum == 0.0f ? NULL : m;
-    RUN_SPLIT(n, 4, sgd_range(w, mm, g, lo, hi, lr, momentum, nesterov));
+    FNN_RUN_SPLIT(n, 4, sgd_range(w, mm, g, lo, hi, lr, momentum, nesterov));
 }
 
 static void rmsprop_range(float *restrict w, float *restrict v, float *restrict m,
@@ -82,5 +66,5 @@ static void rmsprop_range(float *restrict w, float *restrict v, float *restrict 
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                         float lr, float rho, float momentum, float epsilon) {
     float *mm = momentum == 0.0f ? NULL : m;
-    RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, rho, momentum, epsilon));
+    FNN_RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, rho, momentum, epsilon));
 }
