@@ -4,18 +4,21 @@
  * Each row's receptive field, laid out (kh, kw, c) like the kernel, forms the patch
  * matrix P (N*OH*OW, KH*KW*C), so that
  *   forward          Y  = P . W + b                  W = kernel as (KH*KW*C, F)
- *   backward_input   dP = dY . W^T, scattered back (col2im) into dx
+ *   backward_input   dx = adjoint of the above applied to dY
  *   backward_weight  dW = P^T . dY;   db = column sums of dY
- * P is never built.  The forward pass is an indirect GEMM: the micro-kernel reads each
- * patch through a table of pointers into the image (XNNPACK's indirect convolution),
- * so patches are never copied.  backward_weight computes dW^T = dY^T . P, an implicit
- * GEMM whose packing routine reads P's rows (runs of channels) straight from x.  dP is built a tile at
- * a time (TILE rows, in a per-thread buffer sized for the caches) and scattered back.
- * The kernel (W, or W^T for dP) is packed once per call and shared by every thread;
- * bias and ReLU are applied to each output tile by the GEMM's epilogue.
- * backward_weight cuts the rows into a fixed number of chunks (independent of the
- * thread count), sums each chunk into its own partial buffer and adds the partials in
- * order, so dW is bitwise thread-count independent. */
+ * P is never built:
+ *   - forward is an indirect GEMM (XNNPACK's indirect convolution): the micro-kernel
+ *     reads each patch through a table of pointers into the image, and bias and ReLU
+ *     are applied in its registers;
+ *   - backward_input with stride 1 is the same indirect GEMM on dY with the kernel
+ *     rotated by 180 degrees; with larger strides dP = dY . W^T is built a tile at a
+ *     time (TILE rows in a per-thread buffer) and scattered back (col2im);
+ *   - backward_weight computes dW^T = dY^T . P (or P^T . dY when the kernel has few
+ *     entries, as the first layer does), an implicit GEMM whose packing reads the
+ *     patches straight from x.  It cuts the rows into a fixed number of chunks
+ *     (independent of the thread count), sums each chunk into its own partial buffer
+ *     and adds the partials in order, so dW is bitwise thread-count independent.
+ * The kernel is packed once per call and shared by every thread. */
 #include <string.h>
 #include "parallel.h"
 #include "gemm/gemm.h"
@@ -335,6 +338,7 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
         backward_input_as_conv(dx, dy, w, s, work, work_size);
         return;
     }
+    /* Strided: dP tiles, scattered back into dx. */
     const int64_t P = patch_len(s), F = s->F, T = tile_rows(s), R = s->OH * s->OW;
     const int64_t img = s->H * s->W * s->C;
     const size_t gsize = gemm_ws(s);
@@ -350,10 +354,6 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
         for (int64_t r0 = 0; r0 < R; r0 += T) {
             int64_t rows = fnn_min64(T, R - r0);
             const float *dyr = dy + (n * R + r0) * F;
-            if (is_pointwise(s)) { /* the patches are dx's own rows */
-                tile_gemm(dxn + r0 * s->C, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
-                continue;
-            }
             if (r0 == 0)
                 memset(dxn, 0, (size_t)img * sizeof(float));
             tile_gemm(tile, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
