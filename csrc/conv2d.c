@@ -129,12 +129,25 @@ typedef struct {
     int inside; /* the whole window lies in the image */
 } window;
 
-static window window_of(const fnn_conv2d_shape *s, int64_t r) {
-    int64_t n = r / (s->OH * s->OW), rem = r % (s->OH * s->OW);
-    int64_t ih0 = (rem / s->OW) * s->SH - s->PT, iw0 = (rem % s->OW) * s->SW - s->PL;
+static window make_window(const fnn_conv2d_shape *s, int64_t n, int64_t oh, int64_t ow) {
+    int64_t ih0 = oh * s->SH - s->PT, iw0 = ow * s->SW - s->PL;
     window w = {((n * s->H + ih0) * s->W + iw0) * s->C, ih0, iw0,
                 ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
     return w;
+}
+
+/* The windows of output rows r0 .. r0 + count: one division, then stepping along the
+ * output (the packers call this per block; a division per row was most of their time). */
+static void windows_of(window *out, const fnn_conv2d_shape *s, int64_t r0, int64_t count) {
+    int64_t n = r0 / (s->OH * s->OW), rem = r0 % (s->OH * s->OW);
+    int64_t oh = rem / s->OW, ow = rem % s->OW;
+    for (int64_t i = 0; i < count; i++) {
+        out[i] = make_window(s, n, oh, ow);
+        if (++ow == s->OW) {
+            ow = 0;
+            if (++oh == s->OH) oh = 0, n++;
+        }
+    }
 }
 
 /* Entry e of a window's patch: x[origin + off[e]], or 0 where it falls in the padding. */
@@ -150,20 +163,22 @@ static void pack_patches_b(float *Bp, const void *ctx, int64_t j0, int64_t p0, i
                            int64_t kb, int nr) {
     const patch_source *ps = ctx;
     entry_table t;
+    window wins[MAX_ENTRIES];
     fill_entries(&t, ps->s, j0, nb);
+    windows_of(wins, ps->s, ps->row0 + p0, kb);
     for (int64_t e0 = 0; e0 < nb; e0 += nr) {
         int64_t lanes = fnn_min64(nr, nb - e0);
         int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
         float *strip = Bp + e0 * kb;
         for (int64_t p = 0; p < kb; p++) {
-            window w = window_of(ps->s, ps->row0 + p0 + p);
+            const window *w = &wins[p];
             float *dst = strip + p * nr;
             int64_t l = 0;
-            if (w.inside && contiguous) {
-                memcpy(dst, ps->x + w.origin + t.off[e0], (size_t)lanes * sizeof(float));
+            if (w->inside && contiguous) {
+                memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)lanes * sizeof(float));
                 l = lanes;
             } else {
-                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, &w, &t, e0 + l, ps->s);
+                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
             }
             for (; l < nr; l++) dst[l] = 0.0f;
         }
@@ -178,7 +193,7 @@ static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, i
     entry_table t;
     window wins[MAX_ENTRIES];
     fill_entries(&t, ps->s, i0, mb);
-    for (int64_t p = 0; p < kb; p++) wins[p] = window_of(ps->s, ps->row0 + p0 + p);
+    windows_of(wins, ps->s, ps->row0 + p0, kb);
     for (int64_t e0 = 0; e0 < mb; e0 += mr) {
         int64_t lanes = fnn_min64(mr, mb - e0);
         float *strip = Ap + e0 * kb;
@@ -247,8 +262,10 @@ static void forward_rows(float *y, const float *x, const float *wp, const float 
         int64_t mm = fnn_min64(mr, r1 - r);
         window w[32];
         int all_inside = mm == mr;
+        windows_of(w, s, r, mm);
         for (int64_t i = 0; i < mr; i++) {
-            w[i] = i < mm ? window_of(s, r + i) : (window){0, -s->KH, -s->KW, 0};
+            if (i >= mm) /* rows past the end read zeros */
+                w[i] = (window){0, -s->KH, -s->KW, 0};
             all_inside = all_inside && w[i].inside;
         }
         /* Windows inside the image: one run per kernel row, its KW taps being KW*C
