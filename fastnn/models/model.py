@@ -85,8 +85,23 @@ class Model(Trainer, Layer):
         for node in self._nodes:
             for t in node.inputs:
                 self._output_consumers[id(t)] = self._output_consumers.get(id(t), 0) + 1
+        self._plan = self._make_plan()
         self._graph_built = True
         self.built = True
+
+    def _make_plan(self):
+        """The graph as slot numbers, so a step walks lists instead of hashing tensors:
+        (layer, input slots, output slot, which inputs need a gradient, whether any does)."""
+        slot = {id(t): i for i, t in enumerate(self.inputs)}
+        plan = []
+        for node in self._nodes:
+            slot[id(node.outputs[0])] = len(slot)
+            ins = [slot[id(t)] for t in node.inputs]
+            wants = [id(t) not in self._input_ids for t in node.inputs]
+            plan.append((node.layer, ins, slot[id(node.outputs[0])], wants, any(wants)))
+        self._n_slots = len(slot)
+        self._output_slots = [slot[id(t)] for t in self.outputs]
+        return plan
 
     def _ensure_graph(self, input_shapes):
         """Subclassed models: trace `call` on symbolic inputs the first time."""
@@ -169,30 +184,30 @@ class Model(Trainer, Layer):
     # ---- running the graph ----------------------------------------------------------
     def forward_graph(self, xs, training):
         """Run every layer on the list of input arrays; returns the list of outputs."""
-        values = {id(t): x for t, x in zip(self.inputs, xs)}
-        for node in self._nodes:
-            args = [values[id(t)] for t in node.inputs]
-            values[id(node.outputs[0])] = node.layer.forward(
-                args if len(args) > 1 else args[0], training)
-        return [values[id(t)] for t in self.outputs]
+        values = list(xs) + [None] * (self._n_slots - len(xs))
+        for layer, ins, out, _, _ in self._plan:
+            values[out] = layer.forward(values[ins[0]] if len(ins) == 1 else
+                                        [values[i] for i in ins], training)
+        return [values[i] for i in self._output_slots]
 
     def backward_graph(self, douts):
-        """Backpropagate output gradients; every layer writes its weights' gradients."""
-        grads = {id(t): d for t, d in zip(self.outputs, douts)}
-        for node in reversed(self._nodes):
-            dy = grads.pop(id(node.outputs[0]), None)
+        """Backpropagate output gradients; every layer writes its weights' gradients.
+        Gradients are summed where a tensor feeds several layers."""
+        grads = [None] * self._n_slots
+        for i, d in zip(self._output_slots, douts):
+            grads[i] = d
+        for layer, ins, out, wants, need_dx in reversed(self._plan):
+            dy = grads[out]
             if dy is None:  # nothing downstream depends on this layer's output
-                for v in node.layer.weights:
+                for v in layer.weights:
                     v.grad[...] = 0
                 continue
-            need_dx = any(id(t) not in self._input_ids for t in node.inputs)
-            dxs = node.layer.backward(dy, need_dx)
+            dxs = layer.backward(dy, need_dx)
             if not need_dx:
                 continue
-            for t, dx in zip(node.inputs, _flatten(dxs) if len(node.inputs) > 1 else [dxs]):
-                if id(t) in self._input_ids:
-                    continue
-                grads[id(t)] = grads[id(t)] + dx if id(t) in grads else dx
+            for i, dx, want in zip(ins, dxs if len(ins) > 1 else (dxs,), wants):
+                if want:
+                    grads[i] = dx if grads[i] is None else grads[i] + dx
 
     def __call__(self, inputs, training=False):
         items = _flatten(inputs)
