@@ -54,7 +54,8 @@ def main():
                         validation_split=0.1)
     seconds = time.perf_counter() - start
     epochs = len(history.epoch)
-    print(f"Trained {epochs} epochs in {seconds:.1f} s ({seconds / epochs:.2f} s per epoch)")
+    print(f"Trained {epochs} epoch{'s' if epochs != 1 else ''} in {seconds:.1f} s "
+          f"({seconds / epochs:.2f} s per epoch)")
     performance = model.evaluate(x_test, y_test)
     print("The test loss is %.2f" % performance[0])
     print("The test accuracy is %.2f" % (performance[1] * 100) + "%")
