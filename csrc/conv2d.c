@@ -157,10 +157,12 @@ static inline float patch_entry(const float *x, const window *w, const entry_tab
     return ih < 0 || ih >= s->H || iw < 0 || iw >= s->W ? 0.0f : x[w->origin + t->off[e]];
 }
 
-/* op(B) = P (rows x entries): strips of NR consecutive patch entries, Bp[strip][p][j],
- * for output rows p0 + p.  A strip within one kernel offset is NR contiguous channels. */
-static void pack_patches_b(float *Bp, const void *ctx, int64_t j0, int64_t p0, int64_t nb,
-                           int64_t kb, int nr) {
+/* Strips of `nr` consecutive patch entries [j0, j0 + nb), for output rows p0 .. p0 + kb:
+ * Bp[strip][p][j].  This is both op(B) = P (the strips are NR wide) and op(A) = P^T
+ * (MR wide): the same layout.  A strip within one kernel offset is contiguous
+ * channels, copied with memcpy. */
+static void pack_patch_strips(float *Bp, const void *ctx, int64_t j0, int64_t p0, int64_t nb,
+                              int64_t kb, int nr) {
     const patch_source *ps = ctx;
     entry_table t;
     window wins[MAX_ENTRIES];
@@ -184,40 +186,6 @@ static void pack_patches_b(float *Bp, const void *ctx, int64_t j0, int64_t p0, i
         }
     }
 }
-
-/* op(A) = P^T: strip rows are patch entries, columns output rows.  Ap[strip][p][i].
- * Strip by strip, so that every row's mr entries are written contiguously. */
-static void pack_patches_t(float *Ap, const void *ctx, int64_t i0, int64_t p0, int64_t mb,
-                           int64_t kb, int mr) {
-    const patch_source *ps = ctx;
-    entry_table t;
-    window wins[MAX_ENTRIES];
-    fill_entries(&t, ps->s, i0, mb);
-    windows_of(wins, ps->s, ps->row0 + p0, kb);
-    for (int64_t e0 = 0; e0 < mb; e0 += mr) {
-        int64_t lanes = fnn_min64(mr, mb - e0);
-        float *strip = Ap + e0 * kb;
-        /* a full strip within one kernel offset reads mr consecutive channels */
-        int contiguous = lanes == mr && t.off[e0 + mr - 1] == t.off[e0] + mr - 1;
-        for (int64_t p = 0; p < kb; p++) {
-            const window *w = &wins[p];
-            float *dst = strip + p * mr;
-            int64_t l = 0;
-            if (w->inside && contiguous) {
-                memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)mr * sizeof(float));
-                continue;
-            }
-            if (w->inside) {
-                const float *origin = ps->x + w->origin;
-                for (; l < lanes; l++) dst[l] = origin[t.off[e0 + l]];
-            } else {
-                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
-            }
-            for (; l < mr; l++) dst[l] = 0.0f;
-        }
-    }
-}
-
 
 /* dx += the patches dP of rows [r0, r0 + rows), all in image n (row r0 is its own
  * offset within that image); entries that fell on padding are dropped. */
@@ -405,9 +373,9 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
                 float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
                 fnn_gemm_op op = {pdw, dyr, x + r0 * s->C, NULL, F, P, rows, F, s->C, P, 1, 0,
                                   1.0f, beta, NULL, 0, NULL, NULL,
-                                  is_pointwise(s) ? NULL : pack_patches_b, &src};
+                                  is_pointwise(s) ? NULL : pack_patch_strips, &src};
                 fnn_gemm_op op_t = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
-                                    1.0f, beta, NULL, 0, is_pointwise(s) ? NULL : pack_patches_t,
+                                    1.0f, beta, NULL, 0, is_pointwise(s) ? NULL : pack_patch_strips,
                                     &src, NULL, NULL};
                 if (!transposed)
                     op = op_t;
