@@ -46,6 +46,9 @@ class Dropout(Layer):
         return _C.dropout_forward(x, self.rate, self._step_seed, out=self.buffer("y", x.shape),
                                   offset=self._first)
 
+    def skip_batch(self):
+        self._calls += 1  # the draw this layer's forward would have made
+
     def backward(self, dy, need_dx=True):
         if not need_dx or not self._active:
             return dy if need_dx else None
