@@ -6,6 +6,7 @@ install when asked for a job it cannot join.  The others run tests/mpi_worker.py
 where mpirun or mpi4py is missing (FASTNN_TEST_MPI=require, set by .ci/run, turns the
 skip into a failure).  Every launch has a timeout as a safety net: a hang is a failure.
 """
+import doctest
 import functools
 import os
 import shutil
@@ -71,6 +72,10 @@ def test_single_process_api():
     dist.barrier()
 
 
+def test_doctests():
+    assert doctest.testmod(dist).failed == 0
+
+
 def test_init_without_mpi4py_says_what_to_install(tmp_path):
     code = ("import sys; sys.modules['mpi4py'] = None\n"
             "import fastnn.distributed as d\n"
@@ -115,12 +120,19 @@ def mpi_launcher():
 
 
 @pytest.fixture
-def mpirun(tmp_path):
+def mpi_prefix():
+    """The launcher's argv prefix (mpirun and its flags), or a skip saying what is missing."""
     prefix, why = mpi_launcher()
     if prefix is None:
         if os.environ.get("FASTNN_TEST_MPI") == "require":
             pytest.fail(f"FASTNN_TEST_MPI=require, but {why}")
         pytest.skip(why)
+    return prefix
+
+
+@pytest.fixture
+def mpirun(mpi_prefix, tmp_path):
+    prefix = mpi_prefix
 
     def launch(n, scenario, *args, env=None, timeout=180):
         outdir = tmp_path / f"{scenario}-{n}"
@@ -182,3 +194,17 @@ def test_a_failing_rank_ends_the_job_with_an_error(mpirun, scenario):
     if scenario == "fail":
         assert "RuntimeError: rank 1 failed on purpose" in out
         assert "fastnn.distributed: rank 1 of 2 failed" in out
+
+
+def test_the_cnn_example_under_mpirun_prints_once(mpi_prefix, tmp_path):
+    example = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           "examples", "mnist_cnn.py")
+    if not os.path.exists(example):
+        pytest.skip("examples/ is not next to tests/")
+    rc, out = run(mpi_prefix + ["-np", "2", sys.executable, example, "--limit", "1500",
+                                "--epochs", "2"], child_env(), tmp_path, 300)
+    assert rc == 0, out
+    assert "data-parallel over 2 processes" in out and "batch 128 per process, 256 per step" in out
+    for line in ("Total params: 34,826", "Epoch 1/2", "Epoch 2/2", "The test accuracy is"):
+        assert out.count(line) == 1, (line, out)
+    assert float(out.split("The test accuracy is ")[1].split("%")[0]) > 40
