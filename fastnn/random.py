@@ -16,3 +16,9 @@ def set_seed(seed):
 def draw_seed():
     """A fresh 63-bit seed (for a dropout layer's counter-based RNG)."""
     return int(_generator.integers(0, 2 ** 63 - 1))
+
+
+def use_generator(gen):
+    """Make `gen` the generator of fastnn's random draws (returns nothing)."""
+    global _generator
+    _generator = gen
