@@ -11,6 +11,9 @@ import numpy as np
 from fastnn import initializers
 
 _name_counts = {}
+# While loading a file, the number of float32 weights its layers may still create: a
+# hostile config cannot make fastnn allocate more than the weights file holds.
+_weight_budget = None
 
 
 def unique_name(base):
@@ -135,6 +138,13 @@ class Layer:
 
     # ---- weights ----------------------------------------------------------------
     def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+        global _weight_budget
+        if _weight_budget is not None:
+            _weight_budget -= int(np.prod(shape, dtype=np.float64))
+            if _weight_budget < 0:
+                raise ValueError(f"Layer '{self.name}' would create a weight of shape "
+                                 f"{tuple(shape)}, more than the weights file holds: the "
+                                 f"file's config and weights do not match")
         init = initializers.get(initializer)
         var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
         self._variables.append(var)

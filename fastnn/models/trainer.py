@@ -31,11 +31,40 @@ class Trainer:
         """Configure the model for training: optimizer (default "rmsprop"), loss, metrics."""
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses.get(loss)
+        self._loss_id = loss
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise ValueError(f"Expected `metrics` to be a list, received {type(metrics).__name__}")
         self._metric_ids = list(metrics or [])
         self._metrics = None
         self.compiled = True
+
+    def get_compile_config(self):
+        """What `compile()` was given, as Keras writes it in a `.keras` file."""
+        if not self.compiled:
+            return None
+        loss = self._loss_id
+        if loss is not None and not isinstance(loss, str):
+            loss = losses.serialize(self.loss)
+        metrics = [m if isinstance(m, str) else getattr(m, "name", str(m))
+                   for m in self._metric_ids] or None
+        return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
+                "loss_weights": None, "metrics": metrics, "weighted_metrics": None,
+                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        """`compile()` with the arguments of `get_compile_config()`'s output."""
+        if not isinstance(config, dict):
+            raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
+        unsupported = {k: v for k, v in config.items()
+                       if k in ("loss_weights", "weighted_metrics") and v is not None}
+        if unsupported:
+            raise ValueError(f"compile_config: {unsupported} is not supported by fastnn")
+        metrics = config.get("metrics")
+        if isinstance(metrics, list):  # Keras may write metric objects as config dicts
+            metrics = [(m.get("config") or {}).get("name", m.get("class_name"))
+                       if isinstance(m, dict) else m for m in metrics]
+        self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
+                     loss=config.get("loss"), metrics=metrics)
 
     @property
     def metrics_names(self):
