@@ -34,7 +34,7 @@ class Optimizer:
         value = float(value)
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"learning_rate must be a non-negative float, received {value}")
-        self._learning_rate = value
+        self._learning_rate = float(np.float32(value))  # a float32 variable, as in Keras
 
     def apply(self, params, grads):
         """One step over flat float32 buffers `params` (updated in place) and `grads`."""

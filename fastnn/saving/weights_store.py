@@ -17,9 +17,6 @@ import numpy as np
 
 from fastnn.layers.layer import Layer, snake_case
 
-_FLOAT_KINDS = "f"
-
-
 def _unique(name, used):
     if name in used:
         used[name] += 1
@@ -43,7 +40,6 @@ def layer_paths(model):
     else:  # subclassed: public attributes holding layers, sorted, then the rest in `layers`
         attrs = {k: v for k, v in vars(model).items() if not k.startswith("_") and
                  k not in ("inputs", "outputs", "optimizer", "loss", "history")}
-        tracked = [v for v in attrs.values() if isinstance(v, Layer)]
         walk = []
         for name in sorted(list(attrs) + ["layers"]):
             value = model.layers if name == "layers" else attrs[name]
@@ -51,7 +47,6 @@ def layer_paths(model):
                 walk.append((name, value))
             elif isinstance(value, (list, tuple, dict)):
                 walk.extend(_container(name, value))
-        del tracked
     seen = set()
     for path, layer in walk:
         if id(layer) not in seen:
@@ -98,19 +93,17 @@ def _read(dataset, shape, where, file_bytes):
     value = np.empty(shape, dtype=dataset.dtype)
     if value.size:
         dataset.read_direct(value)
-    if value.dtype.kind == "f" and not np.all(np.isfinite(value)):
-        raise ValueError(f"{where}: the file holds NaN or infinite values")
     return value
 
 
 def stored_elements(h5):
-    """Number of values in the layer datasets of a weights file (bounds what loading builds)."""
+    """Number of values in the model's datasets of a weights file (bounds what loading builds)."""
     import h5py
     total = 0
 
     def count(name, obj):
         nonlocal total
-        if isinstance(obj, h5py.Dataset) and name.startswith("layers/"):
+        if isinstance(obj, h5py.Dataset) and not name.startswith("optimizer/"):
             total += int(np.prod(obj.shape, dtype=np.float64))
 
     h5.visititems(count)
@@ -147,7 +140,13 @@ def read(model, h5, skip_mismatch=False, file_bytes=None):
         if not skip_mismatch:
             raise ValueError(msg)
         problems.append(msg)
-    apply_optimizer = _stage_optimizer(model, h5, file_bytes)
+    try:
+        apply_optimizer = _stage_optimizer(model, h5, file_bytes)
+    except ValueError as exc:
+        if not skip_mismatch:
+            raise
+        problems.append(str(exc))
+        apply_optimizer = None
     for var, value in staged:
         var.value[...] = value
     if apply_optimizer is not None:
