@@ -14,6 +14,7 @@ import fastnn
 from fastnn import layers, optimizers, saving
 from fastnn.models import Model, Sequential, clone_model, load_model, model_from_json
 from fastnn.utils import set_random_seed
+from conftest import subprocess_env
 
 
 def small_cnn():
@@ -406,7 +407,8 @@ def dying_writestr(self, name, data, *a, **k):
 zipfile.ZipFile.writestr = dying_writestr
 model.save({str(path)!r})
 """
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=120,
+                          env=subprocess_env(), cwd=tmp_path)
     assert proc.returncode == 9, proc.stderr.decode()
     assert path.read_bytes() == before
     assert_same_weights(load_model(path), good)

@@ -16,6 +16,7 @@ import pytest
 from fastnn import layers
 from fastnn.models import Model, Sequential, load_model
 from fastnn.utils import set_random_seed
+from conftest import subprocess_env
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -121,7 +122,7 @@ def test_fastnn_files_load_in_keras(tmp_path):
         np.testing.assert_allclose(fn.predict(d["xf"], verbose=0), d["pf"], atol=2e-6, rtol=1e-5)
         print("KERAS-OK")
     """)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTNN_")}
+    env = subprocess_env()
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=300, env=env)
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]

@@ -115,8 +115,20 @@ def save_weights(model, filepath, overwrite=True, max_shard_size=None):
                          f"filepath={filepath}")
     if not _check_overwrite(filepath, overwrite):
         return
-    data = files.h5_bytes(lambda h5: weights_store.write(model, h5))
+    write_weights_file(model, filepath)
+
+
+def write_weights_file(model, filepath, attrs=None):
+    """Write a `.weights.h5` file atomically, with optional root attributes."""
+    data = files.h5_bytes(lambda h5: weights_store.write(model, h5, attrs=attrs))
     files.atomic_write(filepath, lambda f: f.write(data))
+
+
+def read_weights_attrs(filepath):
+    """The root attributes of a weights file (where fastnn keeps its training state)."""
+    data = files.read_file(filepath, files.MAX_WEIGHTS_BYTES, "Weights file")
+    with files.open_h5(data, filepath) as h5:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):

@@ -54,8 +54,11 @@ def layer_paths(model):
             yield path, layer
 
 
-def write(model, h5, include_optimizer=True):
-    """Write the model's weights (and optimizer state) into an open, empty h5py File."""
+def write(model, h5, include_optimizer=True, attrs=None):
+    """Write the model's weights (and optimizer state) into an open, empty h5py File;
+    `attrs` become attributes of the file's root (Keras ignores them)."""
+    for key, value in (attrs or {}).items():
+        h5.attrs[key] = value
     for path, layer in layer_paths(model):
         group = h5.create_group(f"{path}/vars")
         group.attrs["name"] = layer.name
