@@ -91,10 +91,12 @@ class _MPIStrategy:
 
     # ---- state ------------------------------------------------------------------
     def broadcast_state(self, model, once=False):
-        """Make every rank's weights, optimizer state and random state rank 0's.
+        """Make every rank's weights, optimizer state (slots, step, learning rate), random
+        state (the generator, dropout streams) and the epoch to resume at rank 0's.
 
-        With `once`, only when the model's parameters were (re)packed since the last
-        broadcast (train_on_batch); `fit` broadcasts at every call.
+        `fit` calls it after the callbacks' `on_train_begin`, so whatever rank 0 restored
+        (BackupAndRestore) is what every rank resumes from.  With `once`, only when the
+        model's parameters were (re)packed since the last broadcast (train_on_batch).
         """
         if once and getattr(model, "_broadcast_pack", None) is model._packed_ids:
             return
@@ -104,21 +106,22 @@ class _MPIStrategy:
         dropouts = [layer for layer in model.layers if hasattr(layer, "_base_seed")]
         mine = (model._flat_params.size, [v.value.size for v in model.non_trainable_weights],
                 len(dropouts))
-        header = (mine, None if opt is None else opt.iterations,
+        header = (mine, None if opt is None else (opt.iterations, opt.learning_rate),
                   None if slots is None else len(slots), random.generator().bit_generator.state,
-                  [(d._base_seed, d._calls) for d in dropouts])
+                  [(d._base_seed, d._calls) for d in dropouts],
+                  getattr(model, "_initial_epoch", None))
         header = self.comm.bcast(header, root=0)
         if header[0] != mine:
             raise ValueError(
                 f"fastnn.distributed: rank {self.rank}'s model differs from rank 0's "
                 f"(parameters, non-trainable weight sizes, dropout layers: {mine} here, "
                 f"{header[0]} on rank 0). Every rank must build the same model.")
-        _, iterations, n_slots, rng_state, dropout_state = header
+        _, opt_state, n_slots, rng_state, dropout_state, model._initial_epoch = header
         self.comm.Bcast(model._flat_params, root=0)
         for v in model.non_trainable_weights:
             self.comm.Bcast(v.value, root=0)
         if opt is not None:
-            opt.iterations = iterations
+            opt.iterations, opt.learning_rate = opt_state
             if n_slots is None:
                 opt._slots = None
             else:

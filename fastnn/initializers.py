@@ -70,8 +70,30 @@ _BY_NAME = {
 }
 
 
+# Keras's class names, for configs saved in Keras's format.
+_KERAS_CLASS = {"glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
+                "he_uniform": "HeUniform", "he_normal": "HeNormal", "zeros": "Zeros", "ones": "Ones"}
+_SEEDED = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+
+
+def seeded(fn, seed):
+    """`fn` drawing from its own generator seeded with `seed` (Keras's `seed=` argument)."""
+    def init(shape):
+        saved = _random.generator()
+        _random.use_generator(np.random.default_rng(seed))
+        try:
+            return fn(shape)
+        finally:
+            _random.use_generator(saved)
+    init.__name__, init.seed = fn.__name__, seed
+    return init
+
+
 def get(identifier):
-    """An initializer from a name ('glorot_uniform', 'zeros', ...) or a callable(shape)."""
+    """An initializer from a name ('glorot_uniform', 'zeros', ...), a Keras config dict
+    ({"class_name": "GlorotUniform", "config": {"seed": 1}}) or a callable(shape)."""
+    if isinstance(identifier, dict):
+        return _from_keras_config(identifier)
     if callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
@@ -80,6 +102,30 @@ def get(identifier):
                      f"Known names: {sorted({f.__name__ for f in _BY_NAME.values()})}")
 
 
+def _from_keras_config(config):
+    name = config.get("class_name")
+    options = config.get("config") or {}
+    if not isinstance(name, str) or name.lower() not in _BY_NAME or not isinstance(options, dict):
+        raise ValueError(f"Could not interpret initializer config {config!r}: fastnn knows "
+                         f"{sorted(_KERAS_CLASS.values())}")
+    fn = _BY_NAME[name.lower()]
+    seed = options.get("seed")
+    extra = {k: v for k, v in options.items() if k != "seed" and v is not None}
+    if extra:
+        raise ValueError(f"Initializer {name}: options {extra} are not supported by fastnn")
+    if seed is None or fn.__name__ not in _SEEDED:
+        return fn
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(f"Initializer {name}: seed must be an int or None, received {seed!r}")
+    return seeded(fn, seed)
+
+
 def serialize(fn):
-    """The Keras name of an initializer function (for get_config)."""
-    return fn.__name__
+    """An initializer as Keras writes it in a layer config."""
+    name = fn.__name__
+    if name not in _KERAS_CLASS:
+        raise ValueError(f"Cannot serialize the custom initializer {fn!r}: only "
+                         f"{sorted(_KERAS_CLASS)} can be saved")
+    config = {"seed": getattr(fn, "seed", None)} if name in _SEEDED else {}
+    return {"module": "keras.initializers", "class_name": _KERAS_CLASS[name], "config": config,
+            "registered_name": None}

@@ -183,5 +183,32 @@ def get(identifier):
         return identifier()
     if isinstance(identifier, str) and identifier in _BY_NAME:
         return _BY_NAME[identifier]()
+    if isinstance(identifier, dict):
+        return _from_keras_config(identifier)
     raise ValueError(f"Could not interpret loss identifier: {identifier!r}. "
                      f"Known losses: {sorted(_BY_NAME)}")
+
+
+_CLASSES = {cls.__name__: cls for cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy,
+                                          BinaryCrossentropy, MeanSquaredError, MeanAbsoluteError)}
+# Keras config keys fastnn accepts at their default value only.
+_KERAS_DEFAULTS = {"label_smoothing": 0.0, "axis": -1, "ignore_class": None, "dtype": None}
+
+
+def _from_keras_config(identifier):
+    cls = _CLASSES.get(identifier.get("class_name"))
+    config = dict(identifier.get("config") or {})
+    if cls is None:
+        raise ValueError(f"Could not interpret loss config {str(identifier)[:200]}. "
+                         f"Known losses: {sorted(_CLASSES)}")
+    for key, default in _KERAS_DEFAULTS.items():
+        if key in config and config.pop(key) not in (default, None):
+            raise ValueError(f"{cls.__name__}: {key} other than {default!r} is not supported "
+                             f"by fastnn")
+    return cls(**config)
+
+
+def serialize(loss):
+    """A loss object as Keras writes it in `compile_config`."""
+    return {"module": "keras.losses", "class_name": type(loss).__name__,
+            "config": loss.get_config(), "registered_name": None}

@@ -33,3 +33,9 @@ def batch_offset():
 def set_batch_offset(offset):
     global _batch_offset
     _batch_offset = int(offset)
+
+
+def use_generator(gen):
+    """Make `gen` the generator of fastnn's random draws (returns nothing)."""
+    global _generator
+    _generator = gen

@@ -1,4 +1,6 @@
 """Shared fixtures: a seeded generator, a random-array helper, and a thread-count param."""
+import os
+
 import numpy as np
 import pytest
 
@@ -28,3 +30,13 @@ def threads(request):
         yield request.param
     finally:
         fastnn.set_num_threads(old)
+
+
+def subprocess_env(**overrides):
+    """Environment for a child Python that imports the same fastnn as these tests
+    (installed or built in place), without the parent's FASTNN_* settings."""
+    import fastnn
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FASTNN_")}
+    env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env.update(overrides)
+    return env

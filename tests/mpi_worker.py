@@ -9,6 +9,9 @@ ranks with each other and with one process trained at batch N * B.  Scenarios:
   stop   rank 1's callback asks to stop in the middle of epoch 2; every rank must stop
   fail   rank 1 raises in epoch 2; the job must end with an error, not hang
   crash  rank 1 dies (os._exit) in epoch 2; the job must end, not hang
+  backup fit 4 epochs with ModelCheckpoint, CSVLogger and BackupAndRestore (a backup
+         folder per rank: only rank 0 writes, as on node-local disks); with
+         --interrupt-at E every rank fails at the start of epoch E, and a rerun resumes
 """
 import argparse
 import os
@@ -18,7 +21,8 @@ import numpy as np
 
 import fastnn
 import fastnn.distributed as dist
-from fastnn.callbacks import Callback, EarlyStopping
+from fastnn.callbacks import (BackupAndRestore, Callback, CSVLogger, EarlyStopping,
+                              ModelCheckpoint)
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from fastnn.models import Sequential
 from fastnn.utils import set_random_seed, to_categorical
@@ -56,12 +60,22 @@ class Steps(Callback):
             self.model.stop_training = True
 
 
+class Interrupt(Callback):
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError(f"interrupted at epoch {epoch + 1}")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("scenario", choices=["train", "stop", "fail", "crash"])
+    ap.add_argument("scenario", choices=["train", "stop", "fail", "crash", "backup"])
     ap.add_argument("outdir")
     ap.add_argument("--batch", type=int, default=16, help="per-rank batch size")
     ap.add_argument("--no-init", action="store_true")
+    ap.add_argument("--interrupt-at", type=int, default=None)
     args = ap.parse_args()
     if not args.no_init:
         dist.init()
@@ -72,9 +86,21 @@ def main():
     m = model()
     steps = Steps(args.scenario)
     callbacks = [steps, EarlyStopping(monitor="val_loss", patience=10)]
-    history = m.fit(xt, yt, batch_size=args.batch, epochs=3, sample_weight=sw, verbose=0,
+    epochs, saves = 3, []
+    if args.scenario == "backup":
+        epochs = 4
+        save_weights = m.save_weights
+        m.save_weights = lambda *a, **k: (saves.append(a[0]), save_weights(*a, **k))
+        callbacks += [
+            BackupAndRestore(os.path.join(args.outdir, f"backup-rank{dist.rank()}")),
+            ModelCheckpoint(os.path.join(args.outdir, "ck-{epoch:02d}.weights.h5"),
+                            save_weights_only=True, verbose=1),
+            CSVLogger(os.path.join(args.outdir, "log.csv"), append=True),
+            Interrupt(args.interrupt_at)]
+    history = m.fit(xt, yt, batch_size=args.batch, epochs=epochs, sample_weight=sw, verbose=0,
                     validation_data=(xv, yv), callbacks=callbacks)
-    out = {"steps": steps.steps, "size": dist.size(), "threads": fastnn.get_num_threads()}
+    out = {"steps": steps.steps, "size": dist.size(), "threads": fastnn.get_num_threads(),
+           "saves": len(saves)}
     for key, values in history.history.items():
         out["history_" + key] = np.array(values)
     if args.scenario == "train":

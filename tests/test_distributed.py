@@ -208,3 +208,30 @@ def test_the_cnn_example_under_mpirun_prints_once(mpi_prefix, tmp_path):
     for line in ("Total params: 34,826", "Epoch 1/2", "Epoch 2/2", "The test accuracy is"):
         assert out.count(line) == 1, (line, out)
     assert float(out.split("The test accuracy is ")[1].split("%")[0]) > 40
+
+
+def test_checkpoints_are_written_once_and_a_backup_resumes_every_rank(mpirun, tmp_path):
+    rc, out, whole = mpirun(2, "backup")  # 4 epochs, uninterrupted
+    assert rc == 0 and len(whole) == 2, out
+    assert [int(r["saves"]) for r in whole] == [4, 0]  # ModelCheckpoint: rank 0 writes
+    assert out.count(": saving model to") == out.count(": finished saving") == 4  # rank 0 prints
+    folder = tmp_path / "backup-2"
+    assert sorted(p.name for p in folder.glob("ck-*")) == [f"ck-0{e}.weights.h5" for e in range(1, 5)]
+    assert len((folder / "log.csv").read_text().splitlines()) == 1 + 4
+    assert not any(folder.glob("backup-rank*"))  # deleted at the end, by rank 0
+    # Interrupted at the start of epoch 3: rank 0 backed up epochs 1-2 into its own folder
+    # (as on a node-local disk), rank 1 has nothing; the rerun resumes both from rank 0's.
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    argv = ["-np", "2", sys.executable, WORKER, "backup", str(resumed)]
+    rc, out = run(mpi_launcher()[0] + argv + ["--interrupt-at", "2"], child_env(), tmp_path, 180)
+    assert rc != 0 and "interrupted at epoch 3" in out, out
+    assert (resumed / "backup-rank0").is_dir() and not (resumed / "backup-rank1").exists()
+    rc, out = run(mpi_launcher()[0] + argv, child_env(), tmp_path, 180)
+    assert rc == 0, out
+    ranks = [dict(np.load(resumed / f"rank{r}.npz")) for r in range(2)]
+    assert [int(r["steps"]) for r in ranks] == [int(whole[0]["steps"]) // 2] * 2  # 2 epochs
+    for key in ("weights", "optimizer_m"):  # bit-identical to the uninterrupted run
+        for r in ranks:
+            assert r[key].tobytes() == whole[0][key].tobytes(), key
+    assert len((resumed / "log.csv").read_text().splitlines()) == 1 + 4

@@ -223,8 +223,8 @@ def test_glorot_uniform_kernel_and_zero_bias(make, shape, fans):
 
 def test_keras_default_arguments():
     dense = Dense(3).get_config()
-    assert (dense["activation"], dense["use_bias"], dense["kernel_initializer"],
-            dense["bias_initializer"]) == ("linear", True, "glorot_uniform", "zeros")
+    assert (dense["activation"], dense["use_bias"], dense["kernel_initializer"]["class_name"],
+            dense["bias_initializer"]["class_name"]) == ("linear", True, "GlorotUniform", "Zeros")
     conv = Conv2D(2, 3).get_config()
     assert (conv["kernel_size"], conv["strides"], conv["padding"]) == ((3, 3), (1, 1), "valid")
     assert Conv2D(2, 3, padding="Same").padding == "same"

@@ -362,10 +362,12 @@ def test_compile_defaults_to_rmsprop_and_keras_hyperparameters():
     model.compile(loss="mse")
     opt = model.optimizer
     assert type(opt) is RMSprop
-    assert (opt.learning_rate, opt.rho, opt.momentum, opt.epsilon) == (0.001, 0.9, 0.0, 1e-7)
+    # the learning rate is a float32 variable, as in Keras (0.001 reads back 0.0010000000474974513)
+    f32 = lambda v: float(np.float32(v))
+    assert (opt.learning_rate, opt.rho, opt.momentum, opt.epsilon) == (f32(0.001), 0.9, 0.0, 1e-7)
     adam = Adam()
-    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (0.001, 0.9, 0.999, 1e-7)
-    assert (SGD().learning_rate, SGD().momentum, SGD().nesterov) == (0.01, 0.0, False)
+    assert (adam.learning_rate, adam.beta_1, adam.beta_2, adam.epsilon) == (f32(0.001), 0.9, 0.999, 1e-7)
+    assert (SGD().learning_rate, SGD().momentum, SGD().nesterov) == (f32(0.01), 0.0, False)
     assert type(model.loss).__name__ == "MeanSquaredError"
 
 
@@ -400,7 +402,7 @@ def test_learning_rate_settable_between_epochs(rng, opt):
     for a, b in zip(rec.weights[0], rec.weights[1]):
         np.testing.assert_array_equal(a, b)  # lr 0 during epoch 2: nothing moved
     assert not np.array_equal(rec.weights[1][0], rec.weights[2][0])
-    assert model.optimizer.learning_rate == 0.1
+    assert model.optimizer.learning_rate == float(np.float32(0.1))
 
 
 # ---- History, predict, batch methods, reproducibility ------------------------------------------

@@ -1,18 +1,14 @@
 """`EarlyStopping`: stop training when a monitored metric has stopped improving."""
-import numbers
 import warnings
 
 import numpy as np
 
 from fastnn import distributed
-from fastnn.callbacks.callback import Callback
-
-# Metric names (after removing "val_") that get better as they go up.
-_UP_SUFFIXES = ("accuracy", "acc", "auc", "prc", "precision", "recall", "specificity",
-                "sensitivity", "f1_score", "fbeta_score", "r2_score", "iou")
+from fastnn.callbacks.monitor_callback import (MonitorCallback, _check_non_negative_int,
+                                               _check_number)
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Stop training when a monitored metric has stopped improving.
 
     At the end of every epoch `fit()` checks whether the monitored quantity
@@ -57,51 +53,28 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
                  baseline=None, restore_best_weights=False, start_from_epoch=0):
-        super().__init__()
-        if not isinstance(monitor, str):
-            raise ValueError(f"Argument `monitor` must be a string. Received: monitor={monitor!r}")
-        for name, value in (("patience", patience), ("start_from_epoch", start_from_epoch)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-                raise ValueError(f"Argument `{name}` must be a non-negative integer. "
-                                 f"Received: {name}={value!r}")
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real):
-            raise ValueError(f"Argument `min_delta` must be a number. "
-                             f"Received: min_delta={min_delta!r}")
-        if baseline is not None and not isinstance(baseline, numbers.Real):
-            raise ValueError(f"Argument `baseline` must be a number or None. "
-                             f"Received: baseline={baseline!r}")
-        if mode not in ("auto", "min", "max"):
-            warnings.warn(f"EarlyStopping mode {mode} is unknown, fallback to auto mode.",
-                          stacklevel=2)
-            mode = "auto"
-        self.monitor = monitor
-        self.min_delta = abs(min_delta)
+        _check_non_negative_int("patience", patience)
+        _check_non_negative_int("start_from_epoch", start_from_epoch)
+        if baseline is not None:
+            _check_number("baseline", baseline, "a number or None")
+        super().__init__(monitor, mode, min_delta=min_delta)
         self.patience = patience
         self.verbose = verbose
-        self.mode = mode
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = start_from_epoch
-        self.monitor_op = None
-        self._set_monitor_op()
         self.wait = 0
         self.stopped_epoch = 0
         self.best_epoch = 0
         self.best_weights = None
 
-    def _set_monitor_op(self):
-        if self.mode == "auto":
-            increasing = _direction(self.monitor, self.model) == "up"
-        else:
-            increasing = self.mode == "max"
-        self.monitor_op = np.greater if increasing else np.less
-        self.best = -np.inf if increasing else np.inf
-
     def on_train_begin(self, logs=None):
-        # Allow instances to be re-used (Keras also resets `best`: keras#22967).
+        # Allow instances to be re-used across fit() calls (Keras also resets
+        # `best`: keras#22967).
         self._set_monitor_op()
         self.wait = 0
         self.stopped_epoch = 0
+        self.best = None
         self.best_epoch = 0
         self.best_weights = None
 
@@ -145,21 +118,6 @@ class EarlyStopping(Callback):
                           f"available. Available metrics are: {','.join(logs.keys())}",
                           stacklevel=2)
         return value
-
-    def _is_improvement(self, monitor_value, reference_value):
-        delta = self.min_delta if self.monitor_op is np.greater else -self.min_delta
-        return bool(self.monitor_op(monitor_value - delta, reference_value))
-
-
-def _direction(monitor, model):
-    """"up" if `monitor` names a metric that improves upwards, else "down"."""
-    name = monitor[4:] if monitor.startswith("val_") else monitor
-    for metric in getattr(model, "metrics", None) or ():
-        if getattr(metric, "name", None) == name and hasattr(metric, "_direction"):
-            return metric._direction
-    if "loss" in name:
-        return "down"
-    return "up" if name.endswith(_UP_SUFFIXES) else "down"
 
 
 def _copy_weights(weights):

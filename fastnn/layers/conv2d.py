@@ -2,7 +2,7 @@
 from fastnn import _C, activations, initializers
 from fastnn._shapes import normalize_pair, normalize_padding
 from fastnn.layers.dense import positive_int
-from fastnn.layers.layer import Layer
+from fastnn.layers.layer import Layer, reject_unsupported
 
 
 class Conv2D(Layer):
@@ -29,8 +29,13 @@ class Conv2D(Layer):
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
+                 bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
+        reject_unsupported(self, kernel_regularizer=kernel_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint)
         op = f"Conv2D '{self.name}'"
         self.filters = positive_int(filters, "filters", self.name)
         self.kernel_size = normalize_pair(kernel_size, "kernel_size", op)
@@ -97,8 +102,12 @@ class Conv2D(Layer):
                                         out=self.buffer("dx", x.shape), work=work)
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
-                "strides": self.strides, "padding": self.padding, "data_format": "channels_last",
-                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+        return {**super().get_config(), "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides,
+                "padding": self.padding, "data_format": "channels_last", "dilation_rate": (1, 1),
+                "groups": 1, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": None, "bias_regularizer": None,
+                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}

@@ -1,6 +1,6 @@
 """Dense: y = activation(x . kernel + bias), kernel (in, units) as in Keras."""
 from fastnn import _C, activations, initializers
-from fastnn.layers.layer import Layer
+from fastnn.layers.layer import Layer, reject_unsupported
 
 
 def positive_int(value, name, layer):
@@ -28,8 +28,14 @@ class Dense(Layer):
     """
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        reject_unsupported(self, kernel_regularizer=kernel_regularizer,
+                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+                           bias_constraint=bias_constraint, lora_rank=lora_rank,
+                           quantization_config=quantization_config)
         self.units = positive_int(units, "units", self.name)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -78,4 +84,6 @@ class Dense(Layer):
         return {**super().get_config(), "units": self.units,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer)}
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None,
+                "bias_constraint": None, "quantization_config": None}

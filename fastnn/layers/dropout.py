@@ -55,4 +55,4 @@ class Dropout(Layer):
         return _C.dropout_backward(dy, self.rate, self._step_seed, out=dy, offset=self._first)
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "noise_shape": None, "seed": self.seed}
+        return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": None}

@@ -33,11 +33,20 @@ class InputLayer(Layer):
         return None
 
     def get_config(self):
-        return {"name": self.name, "batch_shape": list(self.shape), "dtype": "float32"}
+        return {"batch_shape": list(self.shape), "dtype": "float32", "sparse": False,
+                "ragged": False, "name": self.name, "optional": False}
 
     @classmethod
     def from_config(cls, config):
-        return cls(shape=tuple(config["batch_shape"])[1:], name=config.get("name"))
+        config = dict(config)
+        for flag in ("sparse", "ragged", "optional"):
+            if config.pop(flag, False):
+                raise ValueError(f"InputLayer: {flag}=True is not supported by fastnn")
+        batch_shape = config.pop("batch_shape", None) or config.pop("batch_input_shape", None)
+        if not isinstance(batch_shape, (list, tuple)) or len(batch_shape) < 2:
+            raise ValueError(f"InputLayer config needs a `batch_shape` list such as "
+                             f"[None, 28, 28, 1], received {batch_shape!r}")
+        return cls(shape=tuple(batch_shape)[1:], batch_size=batch_shape[0], **config)
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, **kwargs):

@@ -11,6 +11,9 @@ import numpy as np
 from fastnn import initializers
 
 _name_counts = {}
+# While loading a file, the number of float32 weights its layers may still create: a
+# hostile config cannot make fastnn allocate more than the weights file holds.
+_weight_budget = None
 
 
 def unique_name(base):
@@ -24,6 +27,25 @@ def snake_case(name):
     """Keras's class-name-to-layer-name rule: MaxPooling2D -> max_pooling2d."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+# How Keras 3 writes the float32 dtype policy in a layer config.
+DTYPE_POLICY = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"},
+                "registered_name": None}
+
+
+def check_dtype(dtype):
+    name = dtype.get("config", {}).get("name") if isinstance(dtype, dict) else dtype
+    if name not in (None, "float32", np.float32):
+        raise ValueError(f"fastnn computes in float32 only; received dtype={dtype!r}")
+
+
+def reject_unsupported(layer, **options):
+    """Keras arguments fastnn accepts only at their default of None (regularizers, ...)."""
+    for key, value in options.items():
+        if value is not None:
+            raise ValueError(f"{type(layer).__name__} '{layer.name}': {key}={value!r} is not "
+                             f"supported by fastnn")
 
 
 def shape_str(shape):
@@ -90,16 +112,17 @@ class Layer:
     """
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
-                 batch_input_shape=None, input_dim=None, **kwargs):
+                 batch_input_shape=None, input_dim=None, activity_regularizer=None,
+                 autocast=True, **kwargs):
         if kwargs:
             raise TypeError(f"Unrecognized keyword arguments passed to "
                             f"{type(self).__name__}: {kwargs}")
-        if dtype not in (None, "float32", np.float32):
-            raise ValueError(f"fastnn computes in float32 only; received dtype={dtype!r}")
+        check_dtype(dtype)
         if name is not None and (not isinstance(name, str) or not name or "/" in name):
             raise ValueError(f"Argument `name` must be a non-empty string without '/', "
                              f"received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
+        reject_unsupported(self, activity_regularizer=activity_regularizer)
         self.trainable = bool(trainable)
         self.built = False
         self._variables = []
@@ -115,6 +138,13 @@ class Layer:
 
     # ---- weights ----------------------------------------------------------------
     def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+        global _weight_budget
+        if _weight_budget is not None:
+            _weight_budget -= int(np.prod(shape, dtype=np.float64))
+            if _weight_budget < 0:
+                raise ValueError(f"Layer '{self.name}' would create a weight of shape "
+                                 f"{tuple(shape)}, more than the weights file holds: the "
+                                 f"file's config and weights do not match")
         init = initializers.get(initializer)
         var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
         self._variables.append(var)
@@ -206,14 +236,22 @@ class Layer:
 
     # ---- serialization ------------------------------------------------------------
     def get_config(self):
-        config = {"name": self.name, "trainable": self.trainable, "dtype": "float32"}
-        if self.input_shape_hint is not None:
-            config["batch_input_shape"] = list(self.input_shape_hint)
-        return config
+        """The layer's arguments as Keras 3 writes them (JSON-serializable)."""
+        return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
 
     @classmethod
     def from_config(cls, config):
+        """A new layer from `get_config()`'s output, fastnn's or Keras's."""
         return cls(**config)
+
+    def build_config(self):
+        """Keras's `build_config`: the input shape the layer was built for."""
+        shape = getattr(self, "input_spec_shape", None)
+        if shape is None:
+            return None
+        if shape and isinstance(shape[0], (tuple, list)):
+            return {"input_shape": [list(s) for s in shape]}
+        return {"input_shape": list(shape)}
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"

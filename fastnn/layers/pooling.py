@@ -62,5 +62,6 @@ class MaxPooling2D(Layer):
                                      out=self.buffer("dx", self._x_shape))
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": self.pool_size, "strides": self.strides,
-                "padding": self.padding, "data_format": "channels_last"}
+        return {**super().get_config(), "pool_size": self.pool_size,
+                "padding": self.padding, "strides": self.strides,
+                "data_format": "channels_last"}

@@ -86,6 +86,8 @@ class Model(Trainer, Layer):
             for t in node.inputs:
                 self._output_consumers[id(t)] = self._output_consumers.get(id(t), 0) + 1
         self._plan = self._make_plan()
+        from fastnn.saving.serialization import keras_layer_order
+        self._keras_layers = keras_layer_order(inputs, outputs)
         self._graph_built = True
         self.built = True
 
@@ -120,9 +122,7 @@ class Model(Trainer, Layer):
     def layers(self):
         if not self._graph_built:
             return [v for v in vars(self).values() if isinstance(v, Layer)]
-        input_layers = [t.node.layer for t in self.inputs]
-        return input_layers + [n.layer for n in self._nodes] if type(self) is Model \
-            else [n.layer for n in self._nodes]
+        return list(self._keras_layers) if type(self) is Model else [n.layer for n in self._nodes]
 
     def get_layer(self, name=None, index=None):
         if index is not None:
@@ -180,6 +180,43 @@ class Model(Trainer, Layer):
         """Print a Keras-style table of the layers, output shapes and parameter counts."""
         from fastnn.utils.summary import print_summary
         print_summary(self, line_length, positions, print_fn, show_trainable)
+
+    # ---- configs and files (the work is in fastnn.saving) -----------------------------
+    def get_config(self):
+        """The model's architecture as Keras 3 writes it (Functional: layers and wiring)."""
+        if type(self) is Model:
+            from fastnn.saving.serialization import functional_config
+            return functional_config(self)
+        return {"name": self.name, "trainable": self.trainable}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """A new model from `get_config()`'s output (fastnn's or Keras's)."""
+        if cls is Model or "layers" in config and "input_layers" in config:
+            from fastnn.saving.serialization import functional_from_config
+            return functional_from_config(cls, config, custom_objects)
+        return cls(**config)
+
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (`fastnn.models.model_from_json` reads it)."""
+        import json
+        from fastnn.saving.serialization import serialize_model
+        return json.dumps(serialize_model(self), **kwargs)
+
+    def save(self, filepath, overwrite=True, zipped=None, **kwargs):
+        """Save architecture, weights and optimizer state in Keras's `.keras` format."""
+        from fastnn import saving
+        saving.save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True, max_shard_size=None):
+        """Save the weights (and optimizer state) to a Keras `.weights.h5` file."""
+        from fastnn import saving
+        saving.save_weights(self, filepath, overwrite=overwrite, max_shard_size=max_shard_size)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Load weights from a `.weights.h5` or `.keras` file; the model is untouched on error."""
+        from fastnn import saving
+        saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     # ---- running the graph ----------------------------------------------------------
     def forward_graph(self, xs, training):

@@ -36,7 +36,7 @@ class Sequential(Model):
         if isinstance(layer, InputLayer):
             if self._stack:
                 raise ValueError("An Input must be the first thing added to a Sequential model")
-            self._input_shape = layer.shape
+            self._input_shape, self._input_tensor = layer.shape, layer.output
             return
         if not isinstance(layer, Layer):
             raise ValueError(f"Only instances of `fastnn.layers.Layer` can be added to a "
@@ -88,3 +88,15 @@ class Sequential(Model):
     @property
     def layers(self):
         return list(self._stack)
+
+    def _input_layer_name(self):
+        return self._input_tensor.node.layer.name if self._input_tensor else "input_layer"
+
+    def get_config(self):
+        from fastnn.saving.serialization import sequential_config
+        return sequential_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from fastnn.saving.serialization import sequential_from_config
+        return sequential_from_config(cls, config, custom_objects)

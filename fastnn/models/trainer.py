@@ -31,11 +31,40 @@ class Trainer:
         """Configure the model for training: optimizer (default "rmsprop"), loss, metrics."""
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses.get(loss)
+        self._loss_id = loss
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise ValueError(f"Expected `metrics` to be a list, received {type(metrics).__name__}")
         self._metric_ids = list(metrics or [])
         self._metrics = None
         self.compiled = True
+
+    def get_compile_config(self):
+        """What `compile()` was given, as Keras writes it in a `.keras` file."""
+        if not self.compiled:
+            return None
+        loss = self._loss_id
+        if loss is not None and not isinstance(loss, str):
+            loss = losses.serialize(self.loss)
+        metrics = [m if isinstance(m, str) else getattr(m, "name", str(m))
+                   for m in self._metric_ids] or None
+        return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
+                "loss_weights": None, "metrics": metrics, "weighted_metrics": None,
+                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        """`compile()` with the arguments of `get_compile_config()`'s output."""
+        if not isinstance(config, dict):
+            raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
+        unsupported = {k: v for k, v in config.items()
+                       if k in ("loss_weights", "weighted_metrics") and v is not None}
+        if unsupported:
+            raise ValueError(f"compile_config: {unsupported} is not supported by fastnn")
+        metrics = config.get("metrics")
+        if isinstance(metrics, list):  # Keras may write metric objects as config dicts
+            metrics = [(m.get("config") or {}).get("name", m.get("class_name"))
+                       if isinstance(m, dict) else m for m in metrics]
+        self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
+                     loss=config.get("loss"), metrics=metrics)
 
     @property
     def metrics_names(self):
@@ -213,7 +242,6 @@ class Trainer:
             val = (held[:len(xs)], held[len(xs)])
         self._pack_parameters()
         dist = distributed.strategy()
-        dist.broadcast_state(self)  # every rank starts from rank 0's weights and random state
         n = len(y)
         global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
         steps = -(-n // global_batch)
@@ -223,7 +251,10 @@ class Trainer:
             callbacks, add_history=True, add_progbar=verbose != 0 and dist.is_chief, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
+        self._initial_epoch = None
         cbs.on_train_begin()
+        dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
+        initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)

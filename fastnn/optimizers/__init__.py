@@ -8,13 +8,26 @@ _BY_NAME = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop}
 
 
 def get(identifier):
-    """An optimizer from a name ('adam', 'sgd', 'rmsprop') or an Optimizer instance."""
+    """An optimizer from a name ('adam', 'sgd', 'rmsprop'), an Optimizer instance, or a
+    Keras config dict (`{"class_name": "Adam", "config": {...}}`)."""
     if isinstance(identifier, Optimizer):
         return identifier
+    if isinstance(identifier, dict):
+        name, config = identifier.get("class_name"), identifier.get("config", {})
+        if not isinstance(name, str) or name.lower() not in _BY_NAME or not isinstance(config, dict):
+            raise ValueError(f"Could not interpret optimizer config {str(identifier)[:200]}. "
+                             f"Known optimizers: {sorted(_BY_NAME)}")
+        return _BY_NAME[name.lower()].from_config(config)
     if isinstance(identifier, str) and identifier.lower() in _BY_NAME:
         return _BY_NAME[identifier.lower()]()
     raise ValueError(f"Could not interpret optimizer identifier: {identifier!r}. "
                      f"Known optimizers: {sorted(_BY_NAME)}")
 
 
-__all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get"]
+def serialize(optimizer):
+    """An optimizer as Keras writes it in `compile_config`."""
+    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
+            "config": optimizer.get_config(), "registered_name": None}
+
+
+__all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get", "serialize"]

@@ -22,6 +22,8 @@ class Adam(Optimizer):
             raise ValueError("Adam(amsgrad=True) is not supported by fastnn yet")
         self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
 
+    interleaved_slots = True
+
     def num_slots(self):
         return 2
 

@@ -34,7 +34,7 @@ class Optimizer:
         value = float(value)
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"learning_rate must be a non-negative float, received {value}")
-        self._learning_rate = value
+        self._learning_rate = float(np.float32(value))  # a float32 variable, as in Keras
 
     def apply(self, params, grads):
         """One step over flat float32 buffers `params` (updated in place) and `grads`."""
@@ -44,13 +44,55 @@ class Optimizer:
         self.iterations += 1
         self.update(params, grads, self._slots)
 
+    # Keras stores slots per model variable: Adam interleaves (m0, v0, m1, v1, ...), the
+    # others list one slot for every variable, then the next slot (velocities, momentums).
+    interleaved_slots = False
+
     def variables(self):
         """Keras's order: iterations, learning rate, then the slots."""
         return [np.array(self.iterations), np.array(self.learning_rate, np.float32)] + list(self._slots or [])
 
+    def _slot_order(self, n_vars):
+        """(slot, variable) pairs in the order Keras saves them."""
+        k = self.num_slots()
+        if self.interleaved_slots:
+            return [(j, i) for i in range(n_vars) for j in range(k)]
+        return [(j, i) for j in range(k) for i in range(n_vars)]
+
+    def keras_variables(self, shapes):
+        """The state as Keras saves it, for model variables of the given shapes:
+        iterations (int64), learning_rate (float32), then each slot cut per variable."""
+        out = [np.array(self.iterations, np.int64), np.array(self.learning_rate, np.float32)]
+        if self._slots is None:
+            return out
+        bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+        return out + [self._slots[j][bounds[i]:bounds[i + 1]].reshape(shapes[i])
+                      for j, i in self._slot_order(len(shapes))]
+
+    def keras_variable_shapes(self, shapes):
+        """Shapes `keras_variables` has once the slots exist."""
+        return [(), ()] + [tuple(shapes[i]) for _, i in self._slot_order(len(shapes))]
+
+    def set_keras_variables(self, values, shapes):
+        """Restore what `keras_variables` returned (only iterations and learning rate when
+        the optimizer had not stepped yet).  Values are checked by the caller."""
+        self.iterations = int(values[0])
+        self.learning_rate = float(values[1])
+        if len(values) == 2:
+            self._slots = None
+            return
+        bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
+        slots = [np.zeros(bounds[-1], np.float32) for _ in range(self.num_slots())]
+        for value, (j, i) in zip(values[2:], self._slot_order(len(shapes))):
+            slots[j][bounds[i]:bounds[i + 1]] = np.ravel(value)
+        self._slots, self._slots_size = slots, int(bounds[-1])
+
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate}
+        return {"name": self.name, "learning_rate": self.learning_rate, **_KERAS_COMMON}
 
     @classmethod
     def from_config(cls, config):
+        if isinstance(config.get("learning_rate"), dict):
+            raise ValueError("Learning-rate schedules are not supported by fastnn yet; "
+                             "use the LearningRateScheduler callback")
         return cls(**config)

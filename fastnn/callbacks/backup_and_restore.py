@@ -1,0 +1,127 @@
+"""`BackupAndRestore`: a killed `fit` resumes where it stopped when the script is rerun."""
+import json
+import os
+import shutil
+
+import numpy as np
+
+from fastnn import random
+from fastnn.callbacks.callback import Callback
+from fastnn.distributed import is_chief
+
+_STATE_ATTR = "fastnn_training_state"
+
+
+class BackupAndRestore(Callback):
+    """Back up the training state at the end of every epoch; restore it at the next `fit`.
+
+    Rerun the same script after a crash or a kill, and `fit` continues from the last
+    completed epoch: weights, optimizer state, the epoch counter, the shuffling RNG and
+    the dropout streams all come back, so with `set_random_seed` the resumed run ends with
+    the same weights as one that was never interrupted.  The backup is deleted when
+    training finishes (unless `delete_checkpoint=False`).
+
+    Files, as Keras writes them: `backup_dir/latest.weights.h5` and
+    `backup_dir/training_metadata.json`.  Both are written atomically.
+
+    Args:
+        backup_dir: folder for the backup (created if needed).
+        save_freq: "epoch", or an int to also back up every that many batches (a resume
+            then restarts the interrupted epoch, as in Keras).
+        double_checkpoint: keep the previous backup too (`*.bkp`), used if the latest
+            cannot be read.
+        delete_checkpoint: delete `backup_dir` when training ends normally.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
+                 delete_checkpoint=True):
+        super().__init__()
+        if not backup_dir:
+            raise ValueError("Empty `backup_dir` argument passed")
+        if save_freq != "epoch" and (isinstance(save_freq, bool) or not isinstance(save_freq, int)
+                                     or save_freq <= 0):
+            raise ValueError(f"Invalid value for argument `save_freq`. Received: "
+                             f"save_freq={save_freq}. Expected either 'epoch' or an integer "
+                             f"value.")
+        self.backup_dir = os.fspath(backup_dir)
+        self.save_freq = save_freq
+        self.double_checkpoint = double_checkpoint
+        self.delete_checkpoint = delete_checkpoint
+        self._weights_path = os.path.join(self.backup_dir, "latest.weights.h5")
+        self._metadata_path = os.path.join(self.backup_dir, "training_metadata.json")
+        self._current_epoch = 0
+        self._last_batch_seen = 0
+        self._batches_since_save = 0
+
+    # ---- restoring ---------------------------------------------------------------------
+    def on_train_begin(self, logs=None):
+        if not self.model.built:
+            raise ValueError("To use the BackupAndRestore callback, your model must be built "
+                             "before you call `fit()`.")
+        if not os.path.exists(self._weights_path):
+            return
+        try:
+            self._restore(self._weights_path)
+        except (OSError, ValueError):
+            previous = self._weights_path + ".bkp"
+            if not os.path.exists(previous):
+                raise
+            shutil.copyfile(previous, self._weights_path)
+            self._restore(self._weights_path)
+
+    def _restore(self, path):
+        from fastnn import saving
+        state = json.loads(saving.read_weights_attrs(path).get(_STATE_ATTR, "{}"))
+        self.model.load_weights(path)
+        if "rng" in state:
+            random.generator().bit_generator.state = state["rng"]
+        for layer in self.model.layers:
+            if layer.name in state.get("dropout_calls", {}):
+                layer._calls = int(state["dropout_calls"][layer.name])
+        self._current_epoch = int(state.get("epoch", 0))
+        self.model._initial_epoch = self._current_epoch
+
+    # ---- backing up --------------------------------------------------------------------
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if self.save_freq == "epoch":
+            self._backup()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_since_save += batch + 1 if batch <= self._last_batch_seen \
+            else batch - self._last_batch_seen
+        self._last_batch_seen = batch
+        if self._batches_since_save >= self.save_freq:
+            self._batches_since_save = 0
+            self._backup()
+
+    def _backup(self):
+        if not is_chief():
+            return
+        from fastnn import saving
+        from fastnn.saving.files import atomic_write
+        os.makedirs(self.backup_dir, exist_ok=True)
+        if self.double_checkpoint and os.path.exists(self._weights_path):
+            shutil.copyfile(self._weights_path, self._weights_path + ".bkp")
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        state = dict(metadata, rng=random.generator().bit_generator.state,
+                     dropout_calls={l.name: l._calls for l in self.model.layers
+                                    if hasattr(l, "_calls")})
+        # The state travels inside the weights file, so the two can never disagree.
+        saving.write_weights_file(self.model, self._weights_path,
+                                  attrs={_STATE_ATTR: json.dumps(state, default=_plain)})
+        atomic_write(self._metadata_path, lambda f: f.write(json.dumps(metadata).encode()))
+
+    def on_train_end(self, logs=None):
+        if self.delete_checkpoint and is_chief() and os.path.exists(self.backup_dir):
+            shutil.rmtree(self.backup_dir)
+
+
+def _plain(value):
+    """JSON for NumPy integers in the RNG state."""
+    if isinstance(value, np.integer):
+        return int(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

@@ -1,0 +1,160 @@
+"""Saving and loading in Keras 3's own formats: `.keras` archives and `.weights.h5` files.
+
+    model.save("m.keras")                  architecture + weights + optimizer state
+    model = fastnn.models.load_model("m.keras")
+    model.save_weights("m.weights.h5")     weights + optimizer state
+    model.load_weights("m.weights.h5")     (also reads the weights inside a .keras file)
+
+Files move both ways between fastnn and Keras.  Saves are atomic; loads check the whole
+file against the model before changing anything and never execute code from the file.
+"""
+import datetime
+import json
+import os
+import sys
+
+from fastnn.saving import files, serialization, weights_store
+
+# The version of Keras's file format that fastnn writes and reads.
+KERAS_FORMAT_VERSION = "3.15.1"
+_CONFIG, _METADATA, _WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
+
+
+def _check_overwrite(filepath, overwrite):
+    if overwrite or not os.path.exists(filepath):
+        return True
+    if sys.stdin is not None and sys.stdin.isatty():  # Keras asks, when someone can answer
+        answer = input(f"[WARNING] {filepath} already exists - overwrite? [y/n] ")
+        return answer.strip().lower() in ("y", "yes")
+    raise FileExistsError(f"{filepath} already exists and overwrite=False")
+
+
+def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
+    """Save a model to a `.keras` file (zip of config.json, metadata.json, model.weights.h5)."""
+    if kwargs:
+        raise TypeError(f"save_model() got unexpected keyword arguments {sorted(kwargs)}")
+    filepath = os.fspath(filepath)
+    if zipped is False:
+        raise ValueError("fastnn saves zipped .keras files only (zipped=False is not supported)")
+    if filepath.endswith((".h5", ".hdf5")):
+        raise ValueError(f"The legacy HDF5 model format is not supported by fastnn; save to a "
+                         f"`.keras` file instead. Received: filepath={filepath}")
+    if not filepath.endswith(".keras"):
+        raise ValueError(f"Invalid filepath extension for saving. Please add a `.keras` "
+                         f"extension for the native Keras format. Received: filepath={filepath}")
+    if not _check_overwrite(filepath, overwrite):
+        return
+    config = serialization.serialize_model(model)
+    compile_config = model.get_compile_config() if hasattr(model, "get_compile_config") else None
+    if compile_config is not None:
+        config["compile_config"] = compile_config
+    from fastnn import __version__
+    metadata = {"keras_version": KERAS_FORMAT_VERSION, "fastnn_version": __version__,
+                "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
+    weights = files.h5_bytes(lambda h5: weights_store.write(model, h5))
+    files.write_archive(filepath, {_METADATA: json.dumps(metadata).encode(),
+                                   _CONFIG: json.dumps(config).encode(), _WEIGHTS: weights})
+
+
+def _json(data, what):
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+    """Load a model saved with `model.save("m.keras")` by fastnn or by Keras 3.
+
+    Args:
+        filepath: path of a `.keras` file.
+        custom_objects: `{"ClassName": cls}` for subclassed models and layers of your own;
+            nothing else in the file is ever imported or executed.
+        compile: restore the optimizer (and its state), loss and metrics too.
+        safe_mode: accepted for Keras compatibility; fastnn never deserializes code.
+    """
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise ValueError(f"File not found: filepath={filepath}. Please ensure the file is an "
+                         f"accessible `.keras` zip file.")
+    if filepath.endswith((".h5", ".hdf5")) and not filepath.endswith(".weights.h5"):
+        raise ValueError(f"The legacy HDF5 model format is not supported by fastnn; load a "
+                         f"`.keras` file. Received: filepath={filepath}")
+    if filepath.endswith(".weights.h5"):
+        raise ValueError(f"{filepath} holds weights only: build the model in code and call "
+                         f"`model.load_weights({filepath!r})`")
+    with files.Archive(filepath) as archive:
+        config = _json(archive.read(_CONFIG, files.MAX_JSON_BYTES), f"{filepath}: {_CONFIG}")
+        if _METADATA in archive.members:
+            _json(archive.read(_METADATA, files.MAX_JSON_BYTES), f"{filepath}: {_METADATA}")
+        weights = archive.read(_WEIGHTS, files.MAX_WEIGHTS_BYTES)
+    if not isinstance(config, dict):
+        raise ValueError(f"{filepath}: {_CONFIG} must hold a JSON object")
+    with files.open_h5(weights, f"{filepath}: {_WEIGHTS}") as h5:
+        from fastnn.layers import layer as layer_module
+        layer_module._weight_budget = weights_store.stored_elements(h5) + 16
+        try:
+            model = serialization.deserialize_model(config, custom_objects)
+        except (KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise ValueError(f"{filepath}: the model config cannot be read: {exc!r}") from exc
+        finally:
+            layer_module._weight_budget = None
+        if compile and config.get("compile_config") is not None:
+            model.compile_from_config(config["compile_config"])
+        weights_store.read(model, h5, file_bytes=len(weights))
+    return model
+
+
+def save_weights(model, filepath, overwrite=True, max_shard_size=None):
+    """Save the model's weights (and optimizer state) to a `.weights.h5` file."""
+    filepath = os.fspath(filepath)
+    if max_shard_size is not None:
+        raise ValueError("Sharded weight files (max_shard_size) are not supported by fastnn")
+    if not filepath.endswith(".weights.h5"):
+        raise ValueError(f"The filename must end in `.weights.h5`. Received: "
+                         f"filepath={filepath}")
+    if not _check_overwrite(filepath, overwrite):
+        return
+    write_weights_file(model, filepath)
+
+
+def write_weights_file(model, filepath, attrs=None):
+    """Write a `.weights.h5` file atomically, with optional root attributes."""
+    data = files.h5_bytes(lambda h5: weights_store.write(model, h5, attrs=attrs))
+    files.atomic_write(filepath, lambda f: f.write(data))
+
+
+def read_weights_attrs(filepath):
+    """The root attributes of a weights file (where fastnn keeps its training state)."""
+    data = files.read_file(filepath, files.MAX_WEIGHTS_BYTES, "Weights file")
+    with files.open_h5(data, filepath) as h5:
+        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}
+
+
+def load_weights(model, filepath, skip_mismatch=False, **kwargs):
+    """Load weights from a `.weights.h5` file or from the weights inside a `.keras` file.
+
+    The whole file is checked against the model first: on any mismatch (another
+    architecture, a truncated file) a ValueError says what, and the model is unchanged.
+    With `skip_mismatch=True` layers that do not fit are skipped with a warning."""
+    if kwargs:
+        raise TypeError(f"load_weights() got unexpected keyword arguments {sorted(kwargs)}")
+    filepath = os.fspath(filepath)
+    if not os.path.exists(filepath):
+        raise FileNotFoundError(f"No such weights file: {filepath!r}")
+    if filepath.endswith(".keras"):
+        with files.Archive(filepath) as archive:
+            data = archive.read(_WEIGHTS, files.MAX_WEIGHTS_BYTES)
+    elif filepath.endswith(".weights.h5") or filepath.endswith(".h5"):
+        data = files.read_file(filepath, files.MAX_WEIGHTS_BYTES, "Weights file")
+    else:
+        raise ValueError(f"File format not supported: filepath={filepath}. fastnn loads "
+                         f"`.weights.h5` and `.keras` files.")
+    if not model.built or not getattr(model, "_graph_built", True):
+        raise ValueError(f"Model '{model.name}' is not built yet: call it on data, or give "
+                         f"it an Input, before loading weights")
+    with files.open_h5(data, filepath) as h5:
+        weights_store.read(model, h5, skip_mismatch=skip_mismatch, file_bytes=len(data))
+
+
+__all__ = ["load_model", "load_weights", "save_model", "save_weights"]
