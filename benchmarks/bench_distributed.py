@@ -136,8 +136,8 @@ def main():
     print(f"- CPU: {cpu_name()} ({os.cpu_count()} logical CPUs); GEMM ISA "
           f"`{runs[0][1]['isa']}`; {args.steps} timed steps per run after 3 warm-up steps, "
           f"best of {args.rounds} interleaved rounds")
-    print(f"- MPI: {subprocess.run(['mpirun', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}, "
-          f"ranks bound to cores\n")
+    mpi = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
+    print(f"- MPI: {mpi.splitlines()[0]}, ranks bound to cores\n")
     print("| run | global batch | ms/step | samples/s | efficiency vs 1x1 | vs 1 rank x "
           f"{n} threads |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -153,7 +153,8 @@ def main():
           f"buffer is {r['grad_bytes']:,} bytes ({r['grad_bytes'] // 4:,} float32); its "
           f"allreduce alone takes {r['allreduce_s'] * 1e6:.0f} us "
           f"({mb / r['allreduce_s'] / 1e3:.2f} GB/s of buffer), the logs' sum and the stop flag "
-          f"{r['small_s'] * 1e6:.0f} us: together {100 * (r['allreduce_s'] + r['small_s']) / r['step_s']:.1f}% "
+          f"{r['small_s'] * 1e6:.0f} us: together "
+          f"{100 * (r['allreduce_s'] + r['small_s']) / r['step_s']:.1f}% "
           f"of a {r['step_s'] * 1e3:.1f} ms step.\n")
     compute = r["step_s"] - r["allreduce_s"] - r["small_s"]
     print(f"Predicted for N machines (one rank each, {compute * 1e3:.1f} ms of compute per step "

@@ -31,7 +31,8 @@ from fastnn.utils import set_random_seed, to_categorical
 def dataset(n, seed):
     rng = np.random.default_rng(seed)
     x = rng.normal(size=(n, 6, 6, 1)).astype(np.float32)
-    labels = (x[:, :3, :, 0].sum(axis=(1, 2)) > 0).astype(int) + (x[:, 3:, :3, 0].sum(axis=(1, 2)) > 0)
+    labels = (x[:, :3, :, 0].sum(axis=(1, 2)) > 0).astype(int) + \
+        (x[:, 3:, :3, 0].sum(axis=(1, 2)) > 0)
     return x, to_categorical(labels, 3)
 
 

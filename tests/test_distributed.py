@@ -108,10 +108,11 @@ def mpi_launcher():
     if exe is None:
         return None, ("no mpirun/mpiexec on PATH (install Open MPI: "
                       "apt-get install openmpi-bin libopenmpi-dev)")
-    rc, out = run([sys.executable, "-c", "from mpi4py import MPI; print(MPI.Get_library_version())"],
-                  child_env(), None, 120)
+    probe = "from mpi4py import MPI; print(MPI.Get_library_version())"
+    rc, out = run([sys.executable, "-c", probe], child_env(), None, 120)
     if rc != 0:
-        return None, f"mpi4py cannot be imported or cannot load MPI (pip install mpi4py): {out[-300:]}"
+        return None, ("mpi4py cannot be imported or cannot load an MPI library "
+                      f"(pip install mpi4py): {out[-300:]}")
     version = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout
     prefix = [exe]
     if "Open MPI" in version or "OpenRTE" in version:
@@ -216,7 +217,8 @@ def test_checkpoints_are_written_once_and_a_backup_resumes_every_rank(mpirun, tm
     assert [int(r["saves"]) for r in whole] == [4, 0]  # ModelCheckpoint: rank 0 writes
     assert out.count(": saving model to") == out.count(": finished saving") == 4  # rank 0 prints
     folder = tmp_path / "backup-2"
-    assert sorted(p.name for p in folder.glob("ck-*")) == [f"ck-0{e}.weights.h5" for e in range(1, 5)]
+    assert sorted(p.name for p in folder.glob("ck-*")) == \
+        [f"ck-0{e}.weights.h5" for e in (1, 2, 3, 4)]
     assert len((folder / "log.csv").read_text().splitlines()) == 1 + 4
     assert not any(folder.glob("backup-rank*"))  # deleted at the end, by rank 0
     # Interrupted at the start of epoch 3: rank 0 backed up epochs 1-2 into its own folder
