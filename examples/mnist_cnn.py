@@ -47,8 +47,10 @@ def main():
     (x_train, y_train), (x_test, y_test) = load(args.dataset, args.limit)
     say(f"{args.dataset}: {len(x_train)} training and {len(x_test)} test images")
     if dist.size() > 1:
-        say(f"data-parallel over {dist.size()} processes x {fastnn.get_num_threads()} threads: "
-            f"batch {args.batch_size} per process, {args.batch_size * dist.size()} per step")
+        threads = fastnn.get_num_threads()
+        say(f"data-parallel over {dist.size()} processes x {threads} thread"
+            f"{'s' if threads != 1 else ''}: batch {args.batch_size} per process, "
+            f"{args.batch_size * dist.size()} per step")
 
     model = Sequential()
     model.add(Conv2D(32, kernel_size=(3, 3), input_shape=(28, 28, 1), activation="relu"))

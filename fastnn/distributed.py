@@ -207,6 +207,10 @@ def strategy():
 
 def _import_mpi():
     try:
+        import mpi4py
+        if "mpi4py.MPI" not in sys.modules:
+            # Only the main thread calls MPI (OpenMP threads never do): ask for no more.
+            mpi4py.rc.thread_level = "funneled"
         from mpi4py import MPI
     except ImportError as exc:
         raise ImportError(
