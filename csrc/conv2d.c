@@ -347,12 +347,65 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     }
 }
 
+/* Few patch entries (the first layer: KH*KW*C = 9).  The GEMM would spend its time
+ * packing 9-wide strips of patches and copying dY; instead each output row adds
+ * patch (outer) dY_row to the chunk's P x F partial directly: the F-long inner loops
+ * vectorize, dY is read once, and db comes with it. */
+#define DIRECT_MAX_ENTRIES 32
+static int weight_grad_direct(const fnn_conv2d_shape *s) {
+    return patch_len(s) <= DIRECT_MAX_ENTRIES;
+}
+
+/* Rows are taken 8 at a time, so each pass over a row of the partial (load, add, store)
+ * carries 8 products: the partial stays in L1 and the loop is bound by arithmetic. */
+#define DIRECT_ROWS 8
+FNN_VECTOR_CLONES
+static void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
+                                    const float *restrict dy, const float *restrict x,
+                                    const fnn_conv2d_shape *s, int64_t r0, int64_t rows) {
+    const int64_t P = patch_len(s), F = s->F;
+    entry_table entries;
+    window w[DIRECT_ROWS];
+    float pt[DIRECT_MAX_ENTRIES][DIRECT_ROWS];
+    fill_entries(&entries, s, 0, P);
+    for (int64_t b0 = 0; b0 < rows; b0 += DIRECT_ROWS) {
+        const int64_t nb = fnn_min64(DIRECT_ROWS, rows - b0);
+        const float *d = dy + (r0 + b0) * F;
+        windows_of(w, s, r0 + b0, nb);
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t q = 0; q < P; q++)
+                pt[q][i] = w[i].inside ? x[w[i].origin + entries.off[q]]
+                                       : patch_entry(x, &w[i], &entries, q, s);
+        if (nb == DIRECT_ROWS) {
+            const float *d0 = d, *d1 = d + F, *d2 = d + 2 * F, *d3 = d + 3 * F,
+                        *d4 = d + 4 * F, *d5 = d + 5 * F, *d6 = d + 6 * F, *d7 = d + 7 * F;
+            for (int64_t f = 0; f < F; f++)
+                pdb[f] += ((d0[f] + d1[f]) + (d2[f] + d3[f])) + ((d4[f] + d5[f]) + (d6[f] + d7[f]));
+            for (int64_t q = 0; q < P; q++) {
+                const float *a = pt[q];
+                float *restrict acc = pdw + q * F;
+                for (int64_t f = 0; f < F; f++)
+                    acc[f] += ((a[0] * d0[f] + a[1] * d1[f]) + (a[2] * d2[f] + a[3] * d3[f])) +
+                              ((a[4] * d4[f] + a[5] * d5[f]) + (a[6] * d6[f] + a[7] * d7[f]));
+            }
+            continue;
+        }
+        for (int64_t i = 0; i < nb; i++) { /* the chunk's last few rows */
+            for (int64_t f = 0; f < F; f++) pdb[f] += d[i * F + f];
+            for (int64_t q = 0; q < P; q++)
+                for (int64_t f = 0; f < F; f++) pdw[q * F + f] += pt[q][i] * d[i * F + f];
+        }
+    }
+}
+
 void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                 const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
     const size_t gsize = gemm_ws(s);
-    const int transposed = P >= F; /* compute dW^T, so the long side runs along the lanes */
+    const int direct = weight_grad_direct(s);
+    /* compute dW^T, so the long side runs along the lanes */
+    const int transposed = !direct && P >= F;
     float *partials = align_up(work); /* nch x (P*F dw, then F db) */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > nch) nt = (int)nch;
@@ -363,6 +416,12 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
         for (int64_t c = 0; c < nch; c++) {
             float *pdw = partials + c * (P * F + F), *pdb = pdw + P * F;
             memset(pdb, 0, (size_t)F * sizeof(float));
+            if (direct) {
+                int64_t r0 = ntiles * c / nch * T, r1 = fnn_min64(M, ntiles * (c + 1) / nch * T);
+                memset(pdw, 0, (size_t)(P * F) * sizeof(float));
+                weight_grad_direct_rows(pdw, pdb, dy, x, s, r0, r1 - r0);
+                continue;
+            }
             for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
                 int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
                 const float *dyr = dy + r0 * F;

@@ -11,6 +11,15 @@
 #define FNN_THREAD_ID() 0
 #endif
 
+/* Plain C loops the compiler vectorizes, compiled also for AVX-512 and AVX2 and chosen by
+ * CPU at load time (GCC's function multi-versioning), since the portable build targets
+ * baseline x86-64 (SSE2).  No intrinsics: the same source for every ISA. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define FNN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FNN_VECTOR_CLONES
+#endif
+
 /* Work (roughly, element operations) below which a loop runs serially: on two cores
  * waking a second thread costs a few microseconds, as much as ~64K simple flops. */
 #define FNN_PAR_MIN_WORK 65536
