@@ -103,8 +103,12 @@ typedef struct {
 
 /* Patch entries q0 .. q0 + n as kernel offsets and as offsets from the window origin in
  * x (valid when the window lies inside the image).  The packers call this once per
- * block, so the per-entry work is one load and one store, with no division. */
-#define MAX_ENTRIES 1024 /* >= MC and KC of every micro-kernel */
+ * block, so the per-entry work is one load and one store, with no division.
+ * MAX_ENTRIES is >= MC and KC of every micro-kernel (the most rows a packer is asked
+ * for) and a multiple of every NR; a packer asked for more entries (NC is up to 4096)
+ * fills the table once per block of MAX_ENTRIES. */
+#define MAX_ENTRIES 1024
+_Static_assert(MAX_ENTRIES % 32 == 0, "MAX_ENTRIES must be a multiple of every NR");
 typedef struct {
     int64_t off[MAX_ENTRIES];
     int32_t kh[MAX_ENTRIES], kw[MAX_ENTRIES];
@@ -165,24 +169,27 @@ static void pack_patch_strips(float *Bp, const void *ctx, int64_t j0, int64_t p0
                               int64_t kb, int nr) {
     const patch_source *ps = ctx;
     entry_table t;
-    window wins[MAX_ENTRIES];
-    fill_entries(&t, ps->s, j0, nb);
+    window wins[MAX_ENTRIES]; /* kb <= KC <= MAX_ENTRIES */
     windows_of(wins, ps->s, ps->row0 + p0, kb);
-    for (int64_t e0 = 0; e0 < nb; e0 += nr) {
-        int64_t lanes = fnn_min64(nr, nb - e0);
-        int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
-        float *strip = Bp + e0 * kb;
-        for (int64_t p = 0; p < kb; p++) {
-            const window *w = &wins[p];
-            float *dst = strip + p * nr;
-            int64_t l = 0;
-            if (w->inside && contiguous) {
-                memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)lanes * sizeof(float));
-                l = lanes;
-            } else {
-                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
+    for (int64_t b0 = 0; b0 < nb; b0 += MAX_ENTRIES) { /* MAX_ENTRIES is a multiple of nr */
+        int64_t bn = fnn_min64(MAX_ENTRIES, nb - b0);
+        fill_entries(&t, ps->s, j0 + b0, bn);
+        for (int64_t e0 = 0; e0 < bn; e0 += nr) {
+            int64_t lanes = fnn_min64(nr, bn - e0);
+            int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
+            float *strip = Bp + (b0 + e0) * kb;
+            for (int64_t p = 0; p < kb; p++) {
+                const window *w = &wins[p];
+                float *dst = strip + p * nr;
+                int64_t l = 0;
+                if (w->inside && contiguous) {
+                    memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)lanes * sizeof(float));
+                    l = lanes;
+                } else {
+                    for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
+                }
+                for (; l < nr; l++) dst[l] = 0.0f;
             }
-            for (; l < nr; l++) dst[l] = 0.0f;
         }
     }
 }
