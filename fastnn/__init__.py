@@ -14,6 +14,9 @@ except ImportError as exc:  # never fall back to NumPy silently
 from fastnn import config as _config
 
 if _config.NUM_THREADS is not None:
+    if _config.NUM_THREADS > _C.max_threads():
+        raise ValueError(f"FASTNN_NUM_THREADS must be at most {_C.max_threads()}, received "
+                         f"FASTNN_NUM_THREADS={_config.NUM_THREADS}")
     _C.set_num_threads(_config.NUM_THREADS)
 if _config.ISA is not None:
     _C.select_isa(_config.ISA)
@@ -33,7 +36,7 @@ def set_num_threads(n):
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads expects an int, received {n!r}")
-    _C.set_num_threads(n)
+    _C.set_num_threads(n)  # at most _C.max_threads(); 1 in a forked child (see README)
 
 
 def get_num_threads():

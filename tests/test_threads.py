@@ -166,6 +166,21 @@ def test_num_threads_from_environment(env, threads):
     assert r.stdout.split()[0] == str(threads)
 
 
+def test_huge_omp_num_threads_is_clamped():
+    """OMP_NUM_THREADS=100000 once made libgomp crash (segfault) on the first kernel."""
+    r = run_python("import fastnn; print(fastnn.get_num_threads(), fastnn._C.max_threads())",
+                   OMP_NUM_THREADS="100000")
+    assert r.returncode == 0, r.stderr
+    threads, limit = map(int, r.stdout.split())
+    assert threads == limit == max(1024, fastnn._C.max_hardware_threads())
+
+
+def test_huge_fastnn_num_threads_fails_at_import():
+    r = run_python("import fastnn", FASTNN_NUM_THREADS="100000")
+    assert r.returncode != 0
+    assert "ValueError: FASTNN_NUM_THREADS must be at most" in r.stderr
+
+
 @pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5"])
 def test_bad_num_threads_fails_at_import(value):
     r = run_python("import fastnn", FASTNN_NUM_THREADS=value)
