@@ -11,6 +11,7 @@ except ImportError as exc:  # never fall back to NumPy silently
         "unless the extension was built in place (`python setup.py build_ext --inplace`)."
     ) from exc
 
+from fastnn import _fork  # noqa: F401  (one thread in a forked child: libgomp would hang)
 from fastnn import config as _config
 
 if _config.NUM_THREADS is not None:
@@ -54,7 +55,9 @@ def show_config(file=None):
         f"  python      {platform.python_version()} ({platform.machine()})",
         f"  numpy       {np.__version__}",
         f"  openmp      {omp}",
-        f"  threads     {_C.get_num_threads()} (of {_C.max_hardware_threads()} processors)",
+        f"  threads     {_C.get_num_threads()} (of {_C.max_hardware_threads()} processors)"
+        + (" -- forked child: 1 thread, see fastnn/_fork.py" if _C.is_single_threaded_child()
+           else ""),
         f"  gemm isa    {_C.gemm_isa()} (available: {', '.join(_C.gemm_isa_list())})",
     ]
     print("\n".join(lines), file=file)
