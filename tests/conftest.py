@@ -28,3 +28,14 @@ def threads(request):
         yield request.param
     finally:
         fastnn.set_num_threads(old)
+
+
+# Property tests (test_properties.py): 25 examples each by default, so the suite stays
+# fast; `pytest --hypothesis-profile=thorough` runs 500 (tools/sanitize.sh uses "fastnn").
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("fastnn", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fastnn")
