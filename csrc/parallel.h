@@ -35,6 +35,26 @@ static inline int fnn_threads_for(int64_t work) {
 #define FNN_NUM_TEAM() 1
 #endif
 
+/* The team to start for a region in which `nt` threads have work: 1 (a serial region,
+ * which never touches OpenMP's thread pool) or the whole thread count, never a size in
+ * between.  libgomp ends its surplus pool threads whenever a team is smaller than the
+ * previous one and creates new ones when a team grows again, so teams sized to the work
+ * (a GEMM of 2 tiles, then one of 4) cost a thread creation per region.  Threads beyond
+ * fnn_workers(nt) skip the work. */
+static inline int fnn_team(int nt) {
+    int all = fnn_get_num_threads();
+    return nt > 1 ? (nt > all ? nt : all) : 1;
+}
+
+/* Inside a region: how many threads share its work, at most `nt` and at most the team
+ * OpenMP actually started, which is smaller than asked under OMP_THREAD_LIMIT,
+ * OMP_DYNAMIC=true or nesting (work split for the team asked for would be left undone).
+ * Every kernel's result is independent of this number. */
+static inline int fnn_workers(int nt) {
+    int team = FNN_NUM_TEAM();
+    return nt < team ? nt : team;
+}
+
 /* This thread's share [lo, hi) of [0, n) inside a parallel region, in blocks of 16
  * elements (whole cache lines). */
 static inline void fnn_thread_range(int64_t n, int64_t *lo, int64_t *hi) {
