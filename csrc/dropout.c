@@ -1,9 +1,11 @@
 /* dropout.c -- inverted dropout with a counter-based RNG.
- * Element i draws 24 bits from a hash of (seed, i): two rounds of MurmurHash3's 32-bit
+ * Element i draws 24 bits from a hash of (seed, first + i), where `first` is the index of
+ * element 0 in a larger tensor (a data-parallel rank's share of the global batch, so
+ * every rank draws the mask one process would): two rounds of MurmurHash3's 32-bit
  * finalizer over i mixed with the two halves of the seed.  32-bit integer arithmetic
  * only, so the loop vectorizes; the mask needs no state, no storage and no thread
  * coordination: backward recomputes it, and any thread count gives the same mask.
- *   keep_i = bits(seed, i) >= floor(rate * 2^24)
+ *   keep_i = bits(seed, first + i) >= floor(rate * 2^24)
  *   y_i = keep_i ? x_i / (1 - rate) : 0          dx_i = keep_i ? dy_i / (1 - rate) : 0 */
 #include <string.h>
 #include "parallel.h"
@@ -27,31 +29,35 @@ uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i) {
 }
 
 static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
-                       uint32_t key_lo, uint32_t key_hi, float scale) {
+                       uint32_t key_lo, uint32_t key_hi, float scale, uint32_t first) {
     /* An explicit bit mask instead of a select: the compiler keeps a ?: on floats as a
      * branch here, mispredicted half the time; the mask vectorizes.  ivdep: out may be
      * in (in place), element by element. */
 #pragma GCC ivdep
     for (int64_t i = lo; i < hi; i++) {
         float v = in[i] * scale;
-        uint32_t bits, keep = 0u - (uint32_t)(dropout_bits(key_lo, key_hi, (uint32_t)i) >= threshold);
+        uint32_t bits, keep = 0u - (uint32_t)(dropout_bits(key_lo, key_hi, first + (uint32_t)i) >= threshold);
         memcpy(&bits, &v, sizeof bits);
         bits &= keep;
         memcpy(out + i, &bits, sizeof bits);
     }
 }
 
-static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed) {
+static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed,
+                       int64_t first) {
     const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
     const uint32_t key_lo = fmix32((uint32_t)seed), key_hi = fmix32((uint32_t)(seed >> 32) + 0x7F4A7C15u);
     const float scale = rate < 1.0f ? (float)(1.0 / (1.0 - (double)rate)) : 0.0f;
-    FNN_RUN_SPLIT(n, 4, mask_range(out, in, lo, hi, threshold, key_lo, key_hi, scale));
+    FNN_RUN_SPLIT(n, 4, mask_range(out, in, lo, hi, threshold, key_lo, key_hi, scale,
+                                          (uint32_t)first));
 }
 
-void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed) {
-    apply_mask(y, x, n, rate, seed);
+void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed,
+                         int64_t first) {
+    apply_mask(y, x, n, rate, seed, first);
 }
 
-void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed) {
-    apply_mask(dx, dy, n, rate, seed);
+void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed,
+                          int64_t first) {
+    apply_mask(dx, dy, n, rate, seed, first);
 }

@@ -120,13 +120,17 @@ void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K);
 void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K);
 
 /* ---- Dropout (dropout.c) ------------------------------------------------------- */
-/* Inverted dropout: element i (i < 2^32) is kept when fnn_dropout_bits(seed, i) >= rate * 2^24,
- * and kept values are scaled by 1 / (1 - rate); rate == 1 zeroes everything.  The
- * mask is a pure function of (seed, i): reproducible and thread-count independent,
- * and backward recomputes it instead of storing it. */
+/* Inverted dropout: element i is kept when fnn_dropout_bits(seed, first + i) >= rate * 2^24
+ * (first + i < 2^32), and kept values are scaled by 1 / (1 - rate); rate == 1 zeroes
+ * everything.  The mask is a pure function of (seed, first + i): reproducible,
+ * thread-count independent, and backward recomputes it instead of storing it.  `first`
+ * is the index of element 0 in a larger tensor: a data-parallel rank passes its
+ * share's offset in the global batch and draws the mask one process would. */
 uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i);
-void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed);
-void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed);
+void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed,
+                         int64_t first);
+void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed,
+                          int64_t first);
 
 /* ---- Losses (losses.c) --------------------------------------------------------- */
 /* Fused softmax + categorical cross-entropy on logits z (N, K) and targets t (N, K):

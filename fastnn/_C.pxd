@@ -54,8 +54,10 @@ cdef extern from "fnn.h" nogil:
     void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K)
 
     uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i)
-    void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed)
-    void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed)
+    void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed,
+                             int64_t first)
+    void fnn_dropout_backward(float *dx, const float *dy, int64_t n, float rate, uint64_t seed,
+                              int64_t first)
 
     void fnn_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
                                            const float *t, int64_t N, int64_t K)

@@ -87,17 +87,20 @@ def softmax_backward(dy, y, out=None):
 
 # ---- dropout ----------------------------------------------------------------------
 
-cdef _dropout_args(str op, rate, seed):
+cdef _dropout_args(str op, rate, seed, offset, n):
     try:
-        rate, seed = float(rate), int(seed)
+        rate, seed, offset = float(rate), int(seed), int(offset)
     except (TypeError, ValueError):
-        raise ValueError(f"{op}: `rate` must be a float and `seed` an int, "
-                         f"received rate={rate!r}, seed={seed!r}") from None
+        raise ValueError(f"{op}: `rate` must be a float, `seed` and `offset` ints, "
+                         f"received rate={rate!r}, seed={seed!r}, offset={offset!r}") from None
     if not 0.0 <= rate <= 1.0:
         raise ValueError(f"{op}: `rate` must be in [0, 1], received rate={rate}")
     if not 0 <= seed < 2 ** 64:
         raise ValueError(f"{op}: `seed` must be in [0, 2**64), received seed={seed}")
-    return rate, seed
+    if offset < 0 or offset + n > 2 ** 32:
+        raise ValueError(f"{op}: element indices offset + i must lie in [0, 2**32), "
+                         f"received offset={offset} for {n} elements")
+    return rate, seed, offset
 
 
 def dropout_bits(seed, index):
@@ -105,36 +108,39 @@ def dropout_bits(seed, index):
     return fnn_dropout_bits(<uint64_t>seed, <uint64_t>index)
 
 
-def dropout_forward(x, rate, seed, out=None):
-    """Inverted dropout: y = x / (1 - rate) where kept, 0 where dropped."""
+def dropout_forward(x, rate, seed, out=None, offset=0):
+    """Inverted dropout: y = x / (1 - rate) where kept, 0 where dropped.  Element i draws
+    the mask of element `offset + i` (a data-parallel rank's offset in the global batch)."""
     op = "dropout_forward"
     f32(op, "x", x)
     _nonempty(op, "x", x)
     cdef float r
     cdef uint64_t sd
-    r, sd = _dropout_args(op, rate, seed)
+    cdef int64_t first
+    r, sd, first = _dropout_args(op, rate, seed, offset, x.size)
     y = _output(op, "out", out, x.shape)
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
     cdef int64_t n = x.size
     with nogil:
-        fnn_dropout_forward(Y, X, n, r, sd)
+        fnn_dropout_forward(Y, X, n, r, sd, first)
     return y
 
 
-def dropout_backward(dy, rate, seed, out=None):
+def dropout_backward(dy, rate, seed, out=None, offset=0):
     op = "dropout_backward"
     f32(op, "dy", dy)
     _nonempty(op, "dy", dy)
     cdef float r
     cdef uint64_t sd
-    r, sd = _dropout_args(op, rate, seed)
+    cdef int64_t first
+    r, sd, first = _dropout_args(op, rate, seed, offset, dy.size)
     dx = _output(op, "out", out, dy.shape)
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef int64_t n = dy.size
     with nogil:
-        fnn_dropout_backward(DX, DY, n, r, sd)
+        fnn_dropout_backward(DX, DY, n, r, sd, first)
     return dx
 
 

@@ -210,20 +210,21 @@ def dropout_bits(seed, index):
         return (_fmix32(h ^ key_hi) >> np.uint32(8)).astype(np.uint32)
 
 
-def _keep_scale(shape, rate, seed, dtype):
+def _keep_scale(shape, rate, seed, dtype, offset=0):
     # the threshold uses the float32 rate, as the C kernel receives it
-    keep = dropout_bits(seed, np.arange(int(np.prod(shape)))) >= \
+    keep = dropout_bits(seed, offset + np.arange(int(np.prod(shape)))) >= \
         np.uint32(float(np.float32(rate)) * 2 ** 24)
     scale = np.float32(1.0 / (1.0 - float(np.float32(rate)))) if rate < 1 else 0
     return np.where(keep, np.asarray(scale, dtype=dtype), 0).reshape(shape).astype(dtype)
 
 
-def dropout_forward(x, rate, seed, out=None):
-    return _store(out, x * _keep_scale(x.shape, rate, seed, x.dtype))
+def dropout_forward(x, rate, seed, out=None, offset=0):
+    """Element i is kept when the bits of element offset + i clear the rate."""
+    return _store(out, x * _keep_scale(x.shape, rate, seed, x.dtype, offset))
 
 
-def dropout_backward(dy, rate, seed, out=None):
-    return _store(out, dy * _keep_scale(dy.shape, rate, seed, dy.dtype))
+def dropout_backward(dy, rate, seed, out=None, offset=0):
+    return _store(out, dy * _keep_scale(dy.shape, rate, seed, dy.dtype, offset))
 
 
 # ---- fused softmax + cross-entropy ------------------------------------------------

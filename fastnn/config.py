@@ -7,6 +7,13 @@ FASTNN_DATA         a directory holding dataset files (mnist.npz, Fashion-MNIST'
                     files), searched first by fastnn.datasets
 KERAS_HOME          Keras's home (default ~/.keras): fastnn.datasets reuses the files Keras
                     downloaded into its datasets/ folder
+OMP_NUM_THREADS     OpenMP's own setting; fastnn.distributed.init() leaves the thread count
+                    alone when it (or FASTNN_NUM_THREADS) is set
+OMPI_COMM_WORLD_SIZE, PMI_SIZE, MV2_COMM_WORLD_SIZE
+                    set by MPI launchers (Open MPI's mpirun; MPICH's and Intel MPI's
+                    mpiexec, Slurm's srun --mpi=pmi2; MVAPICH2): the number of processes
+                    started.  fastnn.distributed.init() joins an MPI job only when one of
+                    them is above 1, so a single process never imports mpi4py.
 """
 import os
 
@@ -28,3 +35,16 @@ NUM_THREADS = _positive_int("FASTNN_NUM_THREADS")
 ISA = (os.environ.get("FASTNN_ISA") or "").strip().lower() or None
 DATA_DIR = os.environ.get("FASTNN_DATA") or None
 KERAS_HOME = os.environ.get("KERAS_HOME") or None
+
+OMP_NUM_THREADS_SET = bool((os.environ.get("OMP_NUM_THREADS") or "").strip())
+
+
+def _launcher_size():
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "MV2_COMM_WORLD_SIZE"):
+        raw = (os.environ.get(name) or "").strip()
+        if raw.isdigit():
+            return int(raw)
+    return None
+
+
+MPI_WORLD_SIZE = _launcher_size()  # None: not started by a known MPI launcher

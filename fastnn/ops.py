@@ -186,14 +186,14 @@ def softmax_backward(dy, y):
 
 
 @_named
-def dropout_forward(x, rate, seed):
-    """Inverted dropout with a mask that is a pure function of (seed, element index)."""
-    return _C.dropout_forward(_f32(x), rate, seed)
+def dropout_forward(x, rate, seed, offset=0):
+    """Inverted dropout with a mask that is a pure function of (seed, offset + element index)."""
+    return _C.dropout_forward(_f32(x), rate, seed, offset=offset)
 
 
 @_named
-def dropout_backward(dy, rate, seed):
-    return _C.dropout_backward(_f32(dy), rate, seed)
+def dropout_backward(dy, rate, seed, offset=0):
+    return _C.dropout_backward(_f32(dy), rate, seed, offset=offset)
 
 
 @_named

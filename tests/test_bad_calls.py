@@ -140,6 +140,9 @@ BAD = [  # (id, call, exception, message pattern)
     ("dropout-seed-2**64", lambda: _C.dropout_backward(sq, 0.5, 2 ** 64), V, "dropout_backward"),
     ("dropout-empty", lambda: _C.dropout_forward(f(0), 0.5, 1), V, "dropout_forward"),
     ("dropout-rate-str", lambda: _C.dropout_forward(sq, "abc", 1), V, "dropout_forward"),
+    ("dropout-offset-neg", lambda: _C.dropout_forward(sq, 0.5, 1, offset=-1), V, "dropout_forward: element"),
+    ("dropout-offset-2**32", lambda: _C.dropout_backward(sq, 0.5, 1, offset=2 ** 32 - 1), V,
+     "dropout_backward: element"),
     # ---- cross-entropy
     ("ce-empty", lambda: _C.softmax_cross_entropy_forward(f(0, 5), f(0, 5)), V,
      "softmax_cross_entropy_forward"),

@@ -280,6 +280,22 @@ def test_dropout_edge_rates_and_seeds(rand):
     np.testing.assert_array_equal(_C.dropout_backward(x, 0.5, 5) == 0, mask(5))
 
 
+
+@pytest.mark.parametrize("offset", [1, 29 * 13, 2 ** 32 - 37 * 29])
+def test_dropout_offset_matches_twin_and_the_whole_tensor(rand, offset):
+    # A data-parallel rank passes its share's offset and draws the mask one process would.
+    x, dy = rand((37, 29)), rand((37, 29))
+    np.testing.assert_array_equal(_C.dropout_forward(x, 0.5, 9, offset=offset),
+                                  ref.dropout_forward(x, 0.5, 9, offset=offset))
+    np.testing.assert_array_equal(_C.dropout_backward(dy, 0.5, 9, offset=offset),
+                                  ref.dropout_backward(dy, 0.5, 9, offset=offset))
+    if offset % 29 == 0 and offset < 37 * 29:
+        whole = rand((37 + offset // 29, 29)) + 2
+        whole[-37:] = x
+        np.testing.assert_array_equal(_C.dropout_forward(whole, 0.5, 9)[-37:],
+                                      _C.dropout_forward(x, 0.5, 9, offset=offset))
+
+
 # ---- softmax + cross-entropy ------------------------------------------------------
 
 CE_SHAPES = [(1, 1), (5, 7), (64, 10), (3, 1000)]

@@ -7,7 +7,7 @@ import numpy as np
 
 from fastnn import random
 from fastnn.callbacks.callback import Callback
-from fastnn.callbacks.model_checkpoint import is_chief
+from fastnn.distributed import is_chief
 
 _STATE_ATTR = "fastnn_training_state"
 

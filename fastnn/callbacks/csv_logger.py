@@ -6,6 +6,7 @@ import os
 import numpy as np
 
 from fastnn.callbacks.callback import Callback
+from fastnn.distributed import is_chief
 
 
 class CSVLogger(Callback):
@@ -18,7 +19,8 @@ class CSVLogger(Callback):
     Keras's files). The file is flushed after every epoch, so an interrupted
     run keeps every completed epoch, and it is closed when training ends.
     Values that are 1-D sequences (lists, arrays) are written as
-    `"[1.0, 2.0]"` inside CSV quotes.
+    `"[1.0, 2.0]"` inside CSV quotes. In data-parallel training only rank 0
+    writes the file.
 
     Args:
         filename: Filename of the CSV file, e.g. `"run/log.csv"` (a string or a
@@ -57,6 +59,8 @@ class CSVLogger(Callback):
         self.csv_file = None
 
     def on_train_begin(self, logs=None):
+        if not is_chief():  # data-parallel: one writer
+            return
         self.append_header = True
         if self.append and os.path.exists(self.filename):
             with open(self.filename, "r", encoding="utf-8", errors="replace") as f:
@@ -70,6 +74,8 @@ class CSVLogger(Callback):
         self.keys = None
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.csv_file is None or self.csv_file.closed:
+            return  # not rank 0 of a data-parallel run
         logs = logs or {}
         if self.keys is None:
             self.keys = sorted(logs.keys())

@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import distributed
 from fastnn.callbacks.monitor_callback import (MonitorCallback, _check_non_negative_int,
                                                _check_number)
 
@@ -100,10 +101,11 @@ class EarlyStopping(MonitorCallback):
             self.model.stop_training = True
 
     def on_train_end(self, logs=None):
-        if self.stopped_epoch > 0 and self.verbose > 0:
+        chatty = self.verbose > 0 and distributed.is_chief()  # data-parallel: rank 0 prints
+        if self.stopped_epoch > 0 and chatty:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
-            if self.verbose > 0:
+            if chatty:
                 print("Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from fastnn.callbacks.callback import Callback
+from fastnn.distributed import is_chief
 
 
 class LearningRateScheduler(Callback):
@@ -59,7 +60,7 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         learning_rate = self._update_optimizer_lr(self.model.optimizer, epoch)
-        if self.verbose > 0:
+        if self.verbose > 0 and is_chief():
             print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
                   f"{learning_rate}.")
 

@@ -3,15 +3,8 @@ import os
 import warnings
 
 from fastnn.callbacks.monitor_callback import MonitorCallback
-
-
-def is_chief():
-    """False only on the non-zero ranks of a distributed run: they must not write files."""
-    try:
-        from fastnn import distributed
-    except ImportError:
-        return True
-    return distributed.is_chief()
+# False only on the non-zero ranks of a data-parallel run: they neither print nor write.
+from fastnn.distributed import is_chief
 
 
 class ModelCheckpoint(MonitorCallback):
@@ -91,8 +84,9 @@ class ModelCheckpoint(MonitorCallback):
                            f"Reason: {exc}") from None
 
     def _should_save(self, epoch, logs, filepath):
+        chatty = self.verbose > 0 and is_chief()
         if not self.save_best_only:
-            if self.verbose > 0:
+            if chatty:
                 print(f"\nEpoch {epoch + 1}: saving model to {filepath}")
             return True
         current = logs.get(self.monitor)
@@ -102,12 +96,12 @@ class ModelCheckpoint(MonitorCallback):
             return True
         best = "None" if self.best is None else f"{self.best:.5f}"
         if self._is_improvement(current, self.best):
-            if self.verbose > 0:
+            if chatty:
                 print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {best} to "
                       f"{current:.5f}, saving model to {filepath}")
             self.best = current
             return True
-        if self.verbose > 0:
+        if chatty:
             print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {best}")
         return False
 

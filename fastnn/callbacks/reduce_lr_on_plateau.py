@@ -6,6 +6,7 @@ import numpy as np
 from fastnn.callbacks.learning_rate_scheduler import read_learning_rate
 from fastnn.callbacks.monitor_callback import (MonitorCallback, _check_non_negative_int,
                                                _check_number)
+from fastnn.distributed import is_chief
 
 
 class ReduceLROnPlateau(MonitorCallback):
@@ -111,6 +112,6 @@ class ReduceLROnPlateau(MonitorCallback):
             return False  # already at the floor: keep waiting
         new_lr = max(old_lr * self.factor, self.min_lr)
         optimizer.learning_rate = new_lr
-        if self.verbose > 0:
+        if self.verbose > 0 and is_chief():
             print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
         return True

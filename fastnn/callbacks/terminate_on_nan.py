@@ -2,6 +2,7 @@
 import numpy as np
 
 from fastnn.callbacks.callback import Callback
+from fastnn.distributed import is_chief
 
 
 class TerminateOnNaN(Callback):
@@ -44,5 +45,6 @@ class TerminateOnNaN(Callback):
         if self.raise_error:
             raise RuntimeError(f"NaN or Inf loss encountered at batch {batch}. "
                                f"Loss value: {loss}. Terminating training immediately.")
-        print(f"Batch {batch}: Invalid loss, terminating training")
+        if is_chief():
+            print(f"Batch {batch}: Invalid loss, terminating training")
         self.model.stop_training = True

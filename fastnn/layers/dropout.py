@@ -9,7 +9,9 @@ class Dropout(Layer):
     While training, each element is set to 0 with probability `rate` and the kept ones
     are scaled by 1 / (1 - rate), so the expected sum is unchanged; at inference the
     layer is the identity.  The mask is a pure function of (seed, step, element), from
-    a counter-based generator: reproducible, and independent of the thread count.
+    a counter-based generator: reproducible, and independent of the thread count and,
+    in data-parallel training, of the number of ranks (an element is numbered by its
+    sample's place in the global batch, `fastnn.random.batch_offset()`).
 
     Args:
         rate: float in [0, 1], the fraction of inputs to drop.
@@ -40,12 +42,17 @@ class Dropout(Layer):
             return x
         self._calls += 1
         self._step_seed = (self._base_seed * 1000003 + self._calls) % 2 ** 64
-        return _C.dropout_forward(x, self.rate, self._step_seed, out=self.buffer("y", x.shape))
+        self._first = random.batch_offset() * (x.size // x.shape[0])
+        return _C.dropout_forward(x, self.rate, self._step_seed, out=self.buffer("y", x.shape),
+                                  offset=self._first)
+
+    def skip_batch(self):
+        self._calls += 1  # the draw this layer's forward would have made
 
     def backward(self, dy, need_dx=True):
         if not need_dx or not self._active:
             return dy if need_dx else None
-        return _C.dropout_backward(dy, self.rate, self._step_seed, out=dy)
+        return _C.dropout_backward(dy, self.rate, self._step_seed, out=dy, offset=self._first)
 
     def get_config(self):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed, "noise_shape": None}

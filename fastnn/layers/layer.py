@@ -270,6 +270,11 @@ class Layer:
             return np.zeros(self.compute_output_shape(shapes), np.float32)
         return np.array(self.forward(arrays if multi else arrays[0], training=training))
 
+    def skip_batch(self):
+        """A training step this process has no samples for (a data-parallel rank's empty
+        share of a short last batch): a layer whose forward draws random numbers per call
+        advances its stream here, to stay in step with the other ranks."""
+
     def buffer(self, key, shape, dtype=np.float32):
         """A scratch array reused across steps for a given shape (no per-batch allocation)."""
         buf = self._buffers.get((key, shape))

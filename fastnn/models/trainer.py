@@ -9,7 +9,7 @@ into reused buffers and each layer reuses its own.
 """
 import numpy as np
 
-from fastnn import _interrupt, losses, metrics as metrics_module, optimizers, random
+from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn.callbacks import CallbackList
 from fastnn.layers.layer import allocate
 from fastnn.models import data
@@ -160,6 +160,12 @@ class Trainer:
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, y, weights, training):
         """Forward, loss and (when training) backward; returns (weighted loss sum, preds)."""
+        if len(y) == 0:  # a rank's empty share of a last global batch smaller than the job
+            if training:
+                self._flat_grads.fill(0)
+                for layer in self.layers:
+                    layer.skip_batch()
+            return 0.0, np.empty((0,) + tuple(self.output_shape[1:]), dtype=np.float32)
         fused = self._fused_layer
         if fused is not None:
             fused.defer_activation = True
@@ -186,11 +192,16 @@ class Trainer:
         self._require_compiled("train_on_batch")
         xs, y = self._prepare(x, y)
         self._pack_parameters()
+        dist = distributed.strategy()
+        dist.broadcast_state(self, once=True)
         w = data.sample_weights(y, class_weight, sample_weight)
-        return self._batch_result(*self._train_batch(xs, y, w), y, return_dict)
+        return self._batch_result(*self._train_batch(xs, y, w, dist.start_batch(len(y))), y,
+                                  return_dict)
 
-    def _train_batch(self, xs, y, w):
+    def _train_batch(self, xs, y, w, global_count):
         total, preds = self._loss_step(xs, y, w, training=True)
+        # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
+        distributed.strategy().average_gradients(self._flat_grads, len(y), global_count)
         self.optimizer.apply(self._flat_params, self._flat_grads)
         return total, preds
 
@@ -198,7 +209,7 @@ class Trainer:
         for m in self._metrics:
             m.reset()
             m.update(y, preds)
-        logs = {"loss": total / len(y), **{m.name: m.result() for m in self._metrics}}
+        logs = self._means(total, len(y))  # data-parallel: over every rank's batch
         return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -246,40 +257,46 @@ class Trainer:
             xs, y, w = train[:len(xs)], train[len(xs)], (train[-1] if w is not None else None)
             val = (held[:len(xs)], held[len(xs)], None)
         self._pack_parameters()
+        dist = distributed.strategy()
         n = len(y)
-        steps = -(-n // batch_size)
+        global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
+        steps = -(-n // global_batch)
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
+            callbacks, add_history=True, add_progbar=verbose != 0 and dist.is_chief, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._initial_epoch = None
         cbs.on_train_begin()
+        dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch)
             order = random.generator().permutation(n) if shuffle else None
-            logs = self._train_epoch(xs, y, w, order, batch_size, steps, cbs)
+            logs = self._train_epoch(xs, y, w, order, global_batch, steps, cbs)
             if val is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_loop(val[0], val[1], val[2],
                                                validation_batch_size or batch_size, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
             _interrupt.raise_if_pending()
-            if self.stop_training:
+            if self._should_stop():
                 break
         cbs.on_train_end(logs)
         return self.history
 
     def _train_epoch(self, xs, y, w, order, batch_size, steps, cbs):
+        dist = distributed.strategy()
         for m in self._metrics:
             m.reset()
         seen, loss_sum, logs = 0, 0.0, {}
         for step in range(steps):
             cbs.on_train_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, len(y))
+            count = hi - lo
+            lo, hi = dist.shard(lo, hi)  # this rank's slice of the global batch
             if order is None:
                 bx, by = [a[lo:hi] for a in xs], y[lo:hi]
                 bw = None if w is None else w[lo:hi]
@@ -288,17 +305,31 @@ class Trainer:
                 bx = [self._gather.take(a, idx, i) for i, a in enumerate(xs)]
                 by = self._gather.take(y, idx, "y")
                 bw = None if w is None else w[idx]
-            total, preds = self._train_batch(bx, by, bw)
+            total, preds = self._train_batch(bx, by, bw, count)
             seen += hi - lo
             loss_sum += total
             for m in self._metrics:
                 m.update(by, preds)
-            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
+            logs = self._means(loss_sum, seen)
             cbs.on_train_batch_end(step, logs)
             _interrupt.raise_if_pending()
-            if self.stop_training:
+            if self._should_stop():
                 break
         return dict(logs)
+
+    def _means(self, loss_sum, seen):
+        """Loss and metrics averaged over the samples seen; data-parallel, over every rank's."""
+        dist = distributed.strategy()
+        if not dist.active:
+            return {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
+        sums = dist.sum([loss_sum, seen] + [v for m in self._metrics for v in (m._total, m._count)])
+        ratios = [t / c if c else 0.0 for t, c in zip(sums[2::2], sums[3::2])]
+        return {"loss": sums[0] / sums[1], **{m.name: r for m, r in zip(self._metrics, ratios)}}
+
+    def _should_stop(self):
+        """Whether to stop; data-parallel, every rank stops when any rank's callbacks asked."""
+        self.stop_training = distributed.strategy().any(self.stop_training)
+        return self.stop_training
 
     # ---- evaluate / predict -----------------------------------------------------------
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
@@ -309,9 +340,10 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         xs, y = self._prepare(x, y)
         w = data.sample_weights(y, None, sample_weight)
-        n_steps = -(-len(y) // batch_size)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=n_steps)
+        dist = distributed.strategy()
+        n_steps = -(-dist.shard_len(len(y)) // batch_size)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and dist.is_chief, model=self,
+                           verbose=verbose, epochs=1, steps=n_steps)
         logs = self._evaluate_loop(xs, y, w, batch_size, cbs)
         if return_dict:
             return logs
@@ -319,6 +351,7 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     def _evaluate_loop(self, xs, y, w, batch_size, cbs):
+        *xs, y, w = distributed.strategy().shard_arrays(xs + [y, w])  # data-parallel: a part each
         for m in self._metrics:
             m.reset()
         cbs.on_test_begin()
@@ -335,6 +368,7 @@ class Trainer:
             logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
             cbs.on_test_batch_end(step, logs)
             _interrupt.raise_if_pending()
+        logs = self._means(loss_sum, seen)  # data-parallel: over every rank's part
         cbs.on_test_end(logs)
         return dict(logs)
 
@@ -347,8 +381,8 @@ class Trainer:
         for a in xs:
             data.check_finite(a, "x")
         n_steps = -(-n // batch_size)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=1, steps=n_steps)
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
+                           model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_predict_begin()
         results = [allocate((n,) + tuple(t.shape[1:]), np.float32, f"Model '{self.name}'",
                             "its predictions", "predict on fewer samples at a time")
