@@ -103,8 +103,12 @@ typedef struct {
 
 /* Patch entries q0 .. q0 + n as kernel offsets and as offsets from the window origin in
  * x (valid when the window lies inside the image).  The packers call this once per
- * block, so the per-entry work is one load and one store, with no division. */
-#define MAX_ENTRIES 1024 /* >= MC and KC of every micro-kernel */
+ * block, so the per-entry work is one load and one store, with no division.
+ * MAX_ENTRIES is >= MC and KC of every micro-kernel (the most rows a packer is asked
+ * for) and a multiple of every NR; a packer asked for more entries (NC is up to 4096)
+ * fills the table once per block of MAX_ENTRIES. */
+#define MAX_ENTRIES 1024
+_Static_assert(MAX_ENTRIES % 32 == 0, "MAX_ENTRIES must be a multiple of every NR");
 typedef struct {
     int64_t off[MAX_ENTRIES];
     int32_t kh[MAX_ENTRIES], kw[MAX_ENTRIES];
@@ -165,24 +169,27 @@ static void pack_patch_strips(float *Bp, const void *ctx, int64_t j0, int64_t p0
                               int64_t kb, int nr) {
     const patch_source *ps = ctx;
     entry_table t;
-    window wins[MAX_ENTRIES];
-    fill_entries(&t, ps->s, j0, nb);
+    window wins[MAX_ENTRIES]; /* kb <= KC <= MAX_ENTRIES */
     windows_of(wins, ps->s, ps->row0 + p0, kb);
-    for (int64_t e0 = 0; e0 < nb; e0 += nr) {
-        int64_t lanes = fnn_min64(nr, nb - e0);
-        int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
-        float *strip = Bp + e0 * kb;
-        for (int64_t p = 0; p < kb; p++) {
-            const window *w = &wins[p];
-            float *dst = strip + p * nr;
-            int64_t l = 0;
-            if (w->inside && contiguous) {
-                memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)lanes * sizeof(float));
-                l = lanes;
-            } else {
-                for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
+    for (int64_t b0 = 0; b0 < nb; b0 += MAX_ENTRIES) { /* MAX_ENTRIES is a multiple of nr */
+        int64_t bn = fnn_min64(MAX_ENTRIES, nb - b0);
+        fill_entries(&t, ps->s, j0 + b0, bn);
+        for (int64_t e0 = 0; e0 < bn; e0 += nr) {
+            int64_t lanes = fnn_min64(nr, bn - e0);
+            int contiguous = t.off[e0 + lanes - 1] == t.off[e0] + lanes - 1;
+            float *strip = Bp + (b0 + e0) * kb;
+            for (int64_t p = 0; p < kb; p++) {
+                const window *w = &wins[p];
+                float *dst = strip + p * nr;
+                int64_t l = 0;
+                if (w->inside && contiguous) {
+                    memcpy(dst, ps->x + w->origin + t.off[e0], (size_t)lanes * sizeof(float));
+                    l = lanes;
+                } else {
+                    for (; l < lanes; l++) dst[l] = patch_entry(ps->x, w, &t, e0 + l, ps->s);
+                }
+                for (; l < nr; l++) dst[l] = 0.0f;
             }
-            for (; l < nr; l++) dst[l] = 0.0f;
         }
     }
 }
@@ -275,12 +282,15 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
     const int64_t blocks = fnn_ceil_div(M, mr);
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > blocks) nt = (int)blocks;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
     {
-        int t = FNN_THREAD_ID(), n_t = nt > 1 ? nt : 1;
-        int64_t b0 = blocks * t / n_t, b1 = blocks * (t + 1) / n_t;
-        const float **ptrs = (const float **)thread_tile(s, work, t);
-        forward_rows(y, x, wp, b, s, relu, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        if (t < n_t) {
+            int64_t b0 = blocks * t / n_t, b1 = blocks * (t + 1) / n_t;
+            const float **ptrs = (const float **)thread_tile(s, work, t);
+            forward_rows(y, x, wp, b, s, relu, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+        }
     }
 }
 
@@ -308,12 +318,15 @@ static void backward_input_as_conv(float *dx, const float *dy, const float *w,
     const int64_t M = s->N * s->H * s->W, blocks = fnn_ceil_div(M, mr);
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * K * C / 8));
     if (nt > blocks) nt = (int)blocks;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
     {
-        int th = FNN_THREAD_ID(), n_t = nt > 1 ? nt : 1;
-        int64_t b0 = blocks * th / n_t, b1 = blocks * (th + 1) / n_t;
-        const float **ptrs = (const float **)thread_tile(s, work, th);
-        forward_rows(dx, dy, wp, NULL, &t, 0, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+        int th = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        if (th < n_t) {
+            int64_t b0 = blocks * th / n_t, b1 = blocks * (th + 1) / n_t;
+            const float **ptrs = (const float **)thread_tile(s, work, th);
+            forward_rows(dx, dy, wp, NULL, &t, 0, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+        }
     }
 }
 
@@ -332,17 +345,72 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     /* Patches of one image overlap, so threads split the batch: each owns whole images. */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * s->N * R * P * F / 8));
     if (nt > s->N) nt = (int)s->N;
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t n = 0; n < s->N; n++) {
-        float *tile = thread_tile(s, work, FNN_THREAD_ID());
-        float *dxn = dx + n * img;
-        for (int64_t r0 = 0; r0 < R; r0 += T) {
-            int64_t rows = fnn_min64(T, R - r0);
-            const float *dyr = dy + (n * R + r0) * F;
-            if (r0 == 0)
-                memset(dxn, 0, (size_t)img * sizeof(float));
-            tile_gemm(tile, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
-            col2im_add(dxn, tile, s, r0, rows);
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        float *tile = t < n_t ? thread_tile(s, work, t) : NULL;
+        for (int64_t n = s->N * t / n_t; t < n_t && n < s->N * (t + 1) / n_t; n++) {
+            float *dxn = dx + n * img;
+            for (int64_t r0 = 0; r0 < R; r0 += T) {
+                int64_t rows = fnn_min64(T, R - r0);
+                const float *dyr = dy + (n * R + r0) * F;
+                if (r0 == 0)
+                    memset(dxn, 0, (size_t)img * sizeof(float));
+                tile_gemm(tile, dyr, wtp, rows, P, F, NULL, 0, thread_gemm(s, tile), gsize);
+                col2im_add(dxn, tile, s, r0, rows);
+            }
+        }
+    }
+}
+
+/* Few patch entries (the first layer: KH*KW*C = 9).  The GEMM would spend its time
+ * packing 9-wide strips of patches and copying dY; instead each output row adds
+ * patch (outer) dY_row to the chunk's P x F partial directly: the F-long inner loops
+ * vectorize, dY is read once, and db comes with it. */
+#define DIRECT_MAX_ENTRIES 32
+static int weight_grad_direct(const fnn_conv2d_shape *s) {
+    return patch_len(s) <= DIRECT_MAX_ENTRIES;
+}
+
+/* Rows are taken 8 at a time, so each pass over a row of the partial (load, add, store)
+ * carries 8 products: the partial stays in L1 and the loop is bound by arithmetic. */
+#define DIRECT_ROWS 8
+FNN_VECTOR_CLONES
+static void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
+                                    const float *restrict dy, const float *restrict x,
+                                    const fnn_conv2d_shape *s, int64_t r0, int64_t rows) {
+    const int64_t P = patch_len(s), F = s->F;
+    entry_table entries;
+    window w[DIRECT_ROWS];
+    float pt[DIRECT_MAX_ENTRIES][DIRECT_ROWS];
+    fill_entries(&entries, s, 0, P);
+    for (int64_t b0 = 0; b0 < rows; b0 += DIRECT_ROWS) {
+        const int64_t nb = fnn_min64(DIRECT_ROWS, rows - b0);
+        const float *d = dy + (r0 + b0) * F;
+        windows_of(w, s, r0 + b0, nb);
+        for (int64_t i = 0; i < nb; i++)
+            for (int64_t q = 0; q < P; q++)
+                pt[q][i] = w[i].inside ? x[w[i].origin + entries.off[q]]
+                                       : patch_entry(x, &w[i], &entries, q, s);
+        if (nb == DIRECT_ROWS) {
+            const float *d0 = d, *d1 = d + F, *d2 = d + 2 * F, *d3 = d + 3 * F,
+                        *d4 = d + 4 * F, *d5 = d + 5 * F, *d6 = d + 6 * F, *d7 = d + 7 * F;
+            for (int64_t f = 0; f < F; f++)
+                pdb[f] += ((d0[f] + d1[f]) + (d2[f] + d3[f])) + ((d4[f] + d5[f]) + (d6[f] + d7[f]));
+            for (int64_t q = 0; q < P; q++) {
+                const float *a = pt[q];
+                float *restrict acc = pdw + q * F;
+                for (int64_t f = 0; f < F; f++)
+                    acc[f] += ((a[0] * d0[f] + a[1] * d1[f]) + (a[2] * d2[f] + a[3] * d3[f])) +
+                              ((a[4] * d4[f] + a[5] * d5[f]) + (a[6] * d6[f] + a[7] * d7[f]));
+            }
+            continue;
+        }
+        for (int64_t i = 0; i < nb; i++) { /* the chunk's last few rows */
+            for (int64_t f = 0; f < F; f++) pdb[f] += d[i * F + f];
+            for (int64_t q = 0; q < P; q++)
+                for (int64_t f = 0; f < F; f++) pdw[q * F + f] += pt[q][i] * d[i * F + f];
         }
     }
 }
@@ -352,17 +420,26 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
     const size_t gsize = gemm_ws(s);
-    const int transposed = P >= F; /* compute dW^T, so the long side runs along the lanes */
+    const int direct = weight_grad_direct(s);
+    /* compute dW^T, so the long side runs along the lanes */
+    const int transposed = !direct && P >= F;
     float *partials = align_up(work); /* nch x (P*F dw, then F db) */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > nch) nt = (int)nch;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
     {
-        float *tile = thread_tile(s, work, FNN_THREAD_ID());
-#pragma omp for schedule(static)
-        for (int64_t c = 0; c < nch; c++) {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        float *tile = t < n_t ? thread_tile(s, work, t) : NULL;
+        for (int64_t c = nch * t / n_t; t < n_t && c < nch * (t + 1) / n_t; c++) {
             float *pdw = partials + c * (P * F + F), *pdb = pdw + P * F;
             memset(pdb, 0, (size_t)F * sizeof(float));
+            if (direct) {
+                int64_t r0 = ntiles * c / nch * T, r1 = fnn_min64(M, ntiles * (c + 1) / nch * T);
+                memset(pdw, 0, (size_t)(P * F) * sizeof(float));
+                weight_grad_direct_rows(pdw, pdb, dy, x, s, r0, r1 - r0);
+                continue;
+            }
             for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
                 int64_t r0 = i * T, rows = fnn_min64(T, M - r0);
                 const float *dyr = dy + r0 * F;
@@ -384,6 +461,7 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
                     for (int64_t f = 0; f < F; f++) pdb[f] += dyr[r * F + f];
             }
         }
+#pragma omp barrier
         /* dW and db: add the partials (dW or dW^T, then db) in chunk order, elements
          * split between threads */
 #pragma omp for schedule(static)

@@ -31,7 +31,7 @@ static void column_sums(float *db, const float *dy, int64_t N, int64_t U) {
     int64_t nt = fnn_threads_for(N * U);
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        int t = FNN_THREAD_ID(), n_t = nt > 1 ? (int)nt : 1;
+        int t = FNN_THREAD_ID(), n_t = fnn_workers((int)nt);
         int64_t u0 = U * t / n_t, u1 = U * (t + 1) / n_t;
         for (int64_t u = u0; u < u1; u++) db[u] = 0.0f;
         for (int64_t n = 0; n < N; n++) {

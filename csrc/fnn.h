@@ -35,6 +35,9 @@ int fnn_has_openmp(void);
 void fnn_set_num_threads(int n);
 int fnn_get_num_threads(void);
 int fnn_max_hardware_threads(void);
+/* The most threads fnn_set_num_threads keeps (larger requests are clamped): max(1024,
+ * processors).  OMP_NUM_THREADS above it is clamped too. */
+int fnn_max_threads(void);
 /* Chosen GEMM micro-kernel ("generic", ...); fnn_gemm_select_isa returns 0 on
  * success, -1 if the name is unknown or this CPU cannot run it. */
 const char *fnn_gemm_isa(void);

@@ -11,6 +11,15 @@
 #define FNN_THREAD_ID() 0
 #endif
 
+/* Plain C loops the compiler vectorizes, compiled also for AVX-512 and AVX2 and chosen by
+ * CPU at load time (GCC's function multi-versioning), since the portable build targets
+ * baseline x86-64 (SSE2).  No intrinsics: the same source for every ISA. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
+#define FNN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define FNN_VECTOR_CLONES
+#endif
+
 /* Work (roughly, element operations) below which a loop runs serially: on two cores
  * waking a second thread costs a few microseconds, as much as ~64K simple flops. */
 #define FNN_PAR_MIN_WORK 65536
@@ -25,6 +34,26 @@ static inline int fnn_threads_for(int64_t work) {
 #else
 #define FNN_NUM_TEAM() 1
 #endif
+
+/* The team to start for a region in which `nt` threads have work: 1 (a serial region,
+ * which never touches OpenMP's thread pool) or the whole thread count, never a size in
+ * between.  libgomp ends its surplus pool threads whenever a team is smaller than the
+ * previous one and creates new ones when a team grows again, so teams sized to the work
+ * (a GEMM of 2 tiles, then one of 4) cost a thread creation per region.  Threads beyond
+ * fnn_workers(nt) skip the work. */
+static inline int fnn_team(int nt) {
+    int all = fnn_get_num_threads();
+    return nt > 1 ? (nt > all ? nt : all) : 1;
+}
+
+/* Inside a region: how many threads share its work, at most `nt` and at most the team
+ * OpenMP actually started, which is smaller than asked under OMP_THREAD_LIMIT,
+ * OMP_DYNAMIC=true or nesting (work split for the team asked for would be left undone).
+ * Every kernel's result is independent of this number. */
+static inline int fnn_workers(int nt) {
+    int team = FNN_NUM_TEAM();
+    return nt < team ? nt : team;
+}
 
 /* This thread's share [lo, hi) of [0, n) inside a parallel region, in blocks of 16
  * elements (whole cache lines). */

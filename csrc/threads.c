@@ -19,15 +19,22 @@ int fnn_max_hardware_threads(void) {
 #endif
 }
 
-void fnn_set_num_threads(int n) {
-    if (!fnn_has_openmp()) n = 1;
-    g_num_threads = n < 1 ? 1 : n;
+int fnn_max_threads(void) {
+    int procs = fnn_max_hardware_threads();
+    return procs > 1024 ? procs : 1024;
 }
+
+static int clamp_threads(int n) {
+    if (!fnn_has_openmp() || n < 1) return 1;
+    return n > fnn_max_threads() ? fnn_max_threads() : n;
+}
+
+void fnn_set_num_threads(int n) { g_num_threads = clamp_threads(n); }
 
 int fnn_get_num_threads(void) {
     if (g_num_threads <= 0) {
 #ifdef _OPENMP
-        g_num_threads = omp_get_max_threads();
+        g_num_threads = clamp_threads(omp_get_max_threads());
 #else
         g_num_threads = 1;
 #endif

@@ -6,6 +6,7 @@ cdef extern from "fnn.h" nogil:
     void fnn_set_num_threads(int n)
     int fnn_get_num_threads()
     int fnn_max_hardware_threads()
+    int fnn_max_threads()
     const char *fnn_gemm_isa()
     int fnn_gemm_select_isa(const char *name)
     const char *fnn_gemm_isa_list()

@@ -35,6 +35,14 @@ cdef _array(str op, str name, a, int typenum, int ndim):
         raise ValueError(f"{op}: `{name}` must have {ndim} dimensions, received shape {a.shape}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError(f"{op}: `{name}` must be C-contiguous (fastnn.ops copies automatically)")
+    if not cnp.PyArray_ISNOTSWAPPED(arr):  # same type number, bytes the C code cannot read
+        raise TypeError(f"{op}: `{name}` must be in native byte order, received dtype "
+                        f"{a.dtype.str} (fastnn.ops converts automatically)")
+    if not cnp.PyArray_ISALIGNED(arr):
+        raise ValueError(f"{op}: `{name}` must be aligned to its {a.dtype.itemsize}-byte items "
+                         f"(fastnn.ops copies automatically)")
+    global _kernels_ran
+    _kernels_ran = True
     return a
 
 
@@ -121,13 +129,53 @@ cdef inline int32_t *ip(a):
 
 # ---- configuration ----------------------------------------------------------------
 
+# Whether any kernel was called (its arguments checked) in this process: libgomp cannot
+# run a parallel region in a child forked after the parent ran one (it waits forever on
+# its pool threads, which the child does not have); see fastnn/_fork.py.
+cdef bint _kernels_ran = False
+cdef bint _single_threaded_child = False
+
+
+def kernels_ran():
+    return _kernels_ran
+
+
+def fork_child_single_threaded():
+    """Called in a forked child (os.register_at_fork) of a parent that ran kernels:
+    from now on the kernels run on one thread, whatever is asked."""
+    global _single_threaded_child
+    _single_threaded_child = True
+    fnn_set_num_threads(1)
+
+
+def is_single_threaded_child():
+    return _single_threaded_child
+
+
 def has_openmp():
     return bool(fnn_has_openmp())
 
 
-def set_num_threads(int n):
-    if n < 1:
-        raise ValueError(f"set_num_threads: the thread count must be >= 1, received {n}")
+def max_threads():
+    """The most threads set_num_threads accepts: max(1024, processors).  Far more threads
+    than that only exhaust the process's memory maps (libgomp crashed at 100000)."""
+    return fnn_max_threads()
+
+
+def set_num_threads(n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: the thread count must be an int, received {n!r}")
+    if n < 1 or n > fnn_max_threads():
+        raise ValueError(f"set_num_threads: the thread count must be between 1 and "
+                         f"{fnn_max_threads()}, received {n}")
+    if _single_threaded_child and n > 1:
+        import warnings
+        warnings.warn(f"set_num_threads({n}) ignored: this process was forked after fastnn "
+                      f"ran multi-threaded kernels, and libgomp (GNU OpenMP) hangs on threads "
+                      f"in such a child; fastnn stays at 1 thread here. Start processes with "
+                      f"multiprocessing's 'spawn' or 'forkserver' method to use threads.",
+                      RuntimeWarning, stacklevel=2)
+        n = 1
     fnn_set_num_threads(n)
 
 
@@ -176,14 +224,21 @@ def select_isa(str name):
 cdef int64_t _row_stride(str op, str name, a) except -1:
     """Leading dimension (in floats) of a 2-D float32 array whose rows are contiguous."""
     if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2:
-        raise TypeError(f"{op}: `{name}` must be a 2-D float32 numpy array")
-    if a.size == 0 or a.shape[1] == 1:  # empty or one column: any stride will do
+        raise TypeError(f"{op}: `{name}` must be a 2-D float32 numpy array (native byte order)")
+    if not a.flags.aligned:
+        raise ValueError(f"{op}: `{name}` must be aligned to its 4-byte items")
+    global _kernels_ran
+    _kernels_ran = True
+    if a.size == 0:
         return max(a.shape[1], 1)
     if a.shape[1] > 1 and a.strides[1] != 4:
         raise ValueError(f"{op}: the rows of `{name}` must be contiguous (strides {a.strides})")
-    if a.strides[0] % 4 or a.strides[0] < 0 or (a.shape[0] > 1 and a.strides[0] // 4 < a.shape[1]):
+    if a.shape[0] == 1:  # one row: the row stride is never used
+        return a.shape[1]
+    # a column (n, 1) sliced from a wider array has a row stride > 1 too
+    if a.strides[0] % 4 or a.strides[0] // 4 < max(a.shape[1], 1):
         raise ValueError(f"{op}: `{name}` has an unsupported row stride (strides {a.strides})")
-    return max(a.strides[0] // 4, a.shape[1], 1)
+    return a.strides[0] // 4
 
 
 def sgemm_workspace_size(int64_t M, int64_t N, int64_t K):

@@ -11,9 +11,13 @@ except ImportError as exc:  # never fall back to NumPy silently
         "unless the extension was built in place (`python setup.py build_ext --inplace`)."
     ) from exc
 
+from fastnn import _fork  # noqa: F401  (one thread in a forked child: libgomp would hang)
 from fastnn import config as _config
 
 if _config.NUM_THREADS is not None:
+    if _config.NUM_THREADS > _C.max_threads():
+        raise ValueError(f"FASTNN_NUM_THREADS must be at most {_C.max_threads()}, received "
+                         f"FASTNN_NUM_THREADS={_config.NUM_THREADS}")
     _C.set_num_threads(_config.NUM_THREADS)
 if _config.ISA is not None:
     _C.select_isa(_config.ISA)
@@ -33,7 +37,7 @@ def set_num_threads(n):
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads expects an int, received {n!r}")
-    _C.set_num_threads(n)
+    _C.set_num_threads(n)  # at most _C.max_threads(); 1 in a forked child (see README)
 
 
 def get_num_threads():
@@ -51,7 +55,9 @@ def show_config(file=None):
         f"  python      {platform.python_version()} ({platform.machine()})",
         f"  numpy       {np.__version__}",
         f"  openmp      {omp}",
-        f"  threads     {_C.get_num_threads()} (of {_C.max_hardware_threads()} processors)",
+        f"  threads     {_C.get_num_threads()} (of {_C.max_hardware_threads()} processors)"
+        + (" -- forked child: 1 thread, see fastnn/_fork.py" if _C.is_single_threaded_child()
+           else ""),
         f"  gemm isa    {_C.gemm_isa()} (available: {', '.join(_C.gemm_isa_list())})",
     ]
     print("\n".join(lines), file=file)

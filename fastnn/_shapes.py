@@ -7,16 +7,17 @@ both agree on every output size and padding offset.
 
 def normalize_pair(value, name, op):
     """An int or a pair of ints -> a tuple of two positive ints."""
+    given = value
     if isinstance(value, int) and not isinstance(value, bool):
         value = (value, value)
     try:
         pair = tuple(int(v) for v in value)
     except (TypeError, ValueError):
         raise ValueError(f"{op}: `{name}` must be an int or a tuple of 2 ints, "
-                         f"received {name}={value!r}") from None
+                         f"received {name}={given!r}") from None
     if len(pair) != 2 or any(p != v for p, v in zip(pair, value)) or min(pair) < 1:
         raise ValueError(f"{op}: `{name}` must be positive, as an int or a tuple of 2 ints; "
-                         f"received {name}={value!r}")
+                         f"received {name}={given!r}")
     return pair
 
 

@@ -10,6 +10,7 @@ the same through the output's logits).
 import numpy as np
 
 from fastnn import _C
+from fastnn._validate import kernel_array
 
 EPSILON = 1e-7
 
@@ -30,13 +31,13 @@ class Loss:
 
     def __call__(self, y_true, y_pred):
         """The mean loss of a batch, like calling a Keras loss object."""
-        y_pred = np.ascontiguousarray(y_pred, dtype=np.float32)
+        y_pred = kernel_array(y_pred, np.float32, "y_pred")
         y_true = self.prepare_targets(np.asarray(y_true), y_pred.shape)
         return float(np.mean(self.forward_backward(y_true, y_pred)[0]))
 
     def prepare_targets(self, y, pred_shape):
         """Targets as the kernels want them, or a ValueError saying why they don't fit."""
-        y = np.ascontiguousarray(y, dtype=np.float32)
+        y = kernel_array(y, np.float32, "y")
         if y.shape != tuple(pred_shape):
             if y.ndim == len(pred_shape) - 1 and tuple(pred_shape)[-1] == 1:
                 y = y.reshape(pred_shape)
@@ -107,7 +108,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
             raise ValueError(f"Received a label value of {yi.max() if yi.max() >= k else yi.min()} "
                              f"which is outside the valid range of [0, {k}). "
                              f"The model has {k} output classes.")
-        return np.ascontiguousarray(yi, dtype=np.int32)
+        return kernel_array(yi, np.int32, "y")
 
     def forward_backward_logits(self, y_true, logits):
         p, loss = _C.sparse_softmax_cross_entropy_forward(logits, y_true)

@@ -35,20 +35,36 @@ class _InputError(TypeError):
     """A conversion failure; `_named` prefixes it with the op's name."""
 
 
+class _InputValueError(ValueError):
+    """A value that cannot be converted without changing it (named like _InputError)."""
+
+
+def _kernel_array(arr, dtype):
+    """arr as the kernels read it: C-contiguous, native byte order, aligned (a copy when
+    it is not; 0-d arrays stay 0-d)."""
+    arr = np.asarray(arr, dtype=dtype, order="C")
+    return arr if arr.flags.aligned else arr.copy()
+
+
 def _f32(a):
     if a is None:
         return None
     arr = np.asarray(a)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise _InputError(f"expected a numeric array, received dtype {arr.dtype}")
-    return np.asarray(arr, dtype=np.float32, order="C")  # keeps 0-d arrays 0-d
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise _InputError(f"expected real numbers, received dtype {arr.dtype}")
+    return _kernel_array(arr, np.float32)
 
 
 def _i32(a):
     arr = np.asarray(a)
     if not np.issubdtype(arr.dtype, np.integer):
         raise _InputError(f"labels must be integers, received dtype {arr.dtype}")
-    return np.asarray(arr, dtype=np.int32, order="C")
+    if arr.size and (arr.min() < np.iinfo(np.int32).min or arr.max() > np.iinfo(np.int32).max):
+        raise _InputValueError(f"labels must fit in int32, received values in "
+                          f"[{arr.min()}, {arr.max()}]")
+    return _kernel_array(arr, np.int32)
 
 
 def _named(fn):
@@ -59,6 +75,8 @@ def _named(fn):
             return fn(*args, **kwargs)
         except _InputError as e:
             raise TypeError(f"{fn.__name__}: {e}") from None
+        except _InputValueError as e:
+            raise ValueError(f"{fn.__name__}: {e}") from None
     return wrapper
 
 
@@ -201,9 +219,10 @@ def sparse_softmax_cross_entropy_backward(probs, labels, scale=None):
 
 
 def _inplace(name, a):
-    if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous):
-        raise _InputError(f"`{name}` is updated in place, so it must be a C-contiguous "
-                          f"float32 numpy array")
+    if not (isinstance(a, np.ndarray) and a.dtype == np.float32 and a.flags.c_contiguous
+            and a.flags.aligned):
+        raise _InputError(f"`{name}` is updated in place, so it must be a C-contiguous, "
+                          f"aligned float32 numpy array in native byte order")
     return a
 
 

@@ -40,3 +40,14 @@ def subprocess_env(**overrides):
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     env.update(overrides)
     return env
+
+
+# Property tests (test_properties.py): 25 examples each by default, so the suite stays
+# fast; `pytest --hypothesis-profile=thorough` runs 500 (tools/sanitize.sh uses "fastnn").
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+settings.register_profile("fastnn", max_examples=25, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=500, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("fastnn")

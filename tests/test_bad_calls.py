@@ -16,6 +16,20 @@ def readonly(a):
     return a
 
 
+def unaligned(a):
+    """A copy of `a` whose data starts one byte past an aligned address."""
+    raw = np.zeros(a.nbytes + 1, np.uint8)
+    u = np.frombuffer(raw.data, a.dtype, a.size, offset=1).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned and u.flags.c_contiguous
+    return u
+
+
+def swapped(a):
+    """`a` in the other byte order: the same values, the same numpy type number."""
+    return a.astype(a.dtype.newbyteorder())
+
+
 x45, k53, dy43 = f(4, 5), f(5, 3), f(4, 3)
 img, ker = f(2, 5, 5, 3), f(3, 3, 3, 4)           # conv: y (2, 3, 3, 4) with 'valid'
 pimg, pdy, pam = f(1, 4, 4, 2), f(1, 2, 2, 2), np.zeros((1, 2, 2, 2), np.int32)
@@ -171,6 +185,36 @@ BAD = [  # (id, call, exception, message pattern)
      "rmsprop_update"),
     ("ops-sgd-momentum-no-buffer", lambda: ops.sgd_update(f(3), None, f(3), momentum=0.9), V,
      "sgd_update"),
+    # ---- bytes the C code cannot read as they are (both were read as garbage: swapped
+    # int32 labels or argmax were used as indices, a segfault)
+    ("dense-byteswapped", lambda: _C.dense_forward(swapped(x45), k53), T,
+     "dense_forward: `x` must be in native byte order, received dtype >f4"),
+    ("sparse-labels-byteswapped", lambda: _C.sparse_softmax_cross_entropy_forward(
+        z35, swapped(lab3)), T, "sparse_softmax_cross_entropy_forward: `labels` must be in native"),
+    ("pool-bwd-argmax-byteswapped", lambda: _C.maxpool2d_backward(pdy, swapped(pam), pimg.shape),
+     T, "maxpool2d_backward: `argmax` must be in native"),
+    ("adam-out-byteswapped", lambda: _C.adam_update(f(3), swapped(f(3)), f(3), f(3)), T,
+     "adam_update: `m` must be in native"),
+    ("sgemm-byteswapped", lambda: _C.sgemm(swapped(x45), k53), T, "sgemm: `a` must be a 2-D"),
+    ("relu-unaligned", lambda: _C.relu_forward(unaligned(f(10))), V,
+     "relu_forward: `x` must be aligned"),
+    ("conv-unaligned-out", lambda: _C.conv2d_forward(img, ker, out=unaligned(f(2, 3, 3, 4))), V,
+     "conv2d_forward: `out` must be aligned"),
+    ("sgemm-unaligned", lambda: _C.sgemm(unaligned(x45), k53), V, "sgemm: `a` must be aligned"),
+    ("sgemm-column-negative-stride", lambda: _C.sgemm(f(4, 3)[::-1, :1], f(1, 2)), V,
+     "sgemm: `a` has an unsupported row stride"),
+    ("sgemm-column-zero-stride", lambda: _C.sgemm(np.broadcast_to(f(1, 1), (4, 1)), f(1, 2)), V,
+     "sgemm: `a` has an unsupported row stride"),
+    ("ops-labels-beyond-int32", lambda: ops.sparse_softmax_cross_entropy_forward(
+        z35, [0, 1, 2 ** 32]), V, "sparse_softmax_cross_entropy_forward: labels must fit in int32"),
+    ("ops-complex", lambda: ops.relu_forward(np.ones(3, complex)), T, "relu_forward: expected real"),
+    ("ops-inplace-unaligned", lambda: ops.sgd_update(unaligned(f(3)), None, f(3)), T,
+     "sgd_update: `param` is updated in place"),
+    # ---- thread counts
+    ("threads-0", lambda: _C.set_num_threads(0), V, "set_num_threads: the thread count must be"),
+    ("threads-huge", lambda: _C.set_num_threads(100000), V, r"between 1 and \d+, received 100000"),
+    ("threads-beyond-int", lambda: _C.set_num_threads(2 ** 40), V, "set_num_threads"),
+    ("threads-float", lambda: _C.set_num_threads(2.0), T, "set_num_threads"),
 ]
 BAD_IDS = [b.values[0] if hasattr(b, "values") else b[0] for b in BAD]
 
@@ -233,6 +277,35 @@ def test_ops_conv_and_pool_accept_fortran_order(rand):
     dx = ops.maxpool2d_backward(dy, am.astype(np.int64), x.shape, 2, 1, "same")
     np.testing.assert_allclose(dx, ref.maxpool2d_backward(dy, ram, x.shape, 2, 1, "same"),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_ops_converts_byte_order_and_alignment(rand):
+    x, w = rand((6, 5)), rand((5, 3))
+    expected = _C.dense_forward(x, w)
+    for xx in [swapped(x), unaligned(x), unaligned(swapped(x))]:
+        np.testing.assert_array_equal(ops.dense_forward(xx, w), expected)
+    z, labels = rand((4, 6)), np.array([5, 0, 3, 3])
+    expected = _C.sparse_softmax_cross_entropy_forward(z, labels.astype(np.int32))
+    for ll in [swapped(labels), swapped(labels.astype(np.int32)), unaligned(labels)]:
+        for a, b in zip(ops.sparse_softmax_cross_entropy_forward(z, ll), expected):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_sgemm_reads_and_writes_strided_single_columns(rand):
+    """(n, 1) column views of wider arrays: their row stride is the wide array's (they
+    were once read and written as if contiguous: wrong values, other columns overwritten)."""
+    wide_a, b = rand((10, 3)), rand((1, 4))
+    a = wide_a[:, 1:2]
+    np.testing.assert_allclose(_C.sgemm(a, b), a @ b, rtol=1e-6)
+    wide_c = rand((4, 3))
+    before = wide_c.copy()
+    x, y = rand((4, 2)), rand((2, 1))
+    _C.sgemm(x, y, wide_c[:, 2:3])
+    np.testing.assert_allclose(wide_c[:, 2:3], x @ y, rtol=1e-6)
+    np.testing.assert_array_equal(wide_c[:, :2], before[:, :2])
+    row = rand((1, 8))[:, ::2]  # one row, strided columns: refused, not misread
+    with pytest.raises(ValueError, match="rows of `a` must be contiguous"):
+        _C.sgemm(row, rand((4, 2)))
 
 
 def test_ops_updates_in_place(rand):

@@ -124,6 +124,10 @@ CONV = [  # (id, x shape NHWC, kernel (KH, KW, F), strides, padding)
     ("5x5-s2-valid-28x28", (1, 28, 28, 3), (5, 5, 8), 2, "valid"),
     ("many-tiles-c32", (3, 28, 28, 32), (3, 3, 16), 1, "same"),
     ("2x2-s3-same-skips-pixels", (2, 7, 8, 3), (2, 2, 4), 3, "same"),
+    # patch length KH*KW*C above the packers' 1024-entry table (and above NC = 4096):
+    # the weight gradient once overflowed a stack table here (segfault at C=256)
+    ("3x3-c128-patch1152", (2, 6, 6, 128), (3, 3, 8), 1, "same"),
+    ("3x3-c520-patch4680", (1, 4, 4, 520), (3, 3, 3), 1, "valid"),
 ]
 
 

@@ -166,6 +166,21 @@ def test_num_threads_from_environment(env, threads):
     assert r.stdout.split()[0] == str(threads)
 
 
+def test_huge_omp_num_threads_is_clamped():
+    """OMP_NUM_THREADS=100000 once made libgomp crash (segfault) on the first kernel."""
+    r = run_python("import fastnn; print(fastnn.get_num_threads(), fastnn._C.max_threads())",
+                   OMP_NUM_THREADS="100000")
+    assert r.returncode == 0, r.stderr
+    threads, limit = map(int, r.stdout.split())
+    assert threads == limit == max(1024, fastnn._C.max_hardware_threads())
+
+
+def test_huge_fastnn_num_threads_fails_at_import():
+    r = run_python("import fastnn", FASTNN_NUM_THREADS="100000")
+    assert r.returncode != 0
+    assert "ValueError: FASTNN_NUM_THREADS must be at most" in r.stderr
+
+
 @pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5"])
 def test_bad_num_threads_fails_at_import(value):
     r = run_python("import fastnn", FASTNN_NUM_THREADS=value)
@@ -186,3 +201,43 @@ def test_unknown_isa_fails_at_import():
     assert r.returncode != 0
     assert "ValueError: FASTNN_ISA='nonsense' is not available on this CPU" in r.stderr
     assert "generic" in r.stderr  # the message lists the choices
+
+
+# ---- OpenMP starting fewer threads than asked -------------------------------------
+
+FEWER_THREADS = """
+import sys, numpy as np
+sys.path.insert(0, {tests!r})
+import fastnn, test_threads as t
+fastnn.set_num_threads(2)
+out = [o for _, fn in t.SPLIT_CASES for o in t.run_with_threads(2, fn, t.make_data())]
+np.savez({path!r}, *out)
+"""
+
+
+def make_data():
+    return data.__wrapped__()
+
+
+# the kernels that size their team to the work (GEMM, Dense, Conv2D)
+SPLIT_CASES = [c for c in CASES if c[0].startswith(("sgemm", "dense", "conv2d"))]
+
+
+@pytest.mark.parametrize("env", [{"OMP_THREAD_LIMIT": "1"}, {"OMP_DYNAMIC": "true"}],
+                         ids=["OMP_THREAD_LIMIT=1", "OMP_DYNAMIC=true"])
+def test_fewer_threads_than_asked_give_the_same_bits(env):
+    """OpenMP may start a smaller team than asked (a thread limit, dynamic adjustment,
+    nesting); kernels that split their work for the team they asked for left parts of
+    their output unwritten (sgemm and conv returned garbage under OMP_THREAD_LIMIT=1)."""
+    d = make_data()
+    expected = [o for _, fn in SPLIT_CASES for o in run_with_threads(2, fn, d)]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "out.npz")
+        code = FEWER_THREADS.format(tests=os.path.dirname(__file__), path=path)
+        r = run_python(code, **env)
+        assert r.returncode == 0, r.stderr
+        with np.load(path) as f:
+            got = [f[f"arr_{i}"] for i in range(len(f.files))]
+    assert len(got) == len(expected)
+    for a, b in zip(got, expected):
+        assert a.tobytes() == b.tobytes()

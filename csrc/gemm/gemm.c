@@ -188,19 +188,22 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 4 * FNN_PAR_MIN_WORK) nt = 1;
 
-#pragma omp parallel num_threads(nt) if (nt > 1)
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
     {
         const int t = FNN_THREAD_ID();
-        const int n_t = nt > 1 ? nt : 1;
-        float *Ap = align_up(work + (size_t)t * per_thread);
-        float *Bp = align_up(Ap + a_floats);
-        int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
-        int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
-        if (lo < hi) {
-            if (split_m)
-                gemm_rect(kr, op, lo, hi, 0, N, Ap, Bp);
-            else
-                gemm_rect(kr, op, 0, M, lo, hi, Ap, Bp);
+        const int n_t = fnn_workers(nt);
+        if (t < n_t) {
+            float *Ap = align_up(work + (size_t)t * per_thread);
+            float *Bp = align_up(Ap + a_floats);
+            int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
+            int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
+            if (lo < hi) {
+                if (split_m)
+                    gemm_rect(kr, op, lo, hi, 0, N, Ap, Bp);
+                else
+                    gemm_rect(kr, op, 0, M, lo, hi, Ap, Bp);
+            }
         }
     }
 }

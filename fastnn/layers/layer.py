@@ -4,11 +4,12 @@ A layer is a pair of plain functions over NumPy arrays: `forward(x, training)` a
 `backward(dy, need_dx)`, which writes its weights' gradients and returns dx.  There is
 no autograd engine: a model calls forwards in order and backwards in reverse.
 """
+import os
 import re
 
 import numpy as np
 
-from fastnn import initializers
+from fastnn import _validate, initializers
 
 _name_counts = {}
 # While loading a file, the number of float32 weights its layers may still create: a
@@ -53,6 +54,43 @@ def shape_str(shape):
         ("," if len(shape) == 1 else "") + ")"
 
 
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+PHYSICAL_MEMORY = _physical_memory()
+
+
+def allocate(shape, dtype, owner, what="an array", advice="use a smaller batch_size",
+             check_only=False):
+    """np.empty, with a MemoryError naming its owner (e.g. "Layer 'dense'") when the array
+    cannot exist: more bytes than the machine has (refused before the OS might overcommit
+    and then kill the process), or more than numpy can allocate."""
+    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    advice = (f"{owner} needs {nbytes / 2 ** 30:.3g} GiB for {what} of shape "
+              f"{tuple(shape)}; {advice}")
+    if PHYSICAL_MEMORY and nbytes > PHYSICAL_MEMORY:
+        raise MemoryError(f"{advice}: this machine has {PHYSICAL_MEMORY / 2 ** 30:.3g} GiB")
+    if check_only:
+        return None
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError) as e:  # ValueError: "array is too big"
+        raise MemoryError(f"{advice} ({e})") from None
+
+
+def weight_list(weights, owner):
+    """`weights` as a list, or a clear error (set_weights takes a list of arrays)."""
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__") or \
+            isinstance(weights, (str, bytes, dict)):
+        raise ValueError(f"`set_weights` on {owner} expects a list of NumPy arrays, received "
+                         f"{type(weights).__name__}")
+    return list(weights)
+
+
 class Variable:
     """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
 
@@ -68,10 +106,7 @@ class Variable:
         return self.value.copy()
 
     def assign(self, value):
-        value = np.asarray(value)
-        if value.shape != self.value.shape:
-            raise ValueError(f"Cannot assign a value of shape {value.shape} to variable "
-                             f"'{self.name}' of shape {self.value.shape}")
+        value = _validate.weight_value(value, self.name, self.value.shape)
         self.value[...] = value
 
     def __repr__(self):
@@ -146,6 +181,8 @@ class Layer:
                                  f"{tuple(shape)}, more than the weights file holds: the "
                                  f"file's config and weights do not match")
         init = initializers.get(initializer)
+        allocate(tuple(shape), np.float32, f"Layer '{self.name}'", f"its weight '{name}'",
+                 "make the layer smaller", check_only=True)
         var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
         self._variables.append(var)
         return var
@@ -166,15 +203,17 @@ class Layer:
         return [v.numpy() for v in self._variables]
 
     def set_weights(self, weights):
-        weights = list(weights)
+        weights = weight_list(weights, f"layer '{self.name}'")
         if len(weights) != len(self._variables):
             raise ValueError(f"Layer {self.name} expects {len(self._variables)} weights, "
                              f"but the weight list provided has {len(weights)} elements.")
-        for var, w in zip(self._variables, weights):
+        values = [_validate.weight_value(w, var.name, var.shape) if np.shape(w) == var.shape
+                  else w for var, w in zip(self._variables, weights)]
+        for var, w in zip(self._variables, values):
             if np.shape(w) != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
                                  f"with provided weight shape {np.shape(w)}.")
-        for var, w in zip(self._variables, weights):
+        for var, w in zip(self._variables, values):  # all checked: nothing half-assigned
             var.assign(w)
 
     def count_params(self):
@@ -201,8 +240,11 @@ class Layer:
         return ValueError(f"Input 0 of layer '{self.name}' is incompatible with the layer: "
                           f"{what}, but received input with shape {shape_str(input_shape)}")
 
+    takes_list = False  # merge layers take a list of inputs
+
     def __call__(self, inputs, training=False):
-        multi = isinstance(inputs, (list, tuple))
+        multi = isinstance(inputs, (list, tuple)) and (self.takes_list or any(
+            isinstance(t, (np.ndarray, KerasTensor)) for t in inputs))  # else: nested lists
         items = list(inputs) if multi else [inputs]
         if all(isinstance(t, KerasTensor) for t in items):
             shapes = [t.shape for t in items] if multi else items[0].shape
@@ -216,10 +258,16 @@ class Layer:
             return out
         if any(isinstance(t, KerasTensor) for t in items):
             raise ValueError(f"Layer '{self.name}' received a mix of symbolic and concrete inputs")
-        arrays = [np.ascontiguousarray(t, dtype=np.float32) for t in items]
-        shapes = [(None,) + a.shape[1:] for a in arrays] if multi else (None,) + arrays[0].shape[1:]
+        what = f"input of layer '{self.name}'"
+        arrays = [_validate.kernel_array(_validate.numeric_array(t, what), np.float32, what)
+                  for t in items]
+        for a in arrays:
+            _validate.check_finite(a, what)
+        shapes = [a.shape for a in arrays] if multi else arrays[0].shape  # errors show these
         self.ensure_built(shapes)
         self.check_input_shape(shapes)
+        if any(a.ndim > 0 and a.shape[0] == 0 for a in arrays):  # an empty batch, as Keras
+            return np.zeros(self.compute_output_shape(shapes), np.float32)
         return np.array(self.forward(arrays if multi else arrays[0], training=training))
 
     def skip_batch(self):
@@ -231,7 +279,7 @@ class Layer:
         """A scratch array reused across steps for a given shape (no per-batch allocation)."""
         buf = self._buffers.get((key, shape))
         if buf is None:
-            buf = self._buffers[(key, shape)] = np.empty(shape, dtype=dtype)
+            buf = self._buffers[(key, shape)] = allocate(shape, dtype, f"Layer '{self.name}'")
         return buf
 
     # ---- serialization ------------------------------------------------------------

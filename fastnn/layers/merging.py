@@ -5,6 +5,8 @@ from fastnn.layers.layer import Layer
 
 
 class _Merge(Layer):
+    takes_list = True
+
     def check_input_shape(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) < 2:
             raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) should be called on a "

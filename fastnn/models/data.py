@@ -1,34 +1,16 @@
 """Turning the user's arrays into what the training loop wants, with Keras's errors."""
+import numbers
+
 import numpy as np
+
+from fastnn._validate import check_finite, float_array, kernel_array, numeric_array  # noqa: F401
 
 
 def as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def float_array(x, what):
-    """A C-contiguous float32 copy-if-needed of x, or a clear error for non-numeric data."""
-    if x is None:
-        raise ValueError(f"`{what}` is None: provide a NumPy array")
-    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise ValueError(f"Failed to convert `{what}` to a float32 array: unsupported dtype "
-                         f"{arr.dtype}. Expected numeric data (ints or floats).")
-    if np.issubdtype(arr.dtype, np.complexfloating):
-        raise ValueError(f"`{what}` is complex ({arr.dtype}); fastnn trains on real numbers")
-    if arr.ndim == 0:
-        raise ValueError(f"`{what}` must have a batch dimension, received a scalar")
-    return np.ascontiguousarray(arr, dtype=np.float32)
-
-
-def check_finite(arr, what):
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-        bad = int(np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0][0])
-        raise ValueError(f"`{what}` contains NaN or infinity (first at sample {bad}); "
-                         f"fastnn does not train or evaluate on non-finite values")
-
-
-def check_cardinality(xs, y):
+def check_cardinality(xs, y, allow_empty=False):
     sizes = [len(a) for a in xs]
     if y is not None:
         sizes_y = len(y)
@@ -39,9 +21,39 @@ def check_cardinality(xs, y):
     elif len(set(sizes)) > 1:
         raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the same "
                          "number of samples.'x' sizes: " + ", ".join(map(str, sizes)))
-    if sizes[0] == 0:
+    if sizes[0] == 0 and not allow_empty:
         raise ValueError("The dataset is empty: `x` has 0 samples")
     return sizes[0]
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq):
+    """The loop-shaping arguments of fit, checked before any work is done."""
+    if not _is_int(epochs):
+        raise ValueError(f"`epochs` must be an integer, received epochs={epochs!r}")
+    if not _is_int(initial_epoch) or initial_epoch < 0:
+        raise ValueError(f"`initial_epoch` must be a non-negative integer, received "
+                         f"initial_epoch={initial_epoch!r}")
+    if steps_per_epoch is not None and (not _is_int(steps_per_epoch) or steps_per_epoch < 1):
+        raise ValueError(f"`steps_per_epoch` must be a positive integer or None, received "
+                         f"steps_per_epoch={steps_per_epoch!r}")
+    if not _is_int(validation_freq) or validation_freq < 1:
+        raise ValueError(f"`validation_freq` must be a positive integer, received "
+                         f"validation_freq={validation_freq!r}")
+
+
+def unpack_validation_data(validation_data):
+    """(x_val, y_val, sample_weight or None) from a 2- or 3-item tuple or list."""
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
+        return tuple(validation_data) + (None,) * (3 - len(validation_data))
+    what = (f"a {type(validation_data).__name__} of {len(validation_data)} items"
+            if isinstance(validation_data, (tuple, list)) else type(validation_data).__name__)
+    raise ValueError(f"When passing a `validation_data` argument, it must contain either 2 items "
+                     f"(x_val, y_val), or 3 items (x_val, y_val, val_sample_weights). However "
+                     f"we received {what}.")
 
 
 def check_batch_size(batch_size):
@@ -54,8 +66,8 @@ def check_batch_size(batch_size):
 
 def train_validation_split(arrays, validation_split):
     """Keras's split: the LAST fraction (before any shuffling) is validation data."""
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"`validation_split` must be in [0, 1), received {validation_split}")
+    if not isinstance(validation_split, numbers.Real) or not 0 <= validation_split < 1:
+        raise ValueError(f"`validation_split` must be in [0, 1), received {validation_split!r}")
     n = len(arrays[0])
     split_at = int(np.floor(n * (1.0 - validation_split)))
     if split_at == 0 or split_at == n:
@@ -74,20 +86,34 @@ def class_labels(y):
 
 
 def sample_weights(y, class_weight, sample_weight):
-    """Per-sample loss weights, or None when every sample counts the same."""
+    """Per-sample loss weights, or None when every sample counts the same.
+
+    class_weight maps a class index to a weight; as in Keras, a sample whose class is
+    not in the dict weighs 1."""
     w = None
     if sample_weight is not None:
-        w = np.asarray(sample_weight, dtype=np.float32).reshape(-1)
-        if len(w) != len(y):
-            raise ValueError(f"`sample_weight` has {len(w)} entries for {len(y)} samples")
+        sw = numeric_array(sample_weight, "sample_weight")
+        if sw.ndim == 2 and sw.shape[1] == 1:
+            sw = sw[:, 0]
+        if sw.ndim != 1:
+            raise ValueError(f"`sample_weight` must have shape ({len(y)},), one weight per "
+                             f"sample, received shape {sw.shape}")
+        if len(sw) != len(y):
+            raise ValueError(f"`sample_weight` has {len(sw)} entries for {len(y)} samples")
+        w = kernel_array(sw, np.float32, "sample_weight")
+        check_finite(w, "sample_weight")
     if class_weight is not None:
         if not isinstance(class_weight, dict):
             raise ValueError("`class_weight` must be a dict mapping class index to weight")
-        labels = class_labels(y)
-        lookup = np.ones(max(int(labels.max()) + 1, max(class_weight) + 1), dtype=np.float32)
         for k, v in class_weight.items():
-            lookup[int(k)] = v
-        cw = lookup[labels]
+            if not _is_int(k) and not (isinstance(k, numbers.Real) and float(k).is_integer()):
+                raise ValueError(f"`class_weight` keys must be integer class indices, "
+                                 f"received key {k!r}")
+            if not isinstance(v, numbers.Real) or not np.isfinite(v):
+                raise ValueError(f"`class_weight` values must be finite numbers, received "
+                                 f"class_weight[{k!r}]={v!r}")
+        classes, where = np.unique(class_labels(y), return_inverse=True)
+        cw = np.array([class_weight.get(int(c), 1.0) for c in classes], np.float32)[where]
         w = cw if w is None else w * cw
     return w
 

@@ -10,7 +10,8 @@ their gradients live in two contiguous buffers, so the optimizer is one fused pa
 """
 import numpy as np
 
-from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name
+from fastnn import _validate
+from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name, weight_list
 from fastnn.models.trainer import Trainer
 
 
@@ -150,16 +151,18 @@ class Model(Trainer, Layer):
         return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        weights = list(weights)
+        weights = weight_list(weights, f"model '{self.name}'")
         own = self.weights
         if len(weights) != len(own):
+            unbuilt = "" if self._graph_built else (
+                " The model is not built yet: give it an input shape (an `Input` or "
+                "`input_shape=`) or call it on data first.")
             raise ValueError(f"You called `set_weights(weights)` on model '{self.name}' with a weight "
-                             f"list of length {len(weights)}, but the model expected {len(own)} weights.")
-        for var, w in zip(own, weights):
-            if np.shape(w) != var.shape:
-                raise ValueError(f"Weight {var.name} has shape {var.shape}, but the value "
-                                 f"given has shape {np.shape(w)}")
-        for var, w in zip(own, weights):
+                             f"list of length {len(weights)}, but the model expected {len(own)} "
+                             f"weights.{unbuilt}")
+        # check every value before assigning any: a bad list leaves the model as it was
+        values = [_validate.weight_value(w, var.name, var.shape) for var, w in zip(own, weights)]
+        for var, w in zip(own, values):
             var.assign(w)
 
     def count_params(self):
@@ -251,9 +254,10 @@ class Model(Trainer, Layer):
         if any(isinstance(t, KerasTensor) for t in items):
             raise NotImplementedError("Calling a model on symbolic tensors (nesting models) is "
                                       "not supported by fastnn yet")
-        xs = self._inputs(inputs)
-        outs = [o.copy() for o in self.forward_graph(xs, training=bool(training))]
-        return outs[0] if len(outs) == 1 else outs
+        return self._infer(inputs, training)
+
+    def _expects_single_input(self):
+        return self._graph_built and len(self.inputs) == 1
 
 
 def snake_case_name(name):

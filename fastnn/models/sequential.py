@@ -85,6 +85,9 @@ class Sequential(Model):
         self._input_shape = tuple(input_shapes[0])
         self._build_stack(self._input_shape)
 
+    def _expects_single_input(self):
+        return True
+
     @property
     def layers(self):
         return list(self._stack)

@@ -9,8 +9,9 @@ into reused buffers and each layer reuses its own.
 """
 import numpy as np
 
-from fastnn import distributed, losses, metrics as metrics_module, optimizers, random
+from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn.callbacks import CallbackList
+from fastnn.layers.layer import allocate
 from fastnn.models import data
 
 
@@ -78,7 +79,11 @@ class Trainer:
 
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
-        xs = [data.float_array(a, what) for a in data.as_list(x)]
+        items = data.as_list(x)
+        if len(items) > 1 and self._expects_single_input() and \
+                not any(isinstance(a, np.ndarray) for a in items):
+            items = [x]  # nested Python lists: one array, as numpy reads them
+        xs = [data.float_array(a, what) for a in items]
         self._ensure_graph([(None,) + a.shape[1:] for a in xs])
         if len(xs) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), "
@@ -103,10 +108,7 @@ class Trainer:
         if y is None:
             raise ValueError("Training and evaluating need targets: pass `y` (the labels) "
                              "along with `x`")
-        y = np.asarray(y)
-        if y.dtype == object or not (np.issubdtype(y.dtype, np.number) or y.dtype == bool):
-            raise ValueError(f"Failed to convert `y` to a numeric array: unsupported dtype "
-                             f"{y.dtype}. Labels must be numbers (class indices or one-hot).")
+        y = data.numeric_array(y, "y", " Labels must be numbers (class indices or one-hot).")
         if y.ndim == 0:
             raise ValueError("`y` must have a batch dimension, received a scalar")
         return self.loss.prepare_targets(y, (len(y),) + tuple(n_outputs_shape[1:]))
@@ -184,6 +186,7 @@ class Trainer:
                 fused.defer_activation = False
         return float(np.sum(per_sample)), preds
 
+    @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
@@ -216,11 +219,22 @@ class Trainer:
         return self._batch_result(*self._loss_step(xs, y, w, training=False), y, return_dict)
 
     def predict_on_batch(self, x):
+        return self._infer(x, training=False)
+
+    def _infer(self, x, training):
+        """Outputs for one batch (predict_on_batch, model(x)); an empty batch gives empty
+        outputs, as in Keras."""
         xs = self._inputs(x)
-        outs = [o.copy() for o in self.forward_graph(xs, training=False)]
+        for a in xs:
+            data.check_finite(a, "x")
+        if data.check_cardinality(xs, None, allow_empty=True) == 0:
+            outs = [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
+        else:
+            outs = [o.copy() for o in self.forward_graph(xs, training=bool(training))]
         return outs[0] if len(outs) == 1 else outs
 
     # ---- fit -------------------------------------------------------------------------
+    @_interrupt.stops_at_batch_boundary  # Ctrl-C: KeyboardInterrupt between two steps
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -228,18 +242,20 @@ class Trainer:
         """Train the model for a fixed number of epochs; returns a `History`."""
         self._require_compiled("fit")
         batch_size = data.check_batch_size(batch_size)
+        data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         verbose = 1 if verbose == "auto" else verbose
         xs, y = self._prepare(x, y)
         w = data.sample_weights(y, class_weight, sample_weight)
         val = None
         if validation_data is not None:
-            vx, vy = validation_data[0], validation_data[1]
+            vx, vy, vw = data.unpack_validation_data(validation_data)
             val = self._prepare(vx, vy, what=" (validation_data)")
+            val = val + (data.sample_weights(val[1], None, vw),)
         elif validation_split:
             arrays = xs + [y] + ([w] if w is not None else [])
             train, held = data.train_validation_split(arrays, validation_split)
             xs, y, w = train[:len(xs)], train[len(xs)], (train[-1] if w is not None else None)
-            val = (held[:len(xs)], held[len(xs)])
+            val = (held[:len(xs)], held[len(xs)], None)
         self._pack_parameters()
         dist = distributed.strategy()
         n = len(y)
@@ -261,10 +277,11 @@ class Trainer:
             order = random.generator().permutation(n) if shuffle else None
             logs = self._train_epoch(xs, y, w, order, global_batch, steps, cbs)
             if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_loop(val[0], val[1], None,
+                val_logs = self._evaluate_loop(val[0], val[1], val[2],
                                                validation_batch_size or batch_size, cbs)
                 logs.update({"val_" + k: v for k, v in val_logs.items()})
             cbs.on_epoch_end(epoch, logs)
+            _interrupt.raise_if_pending()
             if self._should_stop():
                 break
         cbs.on_train_end(logs)
@@ -295,6 +312,7 @@ class Trainer:
                 m.update(by, preds)
             logs = self._means(loss_sum, seen)
             cbs.on_train_batch_end(step, logs)
+            _interrupt.raise_if_pending()
             if self._should_stop():
                 break
         return dict(logs)
@@ -349,6 +367,7 @@ class Trainer:
                 m.update(y[lo:hi], preds)
             logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
             cbs.on_test_batch_end(step, logs)
+            _interrupt.raise_if_pending()
         logs = self._means(loss_sum, seen)  # data-parallel: over every rank's part
         cbs.on_test_end(logs)
         return dict(logs)
@@ -365,7 +384,9 @@ class Trainer:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
                            model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_predict_begin()
-        results = [np.empty((n,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
+        results = [allocate((n,) + tuple(t.shape[1:]), np.float32, f"Model '{self.name}'",
+                            "its predictions", "predict on fewer samples at a time")
+                   for t in self.outputs]
         for step in range(n_steps):
             cbs.on_predict_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)

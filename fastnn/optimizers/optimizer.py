@@ -6,6 +6,8 @@ Slot buffers (Adam's m and v, momenta) are allocated once, at the first step.
 """
 import numpy as np
 
+from fastnn import _interrupt
+
 
 # Keras's common optimizer arguments, at their defaults; other values are not supported yet.
 _KERAS_COMMON = {"weight_decay": None, "clipnorm": None, "clipvalue": None, "global_clipnorm": None,
@@ -31,7 +33,11 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        value = float(value)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"learning_rate must be a non-negative float, received "
+                             f"{value!r}") from None
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"learning_rate must be a non-negative float, received {value}")
         self._learning_rate = float(np.float32(value))  # a float32 variable, as in Keras
@@ -41,8 +47,15 @@ class Optimizer:
         if self._slots is None or self._slots_size != params.size:
             self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
             self._slots_size = params.size
-        self.iterations += 1
-        self.update(params, grads, self._slots)
+        # All or nothing: Ctrl-C waits until the step is done, and a failed update (the
+        # kernels check their arguments before changing anything) is not counted.
+        with _interrupt.atomic():
+            self.iterations += 1
+            try:
+                self.update(params, grads, self._slots)
+            except BaseException:
+                self.iterations -= 1
+                raise
 
     # Keras stores slots per model variable: Adam interleaves (m0, v0, m1, v1, ...), the
     # others list one slot for every variable, then the next slot (velocities, momentums).
