@@ -17,8 +17,11 @@
  *     Argument checking happens in Cython before the GIL is released; kernels trust
  *     their arguments.
  *   - Threads: one OpenMP level per kernel, with an if() clause so that small work
- *     runs serially.  Results do not depend on the thread count except where a
- *     kernel's header says so.
+ *     runs serially.  A region's team is 1 or all threads, never a size in between
+ *     (fnn_team: libgomp re-creates pool threads when team sizes vary), and its work
+ *     is split among the threads OpenMP actually started (fnn_workers: fewer under
+ *     OMP_THREAD_LIMIT, OMP_DYNAMIC or nesting).  Results do not depend on the thread
+ *     count except where a kernel's header says so.
  */
 #ifndef FNN_H
 #define FNN_H

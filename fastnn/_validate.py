@@ -3,8 +3,11 @@
 The kernels read float32 (labels int32), C-contiguous, in native byte order and aligned
 (fastnn._C refuses anything else).  Data from users is checked here first: numeric,
 real, not ragged, within float32's range, and (where it enters training or inference)
-finite.  Every error names the argument or layer it is about.
+finite.  Every error names the argument or layer it is about.  Arrays too large for the machine
+are a MemoryError naming their owner (`allocate`).
 """
+import os
+
 import numpy as np
 
 
@@ -66,3 +69,40 @@ def weight_value(value, name, shape):
         raise ValueError(f"Weight {name} has shape {tuple(shape)}, but the value given has "
                          f"shape {arr.shape}")
     return arr
+
+
+def _physical_memory():
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+PHYSICAL_MEMORY = _physical_memory()
+
+
+def allocate(shape, dtype, owner, what="an array", advice="use a smaller batch_size",
+             check_only=False):
+    """np.empty, with a MemoryError naming its owner (e.g. "Layer 'dense'") when the array
+    cannot exist: more bytes than the machine has (refused before the OS might overcommit
+    and then kill the process), or more than numpy can allocate."""
+    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
+    advice = (f"{owner} needs {nbytes / 2 ** 30:.3g} GiB for {what} of shape "
+              f"{tuple(shape)}; {advice}")
+    if PHYSICAL_MEMORY and nbytes > PHYSICAL_MEMORY:
+        raise MemoryError(f"{advice}: this machine has {PHYSICAL_MEMORY / 2 ** 30:.3g} GiB")
+    if check_only:
+        return None
+    try:
+        return np.empty(shape, dtype=dtype)
+    except (MemoryError, ValueError) as e:  # ValueError: "array is too big"
+        raise MemoryError(f"{advice} ({e})") from None
+
+
+def weight_list(weights, owner):
+    """`weights` as a list, or a clear error (set_weights takes a list of arrays)."""
+    if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__") or \
+            isinstance(weights, (str, bytes, dict)):
+        raise ValueError(f"`set_weights` on {owner} expects a list of NumPy arrays, received "
+                         f"{type(weights).__name__}")
+    return list(weights)

@@ -264,6 +264,10 @@ CATALOGUE = [  # (id, call, exception, regex the message must match)
      ValueError, r"`set_weights` on layer 'dense\w*' expects a list"),
     ("layer-set-weights-complex", lambda: built_dense().set_weights(
         [np.zeros((4, 3), complex), np.zeros(3)]), ValueError, "is complex"),
+    ("layer-set-weights-ragged", lambda: built_dense().set_weights([[[1, 2], [3]], np.zeros(3)]),
+     ValueError, r"value for weight dense\w*/kernel.*same length"),
+    ("layer-set-weights-none", lambda: built_dense().set_weights([np.zeros((4, 3)), None]),
+     ValueError, r"Weight dense\w*/bias has shape \(3,\), but the value given is None"),
     ("variable-assign-shape", lambda: built_dense().kernel.assign(np.zeros((3, 4))), ValueError,
      r"Weight dense\w*/kernel has shape \(4, 3\), but the value given has shape \(3, 4\)"),
 ]

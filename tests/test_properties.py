@@ -7,7 +7,6 @@ above 1024).  Each test runs 25 examples by default (`hypothesis` profile "fastn
 conftest.py); `pytest --hypothesis-profile=thorough` runs 500 each.
 """
 import numpy as np
-import pytest
 from hypothesis import assume, given, strategies as st
 
 import fastnn

@@ -84,7 +84,8 @@ def test_memory_is_flat_over_thousands_of_steps(make, steps):
         tracemalloc.stop()
     # 2 x `steps` more steps in each measurement; a leak of even 64 bytes per step shows
     assert traced_growth < 32 * 1024, f"traced memory grew by {traced_growth} bytes"
-    assert rss_growth < 2 * 1024 * 1024, f"resident memory grew by {rss_growth} bytes"
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan quarantines freed memory
+        assert rss_growth < 2 * 1024 * 1024, f"resident memory grew by {rss_growth} bytes"
 
 
 def thread_ids():

@@ -4,7 +4,6 @@ A layer is a pair of plain functions over NumPy arrays: `forward(x, training)` a
 `backward(dy, need_dx)`, which writes its weights' gradients and returns dx.  There is
 no autograd engine: a model calls forwards in order and backwards in reverse.
 """
-import os
 import re
 
 import numpy as np
@@ -52,43 +51,6 @@ def reject_unsupported(layer, **options):
 def shape_str(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
-
-
-def _physical_memory():
-    try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return None
-
-
-PHYSICAL_MEMORY = _physical_memory()
-
-
-def allocate(shape, dtype, owner, what="an array", advice="use a smaller batch_size",
-             check_only=False):
-    """np.empty, with a MemoryError naming its owner (e.g. "Layer 'dense'") when the array
-    cannot exist: more bytes than the machine has (refused before the OS might overcommit
-    and then kill the process), or more than numpy can allocate."""
-    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
-    advice = (f"{owner} needs {nbytes / 2 ** 30:.3g} GiB for {what} of shape "
-              f"{tuple(shape)}; {advice}")
-    if PHYSICAL_MEMORY and nbytes > PHYSICAL_MEMORY:
-        raise MemoryError(f"{advice}: this machine has {PHYSICAL_MEMORY / 2 ** 30:.3g} GiB")
-    if check_only:
-        return None
-    try:
-        return np.empty(shape, dtype=dtype)
-    except (MemoryError, ValueError) as e:  # ValueError: "array is too big"
-        raise MemoryError(f"{advice} ({e})") from None
-
-
-def weight_list(weights, owner):
-    """`weights` as a list, or a clear error (set_weights takes a list of arrays)."""
-    if isinstance(weights, np.ndarray) or not hasattr(weights, "__iter__") or \
-            isinstance(weights, (str, bytes, dict)):
-        raise ValueError(f"`set_weights` on {owner} expects a list of NumPy arrays, received "
-                         f"{type(weights).__name__}")
-    return list(weights)
 
 
 class Variable:
@@ -181,8 +143,8 @@ class Layer:
                                  f"{tuple(shape)}, more than the weights file holds: the "
                                  f"file's config and weights do not match")
         init = initializers.get(initializer)
-        allocate(tuple(shape), np.float32, f"Layer '{self.name}'", f"its weight '{name}'",
-                 "make the layer smaller", check_only=True)
+        _validate.allocate(tuple(shape), np.float32, f"Layer '{self.name}'",
+                           f"its weight '{name}'", "make the layer smaller", check_only=True)
         var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
         self._variables.append(var)
         return var
@@ -203,17 +165,19 @@ class Layer:
         return [v.numpy() for v in self._variables]
 
     def set_weights(self, weights):
-        weights = weight_list(weights, f"layer '{self.name}'")
+        weights = _validate.weight_list(weights, f"layer '{self.name}'")
         if len(weights) != len(self._variables):
             raise ValueError(f"Layer {self.name} expects {len(self._variables)} weights, "
                              f"but the weight list provided has {len(weights)} elements.")
-        values = [_validate.weight_value(w, var.name, var.shape) if np.shape(w) == var.shape
-                  else w for var, w in zip(self._variables, weights)]
-        for var, w in zip(self._variables, values):
-            if np.shape(w) != var.shape:
+        values = []
+        for var, w in zip(self._variables, weights):  # check all before assigning any
+            w = _validate.numeric_array(w, f"value for weight {var.name}") if w is not None \
+                else _validate.weight_value(w, var.name, var.shape)
+            if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
-                                 f"with provided weight shape {np.shape(w)}.")
-        for var, w in zip(self._variables, values):  # all checked: nothing half-assigned
+                                 f"with provided weight shape {w.shape}.")
+            values.append(w)
+        for var, w in zip(self._variables, values):
             var.assign(w)
 
     def count_params(self):
@@ -279,7 +243,8 @@ class Layer:
         """A scratch array reused across steps for a given shape (no per-batch allocation)."""
         buf = self._buffers.get((key, shape))
         if buf is None:
-            buf = self._buffers[(key, shape)] = allocate(shape, dtype, f"Layer '{self.name}'")
+            buf = self._buffers[(key, shape)] = _validate.allocate(shape, dtype,
+                                                                   f"Layer '{self.name}'")
         return buf
 
     # ---- serialization ------------------------------------------------------------

@@ -8,10 +8,8 @@ Three ways to make one, as in Keras:
 Gradients are summed where a tensor feeds several layers.  Trainable parameters and
 their gradients live in two contiguous buffers, so the optimizer is one fused pass.
 """
-import numpy as np
-
 from fastnn import _validate
-from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name, weight_list
+from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name
 from fastnn.models.trainer import Trainer
 
 
@@ -151,7 +149,7 @@ class Model(Trainer, Layer):
         return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
-        weights = weight_list(weights, f"model '{self.name}'")
+        weights = _validate.weight_list(weights, f"model '{self.name}'")
         own = self.weights
         if len(weights) != len(own):
             unbuilt = "" if self._graph_built else (

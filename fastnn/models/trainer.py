@@ -10,8 +10,8 @@ into reused buffers and each layer reuses its own.
 import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
+from fastnn._validate import allocate
 from fastnn.callbacks import CallbackList
-from fastnn.layers.layer import allocate
 from fastnn.models import data
 
 
