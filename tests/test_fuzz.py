@@ -7,6 +7,7 @@ subprocess runs with ASan too, so an out-of-bounds access that does not crash fa
 import os
 import subprocess
 import sys
+import tempfile
 
 import fastnn
 
@@ -120,9 +121,11 @@ print("survived", calls)
 
 
 def run_fuzz(seed, calls):
+    # From a neutral folder: `python -c` puts the working directory first on sys.path,
+    # and a source checkout's unbuilt fastnn/ there would shadow the installed one.
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fastnn.__file__)))
     r = subprocess.run([sys.executable, "-c", FUZZ, str(seed), str(calls)], env=env,
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300, cwd=tempfile.gettempdir())
     last = r.stderr.strip().splitlines()[-3:]
     assert r.returncode == 0 and f"survived {calls}" in r.stdout, \
         f"exit {r.returncode}; last calls:\n" + "\n".join(last)
