@@ -211,10 +211,11 @@ def dropout_bits(seed, index):
 
 
 def _keep_scale(shape, rate, seed, dtype, offset=0):
-    # the threshold uses the float32 rate, as the C kernel receives it
-    keep = dropout_bits(seed, offset + np.arange(int(np.prod(shape)))) >= \
-        np.uint32(float(np.float32(rate)) * 2 ** 24)
-    scale = np.float32(1.0 / (1.0 - float(np.float32(rate)))) if rate < 1 else 0
+    # the threshold and scale use the float32 rate, as the C kernel receives it (a rate
+    # just below 1 in float64 is 1 in float32: everything is dropped)
+    rate = float(np.float32(rate))
+    keep = dropout_bits(seed, offset + np.arange(int(np.prod(shape)))) >= np.uint32(rate * 2 ** 24)
+    scale = np.float32(1.0 / (1.0 - rate)) if rate < 1 else 0
     return np.where(keep, np.asarray(scale, dtype=dtype), 0).reshape(shape).astype(dtype)
 
 

@@ -107,7 +107,7 @@ def test_libgomp_hangs_in_a_forked_child_without_the_mitigation():
     (If this starts to skip, the OpenMP runtime survives fork and the mitigation could be
     relaxed.)"""
     r = fork_script(before="train()", child_work="fastnn._C.relu_forward(np.ones(10 ** 6, "
-                    "np.float32))", deadline=3, undo_mitigation=True)
+                    "np.float32))", deadline=1.5, undo_mitigation=True)
     if "CHILD HUNG" not in r.stdout:
         pytest.skip("this OpenMP runtime survives fork: " + " ".join(r.stdout.split()))
     assert "child trained" not in r.stdout

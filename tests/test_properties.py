@@ -3,11 +3,12 @@ pool sizes, thread counts and GEMM micro-kernels drawn by hypothesis.
 
 The example-based tests (test_kernels.py) pick the edge cases we thought of; these draw
 the ones we did not (they found the conv weight-gradient stack overflow at patch lengths
-above 1024).  Each test runs 25 examples by default (`hypothesis` profile "fastnn", set in
+above 1024, and a twin that divided by zero for a dropout rate that is 1 in float32).
+Each test runs 25 examples by default (`hypothesis` profile "fastnn", set in
 conftest.py); `pytest --hypothesis-profile=thorough` runs 500 each.
 """
 import numpy as np
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, example, given, strategies as st
 
 import fastnn
 from fastnn import _C, ops
@@ -184,6 +185,7 @@ def test_activation(name, shape, scale, ctx, seed):
 
 @given(shape=shapes, rate=st.floats(0, 1), seed=st.integers(0, 2 ** 64 - 1),
        ctx=contexts, data_seed=seeds)
+@example(shape=(1,), rate=0.9999999999999999, seed=0, ctx=Context(1, ISAS[0]), data_seed=0)
 def test_dropout(shape, rate, seed, ctx, data_seed):
     x = uniform(data_seed, shape)
     with ctx:
