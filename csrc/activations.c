@@ -30,7 +30,7 @@
 
 /* Both operands are loaded before the select, so the compiler emits a branch-free
  * vector blend (a conditional load would be a branch, mispredicted half the time). */
-UNARY(relu_forward, float v = x[i]; y[i] = v > 0.0f ? v : 0.0f)
+UNARY(relu_forward, float v = x[i]; y[i] = v < 0.0f ? 0.0f : v) /* NaN stays NaN, as in Keras */
 BINARY(relu_backward, float d = dy[i]; dx[i] = y[i] > 0.0f ? d : 0.0f)
 UNARY(sigmoid_forward, y[i] = 1.0f / (1.0f + expf(-x[i])))
 BINARY(sigmoid_backward, dx[i] = dy[i] * y[i] * (1.0f - y[i]))

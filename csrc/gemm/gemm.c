@@ -110,7 +110,7 @@ static void finish_tile(float *c, int64_t ldc, const float *tile, int nr, int64_
         if (bias)
             for (int64_t j = 0; j < nn; j++) ci[j] += bias[j];
         if (relu)
-            for (int64_t j = 0; j < nn; j++) ci[j] = ci[j] > 0.0f ? ci[j] : 0.0f;
+            for (int64_t j = 0; j < nn; j++) ci[j] = ci[j] < 0.0f ? 0.0f : ci[j]; /* NaN stays */
     }
 }
 

@@ -39,9 +39,9 @@ AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *
             r0 = _mm256_add_ps(r0, bias0);
             r1 = _mm256_add_ps(r1, bias1);
         }
-        if (relu) {
-            r0 = _mm256_max_ps(r0, zero);
-            r1 = _mm256_max_ps(r1, zero);
+        if (relu) { /* max(0, r): a NaN stays NaN (vmaxps returns the second operand) */
+            r0 = _mm256_max_ps(zero, r0);
+            r1 = _mm256_max_ps(zero, r1);
         }
         _mm256_storeu_ps(ci, r0);
         _mm256_storeu_ps(ci + 8, r1);
@@ -74,9 +74,9 @@ AVX2 static void ukr_avx2_indirect_6x16(int64_t nruns, int64_t run_len, const fl
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) {
         __m256 r0 = _mm256_add_ps(acc[i][0], bias0), r1 = _mm256_add_ps(acc[i][1], bias1);
-        if (relu) {
-            r0 = _mm256_max_ps(r0, zero);
-            r1 = _mm256_max_ps(r1, zero);
+        if (relu) { /* max(0, r): a NaN stays NaN (vmaxps returns the second operand) */
+            r0 = _mm256_max_ps(zero, r0);
+            r1 = _mm256_max_ps(zero, r1);
         }
         _mm256_storeu_ps(c + i * ldc, r0);
         _mm256_storeu_ps(c + i * ldc + 8, r1);

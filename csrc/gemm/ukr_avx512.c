@@ -41,9 +41,10 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
             r0 = _mm512_add_ps(r0, bias0);
             r1 = _mm512_add_ps(r1, bias1);
         }
-        if (relu) { /* max(r, 0): NaN becomes 0, like the frame's r > 0 ? r : 0 */
-            r0 = _mm512_max_ps(r0, zero);
-            r1 = _mm512_max_ps(r1, zero);
+        if (relu) { /* max(0, r): vmaxps returns its second operand when one is NaN, so a
+                     * NaN stays NaN, as in Keras and the frame's r < 0 ? 0 : r */
+            r0 = _mm512_max_ps(zero, r0);
+            r1 = _mm512_max_ps(zero, r1);
         }
         _mm512_storeu_ps(ci, r0);
         _mm512_storeu_ps(ci + 16, r1);
@@ -78,8 +79,8 @@ AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
     for (int i = 0; i < MR; i++) {
         __m512 r0 = _mm512_add_ps(acc[i][0], bias0), r1 = _mm512_add_ps(acc[i][1], bias1);
         if (relu) {
-            r0 = _mm512_max_ps(r0, zero);
-            r1 = _mm512_max_ps(r1, zero);
+            r0 = _mm512_max_ps(zero, r0);
+            r1 = _mm512_max_ps(zero, r1);
         }
         _mm512_storeu_ps(c + i * ldc, r0);
         _mm512_storeu_ps(c + i * ldc + 16, r1);

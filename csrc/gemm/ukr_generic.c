@@ -33,9 +33,10 @@ static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *res
             v4 r = va * acc[i][h];
             if (beta != 0.0f) r = vb * load4(ci + 4 * h) + r;
             if (bias) r += load4(bias + 4 * h);
-            if (relu) { /* r > 0 ? r : 0, as a bit mask (vector casts reinterpret bits) */
-                v4i positive = r > (v4){0, 0, 0, 0};
-                r = (v4)(positive & (v4i)r);
+            if (relu) { /* r < 0 ? 0 : r (NaN stays NaN), as a bit mask (vector casts
+                         * reinterpret bits) */
+                v4i negative = r < (v4){0, 0, 0, 0};
+                r = (v4)(~negative & (v4i)r);
             }
             store4(ci + 4 * h, r);
         }
@@ -65,8 +66,8 @@ static void ukr_generic_indirect_6x8(int64_t nruns, int64_t run_len, const float
             v4 r = acc[i][h];
             if (bias) r += load4(bias + 4 * h);
             if (relu) {
-                v4i positive = r > (v4){0, 0, 0, 0};
-                r = (v4)(positive & (v4i)r);
+                v4i negative = r < (v4){0, 0, 0, 0};
+                r = (v4)(~negative & (v4i)r);
             }
             store4(c + i * ldc + 4 * h, r);
         }
