@@ -36,8 +36,10 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                         int32_t pos = (int32_t)(ih * s->W + iw);
                         for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
                             float v = xp[c], cur = yo[c];
-                            int32_t win = -(int32_t)(v > cur); /* all ones where v wins */
-                            yo[c] = v > cur ? v : cur;
+                            /* v wins when larger, or when it is the window's first NaN (a
+                             * NaN propagates, as in Keras); all ones where v wins */
+                            int32_t win = -(int32_t)((v > cur) | ((v != v) & (cur == cur)));
+                            yo[c] = win ? v : cur;
                             ao[c] = (ao[c] & ~win) | (pos & win);
                         }
                     }

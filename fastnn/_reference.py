@@ -128,7 +128,7 @@ def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=No
     N, H, W, C = x.shape
     KH, KW, SH, SW, OH, OW, PT, PL = _pool_geometry(x.shape, pool_size, strides, padding)
     # Pad with a marker position of -1; the first valid pixel of a window always wins
-    # over padding, later pixels win only when strictly greater.
+    # over padding, later pixels win only when strictly greater or the first NaN.
     xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW, fill=-np.inf)
     pos = _padded(np.arange(H * W).reshape(1, H, W, 1), PT, PL, OH, OW, KH, KW, SH, SW, fill=-1)
     best = np.full((N, OH, OW, C), -np.inf, dtype=x.dtype)
@@ -137,7 +137,7 @@ def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=No
         for kw in range(KW):
             v = _window(xp, kh, kw, OH, OW, SH, SW)
             p = np.broadcast_to(_window(pos, kh, kw, OH, OW, SH, SW), v.shape)
-            wins = (p >= 0) & ((v > best) | (argmax < 0))
+            wins = (p >= 0) & ((v > best) | (np.isnan(v) & ~np.isnan(best)) | (argmax < 0))
             best = np.where(wins, v, best)
             argmax = np.where(wins, p, argmax).astype(np.int32)
     return _store(out, best), _store(out_argmax, argmax)

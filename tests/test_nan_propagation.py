@@ -1,5 +1,6 @@
-"""ReLU keeps NaN as NaN, as Keras (and the NumPy twin) do, on every path: the activation
-kernel, and the bias+ReLU epilogue fused into Dense and Conv2D on every GEMM ISA.  A NaN
+"""NaN stays NaN through ReLU and max-pooling, as in Keras (and the NumPy twins), on every
+path: the activation kernel, the bias+ReLU epilogue fused into Dense and Conv2D on every
+GEMM ISA, and the pool (the first NaN of a window wins, and gets the gradient).  A NaN
 hidden as 0 would be a silent wrong answer in a diverging run."""
 import numpy as np
 import pytest
@@ -34,3 +35,15 @@ def test_fused_dense_and_conv_relu_keep_nan(isa):
     k[..., 4] = np.nan
     out = ops.conv2d_forward(img, k, np.zeros(33, np.float32), relu=True)
     assert np.isnan(out[..., 4]).all() and not np.isnan(np.delete(out, 4, axis=-1)).any()
+
+
+def test_max_pooling_propagates_nan_and_routes_its_gradient():
+    x = np.arange(2 * 6 * 6 * 3, dtype=np.float32).reshape(2, 6, 6, 3)
+    x[0, 1, 0, 1] = np.nan  # in the second pixel of window (0, 0), channel 1
+    x[1, 5, 5, 2] = np.nan  # the last pixel of window (2, 2), channel 2
+    y, argmax = _C.maxpool2d_forward(x, (2, 2), None, "valid")
+    y_ref, argmax_ref = _reference.maxpool2d_forward(x)
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(argmax, argmax_ref)
+    assert np.isnan(y[0, 0, 0, 1]) and np.isnan(y[1, 2, 2, 2]) and np.isnan(y).sum() == 2
+    assert argmax[0, 0, 0, 1] == 1 * 6 + 0 and argmax[1, 2, 2, 2] == 5 * 6 + 5
