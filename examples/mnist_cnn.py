@@ -2,6 +2,7 @@
 
     python examples/mnist_cnn.py [--dataset fashion_mnist|mnist] [--epochs 30]
                                  [--limit N] [--batch-size 128] [--plot history.png]
+                                 [--save cnn.keras] [--backup DIR]
     mpirun -np 2 python examples/mnist_cnn.py      # data-parallel over 2 processes
 
 Under mpirun, fastnn.distributed.init() makes fit and evaluate data-parallel: the
@@ -17,7 +18,7 @@ import time
 
 import fastnn
 import fastnn.distributed as dist
-from fastnn.callbacks import EarlyStopping
+from fastnn.callbacks import BackupAndRestore, EarlyStopping
 from fastnn.datasets import fashion_mnist, mnist
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D
 from fastnn.models import Sequential
@@ -41,6 +42,10 @@ def main():
     ap.add_argument("--limit", type=int, default=0, help="use only the first N training images")
     ap.add_argument("--batch-size", type=int, default=128, help="per process under mpirun")
     ap.add_argument("--plot", metavar="FILE", help="save the loss/accuracy curves (matplotlib)")
+    ap.add_argument("--save", metavar="FILE.keras",
+                    help="save the trained model (Keras's format: keras.models.load_model reads it)")
+    ap.add_argument("--backup", metavar="DIR",
+                    help="back up every epoch; rerun after a crash to resume where it stopped")
     args = ap.parse_args()
     dist.init()  # data-parallel under mpirun; nothing happens in one process
     say = print if dist.is_chief() else (lambda *a, **k: None)  # rank 0 prints
@@ -64,15 +69,19 @@ def main():
     e_s = EarlyStopping(min_delta=0.0005, patience=2)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     start = time.perf_counter()
+    callbacks = [e_s] + ([BackupAndRestore(args.backup)] if args.backup else [])
     history = model.fit(x_train, y_train, batch_size=args.batch_size, epochs=args.epochs,
-                        callbacks=[e_s], validation_split=0.1)
+                        callbacks=callbacks, validation_split=0.1)
     seconds = time.perf_counter() - start
-    epochs = len(history.epoch)
+    epochs = max(1, len(history.epoch))
     say(f"Trained {epochs} epoch{'s' if epochs != 1 else ''} in {seconds:.1f} s "
         f"({seconds / epochs:.2f} s per epoch)")
     performance = model.evaluate(x_test, y_test)
     say("The test loss is %.2f" % performance[0])
     say("The test accuracy is %.2f" % (performance[1] * 100) + "%")
+    if args.save and dist.is_chief():
+        model.save(args.save)
+        print(f"Saved the model to {args.save}")
     if args.plot and dist.is_chief():
         plot_history(history, args.plot)
         print(f"Saved the training curves to {args.plot}")

@@ -86,7 +86,8 @@ def test_iris_example_runs():
 
 
 def test_cnn_example_runs_with_keras_output(tmp_path):
-    r = run_example("mnist_cnn.py", "--limit", "1500", "--epochs", "2")
+    saved = tmp_path / "cnn.keras"
+    r = run_example("mnist_cnn.py", "--limit", "1500", "--epochs", "2", "--save", str(saved))
     assert r.returncode == 0, r.stderr
     out = r.stdout
     assert "Total params: 34,826" in out
@@ -95,3 +96,6 @@ def test_cnn_example_runs_with_keras_output(tmp_path):
     assert "The test accuracy is" in out
     accuracy = float(out.split("The test accuracy is ")[1].split("%")[0])
     assert accuracy > 40  # 10 classes: chance is 10%
+    from fastnn.models import load_model
+    model = load_model(saved)  # the trained model, with its optimizer state
+    assert model.count_params() == 34826 and model.optimizer.iterations == 2 * 11
