@@ -37,8 +37,9 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                         for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
                             float v = xp[c], cur = yo[c];
                             /* v wins when larger, or when it is the window's first NaN (a
-                             * NaN propagates, as in Keras); all ones where v wins */
-                            int32_t win = -(int32_t)((v > cur) | ((v != v) & (cur == cur)));
+                             * NaN propagates, as in Keras): "not v <= cur" is true for a
+                             * NaN v, and a NaN cur never loses.  All ones where v wins. */
+                            int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
                             yo[c] = win ? v : cur;
                             ao[c] = (ao[c] & ~win) | (pos & win);
                         }
