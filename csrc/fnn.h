@@ -96,6 +96,26 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
 void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                 const fnn_conv2d_shape *s, float *work, size_t work_size);
 
+/* ---- Conv2D + ReLU + 2x2 max pooling, fused (conv_pool.c) ------------------------ */
+/* For convolutions with few patch entries (KH*KW*C <= FNN_CONV_POOL_MAX_ENTRIES): the
+ * Conv2D (any strides and padding, described by s) with ReLU, followed by a 2x2
+ * MaxPooling2D with stride 2 and "valid" padding, without storing the convolution's
+ * output.  y and pos are (N, OH/2, OW/2, F) (rounded down); pos holds the winner's
+ * place in its window, 2a + b for conv output (2i + a, 2j + b), chosen by
+ * MaxPooling2D's rule (first on ties, a NaN wins).  b may be NULL. */
+#define FNN_CONV_POOL_MAX_ENTRIES 32
+size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s);
+void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
+                                       const float *b, const fnn_conv2d_shape *s, float *work,
+                                       size_t work_size);
+/* The conv weight gradient for the pooled gradient dy: dy reaches its window's winner
+ * where y > 0.  db may be NULL.  Bitwise independent of the thread count (fixed batch
+ * chunks, summed in order). */
+void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float *dy,
+                                               const float *y, const uint8_t *pos,
+                                               const float *x, const fnn_conv2d_shape *s,
+                                               float *work, size_t work_size);
+
 /* ---- MaxPooling2D (pool2d.c) --------------------------------------------------- */
 typedef struct {
     int64_t N, H, W, C;

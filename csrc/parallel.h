@@ -13,9 +13,12 @@
 
 /* Plain C loops the compiler vectorizes, compiled also for AVX-512 and AVX2 and chosen by
  * CPU at load time (GCC's function multi-versioning), since the portable build targets
- * baseline x86-64 (SSE2).  No intrinsics: the same source for every ISA. */
+ * baseline x86-64 (SSE2).  No intrinsics: the same source for every ISA.  The clones are
+ * the x86-64 micro-architecture levels, which include FMA (a plain "avx512f" or "avx2"
+ * clone does not: its a * b + c stays a multiply and an add). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define FNN_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define FNN_VECTOR_CLONES \
+    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define FNN_VECTOR_CLONES
 #endif

@@ -1,5 +1,5 @@
 # Mirror of csrc/fnn.h (the whole C contract); see that file for the conventions.
-from libc.stdint cimport int64_t, int32_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint32_t, uint64_t
 
 cdef extern from "fnn.h" nogil:
     int fnn_has_openmp()
@@ -36,6 +36,16 @@ cdef extern from "fnn.h" nogil:
                                    const fnn_conv2d_shape *s, float *work, size_t work_size)
     void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                     const fnn_conv2d_shape *s, float *work, size_t work_size)
+
+    enum: FNN_CONV_POOL_MAX_ENTRIES
+    size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s)
+    void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
+                                           const float *b, const fnn_conv2d_shape *s, float *work,
+                                           size_t work_size)
+    void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float *dy,
+                                                   const float *y, const uint8_t *pos,
+                                                   const float *x, const fnn_conv2d_shape *s,
+                                                   float *work, size_t work_size)
 
     ctypedef struct fnn_pool2d_shape:
         int64_t N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW

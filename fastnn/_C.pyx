@@ -9,7 +9,7 @@ GIL.  Each wrapper has a NumPy twin with the same name in fastnn._reference.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdint cimport int64_t, int32_t, uint64_t
+from libc.stdint cimport int64_t, int32_t, uint8_t, uint64_t
 
 from fastnn._shapes import normalize_pair, normalize_padding, window_geometry
 
@@ -21,6 +21,7 @@ cnp.import_array()
 cdef enum:
     F32 = cnp.NPY_FLOAT32
     I32 = cnp.NPY_INT32
+    U8 = cnp.NPY_UINT8
 
 
 cdef _array(str op, str name, a, int typenum, int ndim):
@@ -93,7 +94,7 @@ cdef bint _overlap(cnp.ndarray a, b):
 cdef _output(str op, str name, out, tuple shape, int typenum=F32, tuple inputs=()):
     """Return `out` checked (shape, dtype, contiguous, writeable, no overlap), or a new array."""
     if out is None:
-        return np.empty(shape, dtype=np.float32 if typenum == F32 else np.int32)
+        return np.empty(shape, dtype={F32: np.float32, I32: np.int32, U8: np.uint8}[typenum])
     _array(op, name, out, typenum, len(shape))
     cdef cnp.ndarray o = <cnp.ndarray>out
     if not _shape_is(o, shape):

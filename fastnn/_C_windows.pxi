@@ -107,6 +107,91 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
     return dw, db
 
 
+# ---- Conv2D + ReLU + 2x2 max pooling, fused ------------------------------------------
+
+cdef fnn_conv2d_shape _conv_pool_shape(str op, tuple x_shape, tuple w_shape, strides,
+                                       padding) except *:
+    cdef fnn_conv2d_shape s = _conv_shape(op, x_shape, w_shape, strides, padding)
+    if s.KH * s.KW * s.C > FNN_CONV_POOL_MAX_ENTRIES:
+        raise ValueError(f"{op}: the fused kernel takes kernels of at most "
+                         f"{FNN_CONV_POOL_MAX_ENTRIES} entries (KH*KW*C), received {w_shape}")
+    if s.OH < 2 or s.OW < 2:
+        raise ValueError(f"{op}: the convolution's {s.OH}x{s.OW} output is smaller than the "
+                         f"2x2 pool window")
+    return s
+
+
+def conv2d_relu_maxpool2d_workspace_size(input_shape, kernel_shape, strides=(1, 1),
+                                         padding="valid"):
+    cdef fnn_conv2d_shape s = _conv_pool_shape("conv2d_relu_maxpool2d", tuple(input_shape),
+                                               tuple(kernel_shape), strides, padding)
+    return fnn_conv2d_relu_maxpool2d_workspace_size(&s)
+
+
+def conv2d_relu_maxpool2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
+                                  out=None, out_pos=None, work=None):
+    """(y, pos) = 2x2 max pooling (stride 2, valid) of relu(conv(x, kernel) + bias), the
+    convolution's output never stored; pos (uint8) is the winner's place 2a + b in its
+    window.  Kernels of at most 32 entries (KH*KW*C)."""
+    op = "conv2d_relu_maxpool2d_forward"
+    f32(op, "x", x, 4)
+    f32(op, "kernel", kernel, 4)
+    cdef fnn_conv2d_shape s = _conv_pool_shape(op, x.shape, kernel.shape, strides, padding)
+    if bias is not None:
+        f32(op, "bias", bias, 1)
+        if bias.shape[0] != s.F:
+            raise ValueError(f"{op}: bias {bias.shape} does not match kernel {kernel.shape}")
+    shape = (s.N, s.OH // 2, s.OW // 2, s.F)
+    y = _output(op, "out", out, shape, F32, (x, kernel, bias))
+    pos = _output(op, "out_pos", out_pos, shape, U8, (x, kernel, bias, y))
+    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s))
+    cdef float *Y = fp(y)
+    cdef uint8_t *POS = <uint8_t *>cnp.PyArray_DATA(pos)
+    cdef float *X = fp(x)
+    cdef float *Wt = fp(kernel)
+    cdef float *B = fp_or_null(bias)
+    cdef float *Wk = fp(work)
+    cdef size_t ws = work.size
+    with nogil:
+        fnn_conv2d_relu_maxpool2d_forward(Y, POS, X, Wt, B, &s, Wk, ws)
+    return y, pos
+
+
+def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1, 1),
+                                          padding="valid", bint use_bias=True, out_kernel=None,
+                                          out_bias=None, work=None):
+    """(dkernel, dbias or None) of the fused op for the pooled gradient dy, given its
+    forward outputs y and pos and its input x."""
+    op = "conv2d_relu_maxpool2d_backward_weight"
+    f32(op, "dy", dy, 4)
+    f32(op, "y", y, 4)
+    _array(op, "pos", pos, U8, 4)
+    f32(op, "x", x, 4)
+    kh, kw = normalize_pair(kernel_size, "kernel_size", op)
+    cdef fnn_conv2d_shape s = _conv_pool_shape(op, x.shape, (kh, kw, x.shape[3], dy.shape[3]),
+                                               strides, padding)
+    shape = (s.N, s.OH // 2, s.OW // 2, s.F)
+    if dy.shape != shape or y.shape != shape or pos.shape != shape:
+        raise ValueError(f"{op}: dy {dy.shape}, y {y.shape} and pos {pos.shape} must all have "
+                         f"shape {shape} for x {x.shape}")
+    if pos.size and pos.max() > 3:
+        raise ValueError(f"{op}: pos holds {pos.max()}, outside a 2x2 window (0..3)")
+    dw = _output(op, "out_kernel", out_kernel, (s.KH, s.KW, s.C, s.F), F32, (dy, y, pos, x))
+    db = _output(op, "out_bias", out_bias, (s.F,), F32, (dy, y, pos, x, dw)) if use_bias else None
+    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s))
+    cdef float *DW = fp(dw)
+    cdef float *DB = fp_or_null(db)
+    cdef float *DY = fp(dy)
+    cdef float *Yp = fp(y)
+    cdef uint8_t *POS = <uint8_t *>cnp.PyArray_DATA(pos)
+    cdef float *X = fp(x)
+    cdef float *Wk = fp(work)
+    cdef size_t ws = work.size
+    with nogil:
+        fnn_conv2d_relu_maxpool2d_backward_weight(DW, DB, DY, Yp, POS, X, &s, Wk, ws)
+    return dw, db
+
+
 # ---- MaxPooling2D -----------------------------------------------------------------
 
 cdef fnn_pool2d_shape _pool_shape(str op, tuple x_shape, pool_size, strides, padding) except *:

@@ -113,6 +113,43 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
     return _store(out_kernel, dw), db
 
 
+# ---- Conv2D + ReLU + 2x2 max pooling, fused ----------------------------------------
+
+def _pool_windows(z):
+    """The 2x2 windows (stride 2, valid) of z (N, OH, OW, F) as (N, OH//2, OW//2, 4, F),
+    window place k = 2a + b."""
+    N, OH, OW, F = z.shape
+    PH, PW = OH // 2, OW // 2
+    return np.stack([z[:, a:2 * PH:2, b:2 * PW:2] for a in (0, 1) for b in (0, 1)], axis=3)
+
+
+def conv2d_relu_maxpool2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
+                                  out=None, out_pos=None, work=None):
+    z = _pool_windows(conv2d_forward(x, kernel, bias, strides, padding, relu=True))
+    best, pos = z[:, :, :, 0], np.zeros(z.shape[:3] + z.shape[4:], dtype=np.uint8)
+    for k in (1, 2, 3):  # MaxPooling2D's rule: strictly greater, or the first NaN
+        v = z[:, :, :, k]
+        wins = (v > best) | (np.isnan(v) & ~np.isnan(best))
+        best, pos = np.where(wins, v, best), np.where(wins, k, pos).astype(np.uint8)
+    return _store(out, best), _store(out_pos, pos)
+
+
+def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1, 1),
+                                          padding="valid", use_bias=True, out_kernel=None,
+                                          out_bias=None, work=None):
+    """The pooled gradient reaches its window's winner where y > 0 (ReLU), then it is
+    Conv2D's weight gradient."""
+    KH, KW = normalize_pair(kernel_size, "kernel_size", "conv2d")
+    _, OH, OW, _, _ = _conv_geometry(x.shape, (KH, KW), strides, padding, "conv2d")
+    g = np.where(y > 0, dy, 0).astype(dy.dtype)
+    dz = np.zeros((x.shape[0], OH, OW, dy.shape[3]), dtype=dy.dtype)
+    PH, PW = OH // 2, OW // 2
+    for k in range(4):
+        dz[:, k // 2:2 * PH:2, k % 2:2 * PW:2] = np.where(pos == k, g, 0)
+    return conv2d_backward_weight(dz, x, (KH, KW), strides, padding, use_bias, out_kernel,
+                                  out_bias)
+
+
 # ---- MaxPooling2D -----------------------------------------------------------------
 
 def _pool_geometry(x_shape, pool_size, strides, padding):

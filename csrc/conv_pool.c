@@ -1,0 +1,264 @@
+/* conv_pool.c -- Conv2D + ReLU + 2x2 max pooling (stride 2, "valid") in one pass, for
+ * convolutions with few patch entries (KH*KW*C <= FNN_CONV_POOL_MAX_ENTRIES, such as a
+ * first layer on grey or RGB images).
+ *
+ *   forward          z = relu(conv(x, w) + b)  (never stored: only the pooled maximum is)
+ *                    y[n,i,j,f] = max over a, b in {0,1} of z[n, 2i+a, 2j+b, f]
+ *                    pos[n,i,j,f] = 2a + b of the winner: the first in row-major order,
+ *                    later ones win when strictly greater or the window's first NaN
+ *                    (exactly MaxPooling2D's rule on z)
+ *   backward_weight  g = dy where y > 0 (ReLU's gradient at the winner), else 0;
+ *                    dz = g scattered to the winners (zero elsewhere);
+ *                    dw = sum over (n, oh, ow) of patch(x) (x) dz;  db = sum of g
+ * Unfused, the first layer of the seed CNN writes a 128x26x26x32 activation (11 MB), reads
+ * it back to pool it, and its backward pass reads and writes full-resolution gradients
+ * (ReLU mask, pool scatter, weight gradient): memory traffic that costs more than its 50
+ * MFLOP of arithmetic.  Here each conv output lives only in registers.
+ *
+ * With few patch entries, a filter block's weights stay in registers: each conv output
+ * is KH*KW*C broadcasts and FMAs per LANES filters, accumulated in ascending patch order
+ * from zero, then + b and ReLU, the same operations in the same order as the GEMM
+ * micro-kernels, so the forward pass matches Conv2D + MaxPooling2D bit for bit on the
+ * AVX-512 and AVX2 paths.  Written with GCC's portable vector types over the LANES
+ * filters of a block (no intrinsics), compiled also for AVX-512 and AVX2
+ * (FNN_VECTOR_CLONES): left to itself, GCC vectorized the patch loop instead, with
+ * in-order scalar reductions. */
+#include <string.h>
+#include "parallel.h"
+
+#define LANES 16        /* filters per block: one AVX-512 vector, two AVX2 ones */
+
+/* GCC's portable vector types: one zmm register, two ymm or four xmm, by clone. */
+typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
+typedef int32_t vint __attribute__((vector_size(LANES * sizeof(int32_t))));
+#define WEIGHT_CHUNKS 8 /* batch chunks of the weight gradient, fixed for determinism */
+#define ALIGN_FLOATS 16
+
+static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
+static int64_t blocks(const fnn_conv2d_shape *s) { return fnn_ceil_div(s->F, LANES); }
+/* A filter block's packed weights or weight-gradient partial: [q][LANES]. */
+static int64_t block_floats(const fnn_conv2d_shape *s) { return patch_len(s) * LANES; }
+static int64_t padded_floats(const fnn_conv2d_shape *s) {
+    return blocks(s) * (block_floats(s) + LANES); /* weights, then bias */
+}
+static int64_t chunks(const fnn_conv2d_shape *s) { return fnn_min64(WEIGHT_CHUNKS, s->N); }
+
+static float *align_up(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+
+size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s) {
+    /* packed weights (forward) or one partial per chunk (backward_weight) */
+    return (size_t)(padded_floats(s) * WEIGHT_CHUNKS + ALIGN_FLOATS);
+}
+
+/* wp[blk][q][l] = w[q, blk*LANES + l] and bp[blk*LANES + l] = b[...], zero past F. */
+static void pack_filters(float *wp, float *bp, const float *w, const float *b,
+                         const fnn_conv2d_shape *s) {
+    const int64_t P = patch_len(s), F = s->F;
+    for (int64_t blk = 0; blk < blocks(s); blk++)
+        for (int64_t l = 0; l < LANES; l++) {
+            int64_t f = blk * LANES + l;
+            for (int64_t q = 0; q < P; q++)
+                wp[(blk * P + q) * LANES + l] = f < F ? w[q * F + f] : 0.0f;
+            bp[f] = f < F && b ? b[f] : 0.0f;
+        }
+}
+
+/* The receptive field of conv output (n, oh, ow) laid out like the kernel (kh, kw, c),
+ * zeros where it falls in the padding. */
+static void gather_patch(float *pt, const float *x, const fnn_conv2d_shape *s, int64_t n,
+                         int64_t oh, int64_t ow) {
+    const int64_t ih0 = oh * s->SH - s->PT, iw0 = ow * s->SW - s->PL, C = s->C;
+    for (int64_t kh = 0, q = 0; kh < s->KH; kh++)
+        for (int64_t kw = 0; kw < s->KW; kw++, q += C) {
+            int64_t ih = ih0 + kh, iw = iw0 + kw;
+            if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) {
+                for (int64_t c = 0; c < C; c++) pt[q + c] = 0.0f;
+                continue;
+            }
+            const float *src = x + ((n * s->H + ih) * s->W + iw) * C;
+            for (int64_t c = 0; c < C; c++) pt[q + c] = src[c];
+        }
+}
+
+/* The four patches of pooled output (n, i, j): window position k = 2a + b. */
+static void gather_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x,
+                          const fnn_conv2d_shape *s, int64_t n, int64_t i, int64_t j) {
+    const int64_t ih0 = 2 * i * s->SH - s->PT, iw0 = 2 * j * s->SW - s->PL, C = s->C;
+    if (ih0 < 0 || iw0 < 0 || ih0 + s->SH + s->KH > s->H || iw0 + s->SW + s->KW > s->W) {
+        for (int k = 0; k < 4; k++) gather_patch(pt[k], x, s, n, 2 * i + k / 2, 2 * j + k % 2);
+        return;
+    }
+    for (int k = 0; k < 4; k++) { /* the whole window inside the image: no bounds checks */
+        const float *origin = x + ((n * s->H + ih0 + k / 2 * s->SH) * s->W + iw0 + k % 2 * s->SW) * C;
+        for (int64_t kh = 0, q = 0; kh < s->KH; kh++, q += s->KW * C)
+            memcpy(pt[k] + q, origin + kh * s->W * C, (size_t)(s->KW * C) * sizeof(float));
+    }
+}
+
+FNN_VECTOR_CLONES
+static void forward_rows(float *restrict y, uint8_t *restrict pos, const float *restrict x,
+                         const float *restrict wp, const float *restrict bp,
+                         const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
+    const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
+    const vfloat zero = {0};
+    float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    for (int64_t r = r0; r < r1; r++) { /* r = (n, i, j) over the pooled output */
+        const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
+        gather_window(pt, x, s, n, i, j);
+        for (int64_t blk = 0; blk < blocks(s); blk++) {
+            const vfloat *wv = (const vfloat *)(wp + blk * P * LANES);
+            vfloat z[4] = {zero, zero, zero, zero};
+            for (int64_t q = 0; q < P; q++) /* the four window places' FMA chains */
+                for (int k = 0; k < 4; k++) z[k] += pt[k][q] * wv[q];
+            const float *bias = bp + blk * LANES;
+            float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
+            int32_t arg[LANES];
+            for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
+            /* Plain fixed-length lane loops from here, which GCC vectorizes in each clone
+             * (comparisons on vector types were split into scalars: GCC lowers them
+             * before it makes the clones).  ReLU keeps a NaN; then MaxPooling2D's rule:
+             * the first wins, then strictly greater or the window's first NaN ("not
+             * v <= cur"; a NaN cur never loses). */
+            #pragma GCC unroll 1
+            for (int l = 0; l < LANES; l++) {
+                float v = zs[0][l] + bias[l];
+                best[l] = v < 0.0f ? 0.0f : v;
+                arg[l] = 0;
+            }
+            for (int32_t k = 1; k < 4; k++)
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) {
+                    float v = zs[k][l] + bias[l], cur = best[l];
+                    v = v < 0.0f ? 0.0f : v;
+                    int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
+                    best[l] = win ? v : cur;
+                    arg[l] = (arg[l] & ~win) | (k & win);
+                }
+            const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
+            if (nf == LANES) { /* a fixed length: vector stores, not a memcpy call */
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) y[r * F + f0 + l] = best[l];
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) pos[r * F + f0 + l] = (uint8_t)arg[l];
+            } else {
+                #pragma GCC unroll 1
+                for (int64_t l = 0; l < nf; l++) {
+                    y[r * F + f0 + l] = best[l];
+                    pos[r * F + f0 + l] = (uint8_t)arg[l];
+                }
+            }
+        }
+    }
+}
+
+void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
+                                       const float *b, const fnn_conv2d_shape *s, float *work,
+                                       size_t work_size) {
+    (void)work_size; /* the packed weights always fit (workspace_size) */
+    const int64_t rows = s->N * (s->OH / 2) * (s->OW / 2);
+    float *wp = align_up(work), *bp = wp + blocks(s) * block_floats(s);
+    pack_filters(wp, bp, w, b, s);
+    int nt = fnn_threads_for(rows * 4 * patch_len(s) * s->F / 4);
+    if (nt > rows) nt = (int)rows;
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        if (t < n_t)
+            forward_rows(y, pos, x, wp, bp, s, rows * t / n_t, rows * (t + 1) / n_t);
+    }
+}
+
+/* Adds images [n0, n1)'s contribution to one chunk's partial: pdw[blk][q][l] (then the
+ * blocks' bias gradients, pdb[blk*LANES + l]).  A pooled output's four window
+ * positions are one pass over the partial, so it is loaded and stored once per four
+ * products. */
+FNN_VECTOR_CLONES
+static void weight_rows(float *restrict pdw, float *restrict pdb, const float *restrict dy,
+                        const float *restrict y, const uint8_t *restrict pos,
+                        const float *restrict x, const fnn_conv2d_shape *s, int64_t n0,
+                        int64_t n1) {
+    const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
+    float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++) {
+        const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
+        gather_window(pt, x, s, n, i, j);
+        for (int64_t blk = 0; blk < blocks(s); blk++) {
+            const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
+            float gs[4][LANES] __attribute__((aligned(64))), yb[LANES] = {0}, dyb[LANES] = {0};
+            float at[LANES] = {0}; /* the winner's place, as a float: compares and selects
+                                    * of one type vectorize */
+            if (nf == LANES) { /* a fixed length: vector loads, not a memcpy call */
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) yb[l] = y[r * F + f0 + l];
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) dyb[l] = dy[r * F + f0 + l];
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) at[l] = (float)pos[r * F + f0 + l];
+            } else {
+                #pragma GCC unroll 1
+                for (int64_t l = 0; l < nf; l++) { /* zero past F */
+                    yb[l] = y[r * F + f0 + l];
+                    dyb[l] = dy[r * F + f0 + l];
+                    at[l] = (float)pos[r * F + f0 + l];
+                }
+            }
+            float g[LANES]; /* plain lanes, as in forward_rows */
+            #pragma GCC unroll 1
+            for (int l = 0; l < LANES; l++) g[l] = yb[l] > 0.0f ? dyb[l] : 0.0f; /* ReLU */
+            #pragma GCC unroll 1
+            for (int l = 0; l < LANES; l++) pdb[f0 + l] += g[l];
+            for (int k = 0; k < 4; k++)
+                #pragma GCC unroll 1
+                for (int l = 0; l < LANES; l++) gs[k][l] = at[l] == (float)k ? g[l] : 0.0f;
+            const vfloat g0 = *(vfloat *)gs[0], g1 = *(vfloat *)gs[1];
+            const vfloat g2 = *(vfloat *)gs[2], g3 = *(vfloat *)gs[3];
+            vfloat *pb = (vfloat *)(pdw + blk * P * LANES);
+            for (int64_t q = 0; q < P; q++) {
+                vfloat acc = pb[q];
+                acc += pt[0][q] * g0;
+                acc += pt[1][q] * g1;
+                acc += pt[2][q] * g2;
+                acc += pt[3][q] * g3;
+                pb[q] = acc;
+            }
+        }
+    }
+}
+
+void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float *dy,
+                                               const float *y, const uint8_t *pos,
+                                               const float *x, const fnn_conv2d_shape *s,
+                                               float *work, size_t work_size) {
+    (void)work_size;
+    const int64_t P = patch_len(s), F = s->F, nch = chunks(s), part = padded_floats(s);
+    float *partials = align_up(work); /* chunk c: blocks x [q][LANES], then blocks x LANES */
+    int nt = fnn_threads_for(s->N * (s->OH / 2) * (s->OW / 2) * 4 * P * F / 4);
+    if (nt > nch) nt = (int)nch;
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        for (int64_t c = nch * t / n_t; t < n_t && c < nch * (t + 1) / n_t; c++) {
+            float *pdw = partials + c * part;
+            memset(pdw, 0, (size_t)part * sizeof(float));
+            weight_rows(pdw, pdw + blocks(s) * block_floats(s), dy, y, pos, x, s,
+                        s->N * c / nch, s->N * (c + 1) / nch);
+        }
+#pragma omp barrier
+        /* dw[q, f] and db[f]: the partials added in chunk order, elements split between
+         * threads (the same sums whatever the thread count) */
+#pragma omp for schedule(static)
+        for (int64_t e = 0; e < P * F + F; e++) {
+            int64_t q = e / F, f = e % F, blk = f / LANES, l = f % LANES;
+            int64_t src = e < P * F ? (blk * P + q) * LANES + l
+                                    : blocks(s) * block_floats(s) + (e - P * F);
+            float acc = 0.0f;
+            for (int64_t c = 0; c < nch; c++) acc += partials[c * part + src];
+            if (e < P * F)
+                dw[e] = acc;
+            else if (db)
+                db[e - P * F] = acc;
+        }
+    }
+}
