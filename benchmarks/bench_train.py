@@ -20,7 +20,7 @@ import fastnn  # noqa: E402
 from fastnn import _C  # noqa: E402
 from fastnn.datasets import fashion_mnist  # noqa: E402
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D  # noqa: E402
-from fastnn.models import Sequential  # noqa: E402
+from fastnn.models import Sequential, fusion  # noqa: E402
 from fastnn.utils import to_categorical  # noqa: E402
 from harness import header, limit_blas_threads  # noqa: E402
 
@@ -41,9 +41,12 @@ def seed_cnn():
     return model
 
 
-def time_fastnn(x, y, steps):
-    """Seconds per step of model.fit over `steps` batches, and a per-layer breakdown."""
+def time_fastnn(x, y, steps, fuse=True):
+    """Seconds per step of model.fit over `steps` batches, and a per-layer breakdown;
+    fuse=False runs every layer on its own (no fused Conv2D+ReLU+MaxPooling2D)."""
+    fusion.ENABLED = fuse
     model = seed_cnn()
+    fusion.ENABLED = True
     model.fit(x[:4 * BATCH], y[:4 * BATCH], batch_size=BATCH, epochs=1, verbose=0)  # warm up
     t0 = time.perf_counter()
     model.fit(x[:steps * BATCH], y[:steps * BATCH], batch_size=BATCH, epochs=1, verbose=0)
@@ -63,7 +66,8 @@ def breakdown(model, xb, yb, reps=10):
             return out
         return wrapper
 
-    for layer in model.layers:
+    steps = [entry[0] for entry in model._plan]  # layers, or fused pairs of layers
+    for layer in steps:
         layer.forward = timed(f"{layer.name} forward", layer.forward)
         layer.backward = timed(f"{layer.name} backward", layer.backward)
     model.optimizer.apply = timed("optimizer (Adam)", model.optimizer.apply)
@@ -75,7 +79,7 @@ def breakdown(model, xb, yb, reps=10):
     total = (time.perf_counter() - t0) / reps
     rows = [(k, v / reps) for k, v in spent.items()]
     rows.append(("framework (Python, loss, metrics)", total - sum(v for _, v in rows)))
-    for layer in model.layers:  # undo the wrappers
+    for layer in steps:  # undo the wrappers
         del layer.forward, layer.backward
     return rows, total
 
@@ -167,6 +171,7 @@ def main():
     results = []
     fast, (rows, bd_total) = time_fastnn(x, y, args.steps)
     results.append(("fastnn", fast))
+    results.append(("fastnn, layers unfused", time_fastnn(x, y, args.steps, fuse=False)[0]))
     results.append(("NumPy baseline (im2col + matmul)", time_numpy(x, y, args.numpy_steps)))
     if not args.no_peers:
         for name, fn in (("PyTorch", time_torch), ("Keras 3 / TensorFlow", time_keras)):

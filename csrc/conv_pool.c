@@ -15,24 +15,25 @@
  * (ReLU mask, pool scatter, weight gradient): memory traffic that costs more than its 50
  * MFLOP of arithmetic.  Here each conv output lives only in registers.
  *
- * With few patch entries, a filter block's weights stay in registers: each conv output
- * is KH*KW*C broadcasts and FMAs per LANES filters, accumulated in ascending patch order
- * from zero, then + b and ReLU, the same operations in the same order as the GEMM
- * micro-kernels, so the forward pass matches Conv2D + MaxPooling2D bit for bit on the
- * AVX-512 and AVX2 paths.  Written with GCC's portable vector types over the LANES
- * filters of a block (no intrinsics), compiled also for AVX-512 and AVX2
- * (FNN_VECTOR_CLONES): left to itself, GCC vectorized the patch loop instead, with
- * in-order scalar reductions. */
+ * Each conv output is KH*KW*C FMAs per LANES filters, accumulated in ascending patch
+ * order from zero, then + b and ReLU: the same operations in the same order as the GEMM
+ * micro-kernels, so the forward pass equals Conv2D + MaxPooling2D bit for bit on the
+ * AVX-512 and AVX2 paths.  Plain C compiled also for AVX-512 and AVX2
+ * (FNN_VECTOR_CLONES), with two concessions to GCC 12, which otherwise emitted scalar
+ * code: the FMA chains use GCC's portable vector types (left alone it vectorized the
+ * patch loop, with in-order scalar reductions), and the lane loops carry
+ * "#pragma GCC unroll 1" (fully unrolled 16-iteration loops were not re-vectorized).
+ * Comparisons stay in the lane loops: on vector types GCC splits them into scalars,
+ * having lowered them before making the clones. */
 #include <string.h>
 #include "parallel.h"
 
 #define LANES 16        /* filters per block: one AVX-512 vector, two AVX2 ones */
-
-/* GCC's portable vector types: one zmm register, two ymm or four xmm, by clone. */
-typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
-typedef int32_t vint __attribute__((vector_size(LANES * sizeof(int32_t))));
 #define WEIGHT_CHUNKS 8 /* batch chunks of the weight gradient, fixed for determinism */
 #define ALIGN_FLOATS 16
+
+/* GCC's portable vector type: one zmm register, two ymm or four xmm, by clone. */
+typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
 
 static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
 static int64_t blocks(const fnn_conv2d_shape *s) { return fnn_ceil_div(s->F, LANES); }
@@ -114,19 +115,17 @@ static void forward_rows(float *restrict y, uint8_t *restrict pos, const float *
             float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
             int32_t arg[LANES];
             for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
-            /* Plain fixed-length lane loops from here, which GCC vectorizes in each clone
-             * (comparisons on vector types were split into scalars: GCC lowers them
-             * before it makes the clones).  ReLU keeps a NaN; then MaxPooling2D's rule:
-             * the first wins, then strictly greater or the window's first NaN ("not
-             * v <= cur"; a NaN cur never loses). */
-            #pragma GCC unroll 1
+            /* ReLU (a NaN stays NaN), then MaxPooling2D's rule: the first wins, then
+             * strictly greater or the window's first NaN ("not v <= cur"; a NaN cur
+             * never loses). */
+#pragma GCC unroll 1
             for (int l = 0; l < LANES; l++) {
                 float v = zs[0][l] + bias[l];
                 best[l] = v < 0.0f ? 0.0f : v;
                 arg[l] = 0;
             }
             for (int32_t k = 1; k < 4; k++)
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) {
                     float v = zs[k][l] + bias[l], cur = best[l];
                     v = v < 0.0f ? 0.0f : v;
@@ -136,12 +135,12 @@ static void forward_rows(float *restrict y, uint8_t *restrict pos, const float *
                 }
             const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
             if (nf == LANES) { /* a fixed length: vector stores, not a memcpy call */
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) y[r * F + f0 + l] = best[l];
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) pos[r * F + f0 + l] = (uint8_t)arg[l];
             } else {
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int64_t l = 0; l < nf; l++) {
                     y[r * F + f0 + l] = best[l];
                     pos[r * F + f0 + l] = (uint8_t)arg[l];
@@ -186,30 +185,30 @@ static void weight_rows(float *restrict pdw, float *restrict pdb, const float *r
         for (int64_t blk = 0; blk < blocks(s); blk++) {
             const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
             float gs[4][LANES] __attribute__((aligned(64))), yb[LANES] = {0}, dyb[LANES] = {0};
-            float at[LANES] = {0}; /* the winner's place, as a float: compares and selects
-                                    * of one type vectorize */
-            if (nf == LANES) { /* a fixed length: vector loads, not a memcpy call */
-                #pragma GCC unroll 1
+            float at[LANES] = {0}; /* the winner's place, as a float: a compare and
+                                    * select of one type vectorize */
+            if (nf == LANES) { /* a fixed length: vector loads, not memcpy calls */
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) yb[l] = y[r * F + f0 + l];
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) dyb[l] = dy[r * F + f0 + l];
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) at[l] = (float)pos[r * F + f0 + l];
             } else {
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int64_t l = 0; l < nf; l++) { /* zero past F */
                     yb[l] = y[r * F + f0 + l];
                     dyb[l] = dy[r * F + f0 + l];
                     at[l] = (float)pos[r * F + f0 + l];
                 }
             }
-            float g[LANES]; /* plain lanes, as in forward_rows */
-            #pragma GCC unroll 1
+            float g[LANES];
+#pragma GCC unroll 1
             for (int l = 0; l < LANES; l++) g[l] = yb[l] > 0.0f ? dyb[l] : 0.0f; /* ReLU */
-            #pragma GCC unroll 1
+#pragma GCC unroll 1
             for (int l = 0; l < LANES; l++) pdb[f0 + l] += g[l];
             for (int k = 0; k < 4; k++)
-                #pragma GCC unroll 1
+#pragma GCC unroll 1
                 for (int l = 0; l < LANES; l++) gs[k][l] = at[l] == (float)k ? g[l] : 0.0f;
             const vfloat g0 = *(vfloat *)gs[0], g1 = *(vfloat *)gs[1];
             const vfloat g2 = *(vfloat *)gs[2], g3 = *(vfloat *)gs[3];

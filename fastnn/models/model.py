@@ -102,7 +102,8 @@ class Model(Trainer, Layer):
             plan.append((node.layer, ins, slot[id(node.outputs[0])], wants, any(wants)))
         self._n_slots = len(slot)
         self._output_slots = [slot[id(t)] for t in self.outputs]
-        return plan
+        from fastnn.models.fusion import fuse
+        return fuse(plan, self._output_slots)
 
     def _ensure_graph(self, input_shapes):
         """Subclassed models: trace `call` on symbolic inputs the first time."""

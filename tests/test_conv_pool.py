@@ -1,0 +1,260 @@
+"""The fused Conv2D + ReLU + 2x2 MaxPooling2D kernel (csrc/conv_pool.c) against its NumPy
+twin and the unfused kernels, its gradient by finite differences, its bad calls, and the
+models that run it (fastnn/models/fusion.py)."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _C
+from fastnn import _reference as ref
+from fastnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
+from fastnn.models import Model, Sequential, fusion
+
+CASES = [  # (id, x shape, (KH, KW, F), strides, padding)
+    ("seed-conv1", (3, 28, 28, 1), (3, 3, 32), 1, "valid"),
+    ("odd-image-floor", (2, 9, 11, 1), (3, 3, 5), 1, "valid"),
+    ("same-rgb", (2, 7, 8, 3), (3, 3, 20), 1, "same"),
+    ("strided", (2, 10, 7, 2), (2, 3, 33), (2, 1), "valid"),
+    ("strided-same", (1, 11, 9, 3), (3, 3, 17), 2, "same"),
+    ("1x1", (2, 5, 6, 4), (1, 1, 16), 1, "valid"),
+    ("patch-32-max", (1, 8, 8, 2), (4, 4, 7), 1, "same"),
+    ("one-filter", (1, 4, 4, 1), (3, 3, 1), 1, "same"),
+]
+IDS = [c[0] for c in CASES]
+
+
+def operands(rng, xs, ks, integers=False):
+    kh, kw, f = ks
+    shapes = (xs, (kh, kw, xs[3], f), (f,))
+    if integers:  # small integers: every sum exact in float32, ties happen and must match
+        return [rng.integers(-3, 4, size=s).astype(np.float32) for s in shapes]
+    return [rng.uniform(-1, 1, size=s).astype(np.float32) for s in shapes]
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
+def test_forward_matches_twin_exactly_on_integers(rng, threads, _, xs, ks, strides, padding,
+                                                  use_bias):
+    x, w, b = operands(rng, xs, ks, integers=True)
+    b = b if use_bias else None
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b, strides, padding)
+    ry, rpos = ref.conv2d_relu_maxpool2d_forward(x, w, b, strides, padding)
+    assert pos.dtype == np.uint8 and y.shape == pos.shape == ry.shape
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(pos, rpos)
+
+
+@pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
+def test_matches_unfused_kernels(rng, threads, _, xs, ks, strides, padding):
+    """The forward pass is Conv2D(relu) then MaxPooling2D: bit for bit where the GEMM
+    micro-kernel uses FMA like the fused kernel (AVX-512, AVX2), to rounding otherwise;
+    the weight gradient is ReLU's and the pool's backward then Conv2D's, to rounding."""
+    x, w, b = operands(rng, xs, ks)
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b, strides, padding)
+    z = _C.conv2d_forward(x, w, b, strides, padding, relu=True)
+    zc = np.ascontiguousarray(z[:, :2 * y.shape[1], :2 * y.shape[2]])
+    uy, am = _C.maxpool2d_forward(zc)
+    if _C.gemm_isa() in ("avx512", "avx2"):
+        np.testing.assert_array_equal(y, uy)
+    np.testing.assert_allclose(y, uy, rtol=1e-5, atol=1e-6)
+    dy = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
+    dw, db = _C.conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, ks[:2], strides, padding)
+    dz = np.zeros_like(z)
+    dz[:, :zc.shape[1], :zc.shape[2]] = _C.relu_backward(
+        _C.maxpool2d_backward(dy, am, zc.shape), zc)
+    udw, udb = _C.conv2d_backward_weight(dz, x, ks[:2], strides, padding)
+    scale = np.sqrt(y.size)
+    np.testing.assert_allclose(dw, udw, rtol=1e-5, atol=1e-6 * scale)
+    np.testing.assert_allclose(db, udb, rtol=1e-5, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "nobias"])
+@pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
+def test_backward_weight_matches_twin(rng, threads, _, xs, ks, strides, padding, use_bias):
+    x, w, b = operands(rng, xs, ks)
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b if use_bias else None, strides, padding)
+    dy = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
+    dw, db = _C.conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, ks[:2], strides, padding,
+                                                      use_bias)
+    rdw, rdb = ref.conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, ks[:2], strides,
+                                                         padding, use_bias)
+    scale = np.sqrt(y.size)
+    np.testing.assert_allclose(dw, rdw, rtol=1e-5, atol=1e-6 * scale)
+    assert (db is None) == (not use_bias)
+    if use_bias:
+        np.testing.assert_allclose(db, rdb, rtol=1e-5, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("_, xs, ks, strides, padding", CASES[1:5], ids=IDS[1:5])
+def test_twin_gradient_by_finite_differences(rng, _, xs, ks, strides, padding):
+    """float64: d/dw and d/db of sum(dy * y) equal the twin's backward.  Inputs are
+    drawn until no conv output lies near 0 (ReLU's kink) and no window holds two maxima
+    within 1e-3 (the pool's), so the function is smooth where it is probed."""
+    eps = 1e-6
+    for _attempt in range(50):
+        x, w, b = (a.astype(np.float64) for a in operands(rng, xs, ks))
+        z = ref._pool_windows(ref.conv2d_forward(x, w, b, strides, padding))
+        top2 = np.sort(z, axis=3)[:, :, :, -2:]
+        if np.abs(z).min() > 1e-3 and (top2[:, :, :, 1] - top2[:, :, :, 0]).min() > 1e-3:
+            break
+    y, pos = ref.conv2d_relu_maxpool2d_forward(x, w, b, strides, padding)
+    dy = rng.uniform(-1, 1, size=y.shape)
+    dw, db = ref.conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, ks[:2], strides, padding)
+
+    def loss(w_, b_):
+        return np.sum(dy * ref.conv2d_relu_maxpool2d_forward(x, w_, b_, strides, padding)[0])
+
+    for param, grad in ((w, dw), (b, db)):
+        num = np.zeros_like(param)
+        for i in np.ndindex(param.shape):
+            old = param[i]
+            param[i] = old + eps
+            up = loss(w, b)
+            param[i] = old - eps
+            down = loss(w, b)
+            param[i] = old
+            num[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-7)
+
+
+def test_weight_gradient_is_thread_count_independent(rng):
+    x, w, b = operands(rng, (13, 28, 28, 1), (3, 3, 32))
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b)
+    dy = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
+    old = fastnn.get_num_threads()
+    try:
+        results = []
+        for t in (1, 2, 3):
+            fastnn.set_num_threads(t)
+            results.append((_C.conv2d_relu_maxpool2d_forward(x, w, b),
+                            _C.conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, 3)))
+    finally:
+        fastnn.set_num_threads(old)
+    for (fy, fpos), (dw, db) in results[1:]:
+        np.testing.assert_array_equal(fy, results[0][0][0])
+        np.testing.assert_array_equal(fpos, results[0][0][1])
+        np.testing.assert_array_equal(dw, results[0][1][0])
+        np.testing.assert_array_equal(db, results[0][1][1])
+
+
+def test_nan_propagates_like_the_unfused_layers(rng):
+    x, w, b = operands(rng, (2, 10, 10, 1), (3, 3, 8))
+    x[0, 4, 5, 0] = np.nan
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b)
+    uy, _ = _C.maxpool2d_forward(_C.conv2d_forward(x, w, b, relu=True))
+    np.testing.assert_array_equal(y, uy)  # NaN where unfused has NaN, equal elsewhere
+    assert np.isnan(y[0]).any() and not np.isnan(y[1]).any()
+    np.testing.assert_array_equal(pos, ref.conv2d_relu_maxpool2d_forward(x, w, b)[1])
+
+
+# ---- bad calls --------------------------------------------------------------------
+
+def test_bad_calls_get_clear_errors(rng):
+    x, w, b = operands(rng, (2, 8, 8, 4), (3, 3, 4))  # 36 patch entries: too many
+    with pytest.raises(ValueError, match="at most 32 entries"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, b)
+    x, w, b = operands(rng, (2, 3, 8, 1), (3, 3, 4))  # 1x6 conv output
+    with pytest.raises(ValueError, match="smaller than the 2x2 pool window"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, b)
+    x, w, b = operands(rng, (2, 8, 8, 1), (3, 3, 4))
+    with pytest.raises(TypeError, match="dtype float32"):
+        _C.conv2d_relu_maxpool2d_forward(x.astype(np.float64), w, b)
+    with pytest.raises(ValueError, match="bias"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, b[:3])
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b)
+    with pytest.raises(ValueError, match="must all have shape"):
+        _C.conv2d_relu_maxpool2d_backward_weight(y[:1], y, pos, x, 3)
+    with pytest.raises(TypeError, match="`pos` must have dtype uint8"):
+        _C.conv2d_relu_maxpool2d_backward_weight(y, y, pos.astype(np.int32), x, 3)
+    bad = pos.copy()
+    bad[0, 0, 0, 0] = 4
+    with pytest.raises(ValueError, match="outside a 2x2 window"):
+        _C.conv2d_relu_maxpool2d_backward_weight(y, y, bad, x, 3)
+    with pytest.raises(ValueError, match="`out` must have shape"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, b, out=np.empty((1, 3, 3, 4), np.float32))
+    with pytest.raises(ValueError, match="must not overlap"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, b, out=y,
+                                         out_pos=y.view(np.uint8).reshape(-1)[:pos.size]
+                                         .reshape(pos.shape))
+
+
+# ---- models -------------------------------------------------------------------------
+
+def seed_cnn(fuse, seed=1):
+    """The seed CNN, built with fusion on or off."""
+    fusion.ENABLED = fuse
+    try:
+        fastnn.utils.set_random_seed(seed)
+        model = Sequential([Input((28, 28, 1)), Conv2D(32, 3, activation="relu"),
+                            MaxPooling2D(), Conv2D(64, 3, activation="relu"), MaxPooling2D(),
+                            Flatten(), Dropout(0.5), Dense(10, activation="softmax")])
+        model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    finally:
+        fusion.ENABLED = True
+    return model
+
+
+def plan_steps(model):
+    return [type(entry[0]).__name__ for entry in model._plan]
+
+
+def test_seed_cnn_trains_the_same_fused_and_unfused(rng):
+    x = rng.uniform(0, 1, size=(300, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 300)]
+    fused, plain = seed_cnn(True), seed_cnn(False)
+    assert plan_steps(fused) == ["ConvReluPool", "Conv2D", "MaxPooling2D", "Flatten",
+                                 "Dropout", "Dense"]
+    assert "ConvReluPool" not in plan_steps(plain)
+    if _C.gemm_isa() in ("avx512", "avx2"):  # same forward arithmetic, bit for bit
+        np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
+    fastnn.utils.set_random_seed(2)  # the same shuffles for both
+    hf = fused.fit(x, y, batch_size=64, epochs=2, verbose=0, validation_split=0.2)
+    fastnn.utils.set_random_seed(2)
+    hp = plain.fit(x, y, batch_size=64, epochs=2, verbose=0, validation_split=0.2)
+    for key in hp.history:
+        np.testing.assert_allclose(hf.history[key], hp.history[key], rtol=1e-4, atol=1e-6)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(fused.evaluate(x, y, verbose=0), plain.evaluate(x, y, verbose=0),
+                               rtol=1e-4)
+    # the layers are untouched: all seven are there, with their weights
+    assert [type(l) for l in fused.layers] == [type(l) for l in plain.layers]
+    assert len(fused.layers) == 7 and fused.count_params() == plain.count_params()
+
+
+def test_saved_fused_model_loads_and_predicts_the_same(rng, tmp_path):
+    x = rng.uniform(0, 1, size=(64, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 64)]
+    model = seed_cnn(True)
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = fastnn.models.load_model(tmp_path / "m.keras")
+    assert plan_steps(loaded)[0] == "ConvReluPool"
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def functional(first_activation="relu", pool=None, c_in=1, extra_output=False, before=None):
+    inp = Input((12, 12, c_in))
+    t = inp if before is None else before(inp)
+    conv = Conv2D(4, 3, activation=first_activation)(t)
+    pooled = (pool or MaxPooling2D())(conv)
+    out = Dense(3, activation="softmax")(Flatten()(pooled))
+    return Model(inp, [out, conv] if extra_output else out)
+
+
+@pytest.mark.parametrize("build, fused", [
+    (lambda: functional(), True),
+    (lambda: functional(first_activation=None), False),             # no ReLU
+    (lambda: functional(first_activation="tanh"), False),
+    (lambda: functional(pool=MaxPooling2D(2, strides=1)), False),   # overlapping windows
+    (lambda: functional(pool=MaxPooling2D(3)), False),
+    (lambda: functional(pool=MaxPooling2D(padding="same")), False),
+    (lambda: functional(c_in=4), False),                            # 36 patch entries
+    (lambda: functional(c_in=3), True),                             # 27
+    (lambda: functional(extra_output=True), False),                 # conv output is used
+    (lambda: functional(before=Conv2D(1, 1)), False),               # its input needs a gradient
+], ids=["fused", "linear", "tanh", "pool-stride1", "pool3", "pool-same", "c4", "c3",
+        "conv-is-output", "not-first"])
+def test_only_safe_pairs_are_fused(build, fused):
+    model = build()
+    assert ("ConvReluPool" in plan_steps(model)) == fused
