@@ -18,13 +18,13 @@
  * Each conv output is KH*KW*C FMAs per LANES filters, accumulated in ascending patch
  * order from zero, then + b and ReLU: the same operations in the same order as the GEMM
  * micro-kernels, so the forward pass equals Conv2D + MaxPooling2D bit for bit on the
- * AVX-512 and AVX2 paths.  Plain C compiled also for AVX-512 and AVX2
- * (FNN_VECTOR_CLONES), with two concessions to GCC 12, which otherwise emitted scalar
- * code: the FMA chains use GCC's portable vector types (left alone it vectorized the
+ * AVX-512 and AVX2 paths.  Plain C compiled for the GEMM's ISA (FNN_INLINE bodies in
+ * AVX-512 / AVX2 / plain wrappers), with two concessions to GCC 12, which otherwise
+ * emitted scalar code: the FMA chains use GCC's portable vector types (left alone it vectorized the
  * patch loop, with in-order scalar reductions), and the lane loops carry
  * "#pragma GCC unroll 1" (fully unrolled 16-iteration loops were not re-vectorized).
- * Comparisons stay in the lane loops: on vector types GCC splits them into scalars,
- * having lowered them before making the clones. */
+ * Comparisons stay in the lane loops: on vector types GCC splits them into scalars
+ * (it lowers them in the body's own, baseline, target). */
 #include <string.h>
 #include "parallel.h"
 
@@ -34,6 +34,7 @@
 
 /* GCC's portable vector type: one zmm register, two ymm or four xmm, by clone. */
 typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
+typedef float vhalf __attribute__((vector_size(LANES / 2 * sizeof(float))));
 
 static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
 static int64_t blocks(const fnn_conv2d_shape *s) { return fnn_ceil_div(s->F, LANES); }
@@ -96,25 +97,53 @@ static void gather_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x
     }
 }
 
-FNN_VECTOR_CLONES
-static void forward_rows(float *restrict y, uint8_t *restrict pos, const float *restrict x,
-                         const float *restrict wp, const float *restrict bp,
-                         const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
+/* The four window places' conv outputs for one block of filters (before bias):
+ * zs[k][l] = sum over q, in order, of pt[k][q] * wp[q][l], as FMA chains held in
+ * registers.  window_fma uses one LANES-wide vector per chain (best with AVX-512's 32
+ * registers); window_fma_halves two half-width ones (AVX2: GCC spilled the wide ones). */
+FNN_INLINE void window_fma(float zs[4][LANES], const float pt[4][FNN_CONV_POOL_MAX_ENTRIES],
+                           const float *wp, int64_t P) {
+    const vfloat *wv = (const vfloat *)wp, zero = {0};
+    vfloat z[4] = {zero, zero, zero, zero};
+    for (int64_t q = 0; q < P; q++)
+        for (int k = 0; k < 4; k++) z[k] += pt[k][q] * wv[q];
+    for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
+}
+FNN_INLINE void window_fma_halves(float zs[4][LANES],
+                                  const float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *wp,
+                                  int64_t P) {
+    const vhalf *wv = (const vhalf *)wp, zero = {0};
+    vhalf z[4][2] = {{zero, zero}, {zero, zero}, {zero, zero}, {zero, zero}};
+    for (int64_t q = 0; q < P; q++)
+        for (int k = 0; k < 4; k++) {
+            z[k][0] += pt[k][q] * wv[2 * q];
+            z[k][1] += pt[k][q] * wv[2 * q + 1];
+        }
+    for (int k = 0; k < 4; k++) {
+        *(vhalf *)zs[k] = z[k][0];
+        *(vhalf *)(zs[k] + LANES / 2) = z[k][1];
+    }
+}
+
+/* Pooled outputs r0 .. r1 (r = (n, i, j)); `halves` picks window_fma_halves (a constant
+ * in each ISA's wrapper). */
+FNN_INLINE void forward_rows_body(float *restrict y, uint8_t *restrict pos,
+                                  const float *restrict x, const float *restrict wp,
+                                  const float *restrict bp, const fnn_conv2d_shape *s,
+                                  int64_t r0, int64_t r1, int halves) {
     const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
-    const vfloat zero = {0};
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
     for (int64_t r = r0; r < r1; r++) { /* r = (n, i, j) over the pooled output */
         const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
         gather_window(pt, x, s, n, i, j);
         for (int64_t blk = 0; blk < blocks(s); blk++) {
-            const vfloat *wv = (const vfloat *)(wp + blk * P * LANES);
-            vfloat z[4] = {zero, zero, zero, zero};
-            for (int64_t q = 0; q < P; q++) /* the four window places' FMA chains */
-                for (int k = 0; k < 4; k++) z[k] += pt[k][q] * wv[q];
-            const float *bias = bp + blk * LANES;
             float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
             int32_t arg[LANES];
-            for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
+            if (halves)
+                window_fma_halves(zs, pt, wp + blk * P * LANES, P);
+            else
+                window_fma(zs, pt, wp + blk * P * LANES, P);
+            const float *bias = bp + blk * LANES;
             /* ReLU (a NaN stays NaN), then MaxPooling2D's rule: the first wins, then
              * strictly greater or the window's first NaN ("not v <= cur"; a NaN cur
              * never loses). */
@@ -150,6 +179,30 @@ static void forward_rows(float *restrict y, uint8_t *restrict pos, const float *
     }
 }
 
+/* forward_rows for the active ISA (see FNN_INLINE in parallel.h). */
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX512 static void forward_rows_avx512(float *y, uint8_t *pos, const float *x,
+                                                  const float *wp, const float *bp,
+                                                  const fnn_conv2d_shape *s, int64_t r0,
+                                                  int64_t r1) {
+    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 0);
+}
+FNN_TARGET_AVX2 static void forward_rows_avx2(float *y, uint8_t *pos, const float *x,
+                                              const float *wp, const float *bp,
+                                              const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
+    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 1);
+}
+#endif
+static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp,
+                         const float *bp, const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
+#ifdef FNN_TARGET_AVX512
+    int isa = fnn_vector_isa();
+    if (isa == FNN_ISA_AVX512) return forward_rows_avx512(y, pos, x, wp, bp, s, r0, r1);
+    if (isa == FNN_ISA_AVX2) return forward_rows_avx2(y, pos, x, wp, bp, s, r0, r1);
+#endif
+    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 0);
+}
+
 void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
                                        const float *b, const fnn_conv2d_shape *s, float *work,
                                        size_t work_size) {
@@ -172,11 +225,10 @@ void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, c
  * blocks' bias gradients, pdb[blk*LANES + l]).  A pooled output's four window
  * positions are one pass over the partial, so it is loaded and stored once per four
  * products. */
-FNN_VECTOR_CLONES
-static void weight_rows(float *restrict pdw, float *restrict pdb, const float *restrict dy,
-                        const float *restrict y, const uint8_t *restrict pos,
-                        const float *restrict x, const fnn_conv2d_shape *s, int64_t n0,
-                        int64_t n1) {
+FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
+                                 const float *restrict dy, const float *restrict y,
+                                 const uint8_t *restrict pos, const float *restrict x,
+                                 const fnn_conv2d_shape *s, int64_t n0, int64_t n1) {
     const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
     for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++) {
@@ -223,6 +275,31 @@ static void weight_rows(float *restrict pdw, float *restrict pdb, const float *r
             }
         }
     }
+}
+
+/* weight_rows for the active ISA. */
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX512 static void weight_rows_avx512(float *pdw, float *pdb, const float *dy,
+                                                 const float *y, const uint8_t *pos,
+                                                 const float *x, const fnn_conv2d_shape *s,
+                                                 int64_t n0, int64_t n1) {
+    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
+}
+FNN_TARGET_AVX2 static void weight_rows_avx2(float *pdw, float *pdb, const float *dy,
+                                             const float *y, const uint8_t *pos, const float *x,
+                                             const fnn_conv2d_shape *s, int64_t n0, int64_t n1) {
+    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
+}
+#endif
+static void weight_rows(float *pdw, float *pdb, const float *dy, const float *y,
+                        const uint8_t *pos, const float *x, const fnn_conv2d_shape *s, int64_t n0,
+                        int64_t n1) {
+#ifdef FNN_TARGET_AVX512
+    int isa = fnn_vector_isa();
+    if (isa == FNN_ISA_AVX512) return weight_rows_avx512(pdw, pdb, dy, y, pos, x, s, n0, n1);
+    if (isa == FNN_ISA_AVX2) return weight_rows_avx2(pdw, pdb, dy, y, pos, x, s, n0, n1);
+#endif
+    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
 }
 
 void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float *dy,

@@ -23,6 +23,21 @@
 #define FNN_VECTOR_CLONES
 #endif
 
+/* The same idea with the GEMM's choice of ISA, so FASTNN_ISA (and the tests that force
+ * each ISA) cover every path: write the loop once as an FNN_INLINE body, give each ISA a
+ * one-line wrapper with FNN_TARGET_AVX512 / FNN_TARGET_AVX2 (the GEMM's avx512 and avx2
+ * feature sets, FMA included) and a plain one, and call the one fnn_vector_isa() names. */
+#define FNN_INLINE static inline __attribute__((always_inline))
+#if defined(__GNUC__) && defined(__x86_64__)
+#define FNN_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define FNN_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#endif
+enum { FNN_ISA_GENERIC, FNN_ISA_AVX2, FNN_ISA_AVX512 };
+static inline int fnn_vector_isa(void) {
+    const char *isa = fnn_gemm_isa(); /* "avx512", "avx2" or "generic" */
+    return isa[0] != 'a' ? FNN_ISA_GENERIC : isa[3] == '5' ? FNN_ISA_AVX512 : FNN_ISA_AVX2;
+}
+
 /* Work (roughly, element operations) below which a loop runs serially: on two cores
  * waking a second thread costs a few microseconds, as much as ~64K simple flops. */
 #define FNN_PAR_MIN_WORK 65536

@@ -23,6 +23,15 @@ CASES = [  # (id, x shape, (KH, KW, F), strides, padding)
 IDS = [c[0] for c in CASES]
 
 
+@pytest.fixture(params=_C.gemm_isa_list())
+def isa(request):
+    """Every ISA this machine runs: the fused kernel follows the GEMM's choice."""
+    old = _C.gemm_isa()
+    _C.select_isa(request.param)
+    yield request.param
+    _C.select_isa(old)
+
+
 def operands(rng, xs, ks, integers=False):
     kh, kw, f = ks
     shapes = (xs, (kh, kw, xs[3], f), (f,))
@@ -33,7 +42,7 @@ def operands(rng, xs, ks, integers=False):
 
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
-def test_forward_matches_twin_exactly_on_integers(rng, threads, _, xs, ks, strides, padding,
+def test_forward_matches_twin_exactly_on_integers(rng, isa, threads, _, xs, ks, strides, padding,
                                                   use_bias):
     x, w, b = operands(rng, xs, ks, integers=True)
     b = b if use_bias else None
@@ -45,7 +54,7 @@ def test_forward_matches_twin_exactly_on_integers(rng, threads, _, xs, ks, strid
 
 
 @pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
-def test_matches_unfused_kernels(rng, threads, _, xs, ks, strides, padding):
+def test_matches_unfused_kernels(rng, isa, threads, _, xs, ks, strides, padding):
     """The forward pass is Conv2D(relu) then MaxPooling2D: bit for bit where the GEMM
     micro-kernel uses FMA like the fused kernel (AVX-512, AVX2), to rounding otherwise;
     the weight gradient is ReLU's and the pool's backward then Conv2D's, to rounding."""
@@ -70,7 +79,7 @@ def test_matches_unfused_kernels(rng, threads, _, xs, ks, strides, padding):
 
 @pytest.mark.parametrize("use_bias", [True, False], ids=["bias", "nobias"])
 @pytest.mark.parametrize("_, xs, ks, strides, padding", CASES, ids=IDS)
-def test_backward_weight_matches_twin(rng, threads, _, xs, ks, strides, padding, use_bias):
+def test_backward_weight_matches_twin(rng, isa, threads, _, xs, ks, strides, padding, use_bias):
     x, w, b = operands(rng, xs, ks)
     y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b if use_bias else None, strides, padding)
     dy = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
@@ -117,7 +126,7 @@ def test_twin_gradient_by_finite_differences(rng, _, xs, ks, strides, padding):
         np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-7)
 
 
-def test_weight_gradient_is_thread_count_independent(rng):
+def test_weight_gradient_is_thread_count_independent(rng, isa):
     x, w, b = operands(rng, (13, 28, 28, 1), (3, 3, 32))
     y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b)
     dy = rng.uniform(-1, 1, size=y.shape).astype(np.float32)
@@ -137,7 +146,7 @@ def test_weight_gradient_is_thread_count_independent(rng):
         np.testing.assert_array_equal(db, results[0][1][1])
 
 
-def test_nan_propagates_like_the_unfused_layers(rng):
+def test_nan_propagates_like_the_unfused_layers(rng, isa):
     x, w, b = operands(rng, (2, 10, 10, 1), (3, 3, 8))
     x[0, 4, 5, 0] = np.nan
     y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b)
@@ -194,6 +203,10 @@ def seed_cnn(fuse, seed=1):
     return model
 
 
+# Models fuse only where the fused kernel is faster: with AVX-512 or AVX2.
+FUSES = _C.gemm_isa() != "generic"
+
+
 def plan_steps(model):
     return [type(entry[0]).__name__ for entry in model._plan]
 
@@ -202,6 +215,8 @@ def test_seed_cnn_trains_the_same_fused_and_unfused(rng):
     x = rng.uniform(0, 1, size=(300, 28, 28, 1)).astype(np.float32)
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, 300)]
     fused, plain = seed_cnn(True), seed_cnn(False)
+    if not FUSES:
+        pytest.skip("this CPU has neither AVX-512 nor AVX2: models do not fuse")
     assert plan_steps(fused) == ["ConvReluPool", "Conv2D", "MaxPooling2D", "Flatten",
                                  "Dropout", "Dense"]
     assert "ConvReluPool" not in plan_steps(plain)
@@ -229,7 +244,7 @@ def test_saved_fused_model_loads_and_predicts_the_same(rng, tmp_path):
     model.fit(x, y, batch_size=32, epochs=1, verbose=0)
     model.save(tmp_path / "m.keras")
     loaded = fastnn.models.load_model(tmp_path / "m.keras")
-    assert plan_steps(loaded)[0] == "ConvReluPool"
+    assert (plan_steps(loaded)[0] == "ConvReluPool") == FUSES
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
@@ -257,4 +272,13 @@ def functional(first_activation="relu", pool=None, c_in=1, extra_output=False, b
         "conv-is-output", "not-first"])
 def test_only_safe_pairs_are_fused(build, fused):
     model = build()
-    assert ("ConvReluPool" in plan_steps(model)) == fused
+    assert ("ConvReluPool" in plan_steps(model)) == (fused and FUSES)
+
+
+def test_generic_isa_does_not_fuse():
+    old = _C.gemm_isa()
+    _C.select_isa("generic")
+    try:
+        assert "ConvReluPool" not in plan_steps(seed_cnn(True))
+    finally:
+        _C.select_isa(old)

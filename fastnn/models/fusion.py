@@ -4,7 +4,8 @@ A model walks a plan of (layer, input slots, output slot, ...) entries.  Where a
 Conv2D(activation="relu") feeds only a MaxPooling2D with a 2x2 window, stride 2 and
 "valid" padding, and the convolution has few patch entries (KH*KW*C <= 32: the first
 layer of an image model), the plan runs both as `ConvReluPool`, one fused kernel that
-never stores the convolution's full-resolution output.  The layers themselves are
+never stores the convolution's full-resolution output (on AVX-512 and AVX2 machines:
+without them the fused kernel measured slower than the two layers).  The layers themselves are
 unchanged (their weights, configs, summaries and files are the same), results match the
 unfused layers (the forward pass bit for bit on the AVX-512 and AVX2 paths; gradients to
 rounding), and anything else runs layer by layer.
@@ -64,7 +65,8 @@ class ConvReluPool:
 
 
 def _fusable(conv, pool):
-    return (type(conv) is Conv2D and type(pool) is MaxPooling2D
+    # On the generic path (no AVX2) the fused kernel measured slower than the two layers.
+    return (_C.gemm_isa() != "generic" and type(conv) is Conv2D and type(pool) is MaxPooling2D
             and conv.activation is activations.relu and not conv.defer_activation
             and conv.built and conv.kernel.shape[0] * conv.kernel.shape[1] * conv.kernel.shape[2]
             <= MAX_PATCH_ENTRIES
