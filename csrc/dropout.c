@@ -28,8 +28,9 @@ uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i) {
                         (uint32_t)i);
 }
 
-static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
-                       uint32_t key_lo, uint32_t key_hi, float scale, uint32_t first) {
+FNN_INLINE void mask_range_body(float *out, const float *in, int64_t lo, int64_t hi,
+                                uint32_t threshold, uint32_t key_lo, uint32_t key_hi,
+                                float scale, uint32_t first) {
     /* An explicit bit mask instead of a select: the compiler keeps a ?: on floats as a
      * branch here, mispredicted half the time; the mask vectorizes.  ivdep: out may be
      * in (in place), element by element. */
@@ -41,6 +42,32 @@ static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint
         bits &= keep;
         memcpy(out + i, &bits, sizeof bits);
     }
+}
+
+/* mask_range for the GEMM's ISA: baseline x86-64 has no vector 32-bit multiply (SSE4.1's
+ * pmulld), so the hash ran several times slower there than with AVX2 or AVX-512. */
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX512 static void mask_range_avx512(float *out, const float *in, int64_t lo,
+                                                int64_t hi, uint32_t threshold, uint32_t key_lo,
+                                                uint32_t key_hi, float scale, uint32_t first) {
+    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
+}
+FNN_TARGET_AVX2 static void mask_range_avx2(float *out, const float *in, int64_t lo, int64_t hi,
+                                            uint32_t threshold, uint32_t key_lo, uint32_t key_hi,
+                                            float scale, uint32_t first) {
+    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
+}
+#endif
+static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
+                       uint32_t key_lo, uint32_t key_hi, float scale, uint32_t first) {
+#ifdef FNN_TARGET_AVX512
+    int isa = fnn_vector_isa();
+    if (isa == FNN_ISA_AVX512)
+        return mask_range_avx512(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
+    if (isa == FNN_ISA_AVX2)
+        return mask_range_avx2(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
+#endif
+    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
 }
 
 static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed,

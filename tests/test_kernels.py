@@ -238,7 +238,7 @@ SEEDS = [0, 7, 2 ** 63 + 5, 2 ** 64 - 1]
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("rate", RATES)
-def test_dropout_matches_twin_exactly(rand, rate, seed):
+def test_dropout_matches_twin_exactly(rand, isa, rate, seed):
     x, dy = rand((37, 29)), rand((37, 29))
     np.testing.assert_array_equal(_C.dropout_forward(x, rate, seed),
                                   ref.dropout_forward(x, rate, seed))
