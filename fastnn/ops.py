@@ -131,6 +131,26 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid", 
 
 
 @_named
+def conv2d_relu_maxpool2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid"):
+    """(y, pos): 2x2 max pooling (stride 2, "valid") of relu(conv2d(x, kernel) + bias) in
+    one pass, for kernels of at most 32 entries (KH*KW*C); pos (uint8) is the winner's
+    place 2a + b in its window."""
+    return _C.conv2d_relu_maxpool2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding)
+
+
+@_named
+def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1, 1),
+                                          padding="valid", use_bias=True):
+    """(dkernel, dbias) of the fused op for the pooled gradient dy."""
+    pos = np.asarray(pos)
+    if not np.issubdtype(pos.dtype, np.integer) or (pos.size and (pos.min() < 0 or pos.max() > 3)):
+        raise ValueError("conv2d_relu_maxpool2d_backward_weight: pos must hold integers 0..3")
+    return _C.conv2d_relu_maxpool2d_backward_weight(
+        _f32(dy), _f32(y), _kernel_array(pos, np.uint8), _f32(x), kernel_size, strides,
+        padding, use_bias)
+
+
+@_named
 def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     """(y, argmax): Keras MaxPooling2D and the winning position ih*W + iw of each output."""
     return _C.maxpool2d_forward(_f32(x), pool_size, strides, padding)

@@ -282,3 +282,22 @@ def test_generic_isa_does_not_fuse():
         assert "ConvReluPool" not in plan_steps(seed_cnn(True))
     finally:
         _C.select_isa(old)
+
+
+def test_ops_converts_layouts_and_checks_pos(rng):
+    from fastnn import ops
+    x, w, b = operands(rng, (2, 9, 9, 3), (3, 3, 8))
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b, 1, "same")
+    fy, fpos = ops.conv2d_relu_maxpool2d_forward(np.asfortranarray(x.astype(np.float64)), w,
+                                                 list(b), 1, "same")
+    np.testing.assert_array_equal(fy, y)
+    np.testing.assert_array_equal(fpos, pos)
+    dy = rng.uniform(-1, 1, size=y.shape)
+    dw, db = ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos.astype(np.int64), x, 3, 1,
+                                                       "same")
+    np.testing.assert_array_equal(dw, _C.conv2d_relu_maxpool2d_backward_weight(
+        dy.astype(np.float32), y, pos, x, 3, 1, "same")[0])
+    with pytest.raises(ValueError, match="pos must hold integers 0..3"):
+        ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos.astype(np.int64) - 1, x, 3, 1, "same")
+    with pytest.raises(ValueError, match="pos must hold integers 0..3"):
+        ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos + 0.5, x, 3, 1, "same")
