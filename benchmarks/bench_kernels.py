@@ -55,6 +55,14 @@ def cases(batch):
         add(f"{label} forward", f"{batch}x{H}x{H}x{C} /2", nbytes, "GB/s", "maxpool2d_forward", x)
         add(f"{label} backward", f"{batch}x{H}x{H}x{C} /2", nbytes, "GB/s", "maxpool2d_backward",
             rand(*y.shape), am, x.shape)
+    # The first conv, its ReLU and its pool fused (what a model runs): conv1's flops.
+    x, w, bias = rand(batch, 28, 28, 1), rand(3, 3, 1, 32), rand(32)
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, bias)
+    flops, shape = 2 * batch * 26 * 26 * 9 * 32, f"{batch}x28x28x1 * 3x3x1x32 /2"
+    add("conv1+relu+pool1 forward", shape, flops, "GFLOP/s", "conv2d_relu_maxpool2d_forward",
+        x, w, bias)
+    add("conv1+relu+pool1 backward_weight", shape, flops, "GFLOP/s",
+        "conv2d_relu_maxpool2d_backward_weight", rand(*y.shape), y, pos, x, (3, 3))
     act = rand(batch, 26, 26, 32)
     add("relu forward", f"{batch}x26x26x32", 8 * act.size, "GB/s", "relu_forward", act)
     add("relu backward", f"{batch}x26x26x32", 12 * act.size, "GB/s", "relu_backward", act, act)
