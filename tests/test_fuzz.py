@@ -34,7 +34,12 @@ def valid():
     y = _C.conv2d_forward(x, ker, None, s, pad)
     py, am = _C.maxpool2d_forward(x, (kh, kw), s, pad)
     labels = gen.integers(0, k, n).astype(np.int32)
-    return rnd.choice([
+    fused = []
+    if kh * kw * c <= 32 and y.shape[1] >= 2 and y.shape[2] >= 2:
+        cy, cpos = _C.conv2d_relu_maxpool2d_forward(x, ker, None, s, pad)
+        fused = [("conv2d_relu_maxpool2d_forward", [x, ker, f(k), s, pad]),
+                 ("conv2d_relu_maxpool2d_backward_weight", [cy, cy, cpos, x, (kh, kw), s, pad])]
+    return rnd.choice(fused + [
         ("sgemm", [f(n, c), f(c, k)]),
         ("sgemm", [f(c, n), f(k, c), f(n, k), 1.0, 0.5, True, True]),
         ("dense_forward", [f(n, c), f(c, k), f(k)]),
@@ -86,6 +91,8 @@ def mutate_array(a):
         return a.reshape(-1) if a.ndim != 1 else a.reshape(1, -1)
     if kind == 7 and a.dtype == np.int32:
         return a + rnd.choice([-100, 100, 2 ** 30])
+    if kind == 7 and a.dtype == np.uint8:
+        return a + np.uint8(rnd.choice([4, 100, 255]))
     return a[:0] if a.ndim else a
 
 
