@@ -30,6 +30,7 @@
 
 #define LANES 16        /* filters per block: one AVX-512 vector, two AVX2 ones */
 #define WEIGHT_CHUNKS 8 /* batch chunks of the weight gradient, fixed for determinism */
+#define FORWARD_CHUNK_ROWS 256 /* pooled outputs per chunk of the forward pass */
 #define ALIGN_FLOATS 16
 
 /* GCC's portable vector type: one zmm register, two ymm or four xmm, by clone. */
@@ -213,12 +214,13 @@ void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, c
     int nt = fnn_threads_for(rows * 4 * patch_len(s) * s->F / 4);
     if (nt > rows) nt = (int)rows;
     const int team = fnn_team(nt);
-#pragma omp parallel num_threads(team) if (team > 1)
-    {
-        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
-        if (t < n_t)
-            forward_rows(y, pos, x, wp, bp, s, rows * t / n_t, rows * (t + 1) / n_t);
-    }
+    /* Chunks of pooled rows handed out dynamically: a thread slowed down by another
+     * process on its core takes fewer (each output is the same whoever computes it). */
+    const int64_t nchunks = fnn_ceil_div(rows, FORWARD_CHUNK_ROWS);
+#pragma omp parallel for num_threads(team) if (team > 1) schedule(dynamic, 1)
+    for (int64_t c = 0; c < nchunks; c++)
+        forward_rows(y, pos, x, wp, bp, s, c * FORWARD_CHUNK_ROWS,
+                     fnn_min64(rows, (c + 1) * FORWARD_CHUNK_ROWS));
 }
 
 /* Adds images [n0, n1)'s contribution to one chunk's partial: pdw[blk][q][l] (then the
@@ -314,14 +316,14 @@ void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float
     const int team = fnn_team(nt);
 #pragma omp parallel num_threads(team) if (team > 1)
     {
-        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
-        for (int64_t c = nch * t / n_t; t < n_t && c < nch * (t + 1) / n_t; c++) {
+        /* chunks handed out dynamically (see forward); each has its own partial */
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < nch; c++) {
             float *pdw = partials + c * part;
             memset(pdw, 0, (size_t)part * sizeof(float));
             weight_rows(pdw, pdw + blocks(s) * block_floats(s), dy, y, pos, x, s,
                         s->N * c / nch, s->N * (c + 1) / nch);
         }
-#pragma omp barrier
         /* dw[q, f] and db[f]: the partials added in chunk order, elements split between
          * threads (the same sums whatever the thread count) */
 #pragma omp for schedule(static)
