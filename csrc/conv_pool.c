@@ -83,42 +83,68 @@ static void gather_patch(float *pt, const float *x, const fnn_conv2d_shape *s, i
         }
 }
 
-/* The four patches of pooled output (n, i, j): window position k = 2a + b. */
-static void gather_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x,
-                          const fnn_conv2d_shape *s, int64_t n, int64_t i, int64_t j) {
-    const int64_t ih0 = 2 * i * s->SH - s->PT, iw0 = 2 * j * s->SW - s->PL, C = s->C;
+/* Where the four patches of pooled output (n, i, j) are (window place k = 2a + b):
+ * entry q of patch k is src[k][off[q]].  When the whole window lies inside the image
+ * the patches are read in place (off = the entries' offsets in x); otherwise they are
+ * gathered into pt, zeros for the padding (off = 0, 1, ...). */
+typedef struct {
+    const float *src[4];
+    const int32_t *off;
+} window_view;
+
+typedef struct {
+    int32_t in_image[FNN_CONV_POOL_MAX_ENTRIES], in_copy[FNN_CONV_POOL_MAX_ENTRIES];
+} entry_offsets;
+
+static void fill_offsets(entry_offsets *o, const fnn_conv2d_shape *s) {
+    for (int64_t kh = 0, q = 0; kh < s->KH; kh++)
+        for (int64_t kw = 0; kw < s->KW; kw++)
+            for (int64_t c = 0; c < s->C; c++, q++) {
+                o->in_image[q] = (int32_t)((kh * s->W + kw) * s->C + c);
+                o->in_copy[q] = (int32_t)q;
+            }
+}
+
+static window_view view_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x,
+                               const fnn_conv2d_shape *s, const entry_offsets *o, int64_t n,
+                               int64_t i, int64_t j) {
+    const int64_t ih0 = 2 * i * s->SH - s->PT, iw0 = 2 * j * s->SW - s->PL;
+    window_view v;
     if (ih0 < 0 || iw0 < 0 || ih0 + s->SH + s->KH > s->H || iw0 + s->SW + s->KW > s->W) {
-        for (int k = 0; k < 4; k++) gather_patch(pt[k], x, s, n, 2 * i + k / 2, 2 * j + k % 2);
-        return;
+        for (int k = 0; k < 4; k++) {
+            gather_patch(pt[k], x, s, n, 2 * i + k / 2, 2 * j + k % 2);
+            v.src[k] = pt[k];
+        }
+        v.off = o->in_copy;
+        return v;
     }
-    for (int k = 0; k < 4; k++) { /* the whole window inside the image: no bounds checks */
-        const float *origin = x + ((n * s->H + ih0 + k / 2 * s->SH) * s->W + iw0 + k % 2 * s->SW) * C;
-        for (int64_t kh = 0, q = 0; kh < s->KH; kh++, q += s->KW * C)
-            memcpy(pt[k] + q, origin + kh * s->W * C, (size_t)(s->KW * C) * sizeof(float));
-    }
+    for (int k = 0; k < 4; k++)
+        v.src[k] = x + ((n * s->H + ih0 + k / 2 * s->SH) * s->W + iw0 + k % 2 * s->SW) * s->C;
+    v.off = o->in_image;
+    return v;
 }
 
 /* The four window places' conv outputs for one block of filters (before bias):
- * zs[k][l] = sum over q, in order, of pt[k][q] * wp[q][l], as FMA chains held in
- * registers.  window_fma uses one LANES-wide vector per chain (best with AVX-512's 32
+ * zs[k][l] = sum over q, in order, of patch k's entry q * wp[q][l], as FMA chains held
+ * in registers.  window_fma uses one LANES-wide vector per chain (best with AVX-512's 32
  * registers); window_fma_halves two half-width ones (AVX2: GCC spilled the wide ones). */
-FNN_INLINE void window_fma(float zs[4][LANES], const float pt[4][FNN_CONV_POOL_MAX_ENTRIES],
-                           const float *wp, int64_t P) {
+FNN_INLINE void window_fma(float zs[4][LANES], const window_view *v, const float *wp,
+                           int64_t P) {
     const vfloat *wv = (const vfloat *)wp, zero = {0};
     vfloat z[4] = {zero, zero, zero, zero};
     for (int64_t q = 0; q < P; q++)
-        for (int k = 0; k < 4; k++) z[k] += pt[k][q] * wv[q];
+        for (int k = 0; k < 4; k++) z[k] += v->src[k][v->off[q]] * wv[q];
     for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
 }
-FNN_INLINE void window_fma_halves(float zs[4][LANES],
-                                  const float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *wp,
+FNN_INLINE void window_fma_halves(float zs[4][LANES], const window_view *v, const float *wp,
                                   int64_t P) {
     const vhalf *wv = (const vhalf *)wp, zero = {0};
     vhalf z[4][2] = {{zero, zero}, {zero, zero}, {zero, zero}, {zero, zero}};
     for (int64_t q = 0; q < P; q++)
         for (int k = 0; k < 4; k++) {
-            z[k][0] += pt[k][q] * wv[2 * q];
-            z[k][1] += pt[k][q] * wv[2 * q + 1];
+            float e = v->src[k][v->off[q]];
+            z[k][0] += e * wv[2 * q];
+            z[k][1] += e * wv[2 * q + 1];
         }
     for (int k = 0; k < 4; k++) {
         *(vhalf *)zs[k] = z[k][0];
@@ -134,16 +160,18 @@ FNN_INLINE void forward_rows_body(float *restrict y, uint8_t *restrict pos,
                                   int64_t r0, int64_t r1, int halves) {
     const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    entry_offsets offsets;
+    fill_offsets(&offsets, s);
     for (int64_t r = r0; r < r1; r++) { /* r = (n, i, j) over the pooled output */
         const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
-        gather_window(pt, x, s, n, i, j);
+        const window_view v = view_window(pt, x, s, &offsets, n, i, j);
         for (int64_t blk = 0; blk < blocks(s); blk++) {
             float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
             int32_t arg[LANES];
             if (halves)
-                window_fma_halves(zs, pt, wp + blk * P * LANES, P);
+                window_fma_halves(zs, &v, wp + blk * P * LANES, P);
             else
-                window_fma(zs, pt, wp + blk * P * LANES, P);
+                window_fma(zs, &v, wp + blk * P * LANES, P);
             const float *bias = bp + blk * LANES;
             /* ReLU (a NaN stays NaN), then MaxPooling2D's rule: the first wins, then
              * strictly greater or the window's first NaN ("not v <= cur"; a NaN cur
@@ -233,9 +261,11 @@ FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
                                  const fnn_conv2d_shape *s, int64_t n0, int64_t n1) {
     const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    entry_offsets offsets;
+    fill_offsets(&offsets, s);
     for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++) {
         const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
-        gather_window(pt, x, s, n, i, j);
+        const window_view v = view_window(pt, x, s, &offsets, n, i, j);
         for (int64_t blk = 0; blk < blocks(s); blk++) {
             const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
             float gs[4][LANES] __attribute__((aligned(64))), yb[LANES] = {0}, dyb[LANES] = {0};
@@ -269,10 +299,11 @@ FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
             vfloat *pb = (vfloat *)(pdw + blk * P * LANES);
             for (int64_t q = 0; q < P; q++) {
                 vfloat acc = pb[q];
-                acc += pt[0][q] * g0;
-                acc += pt[1][q] * g1;
-                acc += pt[2][q] * g2;
-                acc += pt[3][q] * g3;
+                const int32_t o = v.off[q];
+                acc += v.src[0][o] * g0;
+                acc += v.src[1][o] * g1;
+                acc += v.src[2][o] * g2;
+                acc += v.src[3][o] * g3;
                 pb[q] = acc;
             }
         }
