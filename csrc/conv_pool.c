@@ -105,23 +105,37 @@ static void fill_offsets(entry_offsets *o, const fnn_conv2d_shape *s) {
             }
 }
 
-static window_view view_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x,
-                               const fnn_conv2d_shape *s, const entry_offsets *o, int64_t n,
-                               int64_t i, int64_t j) {
+static void gather_window(window_view *v, float pt[4][FNN_CONV_POOL_MAX_ENTRIES],
+                          const float *x, const fnn_conv2d_shape *s, const entry_offsets *o,
+                          int64_t n, int64_t i, int64_t j) {
+    for (int k = 0; k < 4; k++) {
+        gather_patch(pt[k], x, s, n, 2 * i + k / 2, 2 * j + k % 2);
+        v->src[k] = pt[k];
+    }
+    v->off = o->in_copy;
+}
+
+FNN_INLINE window_view view_window(float pt[4][FNN_CONV_POOL_MAX_ENTRIES], const float *x,
+                                   const fnn_conv2d_shape *s, const entry_offsets *o,
+                                   int64_t n, int64_t i, int64_t j) {
     const int64_t ih0 = 2 * i * s->SH - s->PT, iw0 = 2 * j * s->SW - s->PL;
     window_view v;
     if (ih0 < 0 || iw0 < 0 || ih0 + s->SH + s->KH > s->H || iw0 + s->SW + s->KW > s->W) {
-        for (int k = 0; k < 4; k++) {
-            gather_patch(pt[k], x, s, n, 2 * i + k / 2, 2 * j + k % 2);
-            v.src[k] = pt[k];
-        }
-        v.off = o->in_copy;
+        gather_window(&v, pt, x, s, o, n, i, j);
         return v;
     }
     for (int k = 0; k < 4; k++)
         v.src[k] = x + ((n * s->H + ih0 + k / 2 * s->SH) * s->W + iw0 + k % 2 * s->SW) * s->C;
     v.off = o->in_image;
     return v;
+}
+
+/* Steps (n, i, j) to the next pooled output (a division per output was measurable). */
+FNN_INLINE void next_output(int64_t *n, int64_t *i, int64_t *j, const fnn_conv2d_shape *s) {
+    if (++*j == s->OW / 2) {
+        *j = 0;
+        if (++*i == s->OH / 2) *i = 0, ++*n;
+    }
 }
 
 /* The four window places' conv outputs for one block of filters (before bias):
@@ -162,8 +176,8 @@ FNN_INLINE void forward_rows_body(float *restrict y, uint8_t *restrict pos,
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
     entry_offsets offsets;
     fill_offsets(&offsets, s);
-    for (int64_t r = r0; r < r1; r++) { /* r = (n, i, j) over the pooled output */
-        const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
+    int64_t n = r0 / (PH * PW), i = r0 / PW % PH, j = r0 % PW;
+    for (int64_t r = r0; r < r1; r++, next_output(&n, &i, &j, s)) { /* r = (n, i, j) */
         const window_view v = view_window(pt, x, s, &offsets, n, i, j);
         for (int64_t blk = 0; blk < blocks(s); blk++) {
             float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
@@ -263,8 +277,8 @@ FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
     float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
     entry_offsets offsets;
     fill_offsets(&offsets, s);
-    for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++) {
-        const int64_t n = r / (PH * PW), i = r / PW % PH, j = r % PW;
+    int64_t n = n0, i = 0, j = 0;
+    for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++, next_output(&n, &i, &j, s)) {
         const window_view v = view_window(pt, x, s, &offsets, n, i, j);
         for (int64_t blk = 0; blk < blocks(s); blk++) {
             const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
