@@ -7,45 +7,75 @@
 #include <string.h>
 #include "parallel.h"
 
+/* One image's windows (the loop over channels vectorizes; see FNN_INLINE in parallel.h
+ * for the per-ISA wrappers below). */
+FNN_INLINE void forward_image(float *restrict y, int32_t *restrict argmax, const float *x,
+                              const fnn_pool2d_shape *s, int64_t n) {
+    const int64_t C = s->C;
+    const float *xn = x + n * s->H * s->W * C;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        int64_t h0 = fnn_max64(0, oh * s->SH - s->PT);
+        int64_t h1 = fnn_min64(s->H, oh * s->SH - s->PT + s->KH);
+        for (int64_t ow = 0; ow < s->OW; ow++) {
+            int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
+            int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
+            int64_t o = ((n * s->OH + oh) * s->OW + ow) * C;
+            float *restrict yo = y + o;
+            int32_t *restrict ao = argmax + o;
+            /* start from the window's first pixel so argmax is always valid */
+            const float *x0 = xn + (h0 * s->W + w0) * C;
+            int32_t p0 = (int32_t)(h0 * s->W + w0);
+            for (int64_t c = 0; c < C; c++) {
+                yo[c] = x0[c];
+                ao[c] = p0;
+            }
+            for (int64_t ih = h0; ih < h1; ih++)
+                for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {
+                    const float *restrict xp = xn + (ih * s->W + iw) * C;
+                    int32_t pos = (int32_t)(ih * s->W + iw);
+                    for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
+                        float v = xp[c], cur = yo[c];
+                        /* v wins when larger, or when it is the window's first NaN (a
+                         * NaN propagates, as in Keras): "not v <= cur" is true for a
+                         * NaN v, and a NaN cur never loses.  All ones where v wins. */
+                        int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
+                        yo[c] = win ? v : cur;
+                        ao[c] = (ao[c] & ~win) | (pos & win);
+                    }
+                }
+        }
+    }
+}
+
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX512 static void forward_image_avx512(float *y, int32_t *argmax, const float *x,
+                                                   const fnn_pool2d_shape *s, int64_t n) {
+    forward_image(y, argmax, x, s, n);
+}
+FNN_TARGET_AVX2 static void forward_image_avx2(float *y, int32_t *argmax, const float *x,
+                                               const fnn_pool2d_shape *s, int64_t n) {
+    forward_image(y, argmax, x, s, n);
+}
+#endif
+
 void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                            const fnn_pool2d_shape *s) {
-    const int64_t C = s->C;
-    int nt = fnn_threads_for(s->N * s->OH * s->OW * C * s->KH * s->KW);
+    int nt = fnn_threads_for(s->N * s->OH * s->OW * s->C * s->KH * s->KW);
+    const int isa = fnn_vector_isa();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t n = 0; n < s->N; n++) {
-        const float *xn = x + n * s->H * s->W * C;
-        for (int64_t oh = 0; oh < s->OH; oh++) {
-            int64_t h0 = fnn_max64(0, oh * s->SH - s->PT);
-            int64_t h1 = fnn_min64(s->H, oh * s->SH - s->PT + s->KH);
-            for (int64_t ow = 0; ow < s->OW; ow++) {
-                int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
-                int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
-                int64_t o = ((n * s->OH + oh) * s->OW + ow) * C;
-                float *restrict yo = y + o;
-                int32_t *restrict ao = argmax + o;
-                /* start from the window's first pixel so argmax is always valid */
-                const float *x0 = xn + (h0 * s->W + w0) * C;
-                int32_t p0 = (int32_t)(h0 * s->W + w0);
-                for (int64_t c = 0; c < C; c++) {
-                    yo[c] = x0[c];
-                    ao[c] = p0;
-                }
-                for (int64_t ih = h0; ih < h1; ih++)
-                    for (int64_t iw = (ih == h0 ? w0 + 1 : w0); iw < w1; iw++) {
-                        const float *restrict xp = xn + (ih * s->W + iw) * C;
-                        int32_t pos = (int32_t)(ih * s->W + iw);
-                        for (int64_t c = 0; c < C; c++) { /* branch-free: vectorizes */
-                            float v = xp[c], cur = yo[c];
-                            /* v wins when larger, or when it is the window's first NaN (a
-                             * NaN propagates, as in Keras): "not v <= cur" is true for a
-                             * NaN v, and a NaN cur never loses.  All ones where v wins. */
-                            int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
-                            yo[c] = win ? v : cur;
-                            ao[c] = (ao[c] & ~win) | (pos & win);
-                        }
-                    }
-            }
+#ifdef FNN_TARGET_AVX512
+        if (isa == FNN_ISA_AVX512) {
+            forward_image_avx512(y, argmax, x, s, n);
+            continue;
         }
+        if (isa == FNN_ISA_AVX2) {
+            forward_image_avx2(y, argmax, x, s, n);
+            continue;
+        }
+#endif
+        (void)isa;
+        forward_image(y, argmax, x, s, n);
     }
 }
 

@@ -171,7 +171,7 @@ POOL = [  # (id, x shape, pool_size, strides, padding)
 
 
 @pytest.mark.parametrize("_, xs, pool, strides, padding", POOL, ids=[c[0] for c in POOL])
-def test_maxpool2d(rng, rand, threads, _, xs, pool, strides, padding):
+def test_maxpool2d(rng, rand, isa, threads, _, xs, pool, strides, padding):
     # Distinct values (a permutation of 0..size-1, exact in float32): no ties.
     x = rng.permutation(np.prod(xs)).astype(np.float32).reshape(xs)
     y, am = _C.maxpool2d_forward(x, pool, strides, padding)
