@@ -1,13 +1,15 @@
 """Accuracy after early stopping: the seed CNN trained to convergence on the full
 Fashion-MNIST, in fastnn and (when importable) Keras on TensorFlow, the same program.
 
-    python benchmarks/bench_accuracy.py [--framework fastnn keras] [--threads N] [--seed S]
+    python benchmarks/bench_accuracy.py [--framework fastnn keras] [--threads N]
+                                        [--runs R] [--seed S]
 
 The program is examples/mnist_cnn.py's (Adam, batch 128, validation_split=0.1,
 EarlyStopping(min_delta=0.0005, patience=2), at most 30 epochs), then evaluate on the
 10,000 test images.  Prints one Markdown row per framework: epochs run, test accuracy and
-loss, seconds per epoch.  Differences of a few tenths of a point are run-to-run noise
-(initial weights, shuffling, dropout); pass --seed to make each framework repeatable.
+loss, seconds per epoch, and each framework's mean over --runs.  Early stopping with
+patience 2 makes the stopping epoch noisy (one run may stop at epoch 10, the next at 24),
+so compare means over several runs; --seed S seeds run i with S + i.
 """
 import argparse
 import os
@@ -72,24 +74,31 @@ def main():
     ap.add_argument("--framework", nargs="+", default=["fastnn", "keras"],
                     choices=["fastnn", "keras"])
     ap.add_argument("--threads", type=int, default=fastnn.get_num_threads())
+    ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=None)
     args = ap.parse_args()
     (x, y), (xt, yt) = data()
     rows = []
     for name in args.framework:
         make = {"fastnn": fastnn_lib, "keras": keras_lib}[name]
-        try:
-            lib = make(args.threads, args.seed)
-        except ImportError as e:
-            print(f"({name} not importable: {e}; skipped)")
-            continue
-        rows.append((name, *train(lib, x, y, xt, yt)))
-    print(f"\nSeed CNN on Fashion-MNIST, early stopping, {args.threads} thread(s), "
-          f"seed {args.seed}\n")
-    print("| framework | epochs | test accuracy | test loss | s/epoch |")
-    print("|---|---:|---:|---:|---:|")
-    for name, epochs, acc, loss, per_epoch in rows:
-        print(f"| {name} | {epochs} | {acc:.4f} | {loss:.4f} | {per_epoch:.1f} |")
+        for run in range(args.runs):
+            seed = None if args.seed is None else args.seed + run
+            try:
+                lib = make(args.threads, seed)
+            except ImportError as e:
+                print(f"({name} not importable: {e}; skipped)")
+                break
+            rows.append((name, seed, *train(lib, x, y, xt, yt)))
+    print(f"\nSeed CNN on Fashion-MNIST, early stopping, {args.threads} thread(s)\n")
+    print("| framework | seed | epochs | test accuracy | test loss | s/epoch |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, seed, epochs, acc, loss, per_epoch in rows:
+        print(f"| {name} | {seed} | {epochs} | {acc:.4f} | {loss:.4f} | {per_epoch:.1f} |")
+    for name in args.framework:
+        accs = [r[4] for r in rows if r[0] == name]
+        if len(accs) > 1:
+            print(f"| {name}, mean of {len(accs)} | | {np.mean([r[3] for r in rows if r[0] == name]):.1f} "
+                  f"| {np.mean(accs):.4f} (min {min(accs):.4f}, max {max(accs):.4f}) | | |")
 
 
 if __name__ == "__main__":
