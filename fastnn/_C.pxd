@@ -36,6 +36,7 @@ cdef extern from "fnn.h" nogil:
                                    const fnn_conv2d_shape *s, float *work, size_t work_size)
     void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                     const fnn_conv2d_shape *s, float *work, size_t work_size)
+    int fnn_conv2d_set_winograd(int mode)
 
     ctypedef struct fnn_pool2d_shape:
         int64_t N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW
