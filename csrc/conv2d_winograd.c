@@ -30,6 +30,7 @@
  * and transformed back (G^T dU G) per channel, so dw is bitwise thread-count independent.
  * All scratch comes from the workspace: a shared part (packed U, or the partials), then
  * one area per thread, sized for L2. */
+#include <math.h>
 #include <string.h>
 #include "parallel.h"
 #include "gemm/gemm.h"
@@ -54,100 +55,146 @@ int fnn_conv2d_set_winograd(int mode) {
 
 static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 static float *align_up(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+/* Distance between the 16 components of transformed data (they are read and written
+ * as 16 parallel streams): an odd number of cache lines, so the streams fall in 16
+ * different L1 sets (strides that are multiples of 4 KB made the transforms 3x slower). */
+static int64_t comp_stride(int64_t n) { return round_up(n, 32) + 16; }
 
 /* ---- the transforms: plain loops along contiguous floats ------------------------- */
 
-/* g (3, 3, C, F) -> U (16, C, F), U[k] = (G g G^T)[k] per (c, f). */
+/* g (3, 3, C, F) -> U (16 components at comp_stride(C * F), C, F), U[k] = (G g G^T)[k]
+ * per (c, f).  (Scalars and ivdep, as input_transform.) */
 FNN_VECTOR_CLONES
 static void weight_transform(float *restrict U, const float *restrict g, int64_t C, int64_t F) {
-    const int64_t CF = C * F;
+    const int64_t CF = C * F, ks = comp_stride(CF);
     for (int64_t c = 0; c < C; c++) {
-        const float *gc = g + c * F;
-        float *uc = U + c * F;
+        const float *restrict g0 = g + c * F, *restrict g1 = g0 + CF, *restrict g2 = g0 + 2 * CF,
+                              *restrict g3 = g0 + 3 * CF, *restrict g4 = g0 + 4 * CF,
+                              *restrict g5 = g0 + 5 * CF, *restrict g6 = g0 + 6 * CF,
+                              *restrict g7 = g0 + 7 * CF, *restrict g8 = g0 + 8 * CF;
+        float *restrict u = U + c * F;
+#pragma GCC ivdep
         for (int64_t f = 0; f < F; f++) {
-            float t[4][3];
-            for (int kw = 0; kw < 3; kw++) {
-                float g0 = gc[kw * CF + f], g1 = gc[(3 + kw) * CF + f], g2 = gc[(6 + kw) * CF + f];
-                t[0][kw] = g0;
-                t[1][kw] = 0.5f * (g0 + g1 + g2);
-                t[2][kw] = 0.5f * (g0 - g1 + g2);
-                t[3][kw] = g2;
-            }
-            for (int a = 0; a < 4; a++) {
-                uc[(a * 4 + 0) * CF + f] = t[a][0];
-                uc[(a * 4 + 1) * CF + f] = 0.5f * (t[a][0] + t[a][1] + t[a][2]);
-                uc[(a * 4 + 2) * CF + f] = 0.5f * (t[a][0] - t[a][1] + t[a][2]);
-                uc[(a * 4 + 3) * CF + f] = t[a][2];
-            }
+            /* t = G g: rows 0..3 of 3 columns */
+            float t00 = g0[f], t01 = g1[f], t02 = g2[f];
+            float t10 = 0.5f * (g0[f] + g3[f] + g6[f]), t11 = 0.5f * (g1[f] + g4[f] + g7[f]),
+                  t12 = 0.5f * (g2[f] + g5[f] + g8[f]);
+            float t20 = 0.5f * (g0[f] - g3[f] + g6[f]), t21 = 0.5f * (g1[f] - g4[f] + g7[f]),
+                  t22 = 0.5f * (g2[f] - g5[f] + g8[f]);
+            float t30 = g6[f], t31 = g7[f], t32 = g8[f];
+            /* U = t G^T */
+            u[0 * ks + f] = t00, u[1 * ks + f] = 0.5f * (t00 + t01 + t02);
+            u[2 * ks + f] = 0.5f * (t00 - t01 + t02), u[3 * ks + f] = t02;
+            u[4 * ks + f] = t10, u[5 * ks + f] = 0.5f * (t10 + t11 + t12);
+            u[6 * ks + f] = 0.5f * (t10 - t11 + t12), u[7 * ks + f] = t12;
+            u[8 * ks + f] = t20, u[9 * ks + f] = 0.5f * (t20 + t21 + t22);
+            u[10 * ks + f] = 0.5f * (t20 - t21 + t22), u[11 * ks + f] = t22;
+            u[12 * ks + f] = t30, u[13 * ks + f] = 0.5f * (t30 + t31 + t32);
+            u[14 * ks + f] = 0.5f * (t30 - t31 + t32), u[15 * ks + f] = t32;
         }
     }
 }
 
 /* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * L; component k
- * written at v + k * ks. */
+ * written at v + k * ks.  Written out in scalars with one pointer per stream, and
+ * ivdep: GCC 12 vectorizes this form only (it ignores restrict on the derived pointers
+ * and gives up on the 32 streams' alias checks). */
 FNN_VECTOR_CLONES
 static void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
                             const float *restrict d1, const float *restrict d2,
                             const float *restrict d3, int64_t L) {
+    const float *restrict a0 = d0, *restrict a1 = d0 + L, *restrict a2 = d0 + 2 * L,
+                          *restrict a3 = d0 + 3 * L;
+    const float *restrict b0 = d1, *restrict b1 = d1 + L, *restrict b2 = d1 + 2 * L,
+                          *restrict b3 = d1 + 3 * L;
+    const float *restrict c0 = d2, *restrict c1 = d2 + L, *restrict c2 = d2 + 2 * L,
+                          *restrict c3 = d2 + 3 * L;
+    const float *restrict e0 = d3, *restrict e1 = d3 + L, *restrict e2 = d3 + 2 * L,
+                          *restrict e3 = d3 + 3 * L;
+    float *restrict v0 = v, *restrict v1 = v + ks, *restrict v2 = v + 2 * ks,
+                    *restrict v3 = v + 3 * ks, *restrict v4 = v + 4 * ks,
+                    *restrict v5 = v + 5 * ks, *restrict v6 = v + 6 * ks,
+                    *restrict v7 = v + 7 * ks, *restrict v8 = v + 8 * ks,
+                    *restrict v9 = v + 9 * ks, *restrict v10 = v + 10 * ks,
+                    *restrict v11 = v + 11 * ks, *restrict v12 = v + 12 * ks,
+                    *restrict v13 = v + 13 * ks, *restrict v14 = v + 14 * ks,
+                    *restrict v15 = v + 15 * ks;
+#pragma GCC ivdep
     for (int64_t e = 0; e < L; e++) {
-        float t[4][4];
-        for (int q = 0; q < 4; q++) {
-            float a0 = d0[q * L + e], a1 = d1[q * L + e], a2 = d2[q * L + e], a3 = d3[q * L + e];
-            t[0][q] = a0 - a2;
-            t[1][q] = a1 + a2;
-            t[2][q] = a2 - a1;
-            t[3][q] = a1 - a3;
-        }
-        for (int r = 0; r < 4; r++) {
-            v[(r * 4 + 0) * ks + e] = t[r][0] - t[r][2];
-            v[(r * 4 + 1) * ks + e] = t[r][1] + t[r][2];
-            v[(r * 4 + 2) * ks + e] = t[r][2] - t[r][1];
-            v[(r * 4 + 3) * ks + e] = t[r][1] - t[r][3];
-        }
+        /* rows: t_r = (B^T d)[r] for each column */
+        float t00 = a0[e] - c0[e], t01 = a1[e] - c1[e], t02 = a2[e] - c2[e], t03 = a3[e] - c3[e];
+        float t10 = b0[e] + c0[e], t11 = b1[e] + c1[e], t12 = b2[e] + c2[e], t13 = b3[e] + c3[e];
+        float t20 = c0[e] - b0[e], t21 = c1[e] - b1[e], t22 = c2[e] - b2[e], t23 = c3[e] - b3[e];
+        float t30 = b0[e] - e0[e], t31 = b1[e] - e1[e], t32 = b2[e] - e2[e], t33 = b3[e] - e3[e];
+        /* columns: (t B)[r] */
+        v0[e] = t00 - t02, v1[e] = t01 + t02, v2[e] = t02 - t01, v3[e] = t01 - t03;
+        v4[e] = t10 - t12, v5[e] = t11 + t12, v6[e] = t12 - t11, v7[e] = t11 - t13;
+        v8[e] = t20 - t22, v9[e] = t21 + t22, v10[e] = t22 - t21, v11[e] = t21 - t23;
+        v12[e] = t30 - t32, v13[e] = t31 + t32, v14[e] = t32 - t31, v15[e] = t31 - t33;
     }
 }
 
-/* The 2x2 outputs y_uv[f] = (A^T M A)[u][v] + bias[f], then max(., 0) if relu (NaN
- * stays NaN), from component k at m + k * ks. */
+/* n tiles' 2x2 outputs: y_uv[f] = max((A^T M A)[u][v] + bias[f], lo) with lo = 0 (ReLU)
+ * or -inf (none); v < lo is false for NaN, which stays NaN.  Tile i reads component k at
+ * m + i * mi + k * ks and writes y_uv + i * s_uv (s_uv = 0 for a scratch row standing in
+ * for an output past the edge). */
 FNN_VECTOR_CLONES
 static void output_transform(float *restrict y00, float *restrict y01, float *restrict y10,
-                             float *restrict y11, const float *restrict m, int64_t ks,
-                             const float *restrict bias, int relu, int64_t F) {
-    for (int64_t f = 0; f < F; f++) {
-        float s0[4], s1[4];
-        for (int r = 0; r < 4; r++) {
-            float m0 = m[(r * 4) * ks + f], m1 = m[(r * 4 + 1) * ks + f];
-            float m2 = m[(r * 4 + 2) * ks + f], m3 = m[(r * 4 + 3) * ks + f];
-            s0[r] = m0 + m1 + m2;
-            s1[r] = m1 - m2 - m3;
+                             float *restrict y11, const int64_t *ys, const float *restrict m,
+                             int64_t mi, int64_t ks, const float *restrict bias, float lo,
+                             int64_t F, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float *restrict o00 = y00 + i * ys[0], *restrict o01 = y01 + i * ys[1];
+        float *restrict o10 = y10 + i * ys[2], *restrict o11 = y11 + i * ys[3];
+        const float *restrict m0 = m + i * mi, *restrict m1 = m0 + ks, *restrict m2 = m0 + 2 * ks,
+                              *restrict m3 = m0 + 3 * ks, *restrict m4 = m0 + 4 * ks,
+                              *restrict m5 = m0 + 5 * ks, *restrict m6 = m0 + 6 * ks,
+                              *restrict m7 = m0 + 7 * ks, *restrict m8 = m0 + 8 * ks,
+                              *restrict m9 = m0 + 9 * ks, *restrict m10 = m0 + 10 * ks,
+                              *restrict m11 = m0 + 11 * ks, *restrict m12 = m0 + 12 * ks,
+                              *restrict m13 = m0 + 13 * ks, *restrict m14 = m0 + 14 * ks,
+                              *restrict m15 = m0 + 15 * ks;
+#pragma GCC ivdep
+        for (int64_t f = 0; f < F; f++) {
+            /* per row r of M: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (M A) */
+            float a0 = m0[f] + m1[f] + m2[f], a1 = m1[f] - m2[f] - m3[f];
+            float b0 = m4[f] + m5[f] + m6[f], b1 = m5[f] - m6[f] - m7[f];
+            float c0 = m8[f] + m9[f] + m10[f], c1 = m9[f] - m10[f] - m11[f];
+            float d0 = m12[f] + m13[f] + m14[f], d1 = m13[f] - m14[f] - m15[f];
+            float v00 = a0 + b0 + c0 + bias[f], v01 = a1 + b1 + c1 + bias[f];
+            float v10 = b0 - c0 - d0 + bias[f], v11 = b1 - c1 - d1 + bias[f];
+            o00[f] = v00 < lo ? lo : v00;
+            o01[f] = v01 < lo ? lo : v01;
+            o10[f] = v10 < lo ? lo : v10;
+            o11[f] = v11 < lo ? lo : v11;
         }
-        float v00 = s0[0] + s0[1] + s0[2] + bias[f], v01 = s1[0] + s1[1] + s1[2] + bias[f];
-        float v10 = s0[1] - s0[2] - s0[3] + bias[f], v11 = s1[1] - s1[2] - s1[3] + bias[f];
-        if (relu) {
-            v00 = v00 < 0.0f ? 0.0f : v00;
-            v01 = v01 < 0.0f ? 0.0f : v01;
-            v10 = v10 < 0.0f ? 0.0f : v10;
-            v11 = v11 < 0.0f ? 0.0f : v11;
-        }
-        y00[f] = v00, y01[f] = v01, y10[f] = v10, y11[f] = v11;
     }
 }
 
 /* dM = A dY A^T for one tile (dY 2x2, rows p0 p1 / q0 q1): component k at dm + k * ks;
- * db += the four dY pixels. */
+ * db += the four dY pixels.  (Scalars and ivdep, as input_transform.) */
 FNN_VECTOR_CLONES
 static void grad_transform(float *restrict dm, int64_t ks, float *restrict db,
                            const float *restrict p0, const float *restrict p1,
                            const float *restrict q0, const float *restrict q1, int64_t F) {
+    float *restrict m0 = dm, *restrict m1 = dm + ks, *restrict m2 = dm + 2 * ks,
+                    *restrict m3 = dm + 3 * ks, *restrict m4 = dm + 4 * ks,
+                    *restrict m5 = dm + 5 * ks, *restrict m6 = dm + 6 * ks,
+                    *restrict m7 = dm + 7 * ks, *restrict m8 = dm + 8 * ks,
+                    *restrict m9 = dm + 9 * ks, *restrict m10 = dm + 10 * ks,
+                    *restrict m11 = dm + 11 * ks, *restrict m12 = dm + 12 * ks,
+                    *restrict m13 = dm + 13 * ks, *restrict m14 = dm + 14 * ks,
+                    *restrict m15 = dm + 15 * ks;
+#pragma GCC ivdep
     for (int64_t f = 0; f < F; f++) {
         float a = p0[f], b = p1[f], c = q0[f], d = q1[f]; /* dY = [a b; c d] */
-        float r[4][2] = {{a, b}, {a + c, b + d}, {a - c, b - d}, {-c, -d}};
-        for (int i = 0; i < 4; i++) {
-            dm[(i * 4 + 0) * ks + f] = r[i][0];
-            dm[(i * 4 + 1) * ks + f] = r[i][0] + r[i][1];
-            dm[(i * 4 + 2) * ks + f] = r[i][0] - r[i][1];
-            dm[(i * 4 + 3) * ks + f] = -r[i][1];
-        }
+        /* rows of A dY: [a b], [a+c b+d], [a-c b-d], [-c -d]; then each row r -> [r0,
+         * r0+r1, r0-r1, -r1] */
+        float s0 = a + c, s1 = b + d, u0 = a - c, u1 = b - d;
+        m0[f] = a, m1[f] = a + b, m2[f] = a - b, m3[f] = -b;
+        m4[f] = s0, m5[f] = s0 + s1, m6[f] = s0 - s1, m7[f] = -s1;
+        m8[f] = u0, m9[f] = u0 + u1, m10[f] = u0 - u1, m11[f] = -u1;
+        m12[f] = -c, m13[f] = -c - d, m14[f] = d - c, m15[f] = d;
         db[f] += (a + b) + (c + d);
     }
 }
@@ -161,20 +208,24 @@ static void weight_grad_finish(float *restrict dw, const float *restrict partial
     for (int64_t f0 = 0; f0 < F; f0 += FINISH_COLS) {
         const int64_t fb = fnn_min64(FINISH_COLS, F - f0);
         float acc[16][FINISH_COLS];
+        #pragma GCC unroll 16
         for (int k = 0; k < 16; k++)
             for (int64_t f = 0; f < fb; f++) acc[k][f] = partials[k * CF + c * F + f0 + f];
         for (int64_t ch = 1; ch < nch; ch++)
+            #pragma GCC unroll 16
             for (int k = 0; k < 16; k++)
                 for (int64_t f = 0; f < fb; f++)
                     acc[k][f] += partials[ch * stride + k * CF + c * F + f0 + f];
         for (int64_t f = 0; f < fb; f++) {
             float r[3][4];
+            #pragma GCC unroll 16
             for (int b = 0; b < 4; b++) {
                 float u0 = acc[b][f], u1 = acc[4 + b][f], u2 = acc[8 + b][f], u3 = acc[12 + b][f];
                 r[0][b] = u0 + 0.5f * (u1 + u2);
                 r[1][b] = 0.5f * (u1 - u2);
                 r[2][b] = 0.5f * (u1 + u2) + u3;
             }
+            #pragma GCC unroll 16
             for (int kh = 0; kh < 3; kh++) {
                 float *o = dw + (kh * 3 * C + c) * F + f0 + f;
                 o[0] = r[kh][0] + 0.5f * (r[kh][1] + r[kh][2]);
@@ -190,15 +241,20 @@ static void weight_grad_finish(float *restrict dw, const float *restrict partial
 typedef struct {
     const fnn_conv2d_shape *s;
     int64_t mr, nr, TH, TW, Wp, units, Fpad, L;
+    int64_t row, kV, kM; /* ring row, V and M component strides */
 } fplan;
 
 static fplan forward_plan(const fnn_conv2d_shape *s) {
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    fplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0};
+    fplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0,
+               0, 0, 0};
     p.Wp = 2 * p.TW + 2;
     p.units = fnn_ceil_div(s->N, p.mr) * p.TH;
     p.Fpad = round_up(s->F, p.nr);
     p.L = s->C * p.mr;
+    p.row = comp_stride(p.Wp * p.L);
+    p.kV = comp_stride(p.TW * p.L);
+    p.kM = comp_stride(p.TW * p.mr * p.Fpad);
     return p;
 }
 
@@ -206,12 +262,11 @@ static fplan forward_plan(const fnn_conv2d_shape *s) {
  * (backward_input). */
 static size_t fwd_shared(const fplan *p) {
     const int64_t C = p->s->C, F = p->s->F;
-    return (size_t)(16 * p->Fpad * C + 16 * C * F + F + 9 * C * F + 4 * ALIGN_FLOATS);
+    return (size_t)(16 * p->Fpad * C + 16 * comp_stride(C * F) + F + 9 * C * F + 4 * ALIGN_FLOATS);
 }
 /* Per thread: the 4-row ring, V, M, and three rows for outputs past the edge. */
 static size_t fwd_per_thread(const fplan *p) {
-    return (size_t)(4 * p->Wp * p->L + 16 * p->TW * p->L + 16 * p->TW * p->mr * p->Fpad +
-                    3 * p->s->F + 4 * ALIGN_FLOATS);
+    return (size_t)(4 * p->row + 16 * p->kV + 16 * p->kM + 3 * p->s->F + 4 * ALIGN_FLOATS);
 }
 
 typedef struct {
@@ -223,7 +278,7 @@ static fwd_shared_area fwd_layout(const fplan *p, float *work) {
     fwd_shared_area a;
     a.Up = align_up(work);
     a.U = align_up(a.Up + 16 * p->Fpad * C);
-    a.zero_bias = align_up(a.U + 16 * C * F);
+    a.zero_bias = align_up(a.U + 16 * comp_stride(C * F));
     a.rot = align_up(a.zero_bias + F);
     return a;
 }
@@ -260,11 +315,11 @@ static void forward_units(float *y, const float *x, const float *Up, const float
     const fnn_conv2d_shape *s = p->s;
     const fnn_gemm_kernel *kr = fnn_gemm_active();
     const int64_t C = s->C, F = s->F, mr = p->mr, nr = p->nr, L = p->L, TW = p->TW;
-    const int64_t Fpad = p->Fpad, row = p->Wp * L;
+    const int64_t Fpad = p->Fpad, row = p->row, kV = p->kV, kM = p->kM;
     float *ring = align_up(area);
     float *V = align_up(ring + 4 * row);
-    float *M = align_up(V + 16 * TW * L);
-    float *edge = align_up(M + 16 * TW * mr * Fpad); /* 3 rows of F: outputs past the edge */
+    float *M = align_up(V + 16 * kV);
+    float *edge = align_up(M + 16 * kM); /* 3 rows of F: outputs past the edge */
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n0 = u / p->TH * mr, th = u % p->TH;
         const int fresh = u == u0 || th == 0;
@@ -273,26 +328,27 @@ static void forward_units(float *y, const float *x, const float *Up, const float
         const float *d0 = ring + ((2 * th) & 3) * row, *d1 = ring + ((2 * th + 1) & 3) * row;
         const float *d2 = ring + ((2 * th + 2) & 3) * row, *d3 = ring + ((2 * th + 3) & 3) * row;
         for (int64_t tw = 0; tw < TW; tw++)
-            input_transform(V + tw * L, TW * L, d0 + 2 * tw * L, d1 + 2 * tw * L, d2 + 2 * tw * L,
+            input_transform(V + tw * L, kV, d0 + 2 * tw * L, d1 + 2 * tw * L, d2 + 2 * tw * L,
                             d3 + 2 * tw * L, L);
         for (int64_t k = 0; k < 16; k++)
             for (int64_t j = 0; j < Fpad; j += nr) {
                 const float *b = Up + k * Fpad * C + j * C;
                 for (int64_t tw = 0; tw < TW; tw++)
-                    kr->ukr(C, V + (k * TW + tw) * L, b, M + (k * TW + tw) * mr * Fpad + j, Fpad,
+                    kr->ukr(C, V + k * kV + tw * L, b, M + k * kM + tw * mr * Fpad + j, Fpad,
                             1.0f, 0.0f, NULL, 0);
             }
-        const int64_t lanes = fnn_min64(mr, s->N - n0), oh = 2 * th;
+        const int64_t lanes = fnn_min64(mr, s->N - n0), oh = 2 * th, img = s->OH * s->OW * F;
+        const float lo = relu ? 0.0f : -INFINITY;
         for (int64_t tw = 0; tw < TW; tw++) {
             const int64_t ow = 2 * tw;
-            for (int64_t i = 0; i < lanes; i++) {
-                float *y00 = y + (((n0 + i) * s->OH + oh) * s->OW + ow) * F;
-                float *y01 = ow + 1 < s->OW ? y00 + F : edge;
-                float *y10 = oh + 1 < s->OH ? y00 + s->OW * F : edge + F;
-                float *y11 = ow + 1 < s->OW && oh + 1 < s->OH ? y10 + F : edge + 2 * F;
-                output_transform(y00, y01, y10, y11, M + (tw * mr + i) * Fpad, TW * mr * Fpad,
-                                 bias, relu, F);
-            }
+            const int right = ow + 1 < s->OW, below = oh + 1 < s->OH;
+            float *y00 = y + ((n0 * s->OH + oh) * s->OW + ow) * F;
+            float *y01 = right ? y00 + F : edge;
+            float *y10 = below ? y00 + s->OW * F : edge + F;
+            float *y11 = right && below ? y10 + F : edge + 2 * F;
+            const int64_t ys[4] = {img, right ? img : 0, below ? img : 0, right && below ? img : 0};
+            output_transform(y00, y01, y10, y11, ys, M + tw * mr * Fpad, Fpad, kM, bias, lo, F,
+                             lanes);
         }
     }
 }
@@ -313,7 +369,7 @@ static void forward_core(float *y, const float *x, const float *g, const float *
     fwd_shared_area a = fwd_layout(&p, work);
     weight_transform(a.U, g, C, F);
     for (int64_t k = 0; k < 16; k++)
-        fnn_gemm_pack_b_whole(a.Up + k * p.Fpad * C, a.U + k * C * F, F, 0, C, F);
+        fnn_gemm_pack_b_whole(a.Up + k * p.Fpad * C, a.U + k * comp_stride(C * F), F, 0, C, F);
     if (!bias) {
         memset(a.zero_bias, 0, (size_t)F * sizeof(float));
         bias = a.zero_bias;
@@ -364,14 +420,17 @@ void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
 typedef struct {
     const fnn_conv2d_shape *s;
     int64_t TH, TW, ntiles, Tb, nblocks, nch;
+    int64_t kV, kD; /* V and dM component strides */
 } wplan;
 
 static wplan weight_plan(const fnn_conv2d_shape *s) {
-    wplan p = {s, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0};
+    wplan p = {s, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0, 0, 0};
     p.ntiles = s->N * p.TH * p.TW;
     p.Tb = fnn_min64(p.ntiles, fnn_max64(16, WEIGHT_BLOCK_FLOATS / (16 * (s->C + s->F))));
     p.nblocks = fnn_ceil_div(p.ntiles, p.Tb);
     p.nch = fnn_min64(WEIGHT_CHUNKS, p.nblocks);
+    p.kV = comp_stride(p.Tb * s->C);
+    p.kD = comp_stride(p.Tb * s->F);
     return p;
 }
 static int64_t partial_floats(const fnn_conv2d_shape *s) { return 16 * s->C * s->F + s->F; }
@@ -384,7 +443,7 @@ static size_t wgt_gemm_ws(const wplan *p) {
 }
 static size_t wgt_per_thread(const wplan *p) {
     const fnn_conv2d_shape *s = p->s;
-    return (size_t)(16 * p->Tb * (s->C + s->F) + 16 * s->C + 4 * ALIGN_FLOATS) + wgt_gemm_ws(p);
+    return (size_t)(16 * (p->kV + p->kD) + 16 * s->C + 4 * ALIGN_FLOATS) + wgt_gemm_ws(p);
 }
 
 /* The chunk's blocks [b0, b1): dU partial (16 x C x F) and db partial (F). */
@@ -394,8 +453,8 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
     const fnn_conv2d_shape *s = p->s;
     const int64_t C = s->C, F = s->F, Tb = p->Tb, per_image = p->TH * p->TW;
     float *V = align_up(area);
-    float *dM = align_up(V + 16 * Tb * C);
-    float *tile = align_up(dM + 16 * Tb * F);
+    float *dM = align_up(V + 16 * p->kV);
+    float *tile = align_up(dM + 16 * p->kD);
     float *gws = align_up(tile + 16 * C);
     memset(pdb, 0, (size_t)F * sizeof(float));
     for (int64_t blk = b0; blk < b1; blk++) {
@@ -412,16 +471,16 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
                     else
                         memcpy(d, x + ((n * s->H + ih) * s->W + iw) * C, (size_t)C * sizeof(float));
                 }
-            input_transform(V + t * C, Tb * C, tile, tile + 4 * C, tile + 8 * C, tile + 12 * C, C);
+            input_transform(V + t * C, p->kV, tile, tile + 4 * C, tile + 8 * C, tile + 12 * C, C);
             const float *p0 = dy + ((n * s->OH + oh) * s->OW + ow) * F;
             const float *p1 = ow + 1 < s->OW ? p0 + F : zeros;
             const float *q0 = oh + 1 < s->OH ? p0 + s->OW * F : zeros;
             const float *q1 = ow + 1 < s->OW && oh + 1 < s->OH ? q0 + F : zeros;
-            grad_transform(dM + t * F, Tb * F, pdb, p0, p1, q0, q1, F);
+            grad_transform(dM + t * F, p->kD, pdb, p0, p1, q0, q1, F);
         }
         for (int64_t k = 0; k < 16; k++) {
             /* dU[k] (C x F) (+)= V[k]^T . dM[k], V[k] stored Tb x C */
-            fnn_gemm_op op = {pdu + k * C * F, V + k * Tb * C, dM + k * Tb * F, NULL, C, F, tb,
+            fnn_gemm_op op = {pdu + k * C * F, V + k * p->kV, dM + k * p->kD, NULL, C, F, tb,
                               C, F, F, 1, 0, 1.0f, blk == b0 ? 0.0f : 1.0f, NULL, 0,
                               NULL, NULL, NULL, NULL};
             fnn_gemm_run(&op, gws, wgt_gemm_ws(p), 1);

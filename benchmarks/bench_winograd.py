@@ -1,0 +1,63 @@
+"""Conv2D 3x3 stride 1: the GEMM path vs Winograd F(2x2, 3x3), A/B in the same run.
+
+    python benchmarks/bench_winograd.py [--threads 1 2] [--batch 128]
+
+Prints a Markdown table per thread count: pass, GEMM ms, Winograd ms, speedup, and the
+largest difference between the two relative to the output's magnitude.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fastnn  # noqa: E402
+from fastnn import _C  # noqa: E402
+from harness import header, limit_blas_threads, median_seconds  # noqa: E402
+
+SHAPES = [("conv2", 13, 32, 64, "valid"), ("32->32 same 16x16", 16, 32, 32, "same")]
+
+
+def passes(batch, H, C, F, padding):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, H, H, C)).astype(np.float32)
+    w = rng.standard_normal((3, 3, C, F)).astype(np.float32)
+    b = rng.standard_normal(F).astype(np.float32)
+    y = _C.conv2d_forward(x, w, b, 1, padding)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    work = np.empty(_C.conv2d_workspace_size(x.shape, w.shape, 1, padding), np.float32)
+    return [
+        ("forward+relu", lambda: _C.conv2d_forward(x, w, b, 1, padding, out=y, work=work, relu=True)),
+        ("backward_input", lambda: _C.conv2d_backward_input(dy, w, x.shape, 1, padding, work=work)),
+        ("backward_weight", lambda: _C.conv2d_backward_weight(dy, x, 3, 1, padding, work=work)),
+    ]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--batch", type=int, default=128)
+    args = ap.parse_args()
+    print(header("Conv2D 3x3: GEMM path vs Winograd", args.threads, limit_blas_threads(1)))
+    print("| shape | threads | pass | GEMM ms | Winograd ms | speedup | max rel diff |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for label, H, C, F, padding in SHAPES:
+        for nt in args.threads:
+            fastnn.set_num_threads(nt)
+            for name, fn in passes(args.batch, H, C, F, padding):
+                res = {}
+                for mode in ("never", "always"):
+                    _C.conv2d_set_winograd(mode)
+                    out = fn()
+                    out = out[0] if isinstance(out, tuple) else out
+                    res[mode] = (median_seconds(fn), np.array(out, copy=True))
+                _C.conv2d_set_winograd("auto")
+                (tg, og), (tw, ow) = res["never"], res["always"]
+                diff = np.abs(og - ow).max() / max(1.0, float(np.abs(og).max()))
+                print(f"| {label} {args.batch}x{H}x{H}x{C}*3x3x{C}x{F} | {nt} | {name} | "
+                      f"{tg * 1e3:.3f} | {tw * 1e3:.3f} | {tg / tw:.2f}x | {diff:.1e} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
