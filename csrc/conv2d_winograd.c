@@ -38,8 +38,6 @@
 
 #define ALIGN_FLOATS 16
 #define WEIGHT_CHUNKS 8
-/* Transformed floats (V and dM) per backward_weight block: ~512 KB, in L2. */
-#define WEIGHT_BLOCK_FLOATS 131072
 /* Auto mode: largest per-thread area (floats) for the forward layout, and the least
  * ratio of direct multiplies to Winograd multiplies (lanes and edge tiles included). */
 #define AUTO_MAX_THREAD_FLOATS (4 << 20)
@@ -95,22 +93,22 @@ static void weight_transform(float *restrict U, const float *restrict g, int64_t
     }
 }
 
-/* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * L; component k
+/* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * qs; component k
  * written at v + k * ks.  Written out in scalars with one pointer per stream, and
  * ivdep: GCC 12 vectorizes this form only (it ignores restrict on the derived pointers
  * and gives up on the 32 streams' alias checks). */
 FNN_VECTOR_CLONES
 static void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
                             const float *restrict d1, const float *restrict d2,
-                            const float *restrict d3, int64_t L) {
-    const float *restrict a0 = d0, *restrict a1 = d0 + L, *restrict a2 = d0 + 2 * L,
-                          *restrict a3 = d0 + 3 * L;
-    const float *restrict b0 = d1, *restrict b1 = d1 + L, *restrict b2 = d1 + 2 * L,
-                          *restrict b3 = d1 + 3 * L;
-    const float *restrict c0 = d2, *restrict c1 = d2 + L, *restrict c2 = d2 + 2 * L,
-                          *restrict c3 = d2 + 3 * L;
-    const float *restrict e0 = d3, *restrict e1 = d3 + L, *restrict e2 = d3 + 2 * L,
-                          *restrict e3 = d3 + 3 * L;
+                            const float *restrict d3, int64_t qs, int64_t L) {
+    const float *restrict a0 = d0, *restrict a1 = d0 + qs, *restrict a2 = d0 + 2 * qs,
+                          *restrict a3 = d0 + 3 * qs;
+    const float *restrict b0 = d1, *restrict b1 = d1 + qs, *restrict b2 = d1 + 2 * qs,
+                          *restrict b3 = d1 + 3 * qs;
+    const float *restrict c0 = d2, *restrict c1 = d2 + qs, *restrict c2 = d2 + 2 * qs,
+                          *restrict c3 = d2 + 3 * qs;
+    const float *restrict e0 = d3, *restrict e1 = d3 + qs, *restrict e2 = d3 + 2 * qs,
+                          *restrict e3 = d3 + 3 * qs;
     float *restrict v0 = v, *restrict v1 = v + ks, *restrict v2 = v + 2 * ks,
                     *restrict v3 = v + 3 * ks, *restrict v4 = v + 4 * ks,
                     *restrict v5 = v + 5 * ks, *restrict v6 = v + 6 * ks,
@@ -171,12 +169,12 @@ static void output_transform(float *restrict y00, float *restrict y01, float *re
     }
 }
 
-/* dM = A dY A^T for one tile (dY 2x2, rows p0 p1 / q0 q1): component k at dm + k * ks;
- * db += the four dY pixels.  (Scalars and ivdep, as input_transform.) */
+/* dM = A dY A^T for L parallel tiles, dY = [p0 p1; q0 q1] (each L long): component k at
+ * dm + k * ks.  (Scalars and ivdep, as input_transform.) */
 FNN_VECTOR_CLONES
-static void grad_transform(float *restrict dm, int64_t ks, float *restrict db,
-                           const float *restrict p0, const float *restrict p1,
-                           const float *restrict q0, const float *restrict q1, int64_t F) {
+static void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
+                           const float *restrict p1, const float *restrict q0,
+                           const float *restrict q1, int64_t L) {
     float *restrict m0 = dm, *restrict m1 = dm + ks, *restrict m2 = dm + 2 * ks,
                     *restrict m3 = dm + 3 * ks, *restrict m4 = dm + 4 * ks,
                     *restrict m5 = dm + 5 * ks, *restrict m6 = dm + 6 * ks,
@@ -186,48 +184,55 @@ static void grad_transform(float *restrict dm, int64_t ks, float *restrict db,
                     *restrict m13 = dm + 13 * ks, *restrict m14 = dm + 14 * ks,
                     *restrict m15 = dm + 15 * ks;
 #pragma GCC ivdep
-    for (int64_t f = 0; f < F; f++) {
-        float a = p0[f], b = p1[f], c = q0[f], d = q1[f]; /* dY = [a b; c d] */
-        /* rows of A dY: [a b], [a+c b+d], [a-c b-d], [-c -d]; then each row r -> [r0,
-         * r0+r1, r0-r1, -r1] */
+    for (int64_t e = 0; e < L; e++) {
+        float a = p0[e], b = p1[e], c = q0[e], d = q1[e];
+        /* rows of A dY: [a b], [a+c b+d], [a-c b-d], [-c -d]; each row [x y] then becomes
+         * [x, x+y, x-y, -y] */
         float s0 = a + c, s1 = b + d, u0 = a - c, u1 = b - d;
-        m0[f] = a, m1[f] = a + b, m2[f] = a - b, m3[f] = -b;
-        m4[f] = s0, m5[f] = s0 + s1, m6[f] = s0 - s1, m7[f] = -s1;
-        m8[f] = u0, m9[f] = u0 + u1, m10[f] = u0 - u1, m11[f] = -u1;
-        m12[f] = -c, m13[f] = -c - d, m14[f] = d - c, m15[f] = d;
-        db[f] += (a + b) + (c + d);
+        m0[e] = a, m1[e] = a + b, m2[e] = a - b, m3[e] = -b;
+        m4[e] = s0, m5[e] = s0 + s1, m6[e] = s0 - s1, m7[e] = -s1;
+        m8[e] = u0, m9[e] = u0 + u1, m10[e] = u0 - u1, m11[e] = -u1;
+        m12[e] = -c, m13[e] = -c - d, m14[e] = d - c, m15[e] = d;
     }
 }
 
-/* dw[:, :, c, f0 .. f0 + fb] = G^T (sum over chunks of the partial dU) G. */
+/* db += the four pixels of each of n tiles (pointer quadruples in px). */
+FNN_VECTOR_CLONES
+static void bias_grad_add(float *restrict db, const float *const *px, int64_t n, int64_t F) {
+    for (int64_t t = 0; t < n; t++) {
+        const float *restrict a = px[4 * t], *restrict b = px[4 * t + 1];
+        const float *restrict c = px[4 * t + 2], *restrict d = px[4 * t + 3];
+        for (int64_t f = 0; f < F; f++) db[f] += (a[f] + b[f]) + (c[f] + d[f]);
+    }
+}
+
+/* Filter f of dw (every kh, kw, c) = G^T (sum over chunks of the partial dU^T[:, f, :]) G;
+ * partial chunk ch, component k, filter f, channel c at ch * stride + k * kP + f * Cn + c. */
 #define FINISH_COLS 64
 FNN_VECTOR_CLONES
 static void weight_grad_finish(float *restrict dw, const float *restrict partials, int64_t nch,
-                               int64_t stride, int64_t c, int64_t C, int64_t F) {
+                               int64_t stride, int64_t kP, int64_t Cn, int64_t f, int64_t C,
+                               int64_t F) {
     const int64_t CF = C * F;
-    for (int64_t f0 = 0; f0 < F; f0 += FINISH_COLS) {
-        const int64_t fb = fnn_min64(FINISH_COLS, F - f0);
+    for (int64_t c0 = 0; c0 < C; c0 += FINISH_COLS) {
+        const int64_t cb = fnn_min64(FINISH_COLS, C - c0);
         float acc[16][FINISH_COLS];
-        #pragma GCC unroll 16
+        const float *base = partials + f * Cn + c0;
         for (int k = 0; k < 16; k++)
-            for (int64_t f = 0; f < fb; f++) acc[k][f] = partials[k * CF + c * F + f0 + f];
+            for (int64_t c = 0; c < cb; c++) acc[k][c] = base[k * kP + c];
         for (int64_t ch = 1; ch < nch; ch++)
-            #pragma GCC unroll 16
             for (int k = 0; k < 16; k++)
-                for (int64_t f = 0; f < fb; f++)
-                    acc[k][f] += partials[ch * stride + k * CF + c * F + f0 + f];
-        for (int64_t f = 0; f < fb; f++) {
+                for (int64_t c = 0; c < cb; c++) acc[k][c] += base[ch * stride + k * kP + c];
+        for (int64_t c = 0; c < cb; c++) {
             float r[3][4];
-            #pragma GCC unroll 16
             for (int b = 0; b < 4; b++) {
-                float u0 = acc[b][f], u1 = acc[4 + b][f], u2 = acc[8 + b][f], u3 = acc[12 + b][f];
+                float u0 = acc[b][c], u1 = acc[4 + b][c], u2 = acc[8 + b][c], u3 = acc[12 + b][c];
                 r[0][b] = u0 + 0.5f * (u1 + u2);
                 r[1][b] = 0.5f * (u1 - u2);
                 r[2][b] = 0.5f * (u1 + u2) + u3;
             }
-            #pragma GCC unroll 16
             for (int kh = 0; kh < 3; kh++) {
-                float *o = dw + (kh * 3 * C + c) * F + f0 + f;
+                float *o = dw + (kh * 3 * C + c0 + c) * F + f;
                 o[0] = r[kh][0] + 0.5f * (r[kh][1] + r[kh][2]);
                 o[CF] = 0.5f * (r[kh][1] - r[kh][2]);
                 o[2 * CF] = 0.5f * (r[kh][1] + r[kh][2]) + r[kh][3];
@@ -329,7 +334,7 @@ static void forward_units(float *y, const float *x, const float *Up, const float
         const float *d2 = ring + ((2 * th + 2) & 3) * row, *d3 = ring + ((2 * th + 3) & 3) * row;
         for (int64_t tw = 0; tw < TW; tw++)
             input_transform(V + tw * L, kV, d0 + 2 * tw * L, d1 + 2 * tw * L, d2 + 2 * tw * L,
-                            d3 + 2 * tw * L, L);
+                            d3 + 2 * tw * L, L, L);
         for (int64_t k = 0; k < 16; k++)
             for (int64_t j = 0; j < Fpad; j += nr) {
                 const float *b = Up + k * Fpad * C + j * C;
@@ -417,46 +422,60 @@ void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
 
 /* ---- backward_weight: tiles along K ------------------------------------------------ */
 
+/* dU^T[k] (F x C) = dM[k]^T . V[k] over the tiles: the micro-kernel's A panel is dM in
+ * MR-filter strips (dM[k][fs][t][i]), its B panel V in NR-channel strips (V[k][cs][t][j]),
+ * both written that way by the transforms; the partial is F x C rounded up to whole
+ * register tiles (Fm x Cn). */
 typedef struct {
     const fnn_conv2d_shape *s;
-    int64_t TH, TW, ntiles, Tb, nblocks, nch;
-    int64_t kV, kD; /* V and dM component strides */
+    int64_t mr, nr, TH, TW, ntiles, Tb, nblocks, nch, Fm, Cn;
+    int64_t kV, kD, kP; /* V, dM and partial component strides */
 } wplan;
 
+#define WEIGHT_BLOCK_FLOATS 163840 /* V, gathered dY and dM of a block: ~640 KB, in L2 */
+
 static wplan weight_plan(const fnn_conv2d_shape *s) {
-    wplan p = {s, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0, 0, 0};
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    wplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2)};
+    p.Fm = round_up(s->F, p.mr);
+    p.Cn = round_up(s->C, p.nr);
     p.ntiles = s->N * p.TH * p.TW;
-    p.Tb = fnn_min64(p.ntiles, fnn_max64(16, WEIGHT_BLOCK_FLOATS / (16 * (s->C + s->F))));
+    p.Tb = fnn_min64(p.ntiles, fnn_max64(16, WEIGHT_BLOCK_FLOATS / (16 * p.Cn + 20 * p.Fm)));
     p.nblocks = fnn_ceil_div(p.ntiles, p.Tb);
     p.nch = fnn_min64(WEIGHT_CHUNKS, p.nblocks);
-    p.kV = comp_stride(p.Tb * s->C);
-    p.kD = comp_stride(p.Tb * s->F);
+    p.kV = comp_stride(p.Tb * p.Cn);
+    p.kD = comp_stride(p.Tb * p.Fm);
+    p.kP = p.Fm * p.Cn;
     return p;
 }
-static int64_t partial_floats(const fnn_conv2d_shape *s) { return 16 * s->C * s->F + s->F; }
+static int64_t partial_floats(const wplan *p) { return 16 * p->kP + p->s->F; }
 static size_t wgt_shared(const wplan *p) {
-    const fnn_conv2d_shape *s = p->s;
-    return (size_t)(p->nch * partial_floats(s) + fnn_max64(s->C, s->F) + 2 * ALIGN_FLOATS);
+    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) + 2 * ALIGN_FLOATS);
 }
-static size_t wgt_gemm_ws(const wplan *p) {
-    return fnn_gemm_workspace_per_thread(p->s->C, p->s->F, p->Tb);
-}
+/* V, gathered dY (4 x Tb x Fm), dM, one x tile (16 x C), pixel pointers (4 x Tb) */
 static size_t wgt_per_thread(const wplan *p) {
     const fnn_conv2d_shape *s = p->s;
-    return (size_t)(16 * (p->kV + p->kD) + 16 * s->C + 4 * ALIGN_FLOATS) + wgt_gemm_ws(p);
+    return (size_t)(16 * (p->kV + p->kD) + 4 * p->Tb * p->Fm + 16 * s->C + 8 * p->Tb +
+                    6 * ALIGN_FLOATS);
 }
 
-/* The chunk's blocks [b0, b1): dU partial (16 x C x F) and db partial (F). */
+/* The chunk's blocks [b0, b1): dU^T partial (16 x Fm x Cn) and db partial (F). */
 static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x,
                          const float *zeros, const wplan *p, float *area, int64_t b0,
                          int64_t b1) {
     const fnn_conv2d_shape *s = p->s;
-    const int64_t C = s->C, F = s->F, Tb = p->Tb, per_image = p->TH * p->TW;
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int64_t C = s->C, F = s->F, Tb = p->Tb, mr = p->mr, nr = p->nr;
+    const int64_t per_image = p->TH * p->TW, nfs = p->Fm / mr, ncs = p->Cn / nr;
     float *V = align_up(area);
     float *dM = align_up(V + 16 * p->kV);
-    float *tile = align_up(dM + 16 * p->kD);
-    float *gws = align_up(tile + 16 * C);
+    float *G = align_up(dM + 16 * p->kD); /* dY gathered: G[fs][pixel][t][i] */
+    float *tile = align_up(G + 4 * Tb * p->Fm);
+    const float **px = (const float **)align_up(tile + 16 * C);
     memset(pdb, 0, (size_t)F * sizeof(float));
+    if (C % nr) /* V's lanes past C feed only columns of the partial that are never read;
+                 * zero them once so they hold no garbage */
+        memset(V, 0, (size_t)(16 * p->kV) * sizeof(float));
     for (int64_t blk = b0; blk < b1; blk++) {
         const int64_t t0 = blk * Tb, tb = fnn_min64(Tb, p->ntiles - t0);
         for (int64_t t = 0; t < tb; t++) {
@@ -471,27 +490,46 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
                     else
                         memcpy(d, x + ((n * s->H + ih) * s->W + iw) * C, (size_t)C * sizeof(float));
                 }
-            input_transform(V + t * C, p->kV, tile, tile + 4 * C, tile + 8 * C, tile + 12 * C, C);
-            const float *p0 = dy + ((n * s->OH + oh) * s->OW + ow) * F;
-            const float *p1 = ow + 1 < s->OW ? p0 + F : zeros;
-            const float *q0 = oh + 1 < s->OH ? p0 + s->OW * F : zeros;
-            const float *q1 = ow + 1 < s->OW && oh + 1 < s->OH ? q0 + F : zeros;
-            grad_transform(dM + t * F, p->kD, pdb, p0, p1, q0, q1, F);
+            for (int64_t cs = 0; cs < ncs; cs++)
+                input_transform(V + cs * Tb * nr + t * nr, p->kV, tile + cs * nr,
+                                tile + 4 * C + cs * nr, tile + 8 * C + cs * nr,
+                                tile + 12 * C + cs * nr, C, fnn_min64(nr, C - cs * nr));
+            const float **q = px + 4 * t;
+            q[0] = dy + ((n * s->OH + oh) * s->OW + ow) * F;
+            q[1] = ow + 1 < s->OW ? q[0] + F : zeros;
+            q[2] = oh + 1 < s->OH ? q[0] + s->OW * F : zeros;
+            q[3] = ow + 1 < s->OW && oh + 1 < s->OH ? q[2] + F : zeros;
+            for (int64_t u = 0; u < 4; u++)
+                for (int64_t fs = 0; fs < nfs; fs++) {
+                    float *g = G + ((fs * 4 + u) * Tb + t) * mr;
+                    const int64_t f0 = fs * mr, lanes = fnn_min64(mr, F - f0);
+                    int64_t i = 0;
+                    for (; i < lanes; i++) g[i] = q[u][f0 + i];
+                    for (; i < mr; i++) g[i] = 0.0f;
+                }
         }
-        for (int64_t k = 0; k < 16; k++) {
-            /* dU[k] (C x F) (+)= V[k]^T . dM[k], V[k] stored Tb x C */
-            fnn_gemm_op op = {pdu + k * C * F, V + k * p->kV, dM + k * p->kD, NULL, C, F, tb,
-                              C, F, F, 1, 0, 1.0f, blk == b0 ? 0.0f : 1.0f, NULL, 0,
-                              NULL, NULL, NULL, NULL};
-            fnn_gemm_run(&op, gws, wgt_gemm_ws(p), 1);
+        bias_grad_add(pdb, px, tb, F);
+        for (int64_t fs = 0; fs < nfs; fs++) {
+            const float *g = G + fs * 4 * Tb * mr;
+            grad_transform(dM + fs * Tb * mr, p->kD, g, g + Tb * mr, g + 2 * Tb * mr,
+                           g + 3 * Tb * mr, tb * mr);
         }
+        const float beta = blk == b0 ? 0.0f : 1.0f;
+        for (int64_t k = 0; k < 16; k++)
+            for (int64_t cs = 0; cs < ncs; cs++) {
+                const float *b = V + k * p->kV + cs * Tb * nr;
+                for (int64_t fs = 0; fs < nfs; fs++)
+                    kr->ukr(tb, dM + k * p->kD + fs * Tb * mr, b,
+                            pdu + k * p->kP + fs * mr * p->Cn + cs * nr, p->Cn, 1.0f, beta, NULL,
+                            0);
+            }
     }
 }
 
 void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                   const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const wplan p = weight_plan(s);
-    const int64_t C = s->C, F = s->F, nch = p.nch, stride = partial_floats(s);
+    const int64_t C = s->C, F = s->F, nch = p.nch, stride = partial_floats(&p);
     float *partials = align_up(work);
     float *zeros = partials + nch * stride;
     memset(zeros, 0, (size_t)F * sizeof(float));
@@ -505,20 +543,20 @@ void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const f
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
         for (int64_t ch = nch * t / n_t; t < n_t && ch < nch * (t + 1) / n_t; ch++) {
             float *pdu = partials + ch * stride;
-            weight_chunk(pdu, pdu + 16 * C * F, dy, x, zeros, &p, work + shared + (size_t)t * per,
+            weight_chunk(pdu, pdu + 16 * p.kP, dy, x, zeros, &p, work + shared + (size_t)t * per,
                          p.nblocks * ch / nch, p.nblocks * (ch + 1) / nch);
         }
 #pragma omp barrier
-        /* channel c of dw from the partials in chunk order; item C is db */
+        /* filter f of dw from the partials in chunk order; item F is db */
 #pragma omp for schedule(static)
-        for (int64_t c = 0; c <= C; c++) {
-            if (c < C) {
-                weight_grad_finish(dw, partials, nch, stride, c, C, F);
+        for (int64_t f = 0; f <= F; f++) {
+            if (f < F) {
+                weight_grad_finish(dw, partials, nch, stride, p.kP, p.Cn, f, C, F);
             } else if (db) {
-                for (int64_t f = 0; f < F; f++) {
+                for (int64_t j = 0; j < F; j++) {
                     float acc = 0.0f;
-                    for (int64_t ch = 0; ch < nch; ch++) acc += partials[ch * stride + 16 * C * F + f];
-                    db[f] = acc;
+                    for (int64_t ch = 0; ch < nch; ch++) acc += partials[ch * stride + 16 * p.kP + j];
+                    db[j] = acc;
                 }
             }
         }
