@@ -481,19 +481,27 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
         for (int64_t t = 0; t < tb; t++) {
             const int64_t n = (t0 + t) / per_image, rem = (t0 + t) % per_image;
             const int64_t oh = rem / p->TW * 2, ow = rem % p->TW * 2;
-            for (int64_t r = 0; r < 4; r++)
-                for (int64_t q = 0; q < 4; q++) {
-                    const int64_t ih = oh - s->PT + r, iw = ow - s->PL + q;
-                    float *d = tile + (r * 4 + q) * C;
-                    if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
-                        memset(d, 0, (size_t)C * sizeof(float));
-                    else
-                        memcpy(d, x + ((n * s->H + ih) * s->W + iw) * C, (size_t)C * sizeof(float));
-                }
+            const int64_t ih0 = oh - s->PT, iw0 = ow - s->PL;
+            const float *d = x + ((n * s->H + ih0) * s->W + iw0) * C; /* row r at d + r*W*C */
+            int64_t rs = s->W * C;
+            if (ih0 < 0 || ih0 + 4 > s->H || iw0 < 0 || iw0 + 4 > s->W) {
+                /* an edge tile: copied with zeros for the padding */
+                for (int64_t r = 0; r < 4; r++)
+                    for (int64_t q = 0; q < 4; q++) {
+                        const int64_t ih = ih0 + r, iw = iw0 + q;
+                        float *dst = tile + (r * 4 + q) * C;
+                        if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
+                            memset(dst, 0, (size_t)C * sizeof(float));
+                        else
+                            memcpy(dst, x + ((n * s->H + ih) * s->W + iw) * C,
+                                   (size_t)C * sizeof(float));
+                    }
+                d = tile, rs = 4 * C;
+            }
             for (int64_t cs = 0; cs < ncs; cs++)
-                input_transform(V + cs * Tb * nr + t * nr, p->kV, tile + cs * nr,
-                                tile + 4 * C + cs * nr, tile + 8 * C + cs * nr,
-                                tile + 12 * C + cs * nr, C, fnn_min64(nr, C - cs * nr));
+                input_transform(V + cs * Tb * nr + t * nr, p->kV, d + cs * nr, d + rs + cs * nr,
+                                d + 2 * rs + cs * nr, d + 3 * rs + cs * nr, C,
+                                fnn_min64(nr, C - cs * nr));
             const float **q = px + 4 * t;
             q[0] = dy + ((n * s->OH + oh) * s->OW + ow) * F;
             q[1] = ow + 1 < s->OW ? q[0] + F : zeros;
