@@ -267,7 +267,8 @@ static fplan forward_plan(const fnn_conv2d_shape *s) {
  * (backward_input). */
 static size_t fwd_shared(const fplan *p) {
     const int64_t C = p->s->C, F = p->s->F;
-    return (size_t)(16 * p->Fpad * C + 16 * comp_stride(C * F) + F + 9 * C * F + 4 * ALIGN_FLOATS);
+    return (size_t)(16 * p->Fpad * C + 16 * comp_stride(C * F) + F + 9 * C * F + C +
+                    5 * ALIGN_FLOATS);
 }
 /* Per thread: the 4-row ring, V, M, and three rows for outputs past the edge. */
 static size_t fwd_per_thread(const fplan *p) {
@@ -275,7 +276,7 @@ static size_t fwd_per_thread(const fplan *p) {
 }
 
 typedef struct {
-    float *Up, *U, *zero_bias, *rot;
+    float *Up, *U, *zero_bias, *rot, *zeros;
 } fwd_shared_area;
 
 static fwd_shared_area fwd_layout(const fplan *p, float *work) {
@@ -285,19 +286,28 @@ static fwd_shared_area fwd_layout(const fplan *p, float *work) {
     a.U = align_up(a.Up + 16 * p->Fpad * C);
     a.zero_bias = align_up(a.U + 16 * comp_stride(C * F));
     a.rot = align_up(a.zero_bias + F);
+    a.zeros = align_up(a.rot + 9 * C * F); /* C floats: lanes past the batch */
     return a;
+}
+
+/* d[c * mr + i] = src[i][c]: `mr` rows of C floats into lanes.  Inlined with a constant
+ * mr (the micro-kernels' 12 and 6), the lane loop unrolls into straight-line copies. */
+static inline void to_lanes(float *restrict d, const float *const *src, int64_t C, int mr) {
+    for (int64_t c = 0; c < C; c++)
+        for (int i = 0; i < mr; i++) d[c * mr + i] = src[i][c];
 }
 
 /* Input row ih of images n0 .. n0 + MR, columns -PL .. Wp - PL, as dst[q][c][lane]
  * (zeros outside the image and for lanes past the batch). */
 static void load_row(float *restrict dst, const float *restrict x, const fplan *p, int64_t n0,
-                     int64_t ih) {
+                     int64_t ih, const float *zeros) {
     const fnn_conv2d_shape *s = p->s;
     const int64_t C = s->C, mr = p->mr, L = p->L, lanes = fnn_min64(mr, s->N - n0);
     if (ih < 0 || ih >= s->H) {
         memset(dst, 0, (size_t)(p->Wp * L) * sizeof(float));
         return;
     }
+    const float *src[32];
     for (int64_t q = 0; q < p->Wp; q++) {
         const int64_t iw = q - s->PL;
         float *d = dst + q * L;
@@ -305,18 +315,21 @@ static void load_row(float *restrict dst, const float *restrict x, const fplan *
             memset(d, 0, (size_t)L * sizeof(float));
             continue;
         }
-        for (int64_t i = 0; i < lanes; i++) {
-            const float *src = x + (((n0 + i) * s->H + ih) * s->W + iw) * C;
-            for (int64_t c = 0; c < C; c++) d[c * mr + i] = src[c];
-        }
-        for (int64_t i = lanes; i < mr; i++)
-            for (int64_t c = 0; c < C; c++) d[c * mr + i] = 0.0f;
+        for (int64_t i = 0; i < mr; i++)
+            src[i] = i < lanes ? x + (((n0 + i) * s->H + ih) * s->W + iw) * C : zeros;
+        if (mr == 12)
+            to_lanes(d, src, C, 12);
+        else if (mr == 6)
+            to_lanes(d, src, C, 6);
+        else
+            to_lanes(d, src, C, (int)mr);
     }
 }
 
 /* Units [u0, u1) with one thread's buffers. */
 static void forward_units(float *y, const float *x, const float *Up, const float *bias, int relu,
-                          const fplan *p, float *area, int64_t u0, int64_t u1) {
+                          const float *zeros, const fplan *p, float *area, int64_t u0,
+                          int64_t u1) {
     const fnn_conv2d_shape *s = p->s;
     const fnn_gemm_kernel *kr = fnn_gemm_active();
     const int64_t C = s->C, F = s->F, mr = p->mr, nr = p->nr, L = p->L, TW = p->TW;
@@ -329,7 +342,7 @@ static void forward_units(float *y, const float *x, const float *Up, const float
         const int64_t n0 = u / p->TH * mr, th = u % p->TH;
         const int fresh = u == u0 || th == 0;
         for (int64_t r = fresh ? 0 : 2; r < 4; r++)
-            load_row(ring + ((2 * th + r) & 3) * row, x, p, n0, 2 * th - s->PT + r);
+            load_row(ring + ((2 * th + r) & 3) * row, x, p, n0, 2 * th - s->PT + r, zeros);
         const float *d0 = ring + ((2 * th) & 3) * row, *d1 = ring + ((2 * th + 1) & 3) * row;
         const float *d2 = ring + ((2 * th + 2) & 3) * row, *d3 = ring + ((2 * th + 3) & 3) * row;
         for (int64_t tw = 0; tw < TW; tw++)
@@ -375,6 +388,7 @@ static void forward_core(float *y, const float *x, const float *g, const float *
     weight_transform(a.U, g, C, F);
     for (int64_t k = 0; k < 16; k++)
         fnn_gemm_pack_b_whole(a.Up + k * p.Fpad * C, a.U + k * comp_stride(C * F), F, 0, C, F);
+    memset(a.zeros, 0, (size_t)C * sizeof(float));
     if (!bias) {
         memset(a.zero_bias, 0, (size_t)F * sizeof(float));
         bias = a.zero_bias;
@@ -388,7 +402,7 @@ static void forward_core(float *y, const float *x, const float *g, const float *
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
         if (t < n_t)
-            forward_units(y, x, a.Up, bias, relu, &p, work + shared + (size_t)t * per,
+            forward_units(y, x, a.Up, bias, relu, a.zeros, &p, work + shared + (size_t)t * per,
                           p.units * t / n_t, p.units * (t + 1) / n_t);
     }
 }
