@@ -12,10 +12,10 @@
  * The transforms only add, subtract and halve (exact), so a NaN reaches exactly the
  * outputs whose window holds it; float32 error grows by a small constant factor.
  *
- * Forward (and backward_input) lay the tiles out for the micro-kernel without a
- * transpose of the transformed data: a register tile's MR rows are the same tile of MR
- * images (lanes), so V[k] for one tile is C x MR (channel-major, as the packed A panel
- * the micro-kernel reads) and every transform runs along C * MR contiguous floats.  Work
+ * Forward (and backward_input) call the micro-kernel directly, on data laid out for it
+ * without transposing transformed data: a register tile's MR rows are the same tile of
+ * MR images (lanes), so V[k] for one tile is C x MR (channel-major, as the packed A
+ * panel the micro-kernel reads) and every transform runs along C * MR contiguous floats.  Work
  * unit = (group of MR images, one row of tiles): the 4 input rows it needs are copied,
  * lanes innermost, into a 4-row ring (a tile row shares 2 input rows with the previous
  * one, so a thread's consecutive units copy 2 new rows each), transformed into V
@@ -23,13 +23,18 @@
  * tiles into M, 16 x TW*MR x F rounded up to NR), and inverse-transformed into y with
  * bias and ReLU.  Each output is computed the same way whatever the thread count.
  *
- * Backward_weight keeps tiles as the GEMM's K axis (no lanes, no transpose): blocks of
- * Tb consecutive tiles are transformed (V: 16 x Tb x C, dM: 16 x Tb x F) and
- * dU[k] (C x F) += V[k]^T dM[k] through fnn_gemm_run.  The blocks are cut into a fixed
- * number of chunks, each summed into its own partial; partials are added in chunk order
- * and transformed back (G^T dU G) per channel, so dw is bitwise thread-count independent.
+ * Backward_weight keeps tiles as the GEMM's K axis (no lanes): blocks of Tb consecutive
+ * tiles give dU^T[k] (F x C) += dM[k]^T . V[k], 16 runs of the micro-kernel over whole
+ * register tiles.  Its operands are written in the packed layouts by the transforms
+ * themselves: V in NR-channel strips (V[k][cs][t][j]; x's tile is read in place, edge
+ * tiles through a zero-padded copy), dM in MR-filter strips (dY's four pixels per tile
+ * are first gathered lane-major, G[fs][pixel][t][i], then transformed along tb * MR
+ * floats).  The blocks are cut into a fixed number of chunks, each summed into its own
+ * partial; partials are added in chunk order and transformed back (G^T dU G) per
+ * filter, so dw is bitwise thread-count independent.
  * All scratch comes from the workspace: a shared part (packed U, or the partials), then
- * one area per thread, sized for L2. */
+ * one area per thread, sized for L2.  Component strides are an odd number of cache lines
+ * (comp_stride). */
 #include <math.h>
 #include <string.h>
 #include "parallel.h"
