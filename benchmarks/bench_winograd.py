@@ -1,10 +1,13 @@
 """Conv2D 3x3 stride 1: the GEMM path vs Winograd F(2x2, 3x3), A/B in the same run.
 
-    python benchmarks/bench_winograd.py [--threads 1 2] [--batch 128]
+    python benchmarks/bench_winograd.py [--threads 1 2] [--batch 128] [--steps 20]
 
 Prints a Markdown table per thread count: pass, GEMM ms, Winograd ms, speedup, and the
-largest difference between the two relative to the output's magnitude.
+largest difference between the two relative to the output's magnitude; then the seed
+CNN's training step (train_on_batch on random data) with the GEMM path ("never") and the
+default ("auto"), alternated step by step so that drift hits both alike.
 """
+import time
 import argparse
 import os
 import sys
@@ -34,10 +37,30 @@ def passes(batch, H, C, F, padding):
     ]
 
 
+def train_steps(batch, steps):
+    """Median ms per train_on_batch of the seed CNN: {"never": ms, "auto": ms}."""
+    from bench_train import seed_cnn
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, (batch, 28, 28, 1)).astype(np.float32)
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, batch)]
+    model = seed_cnn()
+    times = {"never": [], "auto": []}
+    for i in range(2 * steps + 4):
+        mode = ("never", "auto")[i % 2]
+        _C.conv2d_set_winograd(mode)
+        t0 = time.perf_counter()
+        model.train_on_batch(x, y)
+        if i >= 4:  # warm-up: buffers, first calls
+            times[mode].append(time.perf_counter() - t0)
+    _C.conv2d_set_winograd("auto")
+    return {k: float(np.median(v)) * 1e3 for k, v in times.items()}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--steps", type=int, default=20)
     args = ap.parse_args()
     print(header("Conv2D 3x3: GEMM path vs Winograd", args.threads, limit_blas_threads(1)))
     print("| shape | threads | pass | GEMM ms | Winograd ms | speedup | max rel diff |")
@@ -57,6 +80,14 @@ def main():
                 diff = np.abs(og - ow).max() / max(1.0, float(np.abs(og).max()))
                 print(f"| {label} {args.batch}x{H}x{H}x{C}*3x3x{C}x{F} | {nt} | {name} | "
                       f"{tg * 1e3:.3f} | {tw * 1e3:.3f} | {tg / tw:.2f}x | {diff:.1e} |", flush=True)
+    print()
+    print("| seed CNN train_on_batch | threads | GEMM path ms | auto (Winograd conv2) ms | speedup |")
+    print("|---|---:|---:|---:|---:|")
+    for nt in args.threads:
+        fastnn.set_num_threads(nt)
+        t = train_steps(args.batch, args.steps)
+        print(f"| batch {args.batch} | {nt} | {t['never']:.2f} | {t['auto']:.2f} | "
+              f"{t['never'] / t['auto']:.2f}x |", flush=True)
 
 
 if __name__ == "__main__":
