@@ -111,17 +111,23 @@ def test_winograd_bitwise_identical_for_1_2_3_threads(rand, isa, padding):
             assert a.tobytes() == o.tobytes()
 
 
-def test_auto_mode_takes_winograd_for_the_seed_cnn_conv2_and_not_for_its_first_layer(rand):
-    """auto gives the bits of "always" on conv2 (C=32, F=64), of "never" on conv1 (C=1)."""
-    for xs, f, expect in (((48, 13, 13, 32), 64, "always"), ((16, 28, 28, 1), 32, "never")):
+def test_auto_mode_takes_winograd_where_it_pays(rand):
+    """auto gives the bits of "always" on the seed CNN's conv2 (C=32, F=64), and on its
+    first layer (C=1) those of "never" for the passes that layer runs (forward, weight
+    gradient); backward_input pays at any C (the first layer never runs it)."""
+    cases = [((48, 13, 13, 32), 64, ("always", "always", "always")),
+             ((16, 28, 28, 1), 32, ("never", "always", "never")),
+             ((48, 13, 13, 4), 16, ("always", "always", "never"))]
+    for xs, f, expect in cases:
         x, w, b = rand(xs), rand((3, 3, xs[3], f)), rand(f)
         dy = rand((xs[0], xs[1] - 2, xs[2] - 2, f))
         with winograd("auto"):
             auto = all_passes(x, w, b, dy, "valid", relu=True)
-        with winograd(expect):
-            forced = all_passes(x, w, b, dy, "valid", relu=True)
-        for a, o in zip(auto, forced):
-            assert a.tobytes() == o.tobytes()
+        for i, mode in enumerate(expect):
+            with winograd(mode):
+                forced = all_passes(x, w, b, dy, "valid", relu=True)
+            for j in ((0,), (1,), (2, 3))[i]:
+                assert auto[j].tobytes() == forced[j].tobytes(), (xs, f, i, mode)
 
 
 def test_nan_reaches_exactly_the_outputs_whose_window_holds_it(rand, isa):
