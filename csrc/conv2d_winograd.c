@@ -478,6 +478,20 @@ static size_t wgt_per_thread(const wplan *p) {
                     6 * ALIGN_FLOATS);
 }
 
+/* src (F floats) cut into strips of mr, strip fs at g + fs * gs, zero-padded; inlined
+ * with a constant mr (12, 6) so that whole strips copy as fixed-size blocks. */
+static inline void to_strips(float *restrict g, int64_t gs, const float *restrict src, int64_t F,
+                             int mr) {
+    int64_t f0 = 0;
+    for (; f0 + mr <= F; f0 += mr, g += gs)
+        for (int i = 0; i < mr; i++) g[i] = src[f0 + i];
+    if (f0 < F) {
+        int i = 0;
+        for (; f0 + i < F; i++) g[i] = src[f0 + i];
+        for (; i < mr; i++) g[i] = 0.0f;
+    }
+}
+
 /* The chunk's blocks [b0, b1): dU^T partial (16 x Fm x Cn) and db partial (F). */
 static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x,
                          const float *zeros, const wplan *p, float *area, int64_t b0,
@@ -526,14 +540,15 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
             q[1] = ow + 1 < s->OW ? q[0] + F : zeros;
             q[2] = oh + 1 < s->OH ? q[0] + s->OW * F : zeros;
             q[3] = ow + 1 < s->OW && oh + 1 < s->OH ? q[2] + F : zeros;
-            for (int64_t u = 0; u < 4; u++)
-                for (int64_t fs = 0; fs < nfs; fs++) {
-                    float *g = G + ((fs * 4 + u) * Tb + t) * mr;
-                    const int64_t f0 = fs * mr, lanes = fnn_min64(mr, F - f0);
-                    int64_t i = 0;
-                    for (; i < lanes; i++) g[i] = q[u][f0 + i];
-                    for (; i < mr; i++) g[i] = 0.0f;
-                }
+            for (int64_t u = 0; u < 4; u++) {
+                float *g = G + (u * Tb + t) * mr;
+                if (mr == 12)
+                    to_strips(g, 4 * Tb * mr, q[u], F, 12);
+                else if (mr == 6)
+                    to_strips(g, 4 * Tb * mr, q[u], F, 6);
+                else
+                    to_strips(g, 4 * Tb * mr, q[u], F, (int)mr);
+            }
         }
         bias_grad_add(pdb, px, tb, F);
         for (int64_t fs = 0; fs < nfs; fs++) {
