@@ -18,10 +18,13 @@
  *     patches straight from x.  It cuts the rows into a fixed number of chunks
  *     (independent of the thread count), sums each chunk into its own partial buffer
  *     and adds the partials in order, so dW is bitwise thread-count independent.
- * The kernel is packed once per call and shared by every thread. */
+ * The kernel is packed once per call and shared by every thread.
+ * 3x3 stride-1 convolutions with enough channels go to conv2d_winograd.c instead
+ * (fnn_conv2d_set_winograd chooses: never, when it pays, or always). */
 #include <string.h>
 #include "parallel.h"
 #include "gemm/gemm.h"
+#include "conv2d_winograd.h"
 
 #define WEIGHT_CHUNKS 8
 #define ALIGN_FLOATS 16
@@ -74,7 +77,9 @@ static size_t shared_floats(const fnn_conv2d_shape *s) {
 }
 
 size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
-    return shared_floats(s) + per_thread(s) * (size_t)fnn_get_num_threads();
+    size_t gemm = shared_floats(s) + per_thread(s) * (size_t)fnn_get_num_threads();
+    size_t wino = fnn_winograd_workspace_size(s); /* 0 unless a pass takes that path */
+    return gemm > wino ? gemm : wino;
 }
 
 /* Threads that fit in the workspace after its shared part, capped by `want`. */
@@ -272,6 +277,10 @@ static void forward_rows(float *y, const float *x, const float *wp, const float 
 
 void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                         const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
+    if (fnn_winograd_chosen(s, FNN_WINO_FORWARD, work_size)) {
+        fnn_winograd_forward(y, x, w, b, s, relu, work, work_size);
+        return;
+    }
     const int64_t P = patch_len(s), F = s->F, M = out_rows(s);
     const int mr = fnn_gemm_active()->mr;
     float *wp = align_up(work);
@@ -332,6 +341,10 @@ static void backward_input_as_conv(float *dx, const float *dy, const float *w,
 
 void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
                                const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    if (fnn_winograd_chosen(s, FNN_WINO_BACKWARD_INPUT, work_size)) {
+        fnn_winograd_backward_input(dx, dy, w, s, work, work_size);
+        return;
+    }
     if (s->SH == 1 && s->SW == 1) {
         backward_input_as_conv(dx, dy, w, s, work, work_size);
         return;
@@ -417,6 +430,10 @@ static void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
 
 void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                 const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    if (fnn_winograd_chosen(s, FNN_WINO_BACKWARD_WEIGHT, work_size)) {
+        fnn_winograd_backward_weight(dw, db, dy, x, s, work, work_size);
+        return;
+    }
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
     const size_t gsize = gemm_ws(s);

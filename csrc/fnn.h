@@ -95,6 +95,12 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
  * so the result is bitwise identical for any number of threads. */
 void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                 const fnn_conv2d_shape *s, float *work, size_t work_size);
+/* 3x3 stride-1 kernels run as Winograd F(2x2, 3x3) where it pays (F >= 8, and C >= 4
+ * for the forward, C >= 8 for the weight gradient): fewer multiplies, float32 error a
+ * small constant factor larger.  mode 0: never (the GEMM
+ * path, for tests and A/B benchmarks); 1: when it pays (default); 2: whenever the shape
+ * allows it (tests).  Process-wide; returns the previous mode. */
+int fnn_conv2d_set_winograd(int mode);
 
 /* ---- Conv2D + ReLU + 2x2 max pooling, fused (conv_pool.c) ------------------------ */
 /* For convolutions with few patch entries (KH*KW*C <= FNN_CONV_POOL_MAX_ENTRIES): the

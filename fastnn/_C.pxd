@@ -36,6 +36,7 @@ cdef extern from "fnn.h" nogil:
                                    const fnn_conv2d_shape *s, float *work, size_t work_size)
     void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                     const fnn_conv2d_shape *s, float *work, size_t work_size)
+    int fnn_conv2d_set_winograd(int mode)
 
     enum: FNN_CONV_POOL_MAX_ENTRIES
     size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s)

@@ -34,6 +34,20 @@ def conv2d_workspace_size(input_shape, kernel_shape, strides=(1, 1), padding="va
     return fnn_conv2d_workspace_size(&s)
 
 
+_WINOGRAD_MODES = ("never", "auto", "always")
+
+
+def conv2d_set_winograd(str mode):
+    """Path of 3x3 stride-1 convolutions: "never" (the GEMM path; tests and A/B
+    benchmarks), "auto" (Winograd F(2x2, 3x3) where it pays; the default) or "always"
+    (Winograd whenever the shape allows it; tests).  Process-wide; returns the previous
+    mode."""
+    if mode not in _WINOGRAD_MODES:
+        raise ValueError(f"conv2d_set_winograd: mode must be one of {_WINOGRAD_MODES}, "
+                         f"received {mode!r}")
+    return _WINOGRAD_MODES[fnn_conv2d_set_winograd(_WINOGRAD_MODES.index(mode))]
+
+
 def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=None, work=None,
                    bint relu=False):
     """y = conv(x, kernel) + bias (then max(y, 0) if relu);  x (N,H,W,C), kernel

@@ -1,0 +1,680 @@
+/* conv2d_winograd.c -- 3x3 stride-1 Conv2D by Winograd's minimal filtering F(2x2, 3x3).
+ *
+ * Each 2x2 block of outputs comes from a 4x4 tile of input d (stride 2 between tiles):
+ *   forward          Y  = A^T [ sum_c U[c,f] (.) V[c] ] A,   U = G g G^T,  V = B^T d B
+ *   backward_weight  dg = G^T [ sum_tiles V[c] (.) dM[f] ] G,  dM = A dY A^T
+ *   backward_input   (stride 1) the forward of dY, padded by 2 - PT / 2 - PL, with the
+ *                    kernel rotated by 180 degrees and its channel axes swapped
+ * with (rows)  B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  G = [1 0 0; .5 .5 .5;
+ * .5 -.5 .5; 0 0 1],  A^T = [1 1 1 0; 0 1 -1 -1].  The elementwise products summed over
+ * channels (or tiles) are 16 independent GEMMs, one per tile component k = (a, b): 16
+ * multiplies per 2x2 outputs instead of 36 (2.25x fewer, less on odd output sizes).
+ * The transforms only add, subtract and halve (exact), so a NaN reaches exactly the
+ * outputs whose window holds it; float32 error grows by a small constant factor.
+ *
+ * Forward (and backward_input) call the micro-kernel directly, on data laid out for it
+ * without transposing transformed data: a register tile's MR rows are the same tile of
+ * MR images (lanes), so V[k] for one tile is C x MR (channel-major, as the packed A
+ * panel the micro-kernel reads) and every transform runs along C * MR contiguous floats.  Work
+ * unit = (group of MR images, one row of tiles): the 4 input rows it needs are copied,
+ * lanes innermost, into a 4-row ring (a tile row shares 2 input rows with the previous
+ * one, so a thread's consecutive units copy 2 new rows each), transformed into V
+ * (16 x TW tiles x C x MR), multiplied by the packed U (micro-kernel calls on full
+ * tiles into M, 16 x TW*MR x F rounded up to NR), and inverse-transformed into y with
+ * bias and ReLU.  Each output is computed the same way whatever the thread count.
+ *
+ * Backward_weight keeps tiles as the GEMM's K axis (no lanes): blocks of Tb consecutive
+ * tiles give dU^T[k] (F x C) += dM[k]^T . V[k], 16 runs of the micro-kernel over whole
+ * register tiles.  Its operands are written in the packed layouts by the transforms
+ * themselves: V in NR-channel strips (V[k][cs][t][j]; x's tile is read in place, edge
+ * tiles through a zero-padded copy), dM in MR-filter strips (dY's four pixels per tile
+ * are first gathered lane-major, G[fs][pixel][t][i], then transformed along tb * MR
+ * floats).  The blocks are cut into a fixed number of chunks, each summed into its own
+ * partial; partials are added in chunk order and transformed back (G^T dU G) per
+ * filter, so dw is bitwise thread-count independent.
+ * All scratch comes from the workspace: a shared part (packed U, or the partials), then
+ * one area per thread, sized for L2.  Component strides are an odd number of cache lines
+ * (comp_stride). */
+#include <math.h>
+#include <string.h>
+#include "parallel.h"
+#include "gemm/gemm.h"
+#include "conv2d_winograd.h"
+
+#define ALIGN_FLOATS 16
+#define WEIGHT_CHUNKS 8
+/* Auto mode: largest per-thread area (floats) for the forward layout, and the least
+ * ratio of direct multiplies to Winograd multiplies (lanes and edge tiles included). */
+#define AUTO_MAX_THREAD_FLOATS (4 << 20)
+#define AUTO_MIN_GAIN 1.3
+
+static int winograd_mode = 1; /* 0 never, 1 when it pays, 2 whenever the shape allows */
+
+int fnn_conv2d_set_winograd(int mode) {
+    int old = winograd_mode;
+    winograd_mode = mode;
+    return old;
+}
+
+static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
+static float *align_up(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
+/* Distance between the 16 components of transformed data (they are read and written
+ * as 16 parallel streams): an odd number of cache lines, so the streams fall in 16
+ * different L1 sets (strides that are multiples of 4 KB made the transforms 3x slower). */
+static int64_t comp_stride(int64_t n) { return round_up(n, 32) + 16; }
+
+/* ---- the transforms: plain loops along contiguous floats ------------------------- */
+
+/* g (3, 3, C, F) -> U (16 components at comp_stride(C * F), C, F), U[k] = (G g G^T)[k]
+ * per (c, f).  (Scalars and ivdep, as input_transform.) */
+FNN_VECTOR_CLONES
+static void weight_transform(float *restrict U, const float *restrict g, int64_t C, int64_t F) {
+    const int64_t CF = C * F, ks = comp_stride(CF);
+    for (int64_t c = 0; c < C; c++) {
+        const float *restrict g0 = g + c * F, *restrict g1 = g0 + CF, *restrict g2 = g0 + 2 * CF,
+                              *restrict g3 = g0 + 3 * CF, *restrict g4 = g0 + 4 * CF,
+                              *restrict g5 = g0 + 5 * CF, *restrict g6 = g0 + 6 * CF,
+                              *restrict g7 = g0 + 7 * CF, *restrict g8 = g0 + 8 * CF;
+        float *restrict u = U + c * F;
+#pragma GCC ivdep
+        for (int64_t f = 0; f < F; f++) {
+            /* t = G g: rows 0..3 of 3 columns */
+            float t00 = g0[f], t01 = g1[f], t02 = g2[f];
+            float t10 = 0.5f * (g0[f] + g3[f] + g6[f]), t11 = 0.5f * (g1[f] + g4[f] + g7[f]),
+                  t12 = 0.5f * (g2[f] + g5[f] + g8[f]);
+            float t20 = 0.5f * (g0[f] - g3[f] + g6[f]), t21 = 0.5f * (g1[f] - g4[f] + g7[f]),
+                  t22 = 0.5f * (g2[f] - g5[f] + g8[f]);
+            float t30 = g6[f], t31 = g7[f], t32 = g8[f];
+            /* U = t G^T */
+            u[0 * ks + f] = t00, u[1 * ks + f] = 0.5f * (t00 + t01 + t02);
+            u[2 * ks + f] = 0.5f * (t00 - t01 + t02), u[3 * ks + f] = t02;
+            u[4 * ks + f] = t10, u[5 * ks + f] = 0.5f * (t10 + t11 + t12);
+            u[6 * ks + f] = 0.5f * (t10 - t11 + t12), u[7 * ks + f] = t12;
+            u[8 * ks + f] = t20, u[9 * ks + f] = 0.5f * (t20 + t21 + t22);
+            u[10 * ks + f] = 0.5f * (t20 - t21 + t22), u[11 * ks + f] = t22;
+            u[12 * ks + f] = t30, u[13 * ks + f] = 0.5f * (t30 + t31 + t32);
+            u[14 * ks + f] = 0.5f * (t30 - t31 + t32), u[15 * ks + f] = t32;
+        }
+    }
+}
+
+/* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * qs; component k
+ * written at v + k * ks.  Written out in scalars with one pointer per stream, and
+ * ivdep: GCC 12 vectorizes this form only (it ignores restrict on the derived pointers
+ * and gives up on the 32 streams' alias checks). */
+FNN_VECTOR_CLONES
+static void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
+                            const float *restrict d1, const float *restrict d2,
+                            const float *restrict d3, int64_t qs, int64_t L) {
+    const float *restrict a0 = d0, *restrict a1 = d0 + qs, *restrict a2 = d0 + 2 * qs,
+                          *restrict a3 = d0 + 3 * qs;
+    const float *restrict b0 = d1, *restrict b1 = d1 + qs, *restrict b2 = d1 + 2 * qs,
+                          *restrict b3 = d1 + 3 * qs;
+    const float *restrict c0 = d2, *restrict c1 = d2 + qs, *restrict c2 = d2 + 2 * qs,
+                          *restrict c3 = d2 + 3 * qs;
+    const float *restrict e0 = d3, *restrict e1 = d3 + qs, *restrict e2 = d3 + 2 * qs,
+                          *restrict e3 = d3 + 3 * qs;
+    float *restrict v0 = v, *restrict v1 = v + ks, *restrict v2 = v + 2 * ks,
+                    *restrict v3 = v + 3 * ks, *restrict v4 = v + 4 * ks,
+                    *restrict v5 = v + 5 * ks, *restrict v6 = v + 6 * ks,
+                    *restrict v7 = v + 7 * ks, *restrict v8 = v + 8 * ks,
+                    *restrict v9 = v + 9 * ks, *restrict v10 = v + 10 * ks,
+                    *restrict v11 = v + 11 * ks, *restrict v12 = v + 12 * ks,
+                    *restrict v13 = v + 13 * ks, *restrict v14 = v + 14 * ks,
+                    *restrict v15 = v + 15 * ks;
+#pragma GCC ivdep
+    for (int64_t e = 0; e < L; e++) {
+        /* rows: t_r = (B^T d)[r] for each column */
+        float t00 = a0[e] - c0[e], t01 = a1[e] - c1[e], t02 = a2[e] - c2[e], t03 = a3[e] - c3[e];
+        float t10 = b0[e] + c0[e], t11 = b1[e] + c1[e], t12 = b2[e] + c2[e], t13 = b3[e] + c3[e];
+        float t20 = c0[e] - b0[e], t21 = c1[e] - b1[e], t22 = c2[e] - b2[e], t23 = c3[e] - b3[e];
+        float t30 = b0[e] - e0[e], t31 = b1[e] - e1[e], t32 = b2[e] - e2[e], t33 = b3[e] - e3[e];
+        /* columns: (t B)[r] */
+        v0[e] = t00 - t02, v1[e] = t01 + t02, v2[e] = t02 - t01, v3[e] = t01 - t03;
+        v4[e] = t10 - t12, v5[e] = t11 + t12, v6[e] = t12 - t11, v7[e] = t11 - t13;
+        v8[e] = t20 - t22, v9[e] = t21 + t22, v10[e] = t22 - t21, v11[e] = t21 - t23;
+        v12[e] = t30 - t32, v13[e] = t31 + t32, v14[e] = t32 - t31, v15[e] = t31 - t33;
+    }
+}
+
+/* n tiles' 2x2 outputs: y_uv[f] = max((A^T M A)[u][v] + bias[f], lo) with lo = 0 (ReLU)
+ * or -inf (none); v < lo is false for NaN, which stays NaN.  Tile i reads component k at
+ * m + i * mi + k * ks and writes y_uv + i * s_uv (s_uv = 0 for a scratch row standing in
+ * for an output past the edge). */
+FNN_VECTOR_CLONES
+static void output_transform(float *restrict y00, float *restrict y01, float *restrict y10,
+                             float *restrict y11, const int64_t *ys, const float *restrict m,
+                             int64_t mi, int64_t ks, const float *restrict bias, float lo,
+                             int64_t F, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        float *restrict o00 = y00 + i * ys[0], *restrict o01 = y01 + i * ys[1];
+        float *restrict o10 = y10 + i * ys[2], *restrict o11 = y11 + i * ys[3];
+        const float *restrict m0 = m + i * mi, *restrict m1 = m0 + ks, *restrict m2 = m0 + 2 * ks,
+                              *restrict m3 = m0 + 3 * ks, *restrict m4 = m0 + 4 * ks,
+                              *restrict m5 = m0 + 5 * ks, *restrict m6 = m0 + 6 * ks,
+                              *restrict m7 = m0 + 7 * ks, *restrict m8 = m0 + 8 * ks,
+                              *restrict m9 = m0 + 9 * ks, *restrict m10 = m0 + 10 * ks,
+                              *restrict m11 = m0 + 11 * ks, *restrict m12 = m0 + 12 * ks,
+                              *restrict m13 = m0 + 13 * ks, *restrict m14 = m0 + 14 * ks,
+                              *restrict m15 = m0 + 15 * ks;
+#pragma GCC ivdep
+        for (int64_t f = 0; f < F; f++) {
+            /* per row r of M: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (M A) */
+            float a0 = m0[f] + m1[f] + m2[f], a1 = m1[f] - m2[f] - m3[f];
+            float b0 = m4[f] + m5[f] + m6[f], b1 = m5[f] - m6[f] - m7[f];
+            float c0 = m8[f] + m9[f] + m10[f], c1 = m9[f] - m10[f] - m11[f];
+            float d0 = m12[f] + m13[f] + m14[f], d1 = m13[f] - m14[f] - m15[f];
+            float v00 = a0 + b0 + c0 + bias[f], v01 = a1 + b1 + c1 + bias[f];
+            float v10 = b0 - c0 - d0 + bias[f], v11 = b1 - c1 - d1 + bias[f];
+            o00[f] = v00 < lo ? lo : v00;
+            o01[f] = v01 < lo ? lo : v01;
+            o10[f] = v10 < lo ? lo : v10;
+            o11[f] = v11 < lo ? lo : v11;
+        }
+    }
+}
+
+/* dM = A dY A^T for L parallel tiles, dY = [p0 p1; q0 q1] (each L long): component k at
+ * dm + k * ks.  (Scalars and ivdep, as input_transform.) */
+FNN_VECTOR_CLONES
+static void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
+                           const float *restrict p1, const float *restrict q0,
+                           const float *restrict q1, int64_t L) {
+    float *restrict m0 = dm, *restrict m1 = dm + ks, *restrict m2 = dm + 2 * ks,
+                    *restrict m3 = dm + 3 * ks, *restrict m4 = dm + 4 * ks,
+                    *restrict m5 = dm + 5 * ks, *restrict m6 = dm + 6 * ks,
+                    *restrict m7 = dm + 7 * ks, *restrict m8 = dm + 8 * ks,
+                    *restrict m9 = dm + 9 * ks, *restrict m10 = dm + 10 * ks,
+                    *restrict m11 = dm + 11 * ks, *restrict m12 = dm + 12 * ks,
+                    *restrict m13 = dm + 13 * ks, *restrict m14 = dm + 14 * ks,
+                    *restrict m15 = dm + 15 * ks;
+#pragma GCC ivdep
+    for (int64_t e = 0; e < L; e++) {
+        float a = p0[e], b = p1[e], c = q0[e], d = q1[e];
+        /* rows of A dY: [a b], [a+c b+d], [a-c b-d], [-c -d]; each row [x y] then becomes
+         * [x, x+y, x-y, -y] */
+        float s0 = a + c, s1 = b + d, u0 = a - c, u1 = b - d;
+        m0[e] = a, m1[e] = a + b, m2[e] = a - b, m3[e] = -b;
+        m4[e] = s0, m5[e] = s0 + s1, m6[e] = s0 - s1, m7[e] = -s1;
+        m8[e] = u0, m9[e] = u0 + u1, m10[e] = u0 - u1, m11[e] = -u1;
+        m12[e] = -c, m13[e] = -c - d, m14[e] = d - c, m15[e] = d;
+    }
+}
+
+/* db += the four pixels of each of n tiles (pointer quadruples in px). */
+FNN_VECTOR_CLONES
+static void bias_grad_add(float *restrict db, const float *const *px, int64_t n, int64_t F) {
+    for (int64_t t = 0; t < n; t++) {
+        const float *restrict a = px[4 * t], *restrict b = px[4 * t + 1];
+        const float *restrict c = px[4 * t + 2], *restrict d = px[4 * t + 3];
+        for (int64_t f = 0; f < F; f++) db[f] += (a[f] + b[f]) + (c[f] + d[f]);
+    }
+}
+
+/* Filter f of dw (every kh, kw, c) = G^T (sum over chunks of the partial dU^T[:, f, :]) G;
+ * partial chunk ch, component k, filter f, channel c at ch * stride + k * kP + f * Cn + c. */
+#define FINISH_COLS 64
+FNN_VECTOR_CLONES
+static void weight_grad_finish(float *restrict dw, const float *restrict partials, int64_t nch,
+                               int64_t stride, int64_t kP, int64_t Cn, int64_t f, int64_t C,
+                               int64_t F) {
+    const int64_t CF = C * F;
+    for (int64_t c0 = 0; c0 < C; c0 += FINISH_COLS) {
+        const int64_t cb = fnn_min64(FINISH_COLS, C - c0);
+        float acc[16][FINISH_COLS];
+        const float *base = partials + f * Cn + c0;
+        for (int k = 0; k < 16; k++)
+            for (int64_t c = 0; c < cb; c++) acc[k][c] = base[k * kP + c];
+        for (int64_t ch = 1; ch < nch; ch++)
+            for (int k = 0; k < 16; k++)
+                for (int64_t c = 0; c < cb; c++) acc[k][c] += base[ch * stride + k * kP + c];
+        for (int64_t c = 0; c < cb; c++) {
+            float r[3][4];
+            for (int b = 0; b < 4; b++) {
+                float u0 = acc[b][c], u1 = acc[4 + b][c], u2 = acc[8 + b][c], u3 = acc[12 + b][c];
+                r[0][b] = u0 + 0.5f * (u1 + u2);
+                r[1][b] = 0.5f * (u1 - u2);
+                r[2][b] = 0.5f * (u1 + u2) + u3;
+            }
+            for (int kh = 0; kh < 3; kh++) {
+                float *o = dw + (kh * 3 * C + c0 + c) * F + f;
+                o[0] = r[kh][0] + 0.5f * (r[kh][1] + r[kh][2]);
+                o[CF] = 0.5f * (r[kh][1] - r[kh][2]);
+                o[2 * CF] = 0.5f * (r[kh][1] + r[kh][2]) + r[kh][3];
+            }
+        }
+    }
+}
+
+/* ---- forward (and backward_input): images in lanes ------------------------------ */
+
+typedef struct {
+    const fnn_conv2d_shape *s;
+    int64_t mr, nr, TH, TW, Wp, units, Fpad, L;
+    int64_t row, kV, kM; /* ring row, V and M component strides */
+} fplan;
+
+static fplan forward_plan(const fnn_conv2d_shape *s) {
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    fplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0,
+               0, 0, 0};
+    p.Wp = 2 * p.TW + 2;
+    p.units = fnn_ceil_div(s->N, p.mr) * p.TH;
+    p.Fpad = round_up(s->F, p.nr);
+    p.L = s->C * p.mr;
+    p.row = comp_stride(p.Wp * p.L);
+    p.kV = comp_stride(p.TW * p.L);
+    p.kM = comp_stride(p.TW * p.mr * p.Fpad);
+    return p;
+}
+
+/* Shared: packed U (16 slices), the unpacked U, a zero bias, and a rotated kernel
+ * (backward_input). */
+static size_t fwd_shared(const fplan *p) {
+    const int64_t C = p->s->C, F = p->s->F;
+    return (size_t)(16 * p->Fpad * C + 16 * comp_stride(C * F) + F + 9 * C * F + C +
+                    5 * ALIGN_FLOATS);
+}
+/* Per thread: the 4-row ring, V, M, and three rows for outputs past the edge. */
+static size_t fwd_per_thread(const fplan *p) {
+    return (size_t)(4 * p->row + 16 * p->kV + 16 * p->kM + 3 * p->s->F + 4 * ALIGN_FLOATS);
+}
+
+typedef struct {
+    float *Up, *U, *zero_bias, *rot, *zeros;
+} fwd_shared_area;
+
+static fwd_shared_area fwd_layout(const fplan *p, float *work) {
+    const int64_t C = p->s->C, F = p->s->F;
+    fwd_shared_area a;
+    a.Up = align_up(work);
+    a.U = align_up(a.Up + 16 * p->Fpad * C);
+    a.zero_bias = align_up(a.U + 16 * comp_stride(C * F));
+    a.rot = align_up(a.zero_bias + F);
+    a.zeros = align_up(a.rot + 9 * C * F); /* C floats: lanes past the batch */
+    return a;
+}
+
+/* d[c * mr + i] = src[i][c]: `mr` rows of C floats into lanes.  Inlined with a constant
+ * mr (the micro-kernels' 12 and 6), the lane loop unrolls into straight-line copies. */
+static inline void to_lanes(float *restrict d, const float *const *src, int64_t C, int mr) {
+    for (int64_t c = 0; c < C; c++)
+        for (int i = 0; i < mr; i++) d[c * mr + i] = src[i][c];
+}
+
+/* Input row ih of images n0 .. n0 + MR, columns -PL .. Wp - PL, as dst[q][c][lane]
+ * (zeros outside the image and for lanes past the batch). */
+static void load_row(float *restrict dst, const float *restrict x, const fplan *p, int64_t n0,
+                     int64_t ih, const float *zeros) {
+    const fnn_conv2d_shape *s = p->s;
+    const int64_t C = s->C, mr = p->mr, L = p->L, lanes = fnn_min64(mr, s->N - n0);
+    if (ih < 0 || ih >= s->H) {
+        memset(dst, 0, (size_t)(p->Wp * L) * sizeof(float));
+        return;
+    }
+    const float *src[32];
+    for (int64_t q = 0; q < p->Wp; q++) {
+        const int64_t iw = q - s->PL;
+        float *d = dst + q * L;
+        if (iw < 0 || iw >= s->W) {
+            memset(d, 0, (size_t)L * sizeof(float));
+            continue;
+        }
+        for (int64_t i = 0; i < mr; i++)
+            src[i] = i < lanes ? x + (((n0 + i) * s->H + ih) * s->W + iw) * C : zeros;
+        if (mr == 12)
+            to_lanes(d, src, C, 12);
+        else if (mr == 6)
+            to_lanes(d, src, C, 6);
+        else
+            to_lanes(d, src, C, (int)mr);
+    }
+}
+
+/* Units [u0, u1) with one thread's buffers. */
+static void forward_units(float *y, const float *x, const float *Up, const float *bias, int relu,
+                          const float *zeros, const fplan *p, float *area, int64_t u0,
+                          int64_t u1) {
+    const fnn_conv2d_shape *s = p->s;
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int64_t C = s->C, F = s->F, mr = p->mr, nr = p->nr, L = p->L, TW = p->TW;
+    const int64_t Fpad = p->Fpad, row = p->row, kV = p->kV, kM = p->kM;
+    float *ring = align_up(area);
+    float *V = align_up(ring + 4 * row);
+    float *M = align_up(V + 16 * kV);
+    float *edge = align_up(M + 16 * kM); /* 3 rows of F: outputs past the edge */
+    for (int64_t u = u0; u < u1; u++) {
+        const int64_t n0 = u / p->TH * mr, th = u % p->TH;
+        const int fresh = u == u0 || th == 0;
+        for (int64_t r = fresh ? 0 : 2; r < 4; r++)
+            load_row(ring + ((2 * th + r) & 3) * row, x, p, n0, 2 * th - s->PT + r, zeros);
+        const float *d0 = ring + ((2 * th) & 3) * row, *d1 = ring + ((2 * th + 1) & 3) * row;
+        const float *d2 = ring + ((2 * th + 2) & 3) * row, *d3 = ring + ((2 * th + 3) & 3) * row;
+        for (int64_t tw = 0; tw < TW; tw++)
+            input_transform(V + tw * L, kV, d0 + 2 * tw * L, d1 + 2 * tw * L, d2 + 2 * tw * L,
+                            d3 + 2 * tw * L, L, L);
+        for (int64_t k = 0; k < 16; k++)
+            for (int64_t j = 0; j < Fpad; j += nr) {
+                const float *b = Up + k * Fpad * C + j * C;
+                for (int64_t tw = 0; tw < TW; tw++)
+                    kr->ukr(C, V + k * kV + tw * L, b, M + k * kM + tw * mr * Fpad + j, Fpad,
+                            1.0f, 0.0f, NULL, 0);
+            }
+        const int64_t lanes = fnn_min64(mr, s->N - n0), oh = 2 * th, img = s->OH * s->OW * F;
+        const float lo = relu ? 0.0f : -INFINITY;
+        for (int64_t tw = 0; tw < TW; tw++) {
+            const int64_t ow = 2 * tw;
+            const int right = ow + 1 < s->OW, below = oh + 1 < s->OH;
+            float *y00 = y + ((n0 * s->OH + oh) * s->OW + ow) * F;
+            float *y01 = right ? y00 + F : edge;
+            float *y10 = below ? y00 + s->OW * F : edge + F;
+            float *y11 = right && below ? y10 + F : edge + 2 * F;
+            const int64_t ys[4] = {img, right ? img : 0, below ? img : 0, right && below ? img : 0};
+            output_transform(y00, y01, y10, y11, ys, M + tw * mr * Fpad, Fpad, kM, bias, lo, F,
+                             lanes);
+        }
+    }
+}
+
+/* Threads that fit in the workspace after `shared`, capped by `want` (at least 1). */
+static int fitting(size_t work_size, size_t shared, size_t per_thread, int want) {
+    size_t room = work_size > shared ? (work_size - shared) / per_thread : 0;
+    int nt = (int64_t)want > (int64_t)room ? (int)room : want;
+    return nt < 1 ? 1 : nt;
+}
+
+/* y = conv(x, g) (+ bias, ReLU), g (3, 3, C, F) anywhere but the shared area's first
+ * three parts. */
+static void forward_core(float *y, const float *x, const float *g, const float *bias, int relu,
+                         const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const fplan p = forward_plan(s);
+    const int64_t C = s->C, F = s->F;
+    fwd_shared_area a = fwd_layout(&p, work);
+    weight_transform(a.U, g, C, F);
+    for (int64_t k = 0; k < 16; k++)
+        fnn_gemm_pack_b_whole(a.Up + k * p.Fpad * C, a.U + k * comp_stride(C * F), F, 0, C, F);
+    memset(a.zeros, 0, (size_t)C * sizeof(float));
+    if (!bias) {
+        memset(a.zero_bias, 0, (size_t)F * sizeof(float));
+        bias = a.zero_bias;
+    }
+    const size_t shared = fwd_shared(&p), per = fwd_per_thread(&p);
+    const int64_t work_ops = 2 * p.units * p.TW * p.mr * 16 * C * F;
+    int nt = fitting(work_size, shared, per, fnn_threads_for(work_ops / 8));
+    if (nt > p.units) nt = (int)p.units;
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        if (t < n_t)
+            forward_units(y, x, a.Up, bias, relu, a.zeros, &p, work + shared + (size_t)t * per,
+                          p.units * t / n_t, p.units * (t + 1) / n_t);
+    }
+}
+
+void fnn_winograd_forward(float *y, const float *x, const float *w, const float *b,
+                          const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
+    forward_core(y, x, w, b, relu, s, work, work_size);
+}
+
+/* The forward convolution that computes dx (see the header). */
+static fnn_conv2d_shape input_grad_shape(const fnn_conv2d_shape *s) {
+    fnn_conv2d_shape t = {s->N, s->OH, s->OW, s->F, s->C, 3, 3, 1, 1, 2 - s->PT, 2 - s->PL,
+                          s->H, s->W};
+    return t;
+}
+
+void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
+                                 const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const fnn_conv2d_shape t = input_grad_shape(s);
+    const fplan p = forward_plan(&t);
+    const int64_t C = s->C, F = s->F;
+    float *rot = fwd_layout(&p, work).rot; /* rot[kh][kw][f][c] = w[2-kh][2-kw][c][f] */
+    for (int64_t kh = 0; kh < 3; kh++)
+        for (int64_t kw = 0; kw < 3; kw++)
+            for (int64_t f = 0; f < F; f++)
+                for (int64_t c = 0; c < C; c++)
+                    rot[((kh * 3 + kw) * F + f) * C + c] =
+                        w[(((2 - kh) * 3 + (2 - kw)) * C + c) * F + f];
+    forward_core(dx, dy, rot, NULL, 0, &t, work, work_size);
+}
+
+/* ---- backward_weight: tiles along K ------------------------------------------------ */
+
+/* dU^T[k] (F x C) = dM[k]^T . V[k] over the tiles: the micro-kernel's A panel is dM in
+ * MR-filter strips (dM[k][fs][t][i]), its B panel V in NR-channel strips (V[k][cs][t][j]),
+ * both written that way by the transforms; the partial is F x C rounded up to whole
+ * register tiles (Fm x Cn). */
+typedef struct {
+    const fnn_conv2d_shape *s;
+    int64_t mr, nr, TH, TW, ntiles, Tb, nblocks, nch, Fm, Cn;
+    int64_t kV, kD, kP; /* V, dM and partial component strides */
+} wplan;
+
+#define WEIGHT_BLOCK_FLOATS 163840 /* V, gathered dY and dM of a block: ~640 KB, in L2 */
+
+static wplan weight_plan(const fnn_conv2d_shape *s) {
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    wplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2)};
+    p.Fm = round_up(s->F, p.mr);
+    p.Cn = round_up(s->C, p.nr);
+    p.ntiles = s->N * p.TH * p.TW;
+    p.Tb = fnn_min64(p.ntiles, fnn_max64(16, WEIGHT_BLOCK_FLOATS / (16 * p.Cn + 20 * p.Fm)));
+    p.nblocks = fnn_ceil_div(p.ntiles, p.Tb);
+    p.nch = fnn_min64(WEIGHT_CHUNKS, p.nblocks);
+    p.kV = comp_stride(p.Tb * p.Cn);
+    p.kD = comp_stride(p.Tb * p.Fm);
+    p.kP = p.Fm * p.Cn;
+    return p;
+}
+static int64_t partial_floats(const wplan *p) { return 16 * p->kP + p->s->F; }
+static size_t wgt_shared(const wplan *p) {
+    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) + 2 * ALIGN_FLOATS);
+}
+/* V, gathered dY (4 x Tb x Fm), dM, one x tile (16 x C), pixel pointers (4 x Tb) */
+static size_t wgt_per_thread(const wplan *p) {
+    const fnn_conv2d_shape *s = p->s;
+    return (size_t)(16 * (p->kV + p->kD) + 4 * p->Tb * p->Fm + 16 * s->C + 8 * p->Tb +
+                    6 * ALIGN_FLOATS);
+}
+
+/* src (F floats) cut into strips of mr, strip fs at g + fs * gs, zero-padded; inlined
+ * with a constant mr (12, 6) so that whole strips copy as fixed-size blocks. */
+static inline void to_strips(float *restrict g, int64_t gs, const float *restrict src, int64_t F,
+                             int mr) {
+    int64_t f0 = 0;
+    for (; f0 + mr <= F; f0 += mr, g += gs)
+        for (int i = 0; i < mr; i++) g[i] = src[f0 + i];
+    if (f0 < F) {
+        int i = 0;
+        for (; f0 + i < F; i++) g[i] = src[f0 + i];
+        for (; i < mr; i++) g[i] = 0.0f;
+    }
+}
+
+/* The chunk's blocks [b0, b1): dU^T partial (16 x Fm x Cn) and db partial (F). */
+static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x,
+                         const float *zeros, const wplan *p, float *area, int64_t b0,
+                         int64_t b1) {
+    const fnn_conv2d_shape *s = p->s;
+    const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int64_t C = s->C, F = s->F, Tb = p->Tb, mr = p->mr, nr = p->nr;
+    const int64_t per_image = p->TH * p->TW, nfs = p->Fm / mr, ncs = p->Cn / nr;
+    float *V = align_up(area);
+    float *dM = align_up(V + 16 * p->kV);
+    float *G = align_up(dM + 16 * p->kD); /* dY gathered: G[fs][pixel][t][i] */
+    float *tile = align_up(G + 4 * Tb * p->Fm);
+    const float **px = (const float **)align_up(tile + 16 * C);
+    memset(pdb, 0, (size_t)F * sizeof(float));
+    if (C % nr) /* V's lanes past C feed only columns of the partial that are never read;
+                 * zero them once so they hold no garbage */
+        memset(V, 0, (size_t)(16 * p->kV) * sizeof(float));
+    for (int64_t blk = b0; blk < b1; blk++) {
+        const int64_t t0 = blk * Tb, tb = fnn_min64(Tb, p->ntiles - t0);
+        for (int64_t t = 0; t < tb; t++) {
+            const int64_t n = (t0 + t) / per_image, rem = (t0 + t) % per_image;
+            const int64_t oh = rem / p->TW * 2, ow = rem % p->TW * 2;
+            const int64_t ih0 = oh - s->PT, iw0 = ow - s->PL;
+            const float *d = x + ((n * s->H + ih0) * s->W + iw0) * C; /* row r at d + r*W*C */
+            int64_t rs = s->W * C;
+            if (ih0 < 0 || ih0 + 4 > s->H || iw0 < 0 || iw0 + 4 > s->W) {
+                /* an edge tile: copied with zeros for the padding */
+                for (int64_t r = 0; r < 4; r++)
+                    for (int64_t q = 0; q < 4; q++) {
+                        const int64_t ih = ih0 + r, iw = iw0 + q;
+                        float *dst = tile + (r * 4 + q) * C;
+                        if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W)
+                            memset(dst, 0, (size_t)C * sizeof(float));
+                        else
+                            memcpy(dst, x + ((n * s->H + ih) * s->W + iw) * C,
+                                   (size_t)C * sizeof(float));
+                    }
+                d = tile, rs = 4 * C;
+            }
+            for (int64_t cs = 0; cs < ncs; cs++)
+                input_transform(V + cs * Tb * nr + t * nr, p->kV, d + cs * nr, d + rs + cs * nr,
+                                d + 2 * rs + cs * nr, d + 3 * rs + cs * nr, C,
+                                fnn_min64(nr, C - cs * nr));
+            const float **q = px + 4 * t;
+            q[0] = dy + ((n * s->OH + oh) * s->OW + ow) * F;
+            q[1] = ow + 1 < s->OW ? q[0] + F : zeros;
+            q[2] = oh + 1 < s->OH ? q[0] + s->OW * F : zeros;
+            q[3] = ow + 1 < s->OW && oh + 1 < s->OH ? q[2] + F : zeros;
+            for (int64_t u = 0; u < 4; u++) {
+                float *g = G + (u * Tb + t) * mr;
+                if (mr == 12)
+                    to_strips(g, 4 * Tb * mr, q[u], F, 12);
+                else if (mr == 6)
+                    to_strips(g, 4 * Tb * mr, q[u], F, 6);
+                else
+                    to_strips(g, 4 * Tb * mr, q[u], F, (int)mr);
+            }
+        }
+        bias_grad_add(pdb, px, tb, F);
+        for (int64_t fs = 0; fs < nfs; fs++) {
+            const float *g = G + fs * 4 * Tb * mr;
+            grad_transform(dM + fs * Tb * mr, p->kD, g, g + Tb * mr, g + 2 * Tb * mr,
+                           g + 3 * Tb * mr, tb * mr);
+        }
+        const float beta = blk == b0 ? 0.0f : 1.0f;
+        for (int64_t k = 0; k < 16; k++)
+            for (int64_t cs = 0; cs < ncs; cs++) {
+                const float *b = V + k * p->kV + cs * Tb * nr;
+                for (int64_t fs = 0; fs < nfs; fs++)
+                    kr->ukr(tb, dM + k * p->kD + fs * Tb * mr, b,
+                            pdu + k * p->kP + fs * mr * p->Cn + cs * nr, p->Cn, 1.0f, beta, NULL,
+                            0);
+            }
+    }
+}
+
+void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                  const fnn_conv2d_shape *s, float *work, size_t work_size) {
+    const wplan p = weight_plan(s);
+    const int64_t C = s->C, F = s->F, nch = p.nch, stride = partial_floats(&p);
+    float *partials = align_up(work);
+    float *zeros = partials + nch * stride;
+    memset(zeros, 0, (size_t)F * sizeof(float));
+    const size_t shared = wgt_shared(&p), per = wgt_per_thread(&p);
+    int nt = fitting(work_size, shared, per,
+                     fnn_threads_for(2 * p.ntiles * 16 * C * F / 8));
+    if (nt > nch) nt = (int)nch;
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        for (int64_t ch = nch * t / n_t; t < n_t && ch < nch * (t + 1) / n_t; ch++) {
+            float *pdu = partials + ch * stride;
+            weight_chunk(pdu, pdu + 16 * p.kP, dy, x, zeros, &p, work + shared + (size_t)t * per,
+                         p.nblocks * ch / nch, p.nblocks * (ch + 1) / nch);
+        }
+#pragma omp barrier
+        /* filter f of dw from the partials in chunk order; item F is db */
+#pragma omp for schedule(static)
+        for (int64_t f = 0; f <= F; f++) {
+            if (f < F) {
+                weight_grad_finish(dw, partials, nch, stride, p.kP, p.Cn, f, C, F);
+            } else if (db) {
+                for (int64_t j = 0; j < F; j++) {
+                    float acc = 0.0f;
+                    for (int64_t ch = 0; ch < nch; ch++) acc += partials[ch * stride + 16 * p.kP + j];
+                    db[j] = acc;
+                }
+            }
+        }
+    }
+}
+
+/* ---- when the path is taken --------------------------------------------------------- */
+
+static int legal(const fnn_conv2d_shape *s) {
+    return s->KH == 3 && s->KW == 3 && s->SH == 1 && s->SW == 1 && s->PT >= 0 && s->PT <= 2 &&
+           s->PL >= 0 && s->PL <= 2 && s->OH >= 1 && s->OW >= 1 && s->N >= 1;
+}
+
+static size_t fwd_total(const fnn_conv2d_shape *s) {
+    fplan p = forward_plan(s);
+    return fwd_shared(&p) + fwd_per_thread(&p) * (size_t)fnn_get_num_threads();
+}
+static size_t wgt_total(const fnn_conv2d_shape *s) {
+    wplan p = weight_plan(s);
+    return wgt_shared(&p) + wgt_per_thread(&p) * (size_t)fnn_get_num_threads();
+}
+
+/* Auto mode: enough channels, and enough multiplies saved once the lanes past the batch
+ * (forward layout) and the outputs past an odd edge are counted.  Channel bounds measured
+ * at batch 128 (benchmarks/bench_winograd.py, AVX-512): the forward pays from C = 4
+ * (1.2x), backward_input whatever C (the GEMM path pads few output channels to NR lanes
+ * too: 1.8x at C = 1), backward_weight from C = 8 (0.8x at C = 4, 2x at C = F = 8).  So
+ * the first layer (C = 1) keeps the GEMM path for the passes it runs. */
+static int pays(const fnn_conv2d_shape *s, int pass) {
+    if (s->F < 8) return 0;
+    if (pass == FNN_WINO_FORWARD && s->C < 4) return 0;
+    if (pass == FNN_WINO_BACKWARD_WEIGHT && s->C < 8) return 0;
+    const int64_t mr = fnn_gemm_active()->mr;
+    const fnn_conv2d_shape t = input_grad_shape(s);
+    const fnn_conv2d_shape *f = pass == FNN_WINO_BACKWARD_INPUT ? &t : s;
+    double direct = (double)f->N * f->OH * f->OW * 9;
+    double wino = (double)(pass == FNN_WINO_BACKWARD_WEIGHT ? f->N : round_up(f->N, mr)) *
+                  fnn_ceil_div(f->OH, 2) * fnn_ceil_div(f->OW, 2) * 16;
+    if (direct < AUTO_MIN_GAIN * wino) return 0;
+    if (pass != FNN_WINO_BACKWARD_WEIGHT) {
+        fplan p = forward_plan(f);
+        if (fwd_per_thread(&p) > AUTO_MAX_THREAD_FLOATS) return 0;
+    }
+    return 1;
+}
+
+static size_t pass_total(const fnn_conv2d_shape *s, int pass) {
+    if (pass == FNN_WINO_FORWARD) return fwd_total(s);
+    if (pass == FNN_WINO_BACKWARD_WEIGHT) return wgt_total(s);
+    fnn_conv2d_shape t = input_grad_shape(s);
+    return fwd_total(&t);
+}
+
+/* Room for one thread at least. */
+static int fits(const fnn_conv2d_shape *s, int pass, size_t work_size) {
+    if (pass == FNN_WINO_BACKWARD_WEIGHT) {
+        wplan p = weight_plan(s);
+        return work_size >= wgt_shared(&p) + wgt_per_thread(&p);
+    }
+    fnn_conv2d_shape t = input_grad_shape(s);
+    fplan p = forward_plan(pass == FNN_WINO_FORWARD ? s : &t);
+    return work_size >= fwd_shared(&p) + fwd_per_thread(&p);
+}
+
+int fnn_winograd_chosen(const fnn_conv2d_shape *s, int pass, size_t work_size) {
+    if (winograd_mode == 0 || !legal(s)) return 0;
+    if (winograd_mode == 1 && !pays(s, pass)) return 0;
+    return work_size == 0 || fits(s, pass, work_size);
+}
+
+size_t fnn_winograd_workspace_size(const fnn_conv2d_shape *s) {
+    size_t need = 0;
+    for (int pass = FNN_WINO_FORWARD; pass <= FNN_WINO_BACKWARD_WEIGHT; pass++)
+        if (fnn_winograd_chosen(s, pass, 0)) {
+            size_t n = pass_total(s, pass);
+            need = n > need ? n : need;
+        }
+    return need;
+}
