@@ -95,10 +95,12 @@ def main():
     for name, seed, epochs, acc, loss, per_epoch in rows:
         print(f"| {name} | {seed} | {epochs} | {acc:.4f} | {loss:.4f} | {per_epoch:.1f} |")
     for name in args.framework:
-        accs = [r[4] for r in rows if r[0] == name]
-        if len(accs) > 1:
-            print(f"| {name}, mean of {len(accs)} | | {np.mean([r[3] for r in rows if r[0] == name]):.1f} "
-                  f"| {np.mean(accs):.4f} (min {min(accs):.4f}, max {max(accs):.4f}) | | |")
+        runs = [r for r in rows if r[0] == name]
+        if len(runs) > 1:
+            accs = [r[3] for r in runs]
+            print(f"| {name}, mean of {len(runs)} | | {np.mean([r[2] for r in runs]):.1f} "
+                  f"| {np.mean(accs):.4f} (min {min(accs):.4f}, max {max(accs):.4f}) "
+                  f"| {np.mean([r[4] for r in runs]):.4f} | {np.mean([r[5] for r in runs]):.1f} |")
 
 
 if __name__ == "__main__":
