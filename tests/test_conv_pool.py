@@ -217,9 +217,9 @@ def test_seed_cnn_trains_the_same_fused_and_unfused(rng):
     fused, plain = seed_cnn(True), seed_cnn(False)
     if not FUSES:
         pytest.skip("this CPU has neither AVX-512 nor AVX2: models do not fuse")
-    assert plan_steps(fused) == ["ConvReluPool", "Conv2D", "MaxPooling2D", "Flatten",
-                                 "Dropout", "Dense"]
-    assert "ConvReluPool" not in plan_steps(plain)
+    assert plan_steps(fused) == ["ConvReluPool", "CroppedConvPool", "Flatten", "Dropout",
+                                 "Dense"]
+    assert "ConvReluPool" not in plan_steps(plain) and "CroppedConvPool" not in plan_steps(plain)
     if _C.gemm_isa() in ("avx512", "avx2"):  # same forward arithmetic, bit for bit
         np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
     fastnn.utils.set_random_seed(2)  # the same shuffles for both
@@ -301,3 +301,49 @@ def test_ops_converts_layouts_and_checks_pos(rng):
         ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos.astype(np.int64) - 1, x, 3, 1, "same")
     with pytest.raises(ValueError, match="pos must hold integers 0..3"):
         ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos + 0.5, x, 3, 1, "same")
+
+
+# ---- CroppedConvPool: a conv whose last output rows/columns no pool window reads ------
+
+def pair_model(fuse, image, conv_kwargs, pool_kwargs, seed=3):
+    """Input -> Conv2D 1x1 (so the pair's input needs a gradient) -> Conv2D -> pool ->
+    Dense, built with fusion on or off."""
+    fusion.ENABLED = fuse
+    try:
+        fastnn.utils.set_random_seed(seed)
+        inp = Input(image)
+        t = Conv2D(3, 1)(inp)
+        t = MaxPooling2D(**pool_kwargs)(Conv2D(5, **conv_kwargs)(t))
+        model = Model(inp, Dense(4, activation="softmax")(Flatten()(t)))
+        model.compile(loss="categorical_crossentropy", optimizer="adam")
+    finally:
+        fusion.ENABLED = True
+    return model
+
+
+CROPS = [  # (id, image, conv kwargs, pool kwargs, cropped)
+    ("seed-block2-13x13", (13, 13, 4), dict(kernel_size=3, activation="relu"), {}, True),
+    ("odd-width-only", (12, 13, 2), dict(kernel_size=3, activation="relu"), {}, True),
+    ("conv-stride2", (12, 11, 2), dict(kernel_size=3, strides=2, activation="tanh"), {}, True),
+    ("pool3-stride2", (14, 14, 2), dict(kernel_size=(2, 3)), dict(pool_size=3, strides=2), True),
+    ("every-output-pooled", (12, 12, 2), dict(kernel_size=3), {}, False),
+    ("same-conv", (13, 13, 2), dict(kernel_size=3, padding="same"), {}, False),
+    ("same-pool", (13, 13, 2), dict(kernel_size=3), dict(padding="same"), False),
+]
+
+
+@pytest.mark.parametrize("_, image, conv_kwargs, pool_kwargs, cropped", CROPS,
+                         ids=[c[0] for c in CROPS])
+def test_cropped_conv_pool_trains_like_the_layers(rng, _, image, conv_kwargs, pool_kwargs,
+                                                  cropped):
+    fused = pair_model(True, image, conv_kwargs, pool_kwargs)
+    plain = pair_model(False, image, conv_kwargs, pool_kwargs)
+    assert ("CroppedConvPool" in plan_steps(fused)) == cropped
+    x = rng.uniform(-1, 1, size=(40,) + image).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
+    np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    for model in (fused, plain):
+        model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):  # the 1x1 conv's too: dx
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

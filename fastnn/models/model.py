@@ -94,16 +94,18 @@ class Model(Trainer, Layer):
         """The graph as slot numbers, so a step walks lists instead of hashing tensors:
         (layer, input slots, output slot, which inputs need a gradient, whether any does)."""
         slot = {id(t): i for i, t in enumerate(self.inputs)}
+        shapes = [t.shape for t in self.inputs]  # per slot, batch axis None
         plan = []
         for node in self._nodes:
             slot[id(node.outputs[0])] = len(slot)
+            shapes.append(node.outputs[0].shape)
             ins = [slot[id(t)] for t in node.inputs]
             wants = [id(t) not in self._input_ids for t in node.inputs]
             plan.append((node.layer, ins, slot[id(node.outputs[0])], wants, any(wants)))
         self._n_slots = len(slot)
         self._output_slots = [slot[id(t)] for t in self.outputs]
         from fastnn.models.fusion import fuse
-        return fuse(plan, self._output_slots)
+        return fuse(plan, self._output_slots, shapes)
 
     def _ensure_graph(self, input_shapes):
         """Subclassed models: trace `call` on symbolic inputs the first time."""
