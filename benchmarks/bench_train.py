@@ -152,7 +152,7 @@ def main():
     ap.add_argument("--no-peers", action="store_true", help="skip PyTorch and Keras")
     args = ap.parse_args()
     fastnn.set_num_threads(args.threads)
-    note = limit_blas_threads(args.threads)
+    _, note = limit_blas_threads(args.threads)
     (x, y), _ = fashion_mnist.load_data()
     need = args.steps * BATCH
     if len(x) < need:
