@@ -124,3 +124,69 @@ def test_fused_bias_relu_epilogue(isa):
                 ref.conv2d_forward(img, kern, kb, 1, "same", relu=relu), atol=2e-4)
     finally:
         _C.select_isa(old)
+
+
+def narrow_shapes(info):
+    """Narrow products (N < NR), which the frame runs transposed (C^T = op(B)^T op(A)^T)
+    when that fills the register tiles better: N at and around MR, M at and around NR
+    and past MC, K past KC."""
+    mr, nr = info["mr"], info["nr"]
+    ns = sorted({1, mr - 1, mr, mr + 1, nr - 1} - {0})
+    ms = sorted({nr - 1, nr, nr + 1, 2 * nr + 3, info["mc"] + nr + 1})
+    return [(m, n) for m in ms for n in ns if n < nr]
+
+
+@pytest.mark.parametrize("ta, tb", TRANS, ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_products(isa, ta, tb):
+    info, rng = blocking(isa), np.random.default_rng(6)
+    for m, n in narrow_shapes(info):
+        for k in (1, 7, info["kc"] + 3):
+            check(isa, rng, m, n, k, ta, tb)
+    for alpha, beta in [(0.5, -2.0), (-1.0, 0.0), (1.0, 1.0)]:
+        check(isa, rng, 2 * info["nr"] + 3, info["mr"] - 1, info["kc"] + 3, tb, ta, alpha, beta)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_products_leading_dimensions_and_unread_c(isa):
+    """Transposed path: strided a, b and c (the columns right of c untouched); with
+    beta == 0 a NaN-filled c is never read."""
+    info, rng = blocking(isa), np.random.default_rng(7)
+    m, n, k = 2 * info["nr"] + 3, info["mr"] - 1, info["kc"] + 9
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for ta, tb in TRANS:
+            a = rng.standard_normal((k, m + 5) if ta else (m, k + 5)).astype(np.float32)
+            a = a[:, :m] if ta else a[:, :k]
+            b = rng.standard_normal((n, k + 3) if tb else (k, n + 3)).astype(np.float32)
+            b = b[:, :k] if tb else b[:, :n]
+            big = rng.standard_normal((m, n + 7)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], 1.0, 1.0, ta, tb)
+            want = before[:, :n] + (a.T if ta else a) @ (b.T if tb else b)
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-3)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+            c = np.full((m, n), np.nan, np.float32)
+            assert np.isfinite(_C.sgemm(a, b, c, 1.0, 0.0, ta, tb)).all()
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_dense_fused_bias_relu(isa):
+    """Dense forward with few units (the transposed path): the bias is per column of C
+    (per row of the tiles), then ReLU."""
+    info, rng = blocking(isa), np.random.default_rng(8)
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n in [(2 * info["nr"] + 3, info["mr"] - 1), (info["nr"] + 1, 1)]:
+            x = rng.standard_normal((m, info["kc"] + 5)).astype(np.float32)
+            w = rng.standard_normal((info["kc"] + 5, n)).astype(np.float32)
+            b = rng.standard_normal(n).astype(np.float32)
+            for relu in (False, True):
+                np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=relu),
+                                           ref.dense_forward(x, w, b, relu=relu), atol=2e-4)
+    finally:
+        _C.select_isa(old)

@@ -8,7 +8,13 @@
  * MC-tall row blocks (pack A into MR-tall strips), then the micro-kernel per tile.
  * Packing absorbs transposes and zero-pads partial strips.  The epilogue (bias, ReLU)
  * runs on each tile with its last K slice: in registers in the micro-kernel, or in the
- * frame for edge tiles. */
+ * frame for edge tiles.
+ *
+ * Narrow products (N well below NR, as a Dense layer's 10 units: 10 of the 32 lanes of
+ * the AVX-512 tile) run transposed: C^T = op(B)^T op(A)^T, so the narrow side fills the
+ * MR rows of the tile instead (10 of 12).  Packing absorbs the swap (op(B)^T is packed
+ * as the A operand, op(A)^T as the B operand) and every tile goes through the local
+ * buffer, written back transposed; the decision depends on the shape only. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
@@ -24,10 +30,28 @@ static int64_t b_panel_floats(const fnn_gemm_kernel *k, int64_t N, int64_t K) {
     return fnn_min64(k->kc, K) * fnn_min64(k->nc, round_up(N, k->nr));
 }
 
+/* Fraction of the lanes of the register tiles that hold C, for an M x N output. */
+static double tile_fill(int64_t M, int64_t N, int mr, int nr) {
+    return (double)M / (double)round_up(M, mr) * (double)N / (double)round_up(N, nr);
+}
+
+/* Run C^T = op(B)^T op(A)^T instead: when that fills the register tiles much better
+ * (a narrow N).  A function of the shape alone, so the workspace can cover it. */
+static int swap_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N) {
+    return N < k->nr && tile_fill(N, M, k->mr, k->nr) > 1.5 * tile_fill(M, N, k->mr, k->nr);
+}
+
+static size_t buffers_floats(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
+    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+}
+
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     if (M <= 0 || N <= 0 || K <= 0) return 0;
-    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+    size_t normal = buffers_floats(k, M, N, K);
+    if (!swap_wins(k, M, N)) return normal;
+    size_t swapped = buffers_floats(k, N, M, K);
+    return normal > swapped ? normal : swapped;
 }
 
 size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K) {
@@ -114,9 +138,27 @@ static void finish_tile(float *c, int64_t ldc, const float *tile, int nr, int64_
     }
 }
 
-/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers. */
-static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t m0, int64_t m1,
-                      int64_t n0, int64_t n1, float *Ap, float *Bp) {
+/* The same for a tile of C^T: tile row i is column i of C, tile column j is row j, and
+ * bias (when set) is indexed by the tile row. */
+static void finish_tile_t(float *c, int64_t ldc, const float *tile, int nr, int64_t mm,
+                          int64_t nn, float beta, const float *bias, int relu) {
+    for (int64_t j = 0; j < nn; j++) {
+        float *cj = c + j * ldc;
+        if (beta == 0.0f)
+            for (int64_t i = 0; i < mm; i++) cj[i] = tile[i * nr + j];
+        else
+            for (int64_t i = 0; i < mm; i++) cj[i] = beta * cj[i] + tile[i * nr + j];
+        if (bias)
+            for (int64_t i = 0; i < mm; i++) cj[i] += bias[i];
+        if (relu)
+            for (int64_t i = 0; i < mm; i++) cj[i] = cj[i] < 0.0f ? 0.0f : cj[i]; /* NaN stays */
+    }
+}
+
+/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers.
+ * With swap, op describes C^T (see fnn_gemm_run) and C is written back transposed. */
+static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
+                      int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp) {
     const int mr = kr->mr, nr = kr->nr;
     const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
@@ -144,8 +186,15 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
                     const float *bias = op->bias && last ? op->bias + jc + jr : NULL;
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
-                        float *c = op->C + (ic + ir) * ldc + jc + jr;
                         const float *a = Ap + ir * kb, *b = Bpanel + jr * kb;
+                        if (swap) {
+                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
+                            finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr, mm,
+                                          nn, beta, op->bias && last ? op->bias + ic + ir : NULL,
+                                          last && op->relu);
+                            continue;
+                        }
+                        float *c = op->C + (ic + ir) * ldc + jc + jr;
                         if (mm == mr && nn == nr) {
                             kr->ukr(kb, a, b, c, ldc, op->alpha, beta, bias, last && op->relu);
                         } else {
@@ -168,6 +217,9 @@ static void scale_c(const fnn_gemm_op *op) {
     }
 }
 
+static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, float *work,
+                      size_t work_size, int nthreads);
+
 void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads) {
     const int64_t M = op->M, N = op->N, K = op->K;
     if (M <= 0 || N <= 0) return;
@@ -176,8 +228,25 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
         return;
     }
     const fnn_gemm_kernel *kr = fnn_gemm_active();
+    if (swap_wins(kr, M, N) && !op->pack_a && !op->pack_b && !op->B_packed) {
+        /* C^T = op(B)^T op(A)^T: B plays A (transposed once more), A plays B; C and the
+         * bias keep their own layout (gemm_rect writes the tiles back transposed). */
+        fnn_gemm_op t = *op;
+        t.A = op->B, t.lda = op->ldb, t.trans_a = !op->trans_b;
+        t.B = op->A, t.ldb = op->lda, t.trans_b = !op->trans_a;
+        t.M = N, t.N = M;
+        run_split(kr, &t, 1, work, work_size, nthreads);
+    } else {
+        run_split(kr, op, 0, work, work_size, nthreads);
+    }
+}
+
+/* Splits op (C^T's description when swap) between threads and runs each share. */
+static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, float *work,
+                      size_t work_size, int nthreads) {
+    const int64_t M = op->M, N = op->N, K = op->K;
     const int64_t a_floats = a_block_floats(kr, M, K);
-    const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
+    const size_t per_thread = fnn_gemm_workspace_per_thread(swap ? N : M, swap ? M : N, K);
     int nt = nthreads;
     if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
     if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
@@ -200,9 +269,9 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
             int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
             if (lo < hi) {
                 if (split_m)
-                    gemm_rect(kr, op, lo, hi, 0, N, Ap, Bp);
+                    gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp);
                 else
-                    gemm_rect(kr, op, 0, M, lo, hi, Ap, Bp);
+                    gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp);
             }
         }
     }
