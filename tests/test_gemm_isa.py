@@ -190,3 +190,15 @@ def test_narrow_dense_fused_bias_relu(isa):
                                            ref.dense_forward(x, w, b, relu=relu), atol=2e-4)
     finally:
         _C.select_isa(old)
+
+
+@pytest.mark.parametrize("ta, tb", TRANS, ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_transposing_pack_edges(isa, ta, tb):
+    """Row-major op(A) and transposed op(B) are packed across their rows (the ISA may do
+    it in 16 x 16 register blocks): K around multiples of 16, partial strips."""
+    info, rng = blocking(isa), np.random.default_rng(9)
+    for k in (15, 16, 17, 31, 33, 47):
+        for m, n in [(info["mr"] + 5, info["nr"] + 7), (3, 2 * info["nr"] + 3),
+                     (2 * info["nr"] + 1, 5)]:
+            check(isa, rng, m, n, k, ta, tb)

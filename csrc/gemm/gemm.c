@@ -63,37 +63,54 @@ static float *align_up(float *p) {
     return (float *)((u + 63) & ~(uintptr_t)63);
 }
 
+/* dst[p * w + i] = src[i * lds + p] (i < rows, p < kb), zero for rows <= i < w: the
+ * transposing pack, with the ISA's own version when it has one. */
+static void pack_t(const fnn_gemm_kernel *k, float *dst, const float *src, int64_t lds,
+                   int64_t rows, int64_t kb, int w) {
+    if (k->pack_t) {
+        k->pack_t(dst, src, lds, rows, kb, w);
+        return;
+    }
+    for (int64_t p = 0; p < kb; p++) {
+        float *d = dst + p * w;
+        int64_t i = 0;
+        for (; i < rows; i++) d[i] = src[i * lds + p];
+        for (; i < w; i++) d[i] = 0.0f;
+    }
+}
+
 /* Ap[strip][p][i] = op(A)[i0 + strip*MR + i][p0 + p], zero beyond mb rows. */
-static void pack_a(float *Ap, const float *A, int64_t lda, int trans_a, int64_t i0,
-                   int64_t p0, int64_t mb, int64_t kb, int mr) {
+static void pack_a(const fnn_gemm_kernel *k, float *Ap, const float *A, int64_t lda,
+                   int trans_a, int64_t i0, int64_t p0, int64_t mb, int64_t kb, int mr) {
     for (int64_t s = 0; s < mb; s += mr) {
         int64_t rows = fnn_min64(mr, mb - s);
+        if (!trans_a) {
+            pack_t(k, Ap + s * kb, A + (i0 + s) * lda + p0, lda, rows, kb, mr);
+            continue;
+        }
         for (int64_t p = 0; p < kb; p++) {
             float *dst = Ap + s * kb + p * mr;
             int64_t i = 0;
-            if (!trans_a)
-                for (; i < rows; i++) dst[i] = A[(i0 + s + i) * lda + p0 + p];
-            else
-                for (; i < rows; i++) dst[i] = A[(p0 + p) * lda + i0 + s + i];
+            for (; i < rows; i++) dst[i] = A[(p0 + p) * lda + i0 + s + i];
             for (; i < mr; i++) dst[i] = 0.0f;
         }
     }
 }
 
 /* Bp[strip][p][j] = op(B)[p0 + p][j0 + strip*NR + j], zero beyond nb columns. */
-static void pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t p0,
-                   int64_t j0, int64_t kb, int64_t nb, int nr) {
+static void pack_b(const fnn_gemm_kernel *k, float *Bp, const float *B, int64_t ldb,
+                   int trans_b, int64_t p0, int64_t j0, int64_t kb, int64_t nb, int nr) {
     for (int64_t s = 0; s < nb; s += nr) {
         int64_t cols = fnn_min64(nr, nb - s);
+        if (trans_b) {
+            pack_t(k, Bp + s * kb, B + (j0 + s) * ldb + p0, ldb, cols, kb, nr);
+            continue;
+        }
         for (int64_t p = 0; p < kb; p++) {
             float *dst = Bp + s * kb + p * nr;
+            const float *src = B + (p0 + p) * ldb + j0 + s;
             int64_t j = 0;
-            if (!trans_b) {
-                const float *src = B + (p0 + p) * ldb + j0 + s;
-                for (; j < cols; j++) dst[j] = src[j];
-            } else {
-                for (; j < cols; j++) dst[j] = B[(j0 + s + j) * ldb + p0 + p];
-            }
+            for (; j < cols; j++) dst[j] = src[j];
             for (; j < nr; j++) dst[j] = 0.0f;
         }
     }
@@ -109,8 +126,8 @@ size_t fnn_gemm_packed_b_size(int64_t N, int64_t K) {
 void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     for (int64_t pc = 0; pc < K; pc += k->kc)
-        pack_b(Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc), N,
-               k->nr);
+        pack_b(k, Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc),
+               N, k->nr);
 }
 
 size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
@@ -119,7 +136,8 @@ size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
 
 void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
                            int64_t N) {
-    pack_b(Bp, B, ldb, trans_b, 0, 0, K, N, fnn_gemm_active()->nr);
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    pack_b(k, Bp, B, ldb, trans_b, 0, 0, K, N, k->nr);
 }
 
 /* C tile rows i < mm, columns j < nn: c = tile (+ beta c), then the epilogue if last. */
@@ -174,13 +192,13 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             else if (op->pack_b)
                 op->pack_b(Bp, op->pack_b_ctx, jc, pc, nb, kb, nr);
             else
-                pack_b(Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
+                pack_b(kr, Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
                 if (op->pack_a)
                     op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
                 else
-                    pack_a(Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
+                    pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
                 for (int64_t jr = 0; jr < nb; jr += nr) {
                     int64_t nn = fnn_min64(nr, nb - jr);
                     const float *bias = op->bias && last ? op->bias + jc + jr : NULL;

@@ -28,6 +28,12 @@ typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float 
                                     const float *b, float *c, int64_t ldc, const float *bias,
                                     int relu);
 
+/* Transposing pack, for operands whose packed strips run across their rows (op(A) not
+ * transposed, op(B) transposed): dst[p * w + i] = src[i * lds + p] for i < rows <= w,
+ * p < kb; zero for rows <= i < w. */
+typedef void (*fnn_pack_t_fn)(float *dst, const float *src, int64_t lds, int64_t rows,
+                              int64_t kb, int w);
+
 typedef struct {
     const char *name;   /* the FASTNN_ISA spelling */
     int mr, nr;         /* register tile */
@@ -35,6 +41,7 @@ typedef struct {
     fnn_ukr_fn ukr;
     int (*cpu_supports)(void);
     fnn_ukr_indirect_fn ukr_indirect;
+    fnn_pack_t_fn pack_t; /* NULL: the frame's portable loop */
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -90,6 +90,6 @@ static int cpu_has_avx2(void) {
 
 const fnn_gemm_kernel fnn_gemm_kernel_avx2 = {
     "avx2", MR, NR, /*mc*/ 144, /*kc*/ 256, /*nc*/ 4096, ukr_avx2_6x16, cpu_has_avx2,
-    ukr_avx2_indirect_6x16,
+    ukr_avx2_indirect_6x16, NULL,
 };
 #endif

@@ -91,6 +91,65 @@ AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
     }
 }
 
+/* r[i] lane j -> r[j] lane i, for a 16 x 16 block: unpack pairs of rows (ps, then pd),
+ * so u[4g + c] holds, in 128-bit lane L, rows 4g..4g+3 of column 4L + c; then two rounds
+ * of 128-bit lane shuffles gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c]. */
+AVX512 static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {
+        __m512d t0 = _mm512_castps_pd(t[g]), t1 = _mm512_castps_pd(t[g + 1]);
+        __m512d t2 = _mm512_castps_pd(t[g + 2]), t3 = _mm512_castps_pd(t[g + 3]);
+        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));     /* column 4L     */
+        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)); /* column 4L + 1 */
+        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)); /* column 4L + 2 */
+        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)); /* column 4L + 3 */
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  /* lanes 0, 2 of groups 0, 1 */
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);  /* lanes 1, 3 */
+        __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
+    }
+}
+
+/* The transposing pack (gemm.h): 16 x 16 blocks through registers, masked at the edges
+ * (masked-off lanes are never read, so nothing past the operand is touched). */
+AVX512 static void pack_t_avx512(float *dst, const float *src, int64_t lds, int64_t rows,
+                                 int64_t kb, int w) {
+    for (int g = 0; g < w; g += 16) {
+        const int gw = w - g < 16 ? w - g : 16;
+        const int64_t gr = rows - g < 0 ? 0 : (rows - g < gw ? rows - g : gw);
+        const __mmask16 smask = (__mmask16)((1u << gw) - 1);
+        for (int64_t p = 0; p < kb; p += 16) {
+            const int pn = kb - p < 16 ? (int)(kb - p) : 16;
+            const __mmask16 lmask = (__mmask16)((1u << pn) - 1);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = i < gr ? _mm512_maskz_loadu_ps(lmask, src + (g + i) * lds + p)
+                              : _mm512_setzero_ps();
+            transpose16(r);
+            if (pn == 16 && gw == 16) {
+#pragma GCC unroll 16
+                for (int q = 0; q < 16; q++) _mm512_storeu_ps(dst + (p + q) * w + g, r[q]);
+            } else {
+                for (int q = 0; q < pn; q++) _mm512_mask_storeu_ps(dst + (p + q) * w + g, smask, r[q]);
+            }
+        }
+    }
+}
+
 static int cpu_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
@@ -105,6 +164,6 @@ static int cpu_has_avx512(void) {
  * micro-kernel prefetches its C tile first, so the beta = 1 update does not stall. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
-    ukr_avx512_indirect_12x32,
+    ukr_avx512_indirect_12x32, pack_t_avx512,
 };
 #endif

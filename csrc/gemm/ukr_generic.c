@@ -77,5 +77,5 @@ static int always(void) { return 1; }
 
 const fnn_gemm_kernel fnn_gemm_kernel_generic = {
     "generic", MR, NR, /*mc*/ 120, /*kc*/ 256, /*nc*/ 2048, ukr_generic_6x8, always,
-    ukr_generic_indirect_6x8,
+    ukr_generic_indirect_6x8, NULL,
 };
