@@ -173,10 +173,18 @@ static void finish_tile_t(float *c, int64_t ldc, const float *tile, int nr, int6
     }
 }
 
+/* One thread's share of a team that packs each B panel together (see run_split):
+ * worker w of nw packs strips [S w / nw, S (w + 1) / nw) of the panel's S strips, all
+ * threads of the team meet at a barrier before the panel is read and again before it is
+ * overwritten.  nw == 0: this thread packs its own panel alone. */
+typedef struct {
+    int w, nw;
+} bshare;
+
 /* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers.
  * With swap, op describes C^T (see fnn_gemm_run) and C is written back transposed. */
 static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
-                      int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp) {
+                      int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp, bshare sh) {
     const int mr = kr->mr, nr = kr->nr;
     const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
@@ -187,12 +195,27 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             float beta = pc == 0 ? op->beta : 1.0f;
             int last = pc + kb == K;
             const float *Bpanel = Bp;
-            if (op->B_packed)
+            if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
-            else if (op->pack_b)
-                op->pack_b(Bp, op->pack_b_ctx, jc, pc, nb, kb, nr);
-            else
-                pack_b(kr, Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
+            } else {
+                int64_t j0 = 0, j1 = nb;
+                if (sh.nw) {
+                    int64_t strips = fnn_ceil_div(nb, nr);
+                    j0 = fnn_min64(strips * sh.w / sh.nw * nr, nb);
+                    j1 = fnn_min64(strips * (sh.w + 1) / sh.nw * nr, nb);
+#pragma omp barrier
+                }
+                if (j0 < j1) {
+                    if (op->pack_b)
+                        op->pack_b(Bp + j0 * kb, op->pack_b_ctx, jc + j0, pc, j1 - j0, kb, nr);
+                    else
+                        pack_b(kr, Bp + j0 * kb, op->B, op->ldb, op->trans_b, pc, jc + j0, kb,
+                               j1 - j0, nr);
+                }
+                if (sh.nw) {
+#pragma omp barrier
+                }
+            }
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
                 if (op->pack_a)
@@ -275,22 +298,32 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 4 * FNN_PAR_MIN_WORK) nt = 1;
 
+    /* Split along M, the threads share each packed B panel: every thread would
+     * otherwise pack all of B again (the panels are the same for all of them). */
+    const int share_b = split_m && nt > 1 && !op->B_packed;
+
     const int team = fnn_team(nt);
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
-        if (t < n_t) {
-            float *Ap = align_up(work + (size_t)t * per_thread);
-            float *Bp = align_up(Ap + a_floats);
-            int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
-            int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
-            if (lo < hi) {
-                if (split_m)
-                    gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp);
-                else
-                    gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp);
-            }
+        float *Ap = align_up(work + (size_t)t * per_thread);
+        float *Bp = align_up(Ap + a_floats);
+        int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
+        int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
+        if (share_b && n_t > 1) {
+            /* Thread 0's B buffer is the team's.  Every thread of the team runs the same
+             * panel loop and meets every barrier; one beyond the workers (team larger
+             * than the work) gets no rows and an empty share of the strips. */
+            bshare sh = {t < n_t ? t : n_t, n_t};
+            if (t >= n_t) lo = hi = 0;
+            gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, align_up(align_up(work) + a_floats), sh);
+        } else if (t < n_t && lo < hi) {
+            bshare alone = {0, 0};
+            if (split_m)
+                gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
+            else
+                gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
         }
     }
 }
