@@ -296,7 +296,8 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     const int64_t unit = split_m ? kr->mr : kr->nr;
     const int64_t units = fnn_ceil_div(split_m ? M : N, unit);
     if (nt > units) nt = (int)units;
-    if (2 * M * N * K < 4 * FNN_PAR_MIN_WORK) nt = 1;
+    /* measured on 2 cores: 128x32x32 (262K flops) is slower on 2 threads, 64^3 (524K) faster */
+    if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
 
     /* Split along M, the threads share each packed B panel: every thread would
      * otherwise pack all of B again (the panels are the same for all of them). */
