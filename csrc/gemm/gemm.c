@@ -79,41 +79,54 @@ static void pack_t(const fnn_gemm_kernel *k, float *dst, const float *src, int64
     }
 }
 
+/* dst[i] = src[i] for i < n, zero up to w: a row of a strip.  Full rows of the common
+ * widths copy a compile-time count (vectorized, no call to memcpy). */
+static inline void copy_row(float *restrict dst, const float *restrict src, int64_t n, int w) {
+    if (n == w) {
+        switch (w) {
+        case 8: for (int i = 0; i < 8; i++) dst[i] = src[i]; return;
+        case 12: for (int i = 0; i < 12; i++) dst[i] = src[i]; return;
+        case 16: for (int i = 0; i < 16; i++) dst[i] = src[i]; return;
+        case 32: for (int i = 0; i < 32; i++) dst[i] = src[i]; return;
+        default: break;
+        }
+    }
+    int64_t i = 0;
+    for (; i < n; i++) dst[i] = src[i];
+    for (; i < w; i++) dst[i] = 0.0f;
+}
+
+/* Strips of width w from an operand whose strips run along its rows (op(A) transposed,
+ * op(B) not): strip s, row p = src[p * lds + s * w ...], zero beyond n columns.  Each
+ * source row is read once, left to right, across all the strips. */
+static void pack_n(float *dst, const float *src, int64_t lds, int64_t n, int64_t kb, int w) {
+    for (int64_t p = 0; p < kb; p++) {
+        const float *row = src + p * lds;
+        for (int64_t s = 0; s < n; s += w)
+            copy_row(dst + s * kb + p * w, row + s, fnn_min64(w, n - s), w);
+    }
+}
+
 /* Ap[strip][p][i] = op(A)[i0 + strip*MR + i][p0 + p], zero beyond mb rows. */
 static void pack_a(const fnn_gemm_kernel *k, float *Ap, const float *A, int64_t lda,
                    int trans_a, int64_t i0, int64_t p0, int64_t mb, int64_t kb, int mr) {
-    for (int64_t s = 0; s < mb; s += mr) {
-        int64_t rows = fnn_min64(mr, mb - s);
-        if (!trans_a) {
-            pack_t(k, Ap + s * kb, A + (i0 + s) * lda + p0, lda, rows, kb, mr);
-            continue;
-        }
-        for (int64_t p = 0; p < kb; p++) {
-            float *dst = Ap + s * kb + p * mr;
-            int64_t i = 0;
-            for (; i < rows; i++) dst[i] = A[(p0 + p) * lda + i0 + s + i];
-            for (; i < mr; i++) dst[i] = 0.0f;
-        }
+    if (trans_a) {
+        pack_n(Ap, A + p0 * lda + i0, lda, mb, kb, mr);
+        return;
     }
+    for (int64_t s = 0; s < mb; s += mr)
+        pack_t(k, Ap + s * kb, A + (i0 + s) * lda + p0, lda, fnn_min64(mr, mb - s), kb, mr);
 }
 
 /* Bp[strip][p][j] = op(B)[p0 + p][j0 + strip*NR + j], zero beyond nb columns. */
 static void pack_b(const fnn_gemm_kernel *k, float *Bp, const float *B, int64_t ldb,
                    int trans_b, int64_t p0, int64_t j0, int64_t kb, int64_t nb, int nr) {
-    for (int64_t s = 0; s < nb; s += nr) {
-        int64_t cols = fnn_min64(nr, nb - s);
-        if (trans_b) {
-            pack_t(k, Bp + s * kb, B + (j0 + s) * ldb + p0, ldb, cols, kb, nr);
-            continue;
-        }
-        for (int64_t p = 0; p < kb; p++) {
-            float *dst = Bp + s * kb + p * nr;
-            const float *src = B + (p0 + p) * ldb + j0 + s;
-            int64_t j = 0;
-            for (; j < cols; j++) dst[j] = src[j];
-            for (; j < nr; j++) dst[j] = 0.0f;
-        }
+    if (!trans_b) {
+        pack_n(Bp, B + p0 * ldb + j0, ldb, nb, kb, nr);
+        return;
     }
+    for (int64_t s = 0; s < nb; s += nr)
+        pack_t(k, Bp + s * kb, B + (j0 + s) * ldb + p0, ldb, fnn_min64(nr, nb - s), kb, nr);
 }
 
 /* A fully packed op(B): K slices of KC rows, each all of N in NR strips, so the panel
