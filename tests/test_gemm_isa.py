@@ -229,3 +229,28 @@ def test_threads_share_packed_b_bitwise(isa):
     finally:
         _C.select_isa(old_isa)
         fastnn.set_num_threads(old_threads)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_few_rows_read_b_in_place(isa):
+    """At most MR rows of op(A) (and, transposed, at most MR columns of C with op(A)
+    transposed): full strips of a row-major op(B) are read in place with its row stride,
+    the partial last strip is packed; strided b and c, beta, several K slices."""
+    info, rng = blocking(isa), np.random.default_rng(11)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n, k, ta in [(1, 3 * nr + 5, kc + 7, False), (mr, 2 * nr, 2 * kc + 1, True),
+                            (mr - 1, nr + 1, 9, False), (2 * nr + 3, mr, kc + 3, True)]:
+            a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+            bb = rng.standard_normal((k, n + 5)).astype(np.float32)
+            b = bb[:, :n]
+            big = rng.standard_normal((m, n + 3)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], -0.5, 2.0, ta, False)
+            want = 2.0 * before[:, :n] - 0.5 * (a.T if ta else a) @ b
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max() * 4)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+    finally:
+        _C.select_isa(old)

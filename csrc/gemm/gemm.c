@@ -79,15 +79,16 @@ static void pack_t(const fnn_gemm_kernel *k, float *dst, const float *src, int64
     }
 }
 
-/* dst[i] = src[i] for i < n, zero up to w: a row of a strip.  Full rows of the common
- * widths copy a compile-time count (vectorized, no call to memcpy). */
+/* dst[i] = src[i] for i < n, zero up to w: a row of a strip.  Full rows of the kernels'
+ * widths are copied with a constant size, which compiles to a few vector moves (a loop
+ * to w, even over vectors, was turned into a call to memmove per row). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int64_t n, int w) {
     if (n == w) {
         switch (w) {
-        case 8: for (int i = 0; i < 8; i++) dst[i] = src[i]; return;
-        case 12: for (int i = 0; i < 12; i++) dst[i] = src[i]; return;
-        case 16: for (int i = 0; i < 16; i++) dst[i] = src[i]; return;
-        case 32: for (int i = 0; i < 32; i++) dst[i] = src[i]; return;
+        case 8: memcpy(dst, src, 8 * sizeof(float)); return;
+        case 12: memcpy(dst, src, 12 * sizeof(float)); return;
+        case 16: memcpy(dst, src, 16 * sizeof(float)); return;
+        case 32: memcpy(dst, src, 32 * sizeof(float)); return;
         default: break;
         }
     }
@@ -207,10 +208,14 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             int64_t kb = fnn_min64(kr->kc, K - pc);
             float beta = pc == 0 ? op->beta : 1.0f;
             int last = pc + kb == K;
+            /* One strip of A multiplies each strip of B (few rows): full strips of a
+             * row-major op(B) are read in place, packing them would cost as much. */
+            const int direct_b = m1 - m0 <= mr && !op->B_packed && !op->pack_b &&
+                                 !op->trans_b && !sh.nw && kr->ukr_ldb;
             const float *Bpanel = Bp;
             if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
-            } else {
+            } else if (!direct_b) {
                 int64_t j0 = 0, j1 = nb;
                 if (sh.nw) {
                     int64_t strips = fnn_ceil_div(nb, nr);
@@ -238,23 +243,39 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                 for (int64_t jr = 0; jr < nb; jr += nr) {
                     int64_t nn = fnn_min64(nr, nb - jr);
                     const float *bias = op->bias && last ? op->bias + jc + jr : NULL;
+                    const float *bstrip = Bpanel + jr * kb;
+                    int64_t ldb = nr;
+                    if (direct_b && nn == nr) {
+                        bstrip = op->B + pc * op->ldb + jc + jr;
+                        ldb = op->ldb;
+                    } else if (direct_b) { /* the last, partial strip: packed, zero-padded */
+                        pack_b(kr, Bp, op->B, op->ldb, 0, pc, jc + jr, kb, nn, nr);
+                        bstrip = Bp;
+                    }
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
-                        const float *a = Ap + ir * kb, *b = Bpanel + jr * kb;
+                        const float *a = Ap + ir * kb, *b = bstrip;
                         if (swap) {
-                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
+                            if (ldb == nr)
+                                kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
+                            else
+                                kr->ukr_ldb(kb, a, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
                             finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr, mm,
                                           nn, beta, op->bias && last ? op->bias + ic + ir : NULL,
                                           last && op->relu);
                             continue;
                         }
                         float *c = op->C + (ic + ir) * ldc + jc + jr;
-                        if (mm == mr && nn == nr) {
-                            kr->ukr(kb, a, b, c, ldc, op->alpha, beta, bias, last && op->relu);
-                        } else {
-                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
-                            finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, last && op->relu);
-                        }
+                        const int full = mm == mr && nn == nr, relu = last && op->relu;
+                        float *dst = full ? c : tile;
+                        const int64_t ldd = full ? ldc : nr;
+                        const float bd = full ? beta : 0.0f;
+                        const float *bi = full ? bias : NULL;
+                        if (ldb == nr)
+                            kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
+                        else
+                            kr->ukr_ldb(kb, a, b, ldb, dst, ldd, op->alpha, bd, bi, full && relu);
+                        if (!full) finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, relu);
                     }
                 }
             }

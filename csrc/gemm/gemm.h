@@ -24,6 +24,12 @@
 typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
                            int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
+/* The same with B read in place: row p of the strip at b + p * ldb (ldb == NR is the
+ * packed strip), for a B strip that only one strip of A multiplies, where packing it
+ * would cost as much as the product reads. */
+typedef void (*fnn_ukr_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
+                               int64_t ldc, float alpha, float beta, const float *bias, int relu);
+
 typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float *const *rows,
                                     const float *b, float *c, int64_t ldc, const float *bias,
                                     int relu);
@@ -42,6 +48,7 @@ typedef struct {
     int (*cpu_supports)(void);
     fnn_ukr_indirect_fn ukr_indirect;
     fnn_pack_t_fn pack_t; /* NULL: the frame's portable loop */
+    fnn_ukr_ldb_fn ukr_ldb;
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -11,9 +11,10 @@
 #define NR 32
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
-AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
-                                    float *restrict c, int64_t ldc, float alpha, float beta,
-                                    const float *bias, int relu) {
+AVX512 static inline __attribute__((always_inline)) void ukr_avx512_12x32_core(
+    int64_t k, const float *restrict a, const float *restrict b, int64_t ldb,
+    float *restrict c, int64_t ldc, float alpha, float beta,
+    const float *bias, int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < MR; i++) {
@@ -21,7 +22,7 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
         _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
         _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
     }
-    for (int64_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < MR; i++) {
@@ -53,6 +54,17 @@ AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const fl
         _mm512_storeu_ps(ci, r0);
         _mm512_storeu_ps(ci + 16, r1);
     }
+}
+
+AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
+    float *restrict c, int64_t ldc, float alpha, float beta, const float *bias, int relu) {
+    ukr_avx512_12x32_core(k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+}
+
+AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a, const float *restrict b,
+    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
+    int relu) {
+    ukr_avx512_12x32_core(k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
@@ -164,6 +176,6 @@ static int cpu_has_avx512(void) {
  * micro-kernel prefetches its C tile first, so the beta = 1 update does not stall. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
-    ukr_avx512_indirect_12x32, pack_t_avx512,
+    ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb,
 };
 #endif
