@@ -254,3 +254,33 @@ def test_few_rows_read_b_in_place(isa):
             np.testing.assert_array_equal(big[:, n:], before[:, n:])
     finally:
         _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_short_products_read_a_in_place(isa):
+    """One K slice, alpha 1, beta 0, at most two strips of B: the indirect micro-kernel
+    reads the rows of a row-major op(A) in place (edge rows repeat the last row into the
+    local tile).  Plain products, Dense with bias + ReLU, a strided a, and a NaN-filled
+    c (beta 0 never reads it)."""
+    info, rng = blocking(isa), np.random.default_rng(12)
+    mr, nr = info["mr"], info["nr"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m in (1, mr - 1, mr, mr + 1, 2 * mr + 3, 11 * mr + 8):
+            for n in (1, nr - 1, nr, nr + 1, 2 * nr):
+                for k in (1, 9, 32):
+                    aa = rng.standard_normal((m, k + 3)).astype(np.float32)
+                    a = aa[:, :k]
+                    b = rng.standard_normal((k, n)).astype(np.float32)
+                    c = np.full((m, n), np.nan, np.float32)
+                    got = _C.sgemm(a, b, c)
+                    np.testing.assert_allclose(got, a @ b, atol=1e-4 * np.sqrt(k))
+                    bias = rng.standard_normal(n).astype(np.float32)
+                    x = np.ascontiguousarray(a)
+                    for relu in (False, True):
+                        np.testing.assert_allclose(_C.dense_forward(x, b, bias, relu=relu),
+                                                   ref.dense_forward(x, b, bias, relu=relu),
+                                                   atol=1e-4 * np.sqrt(k))
+    finally:
+        _C.select_isa(old)

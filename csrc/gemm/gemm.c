@@ -212,6 +212,12 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
              * row-major op(B) are read in place, packing them would cost as much. */
             const int direct_b = m1 - m0 <= mr && !op->B_packed && !op->pack_b &&
                                  !op->trans_b && !sh.nw && kr->ukr_ldb;
+            /* A short product (one K slice, alpha 1, beta 0) with few strips of B: the
+             * rows of a row-major op(A) are read in place by the indirect micro-kernel
+             * (one run per row), its packing would cost about a third of the product. */
+            const int direct_a = !direct_b && kb == K && K <= 256 && n1 - n0 <= 2 * nr &&
+                                 op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a &&
+                                 !op->trans_a;
             const float *Bpanel = Bp;
             if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
@@ -236,7 +242,9 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             }
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
-                if (op->pack_a)
+                if (direct_a)
+                    ; /* read in place */
+                else if (op->pack_a)
                     op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
                 else
                     pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
@@ -255,6 +263,24 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
                         const float *a = Ap + ir * kb, *b = bstrip;
+                        if (direct_a) { /* rows past the edge repeat the last one */
+                            const float *rows[32];
+                            for (int i = 0; i < mr; i++)
+                                rows[i] = op->A + (ic + ir + fnn_min64(i, mm - 1)) * op->lda;
+                            const int full = !swap && mm == mr && nn == nr;
+                            float *c = op->C + (ic + ir) * ldc + jc + jr;
+                            kr->ukr_indirect(1, kb, rows, b, full ? c : tile, full ? ldc : nr,
+                                             full ? bias : NULL, full && last && op->relu);
+                            if (swap)
+                                finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr,
+                                              mm, nn, 0.0f,
+                                              op->bias && last ? op->bias + ic + ir : NULL,
+                                              last && op->relu);
+                            else if (!full)
+                                finish_tile(c, ldc, tile, nr, mm, nn, 0.0f, bias,
+                                            last && op->relu);
+                            continue;
+                        }
                         if (swap) {
                             if (ldb == nr)
                                 kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
