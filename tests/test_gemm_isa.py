@@ -284,3 +284,29 @@ def test_short_products_read_a_in_place(isa):
                                                    atol=1e-4 * np.sqrt(k))
     finally:
         _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_strip_height(isa):
+    """Strips of every height 1..MR (the ISA may run a shorter kernel for them, straight
+    into C): as the last strip of op(A), and as the narrow side of a transposed product;
+    alpha/beta, two K slices, and Dense's fused bias + ReLU."""
+    info, rng = blocking(isa), np.random.default_rng(13)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    for h in range(1, mr + 1):
+        check(isa, rng, mr + h, nr + 1, kc + 5, False, False, 0.5, -1.0)  # edge strip, edge N
+        check(isa, rng, mr + h, 2 * nr, 7, True, False, 1.0, 1.0)         # full-width strip
+        check(isa, rng, 2 * nr + 3, h, kc + 5, False, False)               # transposed
+        check(isa, rng, 3 * nr, h, 33, True, False, -2.0, 0.5)             # transposed, B in place
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for h in range(1, mr + 1):
+            for m, n in [(mr + h, 2 * nr), (3 * nr + 1, h)]:
+                x = rng.standard_normal((m, 300)).astype(np.float32)
+                w = rng.standard_normal((300, n)).astype(np.float32)
+                b = rng.standard_normal(n).astype(np.float32)
+                np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=True),
+                                           ref.dense_forward(x, w, b, relu=True), atol=3e-4)
+    finally:
+        _C.select_isa(old)

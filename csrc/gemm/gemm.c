@@ -281,8 +281,12 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                                             last && op->relu);
                             continue;
                         }
+                        const int short_strip = mm < mr && kr->ukr_rows;
                         if (swap) {
-                            if (ldb == nr)
+                            if (short_strip)
+                                kr->ukr_rows((int)mm, kb, a, b, ldb, tile, nr, op->alpha, 0.0f,
+                                             NULL, 0);
+                            else if (ldb == nr)
                                 kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
                             else
                                 kr->ukr_ldb(kb, a, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
@@ -292,12 +296,17 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                             continue;
                         }
                         float *c = op->C + (ic + ir) * ldc + jc + jr;
-                        const int full = mm == mr && nn == nr, relu = last && op->relu;
+                        /* straight into C: full tiles, and short strips of full width */
+                        const int full = (mm == mr || short_strip) && nn == nr;
+                        const int relu = last && op->relu;
                         float *dst = full ? c : tile;
                         const int64_t ldd = full ? ldc : nr;
                         const float bd = full ? beta : 0.0f;
                         const float *bi = full ? bias : NULL;
-                        if (ldb == nr)
+                        if (short_strip)
+                            kr->ukr_rows((int)mm, kb, a, b, ldb, dst, ldd, op->alpha, bd, bi,
+                                         full && relu);
+                        else if (ldb == nr)
                             kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
                         else
                             kr->ukr_ldb(kb, a, b, ldb, dst, ldd, op->alpha, bd, bi, full && relu);

@@ -30,6 +30,13 @@ typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
 typedef void (*fnn_ukr_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
                                int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
+/* The first `rows` (< MR) rows of the tile only, from the packed MR-row strip of A and a
+ * B strip as for ukr_ldb; same formulas, `rows` rows of C written.  Optional: without
+ * it the frame runs the full tile into its local buffer. */
+typedef void (*fnn_ukr_rows_fn)(int rows, int64_t k, const float *a, const float *b, int64_t ldb,
+                                float *c, int64_t ldc, float alpha, float beta, const float *bias,
+                                int relu);
+
 typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float *const *rows,
                                     const float *b, float *c, int64_t ldc, const float *bias,
                                     int relu);
@@ -49,6 +56,7 @@ typedef struct {
     fnn_ukr_indirect_fn ukr_indirect;
     fnn_pack_t_fn pack_t; /* NULL: the frame's portable loop */
     fnn_ukr_ldb_fn ukr_ldb;
+    fnn_ukr_rows_fn ukr_rows; /* NULL: short strips use the full tile */
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -11,21 +11,24 @@
 #define NR 32
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
-AVX512 static inline __attribute__((always_inline)) void ukr_avx512_12x32_core(
-    int64_t k, const float *restrict a, const float *restrict b, int64_t ldb,
-    float *restrict c, int64_t ldc, float alpha, float beta,
-    const float *bias, int relu) {
+/* The tile's first h rows (h <= MR, a constant once inlined), of which the first `rows`
+ * are stored: the 12-row kernel, and shorter ones for strips with fewer rows (a 10-unit
+ * Dense layer run transposed fills 10 of the 12 rows).  A is the packed MR-row strip. */
+AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
+    const int h, int rows, int64_t k, const float *restrict a, const float *restrict b,
+    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
+    int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < h; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        _mm_prefetch((const char *)(c + i * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + i * ldc + 16), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc), _MM_HINT_T0);
+        _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc + 16), _MM_HINT_T0);
     }
     for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
-        for (int i = 0; i < MR; i++) {
+        for (int i = 0; i < h; i++) {
             __m512 ai = _mm512_set1_ps(a[i]);
             acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
@@ -35,7 +38,8 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_12x32_core(
     const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : zero;
     const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : zero;
 #pragma GCC unroll 12
-    for (int i = 0; i < MR; i++) {
+    for (int i = 0; i < h; i++) {
+        if (i >= rows) break;
         float *ci = c + i * ldc;
         __m512 r0 = _mm512_mul_ps(va, acc[i][0]), r1 = _mm512_mul_ps(va, acc[i][1]);
         if (beta != 0.0f) { /* beta * c + alpha * acc, rounded like the frame's edge path */
@@ -57,14 +61,31 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_12x32_core(
 }
 
 AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
-    float *restrict c, int64_t ldc, float alpha, float beta, const float *bias, int relu) {
-    ukr_avx512_12x32_core(k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+                                    float *restrict c, int64_t ldc, float alpha, float beta,
+                                    const float *bias, int relu) {
+    ukr_avx512_core(MR, MR, k, a, b, NR, c, ldc, alpha, beta, bias, relu);
 }
 
-AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a, const float *restrict b,
-    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
-    int relu) {
-    ukr_avx512_12x32_core(k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a,
+                                        const float *restrict b, int64_t ldb, float *restrict c,
+                                        int64_t ldc, float alpha, float beta, const float *bias,
+                                        int relu) {
+    ukr_avx512_core(MR, MR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+}
+
+/* rows < MR: the kernel of the next even height (at most one row computed in vain). */
+AVX512 static void ukr_avx512_rows(int rows, int64_t k, const float *restrict a,
+                                   const float *restrict b, int64_t ldb, float *restrict c,
+                                   int64_t ldc, float alpha, float beta, const float *bias,
+                                   int relu) {
+    switch ((rows + 1) / 2) {
+    case 1: ukr_avx512_core(2, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: ukr_avx512_core(4, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: ukr_avx512_core(6, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: ukr_avx512_core(8, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: ukr_avx512_core(10, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: ukr_avx512_core(12, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    }
 }
 
 AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
@@ -176,6 +197,6 @@ static int cpu_has_avx512(void) {
  * micro-kernel prefetches its C tile first, so the beta = 1 update does not stall. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
-    ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb,
+    ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb, ukr_avx512_rows,
 };
 #endif
