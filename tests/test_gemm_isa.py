@@ -310,3 +310,48 @@ def test_every_strip_height(isa):
                                            ref.dense_forward(x, w, b, relu=True), atol=3e-4)
     finally:
         _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_long_products_by_dot_products(isa):
+    """Few columns and a long K with a row-major op(A) (a Dense layer's forward with few
+    units): the ISA may compute dot products along K (blocks of rows x columns, the K
+    tail masked, edge rows and columns repeated and not stored).  K around multiples of
+    16, every N up to 16, both op(B), alpha/beta, strided operands, NaN-filled c with
+    beta 0, Dense with bias + ReLU, bitwise for 1 to 3 threads."""
+    import fastnn
+    rng = np.random.default_rng(14)
+    old, old_threads = _C.gemm_isa(), fastnn.get_num_threads()
+    _C.select_isa(isa)
+    try:
+        for k in (128, 129, 143, 144, 1607):
+            for n in (1, 4, 5, 6, 10, 16):
+                for m in (4, 7, 130):
+                    for tb in (False, True):
+                        aa = rng.standard_normal((m, k + 3)).astype(np.float32)
+                        a = aa[:, :k]
+                        bb = rng.standard_normal((n, k + 2) if tb else (k, n + 2)).astype(np.float32)
+                        b = bb[:, :k] if tb else bb[:, :n]
+                        want = a @ (b.T if tb else b)
+                        tol = 1e-5 * np.sqrt(k) * np.abs(want).max()
+                        got = _C.sgemm(a, b, np.full((m, n), np.nan, np.float32), trans_b=tb)
+                        np.testing.assert_allclose(got, want, atol=tol)
+                        big = rng.standard_normal((m, n + 4)).astype(np.float32)
+                        before = big.copy()
+                        _C.sgemm(a, b, big[:, :n], 0.5, -2.0, False, tb)
+                        np.testing.assert_allclose(big[:, :n], 0.5 * want - 2.0 * before[:, :n],
+                                                   atol=2 * tol)
+                        np.testing.assert_array_equal(big[:, n:], before[:, n:])
+        x = rng.standard_normal((203, 700)).astype(np.float32)
+        w = rng.standard_normal((700, 10)).astype(np.float32)
+        bias = rng.standard_normal(10).astype(np.float32)
+        outs = []
+        for threads in (1, 2, 3):
+            fastnn.set_num_threads(threads)
+            outs.append(_C.dense_forward(x, w, bias, relu=True))
+        for out in outs[1:]:
+            np.testing.assert_array_equal(out, outs[0])
+        np.testing.assert_allclose(outs[0], ref.dense_forward(x, w, bias, relu=True), atol=1e-3)
+    finally:
+        _C.select_isa(old)
+        fastnn.set_num_threads(old_threads)

@@ -45,10 +45,22 @@ static size_t buffers_floats(const fnn_gemm_kernel *k, int64_t M, int64_t N, int
     return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
 }
 
+/* Narrow and long (a Dense layer's few units): dot products along K, when the kernel
+ * has them and op(A) is row-major.  A function of the shape (and the kernel) alone. */
+static int dot_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
+    return k->dot && N <= 16 && K >= 128 && M >= k->dr;
+}
+
+/* op(B)^T, K padded to whole cache lines per column, when B must be transposed for it. */
+static size_t dot_floats(int64_t N, int64_t K) {
+    return (size_t)(N * round_up(K, ALIGN_FLOATS) + 2 * ALIGN_FLOATS);
+}
+
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     if (M <= 0 || N <= 0 || K <= 0) return 0;
     size_t normal = buffers_floats(k, M, N, K);
+    if (dot_wins(k, M, N, K) && dot_floats(N, K) > normal) normal = dot_floats(N, K);
     if (!swap_wins(k, M, N)) return normal;
     size_t swapped = buffers_floats(k, N, M, K);
     return normal > swapped ? normal : swapped;
@@ -330,6 +342,69 @@ static void scale_c(const fnn_gemm_op *op) {
 static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, float *work,
                       size_t work_size, int nthreads);
 
+/* Rows [r0, r1) of C by the dot kernel: blocks of DR rows x DC columns, rows and columns
+ * past the edge repeat the last one (computed, not stored); then alpha, beta, the bias
+ * and ReLU per element, in the frame's order. */
+static void dot_rows(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, const float *bt,
+                     int64_t ldbt, int64_t r0, int64_t r1) {
+    const int64_t N = op->N, K = op->K;
+    const float *rows[16], *cols[16];
+    float out[256];
+    for (int64_t i0 = r0; i0 < r1; i0 += kr->dr) {
+        int64_t mm = fnn_min64(kr->dr, r1 - i0);
+        for (int i = 0; i < kr->dr; i++) rows[i] = op->A + (i0 + fnn_min64(i, mm - 1)) * op->lda;
+        for (int64_t j0 = 0; j0 < N; j0 += kr->dc) {
+            int64_t nn = fnn_min64(kr->dc, N - j0);
+            for (int j = 0; j < kr->dc; j++) cols[j] = bt + (j0 + fnn_min64(j, nn - 1)) * ldbt;
+            kr->dot(K, rows, cols, out);
+            for (int64_t i = 0; i < mm; i++) {
+                float *ci = op->C + (i0 + i) * op->ldc + j0;
+                for (int64_t j = 0; j < nn; j++) {
+                    float v = op->alpha * out[i * kr->dc + j];
+                    if (op->beta != 0.0f) v = op->beta * ci[j] + v;
+                    if (op->bias) v += op->bias[j0 + j];
+                    if (op->relu) v = v < 0.0f ? 0.0f : v; /* NaN stays */
+                    ci[j] = v;
+                }
+            }
+        }
+    }
+}
+
+/* A narrow product by dot products: op(B)^T is B itself when transposed (its rows are
+ * the columns), else each thread transposes it into its own workspace (small; a copy
+ * shared between cores would be invalidated in the others' caches on every call);
+ * threads split M in DR-row blocks. */
+static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *work,
+                    size_t work_size, int nthreads) {
+    const int64_t M = op->M, N = op->N, K = op->K;
+    const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
+    const int64_t units = fnn_ceil_div(M, kr->dr);
+    int nt = nthreads;
+    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
+    if (nt < 1) nt = 1;
+    if (nt > units) nt = (int)units;
+    if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
+    const int team = fnn_team(nt);
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        const int t = FNN_THREAD_ID();
+        const int n_t = fnn_workers(nt);
+        if (t < n_t) {
+            int64_t lo = units * t / n_t * kr->dr, hi = fnn_min64(units * (t + 1) / n_t * kr->dr, M);
+            const float *bt = op->B;
+            int64_t ldbt = op->ldb;
+            if (lo < hi && !op->trans_b) {
+                float *own = align_up(work + (size_t)t * per_thread);
+                ldbt = round_up(K, ALIGN_FLOATS);
+                pack_t(kr, own, op->B, op->ldb, K, N, (int)ldbt); /* own[j * ldbt + p] = B[p][j] */
+                bt = own;
+            }
+            if (lo < hi) dot_rows(kr, op, bt, ldbt, lo, hi);
+        }
+    }
+}
+
 void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads) {
     const int64_t M = op->M, N = op->N, K = op->K;
     if (M <= 0 || N <= 0) return;
@@ -338,7 +413,9 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
         return;
     }
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    if (swap_wins(kr, M, N) && !op->pack_a && !op->pack_b && !op->B_packed) {
+    if (dot_wins(kr, M, N, K) && !op->trans_a && !op->pack_a && !op->pack_b && !op->B_packed) {
+        run_dot(kr, op, work, work_size, nthreads);
+    } else if (swap_wins(kr, M, N) && !op->pack_a && !op->pack_b && !op->B_packed) {
         /* C^T = op(B)^T op(A)^T: B plays A (transposed once more), A plays B; C and the
          * bias keep their own layout (gemm_rect writes the tiles back transposed). */
         fnn_gemm_op t = *op;

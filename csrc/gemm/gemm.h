@@ -37,6 +37,13 @@ typedef void (*fnn_ukr_rows_fn)(int rows, int64_t k, const float *a, const float
                                 float *c, int64_t ldc, float alpha, float beta, const float *bias,
                                 int relu);
 
+/* Dot-product kernel for narrow products (few columns, long K) with a row-major op(A):
+ * out[i * DC + j] = sum_{p < k} rows[i][p] * cols[j][p] for i < DR, j < DC, where cols are
+ * the columns of op(B) stored contiguously (rows of B^T).  Reads A in place: no packing,
+ * and no lanes wasted on a narrow N. */
+typedef void (*fnn_dot_fn)(int64_t k, const float *const *rows, const float *const *cols,
+                           float *out);
+
 typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float *const *rows,
                                     const float *b, float *c, int64_t ldc, const float *bias,
                                     int relu);
@@ -57,6 +64,8 @@ typedef struct {
     fnn_pack_t_fn pack_t; /* NULL: the frame's portable loop */
     fnn_ukr_ldb_fn ukr_ldb;
     fnn_ukr_rows_fn ukr_rows; /* NULL: short strips use the full tile */
+    int dr, dc;               /* the dot kernel's block of C */
+    fnn_dot_fn dot;           /* NULL: narrow products run transposed instead */
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -183,6 +183,53 @@ AVX512 static void pack_t_avx512(float *dst, const float *src, int64_t lds, int6
     }
 }
 
+/* The dot kernel (gemm.h): a 4 x 5 block of C in 20 accumulators along K, 16 lanes at a
+ * time (4 + 5 loads per 20 FMAs), the tail of K through masked loads (masked-off lanes
+ * are never read), then one horizontal sum per element. */
+#define DR 4
+#define DC 5
+AVX512 static void dot_avx512_4x5(int64_t k, const float *const *rows, const float *const *cols,
+                                  float *out) {
+    __m512 acc[DR][DC];
+    const float *x[DR], *w[DC];
+#pragma GCC unroll 4
+    for (int i = 0; i < DR; i++) x[i] = rows[i];
+#pragma GCC unroll 5
+    for (int j = 0; j < DC; j++) w[j] = cols[j];
+#pragma GCC unroll 4
+    for (int i = 0; i < DR; i++)
+#pragma GCC unroll 5
+        for (int j = 0; j < DC; j++) acc[i][j] = _mm512_setzero_ps();
+    int64_t p = 0;
+    for (; p + 16 <= k; p += 16) {
+        __m512 xv[DR];
+#pragma GCC unroll 4
+        for (int i = 0; i < DR; i++) xv[i] = _mm512_loadu_ps(x[i] + p);
+#pragma GCC unroll 5
+        for (int j = 0; j < DC; j++) {
+            __m512 wv = _mm512_loadu_ps(w[j] + p);
+#pragma GCC unroll 4
+            for (int i = 0; i < DR; i++) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+        }
+    }
+    if (p < k) {
+        const __mmask16 m = (__mmask16)((1u << (k - p)) - 1);
+        __m512 xv[DR];
+#pragma GCC unroll 4
+        for (int i = 0; i < DR; i++) xv[i] = _mm512_maskz_loadu_ps(m, x[i] + p);
+#pragma GCC unroll 5
+        for (int j = 0; j < DC; j++) {
+            __m512 wv = _mm512_maskz_loadu_ps(m, w[j] + p);
+#pragma GCC unroll 4
+            for (int i = 0; i < DR; i++) acc[i][j] = _mm512_fmadd_ps(xv[i], wv, acc[i][j]);
+        }
+    }
+#pragma GCC unroll 4
+    for (int i = 0; i < DR; i++)
+#pragma GCC unroll 5
+        for (int j = 0; j < DC; j++) out[i * DC + j] = _mm512_reduce_add_ps(acc[i][j]);
+}
+
 static int cpu_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
@@ -198,5 +245,6 @@ static int cpu_has_avx512(void) {
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
     ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb, ukr_avx512_rows,
+    DR, DC, dot_avx512_4x5,
 };
 #endif
