@@ -13,17 +13,11 @@ static const fnn_gemm_kernel *const table[] = {
 #define NKERNELS ((int)(sizeof table / sizeof table[0]))
 
 static const fnn_gemm_kernel *active = 0;
-#include <stdlib.h>
-static fnn_gemm_kernel EXPT;
+
 const fnn_gemm_kernel *fnn_gemm_active(void) {
     if (!active) {
         for (int i = 0; i < NKERNELS && !active; i++)
             if (table[i]->cpu_supports()) active = table[i];
-        EXPT = *active;
-        if (getenv("XMC")) EXPT.mc = atoi(getenv("XMC"));
-        if (getenv("XKC")) EXPT.kc = atoi(getenv("XKC"));
-        if (getenv("XNC")) EXPT.nc = atoi(getenv("XNC"));
-        active = &EXPT;
     }
     return active;
 }
