@@ -206,16 +206,19 @@ def test_transposing_pack_edges(isa, ta, tb):
 
 @pytest.mark.parametrize("isa", ISAS)
 def test_threads_share_packed_b_bitwise(isa):
-    """Split along M, the threads pack each B panel together and meet at barriers; with
-    more threads than row tiles some threads get no rows but still meet every barrier.
-    Bitwise the same for 1 to 4 threads, several K slices, edge tiles, alpha and beta."""
+    """Split along M with wide B panels (>= 2 MB), the threads pack each panel together
+    and meet at barriers; with more threads than row tiles (small products, no sharing)
+    some threads get no rows.  Bitwise the same for 1 to 4 threads, several K slices,
+    edge tiles, alpha and beta."""
     import fastnn
     info, rng = blocking(isa), np.random.default_rng(10)
+    mr, nr, kc, nc = info["mr"], info["nr"], info["kc"], info["nc"]
+    wide = min(nc, -(-(1 << 19) // kc) + nr + 3)  # a panel of >= 2^19 floats, edge strip
     old_isa, old_threads = _C.gemm_isa(), fastnn.get_num_threads()
     _C.select_isa(isa)
     try:
-        for m, n, k, ta, tb in [(2 * info["mr"], 2 * info["mr"] - 1, 3 * info["kc"] + 5, 0, 1),
-                                (7 * info["mr"] + 5, 3 * info["nr"] + 1, 2 * info["kc"] + 9, 1, 0)]:
+        for m, n, k, ta, tb in [(wide + 5, wide, 2 * kc + 9, 1, 0), (wide + mr + 1, wide, kc + 3, 0, 1),
+                                (2 * mr, 2 * mr - 1, 3 * kc + 5, 0, 1)]:
             a, b = operands(rng, m, n, k, ta, tb)
             c = rng.standard_normal((m, n)).astype(np.float32)
             outs = []
@@ -224,7 +227,7 @@ def test_threads_share_packed_b_bitwise(isa):
                 outs.append(_C.sgemm(a, b, c.copy(), 0.5, -1.0, bool(ta), bool(tb)))
             for out in outs[1:]:
                 np.testing.assert_array_equal(out, outs[0])
-            want = 0.5 * (a.T if ta else a) @ (b.T if tb else b) - c
+            want = 0.5 * (a.T if ta else a).astype(np.float64) @ (b.T if tb else b) - c
             np.testing.assert_allclose(outs[0], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max())
     finally:
         _C.select_isa(old_isa)

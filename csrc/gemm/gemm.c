@@ -20,6 +20,7 @@
 #include "../parallel.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
+#define SHARE_B_MIN_FLOATS (1 << 19) /* 2 MB: see run_split */
 
 static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
@@ -445,9 +446,13 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     /* measured on 2 cores: 128x32x32 (262K flops) is slower on 2 threads, 64^3 (524K) faster */
     if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
 
-    /* Split along M, the threads share each packed B panel: every thread would
-     * otherwise pack all of B again (the panels are the same for all of them). */
-    const int share_b = split_m && nt > 1 && !op->B_packed;
+    /* Split along M, the threads share each packed B panel when it is wide: every
+     * thread would otherwise pack all of B again.  Sharing costs two barriers per panel
+     * and reads of the half the other core packed, so it pays only for big panels
+     * (measured on 2 cores: +5% at 1024^2 and +2% at 2048^2, -3% at 512^2 and -7% at
+     * 288x15488x64, whose panels are 0.25 M and 32 K floats). */
+    const int share_b = split_m && nt > 1 && !op->B_packed &&
+                        b_panel_floats(kr, N, K) >= SHARE_B_MIN_FLOATS;
 
     const int team = fnn_team(nt);
 #pragma omp parallel num_threads(team) if (team > 1)
