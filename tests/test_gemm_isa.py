@@ -292,7 +292,8 @@ def test_short_products_read_a_in_place(isa):
 @pytest.mark.parametrize("isa", ISAS)
 def test_every_strip_height(isa):
     """Strips of every height 1..MR (the ISA may run a shorter kernel for them, straight
-    into C): as the last strip of op(A), and as the narrow side of a transposed product;
+    into C): as the last strip of op(A), and as the narrow side of a transposed product
+    (which the ISA may write transposed from registers, partial last strip included);
     alpha/beta, two K slices, and Dense's fused bias + ReLU."""
     info, rng = blocking(isa), np.random.default_rng(13)
     mr, nr, kc = info["mr"], info["nr"], info["kc"]
@@ -305,9 +306,10 @@ def test_every_strip_height(isa):
     _C.select_isa(isa)
     try:
         for h in range(1, mr + 1):
-            for m, n in [(mr + h, 2 * nr), (3 * nr + 1, h)]:
-                x = rng.standard_normal((m, 300)).astype(np.float32)
-                w = rng.standard_normal((300, n)).astype(np.float32)
+            for m, n, k in [(mr + h, 2 * nr, 300), (3 * nr + 1, h, 300), (3 * nr + 1, h, 100)]:
+                # K = 100: a narrow Dense below the dot-product path runs transposed
+                x = rng.standard_normal((m, k)).astype(np.float32)
+                w = rng.standard_normal((k, n)).astype(np.float32)
                 b = rng.standard_normal(n).astype(np.float32)
                 np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=True),
                                            ref.dense_forward(x, w, b, relu=True), atol=3e-4)

@@ -295,6 +295,13 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                             continue;
                         }
                         const int short_strip = mm < mr && kr->ukr_rows;
+                        if (swap && kr->ukr_t) { /* written transposed in registers */
+                            kr->ukr_t((int)mm, (int)nn, kb, a, b, ldb,
+                                      op->C + (jc + jr) * ldc + ic + ir, ldc, op->alpha, beta,
+                                      op->bias && last ? op->bias + ic + ir : NULL,
+                                      last && op->relu);
+                            continue;
+                        }
                         if (swap) {
                             if (short_strip)
                                 kr->ukr_rows((int)mm, kb, a, b, ldb, tile, nr, op->alpha, 0.0f,

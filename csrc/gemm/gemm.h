@@ -37,6 +37,13 @@ typedef void (*fnn_ukr_rows_fn)(int rows, int64_t k, const float *a, const float
                                 float *c, int64_t ldc, float alpha, float beta, const float *bias,
                                 int relu);
 
+/* The tile written transposed, for the frame's transposed products: rows <= MR tile
+ * rows, cols <= NR tile columns, c[j * ldc + i] = (formulas above) with the bias indexed
+ * by the tile row i.  Optional: without it such tiles go through the local buffer. */
+typedef void (*fnn_ukr_t_fn)(int rows, int cols, int64_t k, const float *a, const float *b,
+                             int64_t ldb, float *c, int64_t ldc, float alpha, float beta,
+                             const float *bias, int relu);
+
 /* Dot-product kernel for narrow products (few columns, long K) with a row-major op(A):
  * out[i * DC + j] = sum_{p < k} rows[i][p] * cols[j][p] for i < DR, j < DC, where cols are
  * the columns of op(B) stored contiguously (rows of B^T).  Reads A in place: no packing,
@@ -66,6 +73,7 @@ typedef struct {
     fnn_ukr_rows_fn ukr_rows; /* NULL: short strips use the full tile */
     int dr, dc;               /* the dot kernel's block of C */
     fnn_dot_fn dot;           /* NULL: narrow products run transposed instead */
+    fnn_ukr_t_fn ukr_t;       /* NULL: transposed tiles go through the local buffer */
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -102,6 +102,6 @@ static int cpu_has_avx2(void) {
 
 const fnn_gemm_kernel fnn_gemm_kernel_avx2 = {
     "avx2", MR, NR, /*mc*/ 144, /*kc*/ 256, /*nc*/ 4096, ukr_avx2_6x16, cpu_has_avx2,
-    ukr_avx2_indirect_6x16, NULL, ukr_avx2_6x16_ldb, NULL, 0, 0, NULL,
+    ukr_avx2_indirect_6x16, NULL, ukr_avx2_6x16_ldb, NULL, 0, 0, NULL, NULL,
 };
 #endif

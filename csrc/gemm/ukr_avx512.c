@@ -11,19 +11,53 @@
 #define NR 32
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
 
+/* r[i] lane j -> r[j] lane i, for a 16 x 16 block: unpack pairs of rows (ps, then pd),
+ * so u[4g + c] holds, in 128-bit lane L, rows 4g..4g+3 of column 4L + c; then two rounds
+ * of 128-bit lane shuffles gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c]. */
+AVX512 static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 8
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+#pragma GCC unroll 4
+    for (int g = 0; g < 16; g += 4) {
+        __m512d t0 = _mm512_castps_pd(t[g]), t1 = _mm512_castps_pd(t[g + 1]);
+        __m512d t2 = _mm512_castps_pd(t[g + 2]), t3 = _mm512_castps_pd(t[g + 3]);
+        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));     /* column 4L     */
+        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)); /* column 4L + 1 */
+        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)); /* column 4L + 2 */
+        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)); /* column 4L + 3 */
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  /* lanes 0, 2 of groups 0, 1 */
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);  /* lanes 1, 3 */
+        __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
+        r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
+        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
+        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
+    }
+}
+
 /* The tile's first h rows (h <= MR, a constant once inlined), of which the first `rows`
  * are stored: the 12-row kernel, and shorter ones for strips with fewer rows (a 10-unit
  * Dense layer run transposed fills 10 of the 12 rows).  A is the packed MR-row strip. */
 AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
-    const int h, int rows, int64_t k, const float *restrict a, const float *restrict b,
-    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
-    int relu) {
+    const int h, const int trans, int rows, int cols, int64_t k, const float *restrict a,
+    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
+    float beta, const float *bias, int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < h; i++) {
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-        _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc), _MM_HINT_T0);
-        _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc + 16), _MM_HINT_T0);
+        if (!trans) {
+            _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc), _MM_HINT_T0);
+            _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc + 16), _MM_HINT_T0);
+        }
     }
     for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
@@ -35,6 +69,26 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
         }
     }
     const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta), zero = _mm512_setzero_ps();
+    if (trans) { /* C^T: tile row i is column i of C, the bias is per tile row */
+        const __mmask16 rm = (__mmask16)((1u << rows) - 1);
+        const __m512 vbias = bias ? _mm512_maskz_loadu_ps(rm, bias) : zero;
+#pragma GCC unroll 2
+        for (int half = 0; half < 2; half++) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) r[i] = i < h ? acc[i][half] : zero;
+            transpose16(r); /* r[j] lane i = tile[i][16 * half + j] */
+            for (int j = 0; j < 16 && 16 * half + j < cols; j++) {
+                float *cj = c + (16 * half + j) * ldc;
+                __m512 v = _mm512_mul_ps(va, r[j]);
+                if (beta != 0.0f) v = _mm512_add_ps(_mm512_mul_ps(vb, _mm512_maskz_loadu_ps(rm, cj)), v);
+                if (bias) v = _mm512_add_ps(v, vbias);
+                if (relu) v = _mm512_max_ps(zero, v);
+                _mm512_mask_storeu_ps(cj, rm, v);
+            }
+        }
+        return;
+    }
     const __m512 bias0 = bias ? _mm512_loadu_ps(bias) : zero;
     const __m512 bias1 = bias ? _mm512_loadu_ps(bias + 16) : zero;
 #pragma GCC unroll 12
@@ -63,14 +117,31 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
 AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
                                     float *restrict c, int64_t ldc, float alpha, float beta,
                                     const float *bias, int relu) {
-    ukr_avx512_core(MR, MR, k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+    ukr_avx512_core(MR, 0, MR, NR, k, a, b, NR, c, ldc, alpha, beta, bias, relu);
 }
 
 AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a,
                                         const float *restrict b, int64_t ldb, float *restrict c,
                                         int64_t ldc, float alpha, float beta, const float *bias,
                                         int relu) {
-    ukr_avx512_core(MR, MR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+    ukr_avx512_core(MR, 0, MR, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+}
+
+/* The tile written transposed: c[j * ldc + i] for i < rows (<= MR), j < cols (<= NR),
+ * through 16 x 16 register transposes and stores masked to `rows` floats; the bias is
+ * per tile row.  For the frame's transposed (narrow) products. */
+AVX512 static void ukr_avx512_t(int rows, int cols, int64_t k, const float *restrict a,
+                                const float *restrict b, int64_t ldb, float *restrict c,
+                                int64_t ldc, float alpha, float beta, const float *bias,
+                                int relu) {
+    switch ((rows + 1) / 2) {
+    case 1: ukr_avx512_core(2, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: ukr_avx512_core(4, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: ukr_avx512_core(6, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: ukr_avx512_core(8, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: ukr_avx512_core(10, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: ukr_avx512_core(12, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    }
 }
 
 /* rows < MR: the kernel of the next even height (at most one row computed in vain). */
@@ -79,12 +150,12 @@ AVX512 static void ukr_avx512_rows(int rows, int64_t k, const float *restrict a,
                                    int64_t ldc, float alpha, float beta, const float *bias,
                                    int relu) {
     switch ((rows + 1) / 2) {
-    case 1: ukr_avx512_core(2, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 2: ukr_avx512_core(4, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 3: ukr_avx512_core(6, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 4: ukr_avx512_core(8, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 5: ukr_avx512_core(10, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    default: ukr_avx512_core(12, rows, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 1: ukr_avx512_core(2, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: ukr_avx512_core(4, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: ukr_avx512_core(6, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: ukr_avx512_core(8, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: ukr_avx512_core(10, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: ukr_avx512_core(12, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
     }
 }
 
@@ -121,38 +192,6 @@ AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
         }
         _mm512_storeu_ps(c + i * ldc, r0);
         _mm512_storeu_ps(c + i * ldc + 16, r1);
-    }
-}
-
-/* r[i] lane j -> r[j] lane i, for a 16 x 16 block: unpack pairs of rows (ps, then pd),
- * so u[4g + c] holds, in 128-bit lane L, rows 4g..4g+3 of column 4L + c; then two rounds
- * of 128-bit lane shuffles gather lane L of u[c], u[4 + c], u[8 + c], u[12 + c]. */
-AVX512 static inline void transpose16(__m512 r[16]) {
-    __m512 t[16], u[16];
-#pragma GCC unroll 8
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 4
-    for (int g = 0; g < 16; g += 4) {
-        __m512d t0 = _mm512_castps_pd(t[g]), t1 = _mm512_castps_pd(t[g + 1]);
-        __m512d t2 = _mm512_castps_pd(t[g + 2]), t3 = _mm512_castps_pd(t[g + 3]);
-        u[g] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));     /* column 4L     */
-        u[g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2)); /* column 4L + 1 */
-        u[g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3)); /* column 4L + 2 */
-        u[g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3)); /* column 4L + 3 */
-    }
-#pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {
-        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);  /* lanes 0, 2 of groups 0, 1 */
-        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);  /* lanes 1, 3 */
-        __m512 w0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
-        __m512 w1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
-        r[c] = _mm512_shuffle_f32x4(v0, w0, 0x88);
-        r[8 + c] = _mm512_shuffle_f32x4(v0, w0, 0xdd);
-        r[4 + c] = _mm512_shuffle_f32x4(v1, w1, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(v1, w1, 0xdd);
     }
 }
 
@@ -245,6 +284,6 @@ static int cpu_has_avx512(void) {
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
     "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
     ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb, ukr_avx512_rows,
-    DR, DC, dot_avx512_4x5,
+    DR, DC, dot_avx512_4x5, ukr_avx512_t,
 };
 #endif

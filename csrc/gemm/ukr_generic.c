@@ -89,5 +89,5 @@ static int always(void) { return 1; }
 
 const fnn_gemm_kernel fnn_gemm_kernel_generic = {
     "generic", MR, NR, /*mc*/ 120, /*kc*/ 256, /*nc*/ 2048, ukr_generic_6x8, always,
-    ukr_generic_indirect_6x8, NULL, ukr_generic_6x8_ldb, NULL, 0, 0, NULL,
+    ukr_generic_indirect_6x8, NULL, ukr_generic_6x8_ldb, NULL, 0, 0, NULL, NULL,
 };
