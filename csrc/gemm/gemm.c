@@ -98,6 +98,8 @@ static void pack_t(const fnn_gemm_kernel *k, float *dst, const float *src, int64
 static inline void copy_row(float *restrict dst, const float *restrict src, int64_t n, int w) {
     if (n == w) {
         switch (w) {
+        case 4: memcpy(dst, src, 4 * sizeof(float)); return;
+        case 6: memcpy(dst, src, 6 * sizeof(float)); return;
         case 8: memcpy(dst, src, 8 * sizeof(float)); return;
         case 12: memcpy(dst, src, 12 * sizeof(float)); return;
         case 16: memcpy(dst, src, 16 * sizeof(float)); return;
