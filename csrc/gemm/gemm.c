@@ -10,11 +10,23 @@
  * runs on each tile with its last K slice: in registers in the micro-kernel, or in the
  * frame for edge tiles.
  *
- * Narrow products (N well below NR, as a Dense layer's 10 units: 10 of the 32 lanes of
- * the AVX-512 tile) run transposed: C^T = op(B)^T op(A)^T, so the narrow side fills the
- * MR rows of the tile instead (10 of 12).  Packing absorbs the swap (op(B)^T is packed
- * as the A operand, op(A)^T as the B operand) and every tile goes through the local
- * buffer, written back transposed; the decision depends on the shape only. */
+ * Wide B panels are packed by all the threads together (see run_split).
+ *
+ * Skinny products avoid work the classic nest wastes on them (each choice depends on
+ * the shape and operand layout only, never on the thread count):
+ *  - narrow and long, row-major op(A) (N <= 16, K >= 128: a Dense layer's forward with
+ *    few units), when the kernel has a dot-product entry: dot products along K, A read
+ *    in place, op(B)^T per thread (run_dot);
+ *  - other narrow products (N well below NR: 10 of the 32 lanes of the AVX-512 tile)
+ *    run transposed, C^T = op(B)^T op(A)^T, so the narrow side fills the MR rows of the
+ *    tile instead (10 of 12).  Packing absorbs the swap (op(B)^T is packed as the A
+ *    operand, op(A)^T as the B operand); tiles are written back transposed, from
+ *    registers when the kernel has ukr_t, else through the local buffer;
+ *  - at most MR rows: full strips of a row-major op(B) are read in place (ukr_ldb);
+ *  - one short K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+ *    row-major op(A) are read in place by the indirect micro-kernel;
+ *  - strips shorter than MR run a shorter kernel when the ISA has one (ukr_rows);
+ *  - under 512K flops, one thread. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
