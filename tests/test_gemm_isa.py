@@ -360,3 +360,31 @@ def test_narrow_long_products_by_dot_products(isa):
     finally:
         _C.select_isa(old)
         fastnn.set_num_threads(old_threads)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_transposed_a_read_in_place(isa):
+    """A transposed op(A) (X^T.dY, P^T.dY) with at most two strips of B: full strips of
+    A are read in place with its row stride, a partial last strip is packed; strided a
+    and c, several K slices, beta, and Dense's backward_weight (which is this product)."""
+    info, rng = blocking(isa), np.random.default_rng(15)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n, k in [(2 * mr, nr, 2 * kc + 5), (5 * mr + 7, 2 * nr, kc + 1), (mr + 1, nr + 3, 17),
+                        (info["mc"] + 2 * mr + 5, 2 * nr - 1, kc + 9)]:
+            aa = rng.standard_normal((k, m + 6)).astype(np.float32)
+            a = aa[:, :m]
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            big = rng.standard_normal((m, n + 2)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], 1.5, 0.5, True, False)
+            want = 0.5 * before[:, :n] + 1.5 * a.T.astype(np.float64) @ b
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max() * 2)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+            dw = _C.dense_backward_weight(b, np.ascontiguousarray(a))
+            dw = dw[0] if isinstance(dw, tuple) else dw
+            np.testing.assert_allclose(dw, np.ascontiguousarray(a).T @ b, atol=1e-4 * np.sqrt(k) * 4)
+    finally:
+        _C.select_isa(old)

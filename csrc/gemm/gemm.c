@@ -23,6 +23,8 @@
  *    operand, op(A)^T as the B operand); tiles are written back transposed, from
  *    registers when the kernel has ukr_t, else through the local buffer;
  *  - at most MR rows: full strips of a row-major op(B) are read in place (ukr_ldb);
+ *  - a transposed op(A) with at most two strips of B: its full strips are read in
+ *    place (ukr_ldb), only a partial last strip is packed;
  *  - one short K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
  *    row-major op(A) are read in place by the indirect micro-kernel;
  *  - strips shorter than MR run a shorter kernel when the ISA has one (ukr_rows);
@@ -245,6 +247,10 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             const int direct_a = !direct_b && kb == K && K <= 256 && n1 - n0 <= 2 * nr &&
                                  op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a &&
                                  !op->trans_a;
+            /* A transposed op(A) (its MR values per step contiguous in memory) that only
+             * one or two strips of B multiply: full strips read in place (ukr_ldb). */
+            const int direct_at = !direct_a && !swap && op->trans_a && !op->pack_a &&
+                                  n1 - n0 <= 2 * nr && kr->ukr_ldb;
             const float *Bpanel = Bp;
             if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
@@ -269,9 +275,14 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             }
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
+                const int64_t full_rows = direct_at ? mb / mr * mr : 0;
                 if (direct_a)
                     ; /* read in place */
-                else if (op->pack_a)
+                else if (direct_at) { /* only the partial last strip is packed */
+                    if (full_rows < mb)
+                        pack_a(kr, Ap + full_rows * kb, op->A, op->lda, 1, ic + full_rows, pc,
+                               mb - full_rows, kb, mr);
+                } else if (op->pack_a)
                     op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
                 else
                     pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
@@ -290,6 +301,11 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
                         const float *a = Ap + ir * kb, *b = bstrip;
+                        int64_t lda = mr;
+                        if (ir < full_rows) {
+                            a = op->A + pc * op->lda + ic + ir;
+                            lda = op->lda;
+                        }
                         if (direct_a) { /* rows past the edge repeat the last one */
                             const float *rows[32];
                             for (int i = 0; i < mr; i++)
@@ -323,7 +339,7 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                             else if (ldb == nr)
                                 kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
                             else
-                                kr->ukr_ldb(kb, a, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
+                                kr->ukr_ldb(kb, a, mr, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
                             finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr, mm,
                                           nn, beta, op->bias && last ? op->bias + ic + ir : NULL,
                                           last && op->relu);
@@ -340,10 +356,11 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                         if (short_strip)
                             kr->ukr_rows((int)mm, kb, a, b, ldb, dst, ldd, op->alpha, bd, bi,
                                          full && relu);
-                        else if (ldb == nr)
+                        else if (ldb == nr && lda == mr)
                             kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
                         else
-                            kr->ukr_ldb(kb, a, b, ldb, dst, ldd, op->alpha, bd, bi, full && relu);
+                            kr->ukr_ldb(kb, a, lda, b, ldb, dst, ldd, op->alpha, bd, bi,
+                                        full && relu);
                         if (!full) finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, relu);
                     }
                 }

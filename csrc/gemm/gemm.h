@@ -24,11 +24,13 @@
 typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
                            int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
-/* The same with B read in place: row p of the strip at b + p * ldb (ldb == NR is the
- * packed strip), for a B strip that only one strip of A multiplies, where packing it
- * would cost as much as the product reads. */
-typedef void (*fnn_ukr_ldb_fn)(int64_t k, const float *a, const float *b, int64_t ldb, float *c,
-                               int64_t ldc, float alpha, float beta, const float *bias, int relu);
+/* The same with A and B read in place: step p of the A strip at a + p * lda (its MR
+ * values contiguous; lda == MR is the packed strip), row p of the B strip at b + p * ldb
+ * (ldb == NR is the packed strip): for operands used by so few tiles that packing them
+ * would cost as much as the product reads them. */
+typedef void (*fnn_ukr_ldb_fn)(int64_t k, const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float *c, int64_t ldc, float alpha, float beta,
+                               const float *bias, int relu);
 
 /* The first `rows` (< MR) rows of the tile only, from the packed MR-row strip of A and a
  * B strip as for ukr_ldb; same formulas, `rows` rows of C written.  Optional: without

@@ -10,13 +10,13 @@
 #define AVX2 __attribute__((target("avx2,fma")))
 
 AVX2 static inline __attribute__((always_inline)) void ukr_avx2_6x16_core(
-    int64_t k, const float *restrict a, const float *restrict b, int64_t ldb,
+    int64_t k, const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
     float *restrict c, int64_t ldc, float alpha, float beta,
     const float *bias, int relu) {
     __m256 acc[MR][2];
 #pragma GCC unroll 6
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
+    for (int64_t p = 0; p < k; p++, a += lda, b += ldb) {
         __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < MR; i++) {
@@ -51,13 +51,13 @@ AVX2 static inline __attribute__((always_inline)) void ukr_avx2_6x16_core(
 
 AVX2 static void ukr_avx2_6x16(int64_t k, const float *restrict a, const float *restrict b,
     float *restrict c, int64_t ldc, float alpha, float beta, const float *bias, int relu) {
-    ukr_avx2_6x16_core(k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+    ukr_avx2_6x16_core(k, a, MR, b, NR, c, ldc, alpha, beta, bias, relu);
 }
 
-AVX2 static void ukr_avx2_6x16_ldb(int64_t k, const float *restrict a, const float *restrict b,
-    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
-    int relu) {
-    ukr_avx2_6x16_core(k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+AVX2 static void ukr_avx2_6x16_ldb(int64_t k, const float *restrict a, int64_t lda,
+    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
+    float beta, const float *bias, int relu) {
+    ukr_avx2_6x16_core(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 AVX2 static void ukr_avx2_indirect_6x16(int64_t nruns, int64_t run_len, const float *const *rows,

@@ -48,8 +48,8 @@ AVX512 static inline void transpose16(__m512 r[16]) {
  * Dense layer run transposed fills 10 of the 12 rows).  A is the packed MR-row strip. */
 AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
     const int h, const int trans, int rows, int cols, int64_t k, const float *restrict a,
-    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
-    float beta, const float *bias, int relu) {
+    int64_t lda, const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc,
+    float alpha, float beta, const float *bias, int relu) {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
     for (int i = 0; i < h; i++) {
@@ -59,7 +59,7 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
             _mm_prefetch((const char *)(c + (i < rows ? i : 0) * ldc + 16), _MM_HINT_T0);
         }
     }
-    for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
+    for (int64_t p = 0; p < k; p++, a += lda, b += ldb) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16);
 #pragma GCC unroll 12
         for (int i = 0; i < h; i++) {
@@ -117,14 +117,14 @@ AVX512 static inline __attribute__((always_inline)) void ukr_avx512_core(
 AVX512 static void ukr_avx512_12x32(int64_t k, const float *restrict a, const float *restrict b,
                                     float *restrict c, int64_t ldc, float alpha, float beta,
                                     const float *bias, int relu) {
-    ukr_avx512_core(MR, 0, MR, NR, k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+    ukr_avx512_core(MR, 0, MR, NR, k, a, MR, b, NR, c, ldc, alpha, beta, bias, relu);
 }
 
-AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a,
+AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a, int64_t lda,
                                         const float *restrict b, int64_t ldb, float *restrict c,
                                         int64_t ldc, float alpha, float beta, const float *bias,
                                         int relu) {
-    ukr_avx512_core(MR, 0, MR, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+    ukr_avx512_core(MR, 0, MR, NR, k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 /* The tile written transposed: c[j * ldc + i] for i < rows (<= MR), j < cols (<= NR),
@@ -135,12 +135,12 @@ AVX512 static void ukr_avx512_t(int rows, int cols, int64_t k, const float *rest
                                 int64_t ldc, float alpha, float beta, const float *bias,
                                 int relu) {
     switch ((rows + 1) / 2) {
-    case 1: ukr_avx512_core(2, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 2: ukr_avx512_core(4, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 3: ukr_avx512_core(6, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 4: ukr_avx512_core(8, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 5: ukr_avx512_core(10, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    default: ukr_avx512_core(12, 1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 1: ukr_avx512_core(2, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: ukr_avx512_core(4, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: ukr_avx512_core(6, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: ukr_avx512_core(8, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: ukr_avx512_core(10, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: ukr_avx512_core(12, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
     }
 }
 
@@ -150,12 +150,12 @@ AVX512 static void ukr_avx512_rows(int rows, int64_t k, const float *restrict a,
                                    int64_t ldc, float alpha, float beta, const float *bias,
                                    int relu) {
     switch ((rows + 1) / 2) {
-    case 1: ukr_avx512_core(2, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 2: ukr_avx512_core(4, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 3: ukr_avx512_core(6, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 4: ukr_avx512_core(8, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 5: ukr_avx512_core(10, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    default: ukr_avx512_core(12, 0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 1: ukr_avx512_core(2, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 2: ukr_avx512_core(4, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 3: ukr_avx512_core(6, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 4: ukr_avx512_core(8, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    case 5: ukr_avx512_core(10, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
+    default: ukr_avx512_core(12, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
     }
 }
 

@@ -14,12 +14,12 @@ static inline v4 load4(const float *p) { v4 v; memcpy(&v, p, sizeof v); return v
 static inline void store4(float *p, v4 v) { memcpy(p, &v, sizeof v); }
 
 static inline __attribute__((always_inline)) void ukr_generic_6x8_core(
-    int64_t k, const float *restrict a, const float *restrict b, int64_t ldb,
+    int64_t k, const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
     float *restrict c, int64_t ldc, float alpha, float beta,
     const float *bias, int relu) {
     v4 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (v4){0, 0, 0, 0};
-    for (int64_t p = 0; p < k; p++, a += MR, b += ldb) {
+    for (int64_t p = 0; p < k; p++, a += lda, b += ldb) {
         v4 b0 = load4(b), b1 = load4(b + 4);
         for (int i = 0; i < MR; i++) {
             v4 ai = {a[i], a[i], a[i], a[i]};
@@ -46,13 +46,13 @@ static inline __attribute__((always_inline)) void ukr_generic_6x8_core(
 
 static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *restrict b,
     float *restrict c, int64_t ldc, float alpha, float beta, const float *bias, int relu) {
-    ukr_generic_6x8_core(k, a, b, NR, c, ldc, alpha, beta, bias, relu);
+    ukr_generic_6x8_core(k, a, MR, b, NR, c, ldc, alpha, beta, bias, relu);
 }
 
-static void ukr_generic_6x8_ldb(int64_t k, const float *restrict a, const float *restrict b,
-    int64_t ldb, float *restrict c, int64_t ldc, float alpha, float beta, const float *bias,
-    int relu) {
-    ukr_generic_6x8_core(k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
+static void ukr_generic_6x8_ldb(int64_t k, const float *restrict a, int64_t lda,
+    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
+    float beta, const float *bias, int relu) {
+    ukr_generic_6x8_core(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 static void ukr_generic_indirect_6x8(int64_t nruns, int64_t run_len, const float *const *rows,
