@@ -261,7 +261,7 @@ def test_few_rows_read_b_in_place(isa):
 
 @pytest.mark.parametrize("isa", ISAS)
 def test_short_products_read_a_in_place(isa):
-    """One K slice, alpha 1, beta 0, at most two strips of B: the indirect micro-kernel
+    """One K slice (up to KC), alpha 1, beta 0, at most two strips of B: the indirect micro-kernel
     reads the rows of a row-major op(A) in place (edge rows repeat the last row into the
     local tile).  Plain products, Dense with bias + ReLU, a strided a, and a NaN-filled
     c (beta 0 never reads it)."""
@@ -272,7 +272,7 @@ def test_short_products_read_a_in_place(isa):
     try:
         for m in (1, mr - 1, mr, mr + 1, 2 * mr + 3, 11 * mr + 8):
             for n in (1, nr - 1, nr, nr + 1, 2 * nr):
-                for k in (1, 9, 32):
+                for k in (1, 9, 32, info["kc"]):
                     aa = rng.standard_normal((m, k + 3)).astype(np.float32)
                     a = aa[:, :k]
                     b = rng.standard_normal((k, n)).astype(np.float32)

@@ -25,7 +25,7 @@
  *  - at most MR rows: full strips of a row-major op(B) are read in place (ukr_ldb);
  *  - a transposed op(A) with at most two strips of B: its full strips are read in
  *    place (ukr_ldb), only a partial last strip is packed;
- *  - one short K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+ *  - one K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
  *    row-major op(A) are read in place by the indirect micro-kernel;
  *  - strips shorter than MR run a shorter kernel when the ISA has one (ukr_rows);
  *  - under 512K flops, one thread. */
@@ -241,10 +241,10 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
              * row-major op(B) are read in place, packing them would cost as much. */
             const int direct_b = m1 - m0 <= mr && !op->B_packed && !op->pack_b &&
                                  !op->trans_b && !sh.nw && kr->ukr_ldb;
-            /* A short product (one K slice, alpha 1, beta 0) with few strips of B: the
-             * rows of a row-major op(A) are read in place by the indirect micro-kernel
-             * (one run per row), its packing would cost about a third of the product. */
-            const int direct_a = !direct_b && kb == K && K <= 256 && n1 - n0 <= 2 * nr &&
+            /* One K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+             * row-major op(A) are read in place by the indirect micro-kernel (one run per
+             * row); packing them cost a third of 86528x9x32 and a fifth of 15488x288x64. */
+            const int direct_a = !direct_b && kb == K && n1 - n0 <= 2 * nr &&
                                  op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a &&
                                  !op->trans_a;
             /* A transposed op(A) (its MR values per step contiguous in memory) that only
