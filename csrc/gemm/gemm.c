@@ -425,7 +425,7 @@ static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *wor
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
     const int team = fnn_team(nt);
-#pragma omp parallel num_threads(team) if (team > 1)
+#pragma omp parallel num_threads(team) if (team > 1) /* cf. run_split: fine, dot is long */
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
@@ -493,7 +493,14 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                         b_panel_floats(kr, N, K) >= SHARE_B_MIN_FLOATS;
 
     const int team = fnn_team(nt);
-#pragma omp parallel num_threads(team) if (team > 1)
+    if (team == 1) { /* no OpenMP region at all (an inactive one still cost 0.5 us, a
+                      * seventh of 128x32x32): the whole product, as thread 0 would */
+        float *Ap = align_up(work);
+        bshare alone = {0, 0};
+        gemm_rect(kr, op, swap, 0, M, 0, N, Ap, align_up(Ap + a_floats), alone);
+        return;
+    }
+#pragma omp parallel num_threads(team)
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
