@@ -410,6 +410,23 @@ static void dot_rows(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, const flo
     }
 }
 
+/* Thread t of n_t: its DR-row blocks, with its own op(B)^T when B must be transposed. */
+static void dot_share(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *work,
+                      size_t per_thread, int64_t units, int t, int n_t) {
+    const int64_t lo = units * t / n_t * kr->dr;
+    const int64_t hi = fnn_min64(units * (t + 1) / n_t * kr->dr, op->M);
+    if (lo >= hi) return;
+    const float *bt = op->B;
+    int64_t ldbt = op->ldb;
+    if (!op->trans_b) {
+        float *own = align_up(work + (size_t)t * per_thread);
+        ldbt = round_up(op->K, ALIGN_FLOATS);
+        pack_t(kr, own, op->B, op->ldb, op->K, op->N, (int)ldbt); /* own[j*ldbt + p] = B[p][j] */
+        bt = own;
+    }
+    dot_rows(kr, op, bt, ldbt, lo, hi);
+}
+
 /* A narrow product by dot products: op(B)^T is B itself when transposed (its rows are
  * the columns), else each thread transposes it into its own workspace (small; a copy
  * shared between cores would be invalidated in the others' caches on every call);
@@ -425,22 +442,15 @@ static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *wor
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
     const int team = fnn_team(nt);
-#pragma omp parallel num_threads(team) if (team > 1) /* cf. run_split: fine, dot is long */
+    if (team == 1) { /* no OpenMP region at all (see run_split) */
+        dot_share(kr, op, work, per_thread, units, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(team)
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
-        if (t < n_t) {
-            int64_t lo = units * t / n_t * kr->dr, hi = fnn_min64(units * (t + 1) / n_t * kr->dr, M);
-            const float *bt = op->B;
-            int64_t ldbt = op->ldb;
-            if (lo < hi && !op->trans_b) {
-                float *own = align_up(work + (size_t)t * per_thread);
-                ldbt = round_up(K, ALIGN_FLOATS);
-                pack_t(kr, own, op->B, op->ldb, K, N, (int)ldbt); /* own[j * ldbt + p] = B[p][j] */
-                bt = own;
-            }
-            if (lo < hi) dot_rows(kr, op, bt, ldbt, lo, hi);
-        }
+        if (t < n_t) dot_share(kr, op, work, per_thread, units, t, n_t);
     }
 }
 
