@@ -98,7 +98,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     args = ap.parse_args()
     fastnn.set_num_threads(args.threads)
-    note = limit_blas_threads(args.threads)
+    _, note = limit_blas_threads(args.threads)
     print(header("fastnn kernels vs NumPy twins", args.threads, note))
     print("| kernel | shape | fastnn ms | NumPy ms | speedup | fastnn rate |")
     print("|---|---|---:|---:|---:|---:|")

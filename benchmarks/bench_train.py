@@ -182,7 +182,7 @@ def main():
     args = ap.parse_args()
     globals()["ROUNDS"] = args.rounds
     fastnn.set_num_threads(args.threads)
-    note = limit_blas_threads(args.threads)
+    _, note = limit_blas_threads(args.threads)
     (x, y), _ = fashion_mnist.load_data()
     need = args.steps * BATCH
     if len(x) < need:

@@ -15,14 +15,24 @@ from fastnn import _C
 
 
 def limit_blas_threads(n):
-    """Limit NumPy's BLAS to n threads; returns a description for the header."""
+    """Limit NumPy's BLAS to n threads.
+
+    Returns (limited, note): limited is True only if threadpoolctl is installed, found a
+    BLAS and every BLAS it found now reports n threads; note describes it for the header.
+    """
     try:
-        from threadpoolctl import threadpool_limits
+        from threadpoolctl import threadpool_info, threadpool_limits
     except ImportError:
-        return ("NumPy BLAS threads NOT limited (pip install threadpoolctl); "
-                "the NumPy baseline may use every core")
+        return False, ("NumPy BLAS threads NOT limited (pip install threadpoolctl); "
+                       "the NumPy baseline may use every core")
     threadpool_limits(limits=n, user_api="blas")
-    return f"NumPy BLAS limited to {n} thread(s) with threadpoolctl"
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not blas or any(p.get("num_threads") != n for p in blas):
+        found = ", ".join(f"{p.get('internal_api')}={p.get('num_threads')}" for p in blas)
+        return False, (f"NumPy BLAS threads NOT limited to {n}: threadpoolctl found "
+                       f"[{found or 'no BLAS'}]")
+    names = ", ".join(f"{p.get('internal_api')} {p.get('version')}" for p in blas)
+    return True, f"NumPy BLAS ({names}) limited to {n} thread(s) with threadpoolctl"
 
 
 def cpu_name():

@@ -223,23 +223,40 @@ def select_isa(str name):
 # ---- GEMM -------------------------------------------------------------------------
 
 cdef int64_t _row_stride(str op, str name, a) except -1:
-    """Leading dimension (in floats) of a 2-D float32 array whose rows are contiguous."""
-    if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2:
+    """Leading dimension (in floats) of a 2-D float32 array whose rows are contiguous.
+    (NumPy's C API throughout: sgemm's checks cost well under a microsecond.)"""
+    if (not cnp.PyArray_Check(a) or cnp.PyArray_TYPE(<cnp.ndarray>a) != cnp.NPY_FLOAT32
+            or not cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>a) or cnp.PyArray_NDIM(<cnp.ndarray>a) != 2):
         raise TypeError(f"{op}: `{name}` must be a 2-D float32 numpy array (native byte order)")
-    if not a.flags.aligned:
+    cdef cnp.ndarray x = <cnp.ndarray>a
+    if not cnp.PyArray_ISALIGNED(x):
         raise ValueError(f"{op}: `{name}` must be aligned to its 4-byte items")
     global _kernels_ran
     _kernels_ran = True
-    if a.size == 0:
-        return max(a.shape[1], 1)
-    if a.shape[1] > 1 and a.strides[1] != 4:
+    cdef int64_t rows = cnp.PyArray_DIM(x, 0), cols = cnp.PyArray_DIM(x, 1)
+    cdef int64_t s0 = cnp.PyArray_STRIDE(x, 0)
+    if rows == 0 or cols == 0:
+        return max(cols, 1)
+    if cols > 1 and cnp.PyArray_STRIDE(x, 1) != 4:
         raise ValueError(f"{op}: the rows of `{name}` must be contiguous (strides {a.strides})")
-    if a.shape[0] == 1:  # one row: the row stride is never used
-        return a.shape[1]
+    if rows == 1:  # one row: the row stride is never used
+        return cols
     # a column (n, 1) sliced from a wider array has a row stride > 1 too
-    if a.strides[0] % 4 or a.strides[0] // 4 < max(a.shape[1], 1):
+    if s0 % 4 or s0 // 4 < max(cols, 1):
         raise ValueError(f"{op}: `{name}` has an unsupported row stride (strides {a.strides})")
-    return a.strides[0] // 4
+    return s0 // 4
+
+
+cdef bint _rows_overlap(cnp.ndarray a, int64_t lda, cnp.ndarray b, int64_t ldb):
+    """Whether the memory spans of two row-strided 2-D float32 arrays intersect (the
+    bounds test np.may_share_memory makes by default)."""
+    if cnp.PyArray_SIZE(a) == 0 or cnp.PyArray_SIZE(b) == 0:
+        return False
+    cdef const char *a0 = <const char *>cnp.PyArray_DATA(a)
+    cdef const char *b0 = <const char *>cnp.PyArray_DATA(b)
+    cdef const char *a1 = a0 + 4 * ((cnp.PyArray_DIM(a, 0) - 1) * lda + cnp.PyArray_DIM(a, 1))
+    cdef const char *b1 = b0 + 4 * ((cnp.PyArray_DIM(b, 0) - 1) * ldb + cnp.PyArray_DIM(b, 1))
+    return a0 < b1 and b0 < a1
 
 
 def sgemm_workspace_size(int64_t M, int64_t N, int64_t K):
@@ -251,10 +268,11 @@ def sgemm(a, b, c=None, float alpha=1.0, float beta=0.0, bint trans_a=False,
     """c = alpha * op(a) @ op(b) + beta * c; rows of a, b, c contiguous, any row stride."""
     op = "sgemm"
     cdef int64_t lda = _row_stride(op, "a", a), ldb = _row_stride(op, "b", b), ldc
-    cdef int64_t M = a.shape[1] if trans_a else a.shape[0]
-    cdef int64_t K = a.shape[0] if trans_a else a.shape[1]
-    cdef int64_t Kb = b.shape[1] if trans_b else b.shape[0]
-    cdef int64_t N = b.shape[0] if trans_b else b.shape[1]
+    cdef cnp.ndarray xa = <cnp.ndarray>a, xb = <cnp.ndarray>b
+    cdef int64_t M = cnp.PyArray_DIM(xa, 1 if trans_a else 0)
+    cdef int64_t K = cnp.PyArray_DIM(xa, 0 if trans_a else 1)
+    cdef int64_t Kb = cnp.PyArray_DIM(xb, 1 if trans_b else 0)
+    cdef int64_t N = cnp.PyArray_DIM(xb, 0 if trans_b else 1)
     if K != Kb:
         raise ValueError(f"{op}: inner dimensions differ: op(a) is {(M, K)}, op(b) is {(Kb, N)} "
                          f"(a {a.shape}, b {b.shape}, trans_a={trans_a}, trans_b={trans_b})")
@@ -263,15 +281,15 @@ def sgemm(a, b, c=None, float alpha=1.0, float beta=0.0, bint trans_a=False,
             raise ValueError(f"{op}: beta={beta} needs an existing `c`")
         c = np.empty((M, N), dtype=np.float32)
     ldc = _row_stride(op, "c", c)
-    if c.shape != (M, N):
+    if cnp.PyArray_DIM(<cnp.ndarray>c, 0) != M or cnp.PyArray_DIM(<cnp.ndarray>c, 1) != N:
         raise ValueError(f"{op}: `c` must have shape {(M, N)}, received {c.shape}")
-    if not c.flags.writeable:
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>c):
         raise ValueError(f"{op}: `c` is read-only")
-    if np.may_share_memory(c, a) or np.may_share_memory(c, b):
+    if _rows_overlap(c, ldc, a, lda) or _rows_overlap(c, ldc, b, ldb):
         raise ValueError(f"{op}: `c` must not overlap `a` or `b`")
     cdef size_t need = fnn_sgemm_workspace_size(M, N, K)
     work = _workspace(op, work, need)
-    cdef size_t wsize = work.size
+    cdef size_t wsize = cnp.PyArray_SIZE(<cnp.ndarray>work)
     cdef float *C = fp(c)
     cdef const float *A = fp(a)
     cdef const float *B = fp(b)

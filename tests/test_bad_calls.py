@@ -73,6 +73,11 @@ BAD = [  # (id, call, exception, message pattern)
     ("sgemm-c-dtype", lambda: _C.sgemm(x45, k53, np.ones((4, 3))), T, "sgemm: `c`"),
     ("sgemm-c-readonly", lambda: _C.sgemm(x45, k53, readonly(f(4, 3))), V, "sgemm: `c` is read"),
     ("sgemm-c-overlap", lambda: _C.sgemm(sq, sq.copy(), sq), V, "sgemm: `c` must not overlap"),
+    ("sgemm-c-overlap-strided", lambda: (lambda big: _C.sgemm(big[:4, :5], k53, big[3:7, 4:7]))(
+        f(8, 9)), V, "sgemm: `c` must not overlap `a`"),
+    ("sgemm-c-overlap-last-row", lambda: (lambda big: _C.sgemm(k53, big[:3, :4], big[2:7, 3:7]))(
+        f(7, 9)), V, "sgemm: `c` must not overlap `a` or `b`"),
+    ("sgemm-big-endian", lambda: _C.sgemm(x45.astype(">f4"), k53), T, "sgemm: `a` must be a 2-D"),
     ("sgemm-work-small", lambda: _C.sgemm(x45, k53, work=f(1)), V, "sgemm: `work` needs"),
     # ---- conv2d
     ("conv-x-3d", lambda: _C.conv2d_forward(f(5, 5, 3), ker), V, "conv2d_forward: `x` must have 4"),

@@ -124,3 +124,267 @@ def test_fused_bias_relu_epilogue(isa):
                 ref.conv2d_forward(img, kern, kb, 1, "same", relu=relu), atol=2e-4)
     finally:
         _C.select_isa(old)
+
+
+def narrow_shapes(info):
+    """Narrow products (N < NR), which the frame runs transposed (C^T = op(B)^T op(A)^T)
+    when that fills the register tiles better: N at and around MR, M at and around NR
+    and past MC, K past KC."""
+    mr, nr = info["mr"], info["nr"]
+    ns = sorted({1, mr - 1, mr, mr + 1, nr - 1} - {0})
+    ms = sorted({nr - 1, nr, nr + 1, 2 * nr + 3, info["mc"] + nr + 1})
+    return [(m, n) for m in ms for n in ns if n < nr]
+
+
+@pytest.mark.parametrize("ta, tb", TRANS, ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_products(isa, ta, tb):
+    info, rng = blocking(isa), np.random.default_rng(6)
+    for m, n in narrow_shapes(info):
+        for k in (1, 7, info["kc"] + 3):
+            check(isa, rng, m, n, k, ta, tb)
+    for alpha, beta in [(0.5, -2.0), (-1.0, 0.0), (1.0, 1.0)]:
+        check(isa, rng, 2 * info["nr"] + 3, info["mr"] - 1, info["kc"] + 3, tb, ta, alpha, beta)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_products_leading_dimensions_and_unread_c(isa):
+    """Transposed path: strided a, b and c (the columns right of c untouched); with
+    beta == 0 a NaN-filled c is never read."""
+    info, rng = blocking(isa), np.random.default_rng(7)
+    m, n, k = 2 * info["nr"] + 3, info["mr"] - 1, info["kc"] + 9
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for ta, tb in TRANS:
+            a = rng.standard_normal((k, m + 5) if ta else (m, k + 5)).astype(np.float32)
+            a = a[:, :m] if ta else a[:, :k]
+            b = rng.standard_normal((n, k + 3) if tb else (k, n + 3)).astype(np.float32)
+            b = b[:, :k] if tb else b[:, :n]
+            big = rng.standard_normal((m, n + 7)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], 1.0, 1.0, ta, tb)
+            want = before[:, :n] + (a.T if ta else a) @ (b.T if tb else b)
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-3)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+            c = np.full((m, n), np.nan, np.float32)
+            assert np.isfinite(_C.sgemm(a, b, c, 1.0, 0.0, ta, tb)).all()
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_dense_fused_bias_relu(isa):
+    """Dense forward with few units (the transposed path): the bias is per column of C
+    (per row of the tiles), then ReLU."""
+    info, rng = blocking(isa), np.random.default_rng(8)
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n in [(2 * info["nr"] + 3, info["mr"] - 1), (info["nr"] + 1, 1)]:
+            x = rng.standard_normal((m, info["kc"] + 5)).astype(np.float32)
+            w = rng.standard_normal((info["kc"] + 5, n)).astype(np.float32)
+            b = rng.standard_normal(n).astype(np.float32)
+            for relu in (False, True):
+                np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=relu),
+                                           ref.dense_forward(x, w, b, relu=relu), atol=2e-4)
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("ta, tb", TRANS, ids=["NN", "TN", "NT", "TT"])
+@pytest.mark.parametrize("isa", ISAS)
+def test_transposing_pack_edges(isa, ta, tb):
+    """Row-major op(A) and transposed op(B) are packed across their rows (the ISA may do
+    it in 16 x 16 register blocks): K around multiples of 16, partial strips."""
+    info, rng = blocking(isa), np.random.default_rng(9)
+    for k in (15, 16, 17, 31, 33, 47):
+        for m, n in [(info["mr"] + 5, info["nr"] + 7), (3, 2 * info["nr"] + 3),
+                     (2 * info["nr"] + 1, 5)]:
+            check(isa, rng, m, n, k, ta, tb)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_threads_share_packed_b_bitwise(isa):
+    """Split along M with wide B panels (>= 2 MB), the threads pack each panel together
+    and meet at barriers; with more threads than row tiles (small products, no sharing)
+    some threads get no rows.  Bitwise the same for 1 to 4 threads, several K slices,
+    edge tiles, alpha and beta."""
+    import fastnn
+    info, rng = blocking(isa), np.random.default_rng(10)
+    mr, nr, kc, nc = info["mr"], info["nr"], info["kc"], info["nc"]
+    wide = min(nc, -(-(1 << 19) // kc) + nr + 3)  # a panel of >= 2^19 floats, edge strip
+    old_isa, old_threads = _C.gemm_isa(), fastnn.get_num_threads()
+    _C.select_isa(isa)
+    try:
+        for m, n, k, ta, tb in [(wide + 5, wide, 2 * kc + 9, 1, 0), (wide + mr + 1, wide, kc + 3, 0, 1),
+                                (2 * mr, 2 * mr - 1, 3 * kc + 5, 0, 1)]:
+            a, b = operands(rng, m, n, k, ta, tb)
+            c = rng.standard_normal((m, n)).astype(np.float32)
+            outs = []
+            for threads in (1, 2, 3, 4):
+                fastnn.set_num_threads(threads)
+                outs.append(_C.sgemm(a, b, c.copy(), 0.5, -1.0, bool(ta), bool(tb)))
+            for out in outs[1:]:
+                np.testing.assert_array_equal(out, outs[0])
+            want = 0.5 * (a.T if ta else a).astype(np.float64) @ (b.T if tb else b) - c
+            np.testing.assert_allclose(outs[0], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max())
+    finally:
+        _C.select_isa(old_isa)
+        fastnn.set_num_threads(old_threads)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_few_rows_read_b_in_place(isa):
+    """At most MR rows of op(A) (and, transposed, at most MR columns of C with op(A)
+    transposed): full strips of a row-major op(B) are read in place with its row stride,
+    the partial last strip is packed; strided b and c, beta, several K slices."""
+    info, rng = blocking(isa), np.random.default_rng(11)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n, k, ta in [(1, 3 * nr + 5, kc + 7, False), (mr, 2 * nr, 2 * kc + 1, True),
+                            (mr - 1, nr + 1, 9, False), (2 * nr + 3, mr, kc + 3, True)]:
+            a = rng.standard_normal((k, m) if ta else (m, k)).astype(np.float32)
+            bb = rng.standard_normal((k, n + 5)).astype(np.float32)
+            b = bb[:, :n]
+            big = rng.standard_normal((m, n + 3)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], -0.5, 2.0, ta, False)
+            want = 2.0 * before[:, :n] - 0.5 * (a.T if ta else a) @ b
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max() * 4)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_short_products_read_a_in_place(isa):
+    """One K slice (up to KC), alpha 1, beta 0, at most two strips of B: the indirect micro-kernel
+    reads the rows of a row-major op(A) in place (edge rows repeat the last row into the
+    local tile).  Plain products, Dense with bias + ReLU, a strided a, and a NaN-filled
+    c (beta 0 never reads it)."""
+    info, rng = blocking(isa), np.random.default_rng(12)
+    mr, nr = info["mr"], info["nr"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m in (1, mr - 1, mr, mr + 1, 2 * mr + 3, 11 * mr + 8):
+            for n in (1, nr - 1, nr, nr + 1, 2 * nr):
+                for k in (1, 9, 32, info["kc"]):
+                    aa = rng.standard_normal((m, k + 3)).astype(np.float32)
+                    a = aa[:, :k]
+                    b = rng.standard_normal((k, n)).astype(np.float32)
+                    c = np.full((m, n), np.nan, np.float32)
+                    got = _C.sgemm(a, b, c)
+                    np.testing.assert_allclose(got, a @ b, atol=1e-4 * np.sqrt(k))
+                    bias = rng.standard_normal(n).astype(np.float32)
+                    x = np.ascontiguousarray(a)
+                    for relu in (False, True):
+                        np.testing.assert_allclose(_C.dense_forward(x, b, bias, relu=relu),
+                                                   ref.dense_forward(x, b, bias, relu=relu),
+                                                   atol=1e-4 * np.sqrt(k))
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_strip_height(isa):
+    """Strips of every height 1..MR (the ISA may run a shorter kernel for them, straight
+    into C): as the last strip of op(A), and as the narrow side of a transposed product
+    (which the ISA may write transposed from registers, partial last strip included);
+    alpha/beta, two K slices, and Dense's fused bias + ReLU."""
+    info, rng = blocking(isa), np.random.default_rng(13)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    for h in range(1, mr + 1):
+        check(isa, rng, mr + h, nr + 1, kc + 5, False, False, 0.5, -1.0)  # edge strip, edge N
+        check(isa, rng, mr + h, 2 * nr, 7, True, False, 1.0, 1.0)         # full-width strip
+        check(isa, rng, 2 * nr + 3, h, kc + 5, False, False)               # transposed
+        check(isa, rng, 3 * nr, h, 33, True, False, -2.0, 0.5)             # transposed, B in place
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for h in range(1, mr + 1):
+            for m, n, k in [(mr + h, 2 * nr, 300), (3 * nr + 1, h, 300), (3 * nr + 1, h, 100)]:
+                # K = 100: a narrow Dense below the dot-product path runs transposed
+                x = rng.standard_normal((m, k)).astype(np.float32)
+                w = rng.standard_normal((k, n)).astype(np.float32)
+                b = rng.standard_normal(n).astype(np.float32)
+                np.testing.assert_allclose(_C.dense_forward(x, w, b, relu=True),
+                                           ref.dense_forward(x, w, b, relu=True), atol=3e-4)
+    finally:
+        _C.select_isa(old)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_narrow_long_products_by_dot_products(isa):
+    """Few columns and a long K with a row-major op(A) (a Dense layer's forward with few
+    units): the ISA may compute dot products along K (blocks of rows x columns, the K
+    tail masked, edge rows and columns repeated and not stored).  K around multiples of
+    16, every N up to 16, both op(B), alpha/beta, strided operands, NaN-filled c with
+    beta 0, Dense with bias + ReLU, bitwise for 1 to 3 threads."""
+    import fastnn
+    rng = np.random.default_rng(14)
+    old, old_threads = _C.gemm_isa(), fastnn.get_num_threads()
+    _C.select_isa(isa)
+    try:
+        for k in (128, 129, 143, 144, 1607):
+            for n in (1, 4, 5, 6, 10, 16):
+                for m in (4, 7, 130):
+                    for tb in (False, True):
+                        aa = rng.standard_normal((m, k + 3)).astype(np.float32)
+                        a = aa[:, :k]
+                        bb = rng.standard_normal((n, k + 2) if tb else (k, n + 2)).astype(np.float32)
+                        b = bb[:, :k] if tb else bb[:, :n]
+                        want = a @ (b.T if tb else b)
+                        tol = 1e-5 * np.sqrt(k) * np.abs(want).max()
+                        got = _C.sgemm(a, b, np.full((m, n), np.nan, np.float32), trans_b=tb)
+                        np.testing.assert_allclose(got, want, atol=tol)
+                        big = rng.standard_normal((m, n + 4)).astype(np.float32)
+                        before = big.copy()
+                        _C.sgemm(a, b, big[:, :n], 0.5, -2.0, False, tb)
+                        np.testing.assert_allclose(big[:, :n], 0.5 * want - 2.0 * before[:, :n],
+                                                   atol=2 * tol)
+                        np.testing.assert_array_equal(big[:, n:], before[:, n:])
+        x = rng.standard_normal((203, 700)).astype(np.float32)
+        w = rng.standard_normal((700, 10)).astype(np.float32)
+        bias = rng.standard_normal(10).astype(np.float32)
+        outs = []
+        for threads in (1, 2, 3):
+            fastnn.set_num_threads(threads)
+            outs.append(_C.dense_forward(x, w, bias, relu=True))
+        for out in outs[1:]:
+            np.testing.assert_array_equal(out, outs[0])
+        np.testing.assert_allclose(outs[0], ref.dense_forward(x, w, bias, relu=True), atol=1e-3)
+    finally:
+        _C.select_isa(old)
+        fastnn.set_num_threads(old_threads)
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_transposed_a_read_in_place(isa):
+    """A transposed op(A) (X^T.dY, P^T.dY) with at most two strips of B: full strips of
+    A are read in place with its row stride, a partial last strip is packed; strided a
+    and c, several K slices, beta, and Dense's backward_weight (which is this product)."""
+    info, rng = blocking(isa), np.random.default_rng(15)
+    mr, nr, kc = info["mr"], info["nr"], info["kc"]
+    old = _C.gemm_isa()
+    _C.select_isa(isa)
+    try:
+        for m, n, k in [(2 * mr, nr, 2 * kc + 5), (5 * mr + 7, 2 * nr, kc + 1), (mr + 1, nr + 3, 17),
+                        (info["mc"] + 2 * mr + 5, 2 * nr - 1, kc + 9)]:
+            aa = rng.standard_normal((k, m + 6)).astype(np.float32)
+            a = aa[:, :m]
+            b = rng.standard_normal((k, n)).astype(np.float32)
+            big = rng.standard_normal((m, n + 2)).astype(np.float32)
+            before = big.copy()
+            _C.sgemm(a, b, big[:, :n], 1.5, 0.5, True, False)
+            want = 0.5 * before[:, :n] + 1.5 * a.T.astype(np.float64) @ b
+            np.testing.assert_allclose(big[:, :n], want, atol=1e-5 * np.sqrt(k) * np.abs(want).max() * 2)
+            np.testing.assert_array_equal(big[:, n:], before[:, n:])
+            dw = _C.dense_backward_weight(b, np.ascontiguousarray(a))
+            dw = dw[0] if isinstance(dw, tuple) else dw
+            np.testing.assert_allclose(dw, np.ascontiguousarray(a).T @ b, atol=1e-4 * np.sqrt(k) * 4)
+    finally:
+        _C.select_isa(old)

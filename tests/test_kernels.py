@@ -424,7 +424,8 @@ WORK_CALLS = [  # (op, workspace size, call(arrays, work))
      lambda a, work: _C.conv2d_forward(a["img4"], a["k4"], work=work)),
     ("conv2d_backward_weight", lambda: _C.conv2d_workspace_size((4, 12, 12, 3), (3, 3, 3, 5)),
      lambda a, work: _C.conv2d_backward_weight(a["dy4"], a["img4"], 3, work=work)[0]),
-    ("sgemm", lambda: 10 ** 5, lambda a, work: _C.sgemm(a["x"], a["w"], work=work)),
+    ("sgemm", lambda: _C.sgemm_workspace_size(64, 70, 300),
+     lambda a, work: _C.sgemm(a["x"], a["w"], work=work)),
 ]
 
 

@@ -8,12 +8,33 @@
  * MC-tall row blocks (pack A into MR-tall strips), then the micro-kernel per tile.
  * Packing absorbs transposes and zero-pads partial strips.  The epilogue (bias, ReLU)
  * runs on each tile with its last K slice: in registers in the micro-kernel, or in the
- * frame for edge tiles. */
+ * frame for edge tiles.
+ *
+ * Wide B panels are packed by all the threads together (see run_split).
+ *
+ * Skinny products avoid work the classic nest wastes on them (each choice depends on
+ * the shape and operand layout only, never on the thread count):
+ *  - narrow and long, row-major op(A) (N <= 16, K >= 128: a Dense layer's forward with
+ *    few units), when the kernel has a dot-product entry: dot products along K, A read
+ *    in place, op(B)^T per thread (run_dot);
+ *  - other narrow products (N well below NR: 10 of the 32 lanes of the AVX-512 tile)
+ *    run transposed, C^T = op(B)^T op(A)^T, so the narrow side fills the MR rows of the
+ *    tile instead (10 of 12).  Packing absorbs the swap (op(B)^T is packed as the A
+ *    operand, op(A)^T as the B operand); tiles are written back transposed, from
+ *    registers when the kernel has ukr_t, else through the local buffer;
+ *  - at most MR rows: full strips of a row-major op(B) are read in place (ukr_ldb);
+ *  - a transposed op(A) with at most two strips of B: its full strips are read in
+ *    place (ukr_ldb), only a partial last strip is packed;
+ *  - one K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+ *    row-major op(A) are read in place by the indirect micro-kernel;
+ *  - strips shorter than MR run a shorter kernel when the ISA has one (ukr_rows);
+ *  - under 512K flops, one thread. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
+#define SHARE_B_MIN_FLOATS (1 << 19) /* 2 MB: see run_split */
 
 static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
@@ -24,10 +45,40 @@ static int64_t b_panel_floats(const fnn_gemm_kernel *k, int64_t N, int64_t K) {
     return fnn_min64(k->kc, K) * fnn_min64(k->nc, round_up(N, k->nr));
 }
 
+/* Fraction of the lanes of the register tiles that hold C, for an M x N output. */
+static double tile_fill(int64_t M, int64_t N, int mr, int nr) {
+    return (double)M / (double)round_up(M, mr) * (double)N / (double)round_up(N, nr);
+}
+
+/* Run C^T = op(B)^T op(A)^T instead: when that fills the register tiles much better
+ * (a narrow N).  A function of the shape alone, so the workspace can cover it. */
+static int swap_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N) {
+    return N < k->nr && tile_fill(N, M, k->mr, k->nr) > 1.5 * tile_fill(M, N, k->mr, k->nr);
+}
+
+static size_t buffers_floats(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
+    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+}
+
+/* Narrow and long (a Dense layer's few units): dot products along K, when the kernel
+ * has them and op(A) is row-major.  A function of the shape (and the kernel) alone. */
+static int dot_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
+    return k->dot && N <= 16 && K >= 128 && M >= k->dr;
+}
+
+/* op(B)^T, K padded to whole cache lines per column, when B must be transposed for it. */
+static size_t dot_floats(int64_t N, int64_t K) {
+    return (size_t)(N * round_up(K, ALIGN_FLOATS) + 2 * ALIGN_FLOATS);
+}
+
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     if (M <= 0 || N <= 0 || K <= 0) return 0;
-    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+    size_t normal = buffers_floats(k, M, N, K);
+    if (dot_wins(k, M, N, K) && dot_floats(N, K) > normal) normal = dot_floats(N, K);
+    if (!swap_wins(k, M, N)) return normal;
+    size_t swapped = buffers_floats(k, N, M, K);
+    return normal > swapped ? normal : swapped;
 }
 
 size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K) {
@@ -39,40 +90,73 @@ static float *align_up(float *p) {
     return (float *)((u + 63) & ~(uintptr_t)63);
 }
 
-/* Ap[strip][p][i] = op(A)[i0 + strip*MR + i][p0 + p], zero beyond mb rows. */
-static void pack_a(float *Ap, const float *A, int64_t lda, int trans_a, int64_t i0,
-                   int64_t p0, int64_t mb, int64_t kb, int mr) {
-    for (int64_t s = 0; s < mb; s += mr) {
-        int64_t rows = fnn_min64(mr, mb - s);
-        for (int64_t p = 0; p < kb; p++) {
-            float *dst = Ap + s * kb + p * mr;
-            int64_t i = 0;
-            if (!trans_a)
-                for (; i < rows; i++) dst[i] = A[(i0 + s + i) * lda + p0 + p];
-            else
-                for (; i < rows; i++) dst[i] = A[(p0 + p) * lda + i0 + s + i];
-            for (; i < mr; i++) dst[i] = 0.0f;
-        }
+/* dst[p * w + i] = src[i * lds + p] (i < rows, p < kb), zero for rows <= i < w: the
+ * transposing pack, with the ISA's own version when it has one. */
+static void pack_t(const fnn_gemm_kernel *k, float *dst, const float *src, int64_t lds,
+                   int64_t rows, int64_t kb, int w) {
+    if (k->pack_t) {
+        k->pack_t(dst, src, lds, rows, kb, w);
+        return;
+    }
+    for (int64_t p = 0; p < kb; p++) {
+        float *d = dst + p * w;
+        int64_t i = 0;
+        for (; i < rows; i++) d[i] = src[i * lds + p];
+        for (; i < w; i++) d[i] = 0.0f;
     }
 }
 
-/* Bp[strip][p][j] = op(B)[p0 + p][j0 + strip*NR + j], zero beyond nb columns. */
-static void pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t p0,
-                   int64_t j0, int64_t kb, int64_t nb, int nr) {
-    for (int64_t s = 0; s < nb; s += nr) {
-        int64_t cols = fnn_min64(nr, nb - s);
-        for (int64_t p = 0; p < kb; p++) {
-            float *dst = Bp + s * kb + p * nr;
-            int64_t j = 0;
-            if (!trans_b) {
-                const float *src = B + (p0 + p) * ldb + j0 + s;
-                for (; j < cols; j++) dst[j] = src[j];
-            } else {
-                for (; j < cols; j++) dst[j] = B[(j0 + s + j) * ldb + p0 + p];
-            }
-            for (; j < nr; j++) dst[j] = 0.0f;
+/* dst[i] = src[i] for i < n, zero up to w: a row of a strip.  Full rows of the kernels'
+ * widths are copied with a constant size, which compiles to a few vector moves (a loop
+ * to w, even over vectors, was turned into a call to memmove per row). */
+static inline void copy_row(float *restrict dst, const float *restrict src, int64_t n, int w) {
+    if (n == w) {
+        switch (w) {
+        case 4: memcpy(dst, src, 4 * sizeof(float)); return;
+        case 6: memcpy(dst, src, 6 * sizeof(float)); return;
+        case 8: memcpy(dst, src, 8 * sizeof(float)); return;
+        case 12: memcpy(dst, src, 12 * sizeof(float)); return;
+        case 16: memcpy(dst, src, 16 * sizeof(float)); return;
+        case 32: memcpy(dst, src, 32 * sizeof(float)); return;
+        default: break;
         }
     }
+    int64_t i = 0;
+    for (; i < n; i++) dst[i] = src[i];
+    for (; i < w; i++) dst[i] = 0.0f;
+}
+
+/* Strips of width w from an operand whose strips run along its rows (op(A) transposed,
+ * op(B) not): strip s, row p = src[p * lds + s * w ...], zero beyond n columns.  Strip
+ * by strip, so each strip is written sequentially (A/B on AVX2: 288x15488x64 81 vs 64-73
+ * GFLOP/s row by row across the strips; AVX-512 the same within noise). */
+static void pack_n(float *dst, const float *src, int64_t lds, int64_t n, int64_t kb, int w) {
+    for (int64_t s = 0; s < n; s += w) {
+        const int64_t cols = fnn_min64(w, n - s);
+        for (int64_t p = 0; p < kb; p++) copy_row(dst + s * kb + p * w, src + p * lds + s, cols, w);
+    }
+}
+
+/* Ap[strip][p][i] = op(A)[i0 + strip*MR + i][p0 + p], zero beyond mb rows. */
+static void pack_a(const fnn_gemm_kernel *k, float *Ap, const float *A, int64_t lda,
+                   int trans_a, int64_t i0, int64_t p0, int64_t mb, int64_t kb, int mr) {
+    if (trans_a) {
+        pack_n(Ap, A + p0 * lda + i0, lda, mb, kb, mr);
+        return;
+    }
+    for (int64_t s = 0; s < mb; s += mr)
+        pack_t(k, Ap + s * kb, A + (i0 + s) * lda + p0, lda, fnn_min64(mr, mb - s), kb, mr);
+}
+
+/* Bp[strip][p][j] = op(B)[p0 + p][j0 + strip*NR + j], zero beyond nb columns. */
+static void pack_b(const fnn_gemm_kernel *k, float *Bp, const float *B, int64_t ldb,
+                   int trans_b, int64_t p0, int64_t j0, int64_t kb, int64_t nb, int nr) {
+    if (!trans_b) {
+        pack_n(Bp, B + p0 * ldb + j0, ldb, nb, kb, nr);
+        return;
+    }
+    for (int64_t s = 0; s < nb; s += nr)
+        pack_t(k, Bp + s * kb, B + (j0 + s) * ldb + p0, ldb, fnn_min64(nr, nb - s), kb, nr);
 }
 
 /* A fully packed op(B): K slices of KC rows, each all of N in NR strips, so the panel
@@ -85,8 +169,8 @@ size_t fnn_gemm_packed_b_size(int64_t N, int64_t K) {
 void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     for (int64_t pc = 0; pc < K; pc += k->kc)
-        pack_b(Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc), N,
-               k->nr);
+        pack_b(k, Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc),
+               N, k->nr);
 }
 
 size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
@@ -95,7 +179,8 @@ size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
 
 void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
                            int64_t N) {
-    pack_b(Bp, B, ldb, trans_b, 0, 0, K, N, fnn_gemm_active()->nr);
+    const fnn_gemm_kernel *k = fnn_gemm_active();
+    pack_b(k, Bp, B, ldb, trans_b, 0, 0, K, N, k->nr);
 }
 
 /* C tile rows i < mm, columns j < nn: c = tile (+ beta c), then the epilogue if last. */
@@ -114,9 +199,35 @@ static void finish_tile(float *c, int64_t ldc, const float *tile, int nr, int64_
     }
 }
 
-/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers. */
-static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t m0, int64_t m1,
-                      int64_t n0, int64_t n1, float *Ap, float *Bp) {
+/* The same for a tile of C^T: tile row i is column i of C, tile column j is row j, and
+ * bias (when set) is indexed by the tile row. */
+static void finish_tile_t(float *c, int64_t ldc, const float *tile, int nr, int64_t mm,
+                          int64_t nn, float beta, const float *bias, int relu) {
+    for (int64_t j = 0; j < nn; j++) {
+        float *cj = c + j * ldc;
+        if (beta == 0.0f)
+            for (int64_t i = 0; i < mm; i++) cj[i] = tile[i * nr + j];
+        else
+            for (int64_t i = 0; i < mm; i++) cj[i] = beta * cj[i] + tile[i * nr + j];
+        if (bias)
+            for (int64_t i = 0; i < mm; i++) cj[i] += bias[i];
+        if (relu)
+            for (int64_t i = 0; i < mm; i++) cj[i] = cj[i] < 0.0f ? 0.0f : cj[i]; /* NaN stays */
+    }
+}
+
+/* One thread's share of a team that packs each B panel together (see run_split):
+ * worker w of nw packs strips [S w / nw, S (w + 1) / nw) of the panel's S strips, all
+ * threads of the team meet at a barrier before the panel is read and again before it is
+ * overwritten.  nw == 0: this thread packs its own panel alone. */
+typedef struct {
+    int w, nw;
+} bshare;
+
+/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers.
+ * With swap, op describes C^T (see fnn_gemm_run) and C is written back transposed. */
+static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
+                      int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp, bshare sh) {
     const int mr = kr->mr, nr = kr->nr;
     const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
@@ -126,32 +237,131 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int64_t 
             int64_t kb = fnn_min64(kr->kc, K - pc);
             float beta = pc == 0 ? op->beta : 1.0f;
             int last = pc + kb == K;
+            /* One strip of A multiplies each strip of B (few rows): full strips of a
+             * row-major op(B) are read in place, packing them would cost as much. */
+            const int direct_b = m1 - m0 <= mr && !op->B_packed && !op->pack_b &&
+                                 !op->trans_b && !sh.nw && kr->ukr_ldb;
+            /* One K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+             * row-major op(A) are read in place by the indirect micro-kernel (one run per
+             * row); packing them cost a third of 86528x9x32 and a fifth of 15488x288x64. */
+            const int direct_a = !direct_b && kb == K && n1 - n0 <= 2 * nr &&
+                                 op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a &&
+                                 !op->trans_a;
+            /* A transposed op(A) (its MR values per step contiguous in memory) that only
+             * one or two strips of B multiply: full strips read in place (ukr_ldb). */
+            const int direct_at = !direct_a && !swap && op->trans_a && !op->pack_a &&
+                                  n1 - n0 <= 2 * nr && kr->ukr_ldb;
             const float *Bpanel = Bp;
-            if (op->B_packed)
+            if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
-            else if (op->pack_b)
-                op->pack_b(Bp, op->pack_b_ctx, jc, pc, nb, kb, nr);
-            else
-                pack_b(Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
+            } else if (!direct_b) {
+                int64_t j0 = 0, j1 = nb;
+                if (sh.nw) {
+                    int64_t strips = fnn_ceil_div(nb, nr);
+                    j0 = fnn_min64(strips * sh.w / sh.nw * nr, nb);
+                    j1 = fnn_min64(strips * (sh.w + 1) / sh.nw * nr, nb);
+#pragma omp barrier
+                }
+                if (j0 < j1) {
+                    if (op->pack_b)
+                        op->pack_b(Bp + j0 * kb, op->pack_b_ctx, jc + j0, pc, j1 - j0, kb, nr);
+                    else
+                        pack_b(kr, Bp + j0 * kb, op->B, op->ldb, op->trans_b, pc, jc + j0, kb,
+                               j1 - j0, nr);
+                }
+                if (sh.nw) {
+#pragma omp barrier
+                }
+            }
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
                 int64_t mb = fnn_min64(kr->mc, m1 - ic);
-                if (op->pack_a)
+                const int64_t full_rows = direct_at ? mb / mr * mr : 0;
+                if (direct_a)
+                    ; /* read in place */
+                else if (direct_at) { /* only the partial last strip is packed */
+                    if (full_rows < mb)
+                        pack_a(kr, Ap + full_rows * kb, op->A, op->lda, 1, ic + full_rows, pc,
+                               mb - full_rows, kb, mr);
+                } else if (op->pack_a)
                     op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
                 else
-                    pack_a(Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
+                    pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
                 for (int64_t jr = 0; jr < nb; jr += nr) {
                     int64_t nn = fnn_min64(nr, nb - jr);
                     const float *bias = op->bias && last ? op->bias + jc + jr : NULL;
+                    const float *bstrip = Bpanel + jr * kb;
+                    int64_t ldb = nr;
+                    if (direct_b && nn == nr) {
+                        bstrip = op->B + pc * op->ldb + jc + jr;
+                        ldb = op->ldb;
+                    } else if (direct_b) { /* the last, partial strip: packed, zero-padded */
+                        pack_b(kr, Bp, op->B, op->ldb, 0, pc, jc + jr, kb, nn, nr);
+                        bstrip = Bp;
+                    }
                     for (int64_t ir = 0; ir < mb; ir += mr) {
                         int64_t mm = fnn_min64(mr, mb - ir);
-                        float *c = op->C + (ic + ir) * ldc + jc + jr;
-                        const float *a = Ap + ir * kb, *b = Bpanel + jr * kb;
-                        if (mm == mr && nn == nr) {
-                            kr->ukr(kb, a, b, c, ldc, op->alpha, beta, bias, last && op->relu);
-                        } else {
-                            kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
-                            finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, last && op->relu);
+                        const float *a = Ap + ir * kb, *b = bstrip;
+                        int64_t lda = mr;
+                        if (ir < full_rows) {
+                            a = op->A + pc * op->lda + ic + ir;
+                            lda = op->lda;
                         }
+                        if (direct_a) { /* rows past the edge repeat the last one */
+                            const float *rows[32];
+                            for (int i = 0; i < mr; i++)
+                                rows[i] = op->A + (ic + ir + fnn_min64(i, mm - 1)) * op->lda;
+                            const int full = !swap && mm == mr && nn == nr;
+                            float *c = op->C + (ic + ir) * ldc + jc + jr;
+                            kr->ukr_indirect(1, kb, rows, b, full ? c : tile, full ? ldc : nr,
+                                             full ? bias : NULL, full && last && op->relu);
+                            if (swap)
+                                finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr,
+                                              mm, nn, 0.0f,
+                                              op->bias && last ? op->bias + ic + ir : NULL,
+                                              last && op->relu);
+                            else if (!full)
+                                finish_tile(c, ldc, tile, nr, mm, nn, 0.0f, bias,
+                                            last && op->relu);
+                            continue;
+                        }
+                        const int short_strip = mm < mr && kr->ukr_rows;
+                        if (swap && kr->ukr_t) { /* written transposed in registers */
+                            kr->ukr_t((int)mm, (int)nn, kb, a, b, ldb,
+                                      op->C + (jc + jr) * ldc + ic + ir, ldc, op->alpha, beta,
+                                      op->bias && last ? op->bias + ic + ir : NULL,
+                                      last && op->relu);
+                            continue;
+                        }
+                        if (swap) {
+                            if (short_strip)
+                                kr->ukr_rows((int)mm, kb, a, b, ldb, tile, nr, op->alpha, 0.0f,
+                                             NULL, 0);
+                            else if (ldb == nr)
+                                kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
+                            else
+                                kr->ukr_ldb(kb, a, mr, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
+                            finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr, mm,
+                                          nn, beta, op->bias && last ? op->bias + ic + ir : NULL,
+                                          last && op->relu);
+                            continue;
+                        }
+                        float *c = op->C + (ic + ir) * ldc + jc + jr;
+                        /* straight into C: full tiles, and short strips of full width */
+                        const int full = (mm == mr || short_strip) && nn == nr;
+                        const int relu = last && op->relu;
+                        float *dst = full ? c : tile;
+                        const int64_t ldd = full ? ldc : nr;
+                        const float bd = full ? beta : 0.0f;
+                        const float *bi = full ? bias : NULL;
+                        if (short_strip)
+                            kr->ukr_rows((int)mm, kb, a, b, ldb, dst, ldd, op->alpha, bd, bi,
+                                         full && relu);
+                        else if (ldb == nr && lda == mr)
+                            kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
+                        else
+                            kr->ukr_ldb(kb, a, lda, b, ldb, dst, ldd, op->alpha, bd, bi,
+                                        full && relu);
+                        if (!full) finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, relu);
                     }
                 }
             }
@@ -168,6 +378,82 @@ static void scale_c(const fnn_gemm_op *op) {
     }
 }
 
+static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, float *work,
+                      size_t work_size, int nthreads);
+
+/* Rows [r0, r1) of C by the dot kernel: blocks of DR rows x DC columns, rows and columns
+ * past the edge repeat the last one (computed, not stored); then alpha, beta, the bias
+ * and ReLU per element, in the frame's order. */
+static void dot_rows(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, const float *bt,
+                     int64_t ldbt, int64_t r0, int64_t r1) {
+    const int64_t N = op->N, K = op->K;
+    const float *rows[16], *cols[16];
+    float out[256];
+    for (int64_t i0 = r0; i0 < r1; i0 += kr->dr) {
+        int64_t mm = fnn_min64(kr->dr, r1 - i0);
+        for (int i = 0; i < kr->dr; i++) rows[i] = op->A + (i0 + fnn_min64(i, mm - 1)) * op->lda;
+        for (int64_t j0 = 0; j0 < N; j0 += kr->dc) {
+            int64_t nn = fnn_min64(kr->dc, N - j0);
+            for (int j = 0; j < kr->dc; j++) cols[j] = bt + (j0 + fnn_min64(j, nn - 1)) * ldbt;
+            kr->dot(K, rows, cols, out);
+            for (int64_t i = 0; i < mm; i++) {
+                float *ci = op->C + (i0 + i) * op->ldc + j0;
+                for (int64_t j = 0; j < nn; j++) {
+                    float v = op->alpha * out[i * kr->dc + j];
+                    if (op->beta != 0.0f) v = op->beta * ci[j] + v;
+                    if (op->bias) v += op->bias[j0 + j];
+                    if (op->relu) v = v < 0.0f ? 0.0f : v; /* NaN stays */
+                    ci[j] = v;
+                }
+            }
+        }
+    }
+}
+
+/* Thread t of n_t: its DR-row blocks, with its own op(B)^T when B must be transposed. */
+static void dot_share(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *work,
+                      size_t per_thread, int64_t units, int t, int n_t) {
+    const int64_t lo = units * t / n_t * kr->dr;
+    const int64_t hi = fnn_min64(units * (t + 1) / n_t * kr->dr, op->M);
+    if (lo >= hi) return;
+    const float *bt = op->B;
+    int64_t ldbt = op->ldb;
+    if (!op->trans_b) {
+        float *own = align_up(work + (size_t)t * per_thread);
+        ldbt = round_up(op->K, ALIGN_FLOATS);
+        pack_t(kr, own, op->B, op->ldb, op->K, op->N, (int)ldbt); /* own[j*ldbt + p] = B[p][j] */
+        bt = own;
+    }
+    dot_rows(kr, op, bt, ldbt, lo, hi);
+}
+
+/* A narrow product by dot products: op(B)^T is B itself when transposed (its rows are
+ * the columns), else each thread transposes it into its own workspace (small; a copy
+ * shared between cores would be invalidated in the others' caches on every call);
+ * threads split M in DR-row blocks. */
+static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *work,
+                    size_t work_size, int nthreads) {
+    const int64_t M = op->M, N = op->N, K = op->K;
+    const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
+    const int64_t units = fnn_ceil_div(M, kr->dr);
+    int nt = nthreads;
+    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
+    if (nt < 1) nt = 1;
+    if (nt > units) nt = (int)units;
+    if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
+    const int team = fnn_team(nt);
+    if (team == 1) { /* no OpenMP region at all (see run_split) */
+        dot_share(kr, op, work, per_thread, units, 0, 1);
+        return;
+    }
+#pragma omp parallel num_threads(team)
+    {
+        const int t = FNN_THREAD_ID();
+        const int n_t = fnn_workers(nt);
+        if (t < n_t) dot_share(kr, op, work, per_thread, units, t, n_t);
+    }
+}
+
 void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthreads) {
     const int64_t M = op->M, N = op->N, K = op->K;
     if (M <= 0 || N <= 0) return;
@@ -176,8 +462,27 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
         return;
     }
     const fnn_gemm_kernel *kr = fnn_gemm_active();
+    if (dot_wins(kr, M, N, K) && !op->trans_a && !op->pack_a && !op->pack_b && !op->B_packed) {
+        run_dot(kr, op, work, work_size, nthreads);
+    } else if (swap_wins(kr, M, N) && !op->pack_a && !op->pack_b && !op->B_packed) {
+        /* C^T = op(B)^T op(A)^T: B plays A (transposed once more), A plays B; C and the
+         * bias keep their own layout (gemm_rect writes the tiles back transposed). */
+        fnn_gemm_op t = *op;
+        t.A = op->B, t.lda = op->ldb, t.trans_a = !op->trans_b;
+        t.B = op->A, t.ldb = op->lda, t.trans_b = !op->trans_a;
+        t.M = N, t.N = M;
+        run_split(kr, &t, 1, work, work_size, nthreads);
+    } else {
+        run_split(kr, op, 0, work, work_size, nthreads);
+    }
+}
+
+/* Splits op (C^T's description when swap) between threads and runs each share. */
+static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, float *work,
+                      size_t work_size, int nthreads) {
+    const int64_t M = op->M, N = op->N, K = op->K;
     const int64_t a_floats = a_block_floats(kr, M, K);
-    const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
+    const size_t per_thread = fnn_gemm_workspace_per_thread(swap ? N : M, swap ? M : N, K);
     int nt = nthreads;
     if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
     if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
@@ -186,24 +491,46 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
     const int64_t unit = split_m ? kr->mr : kr->nr;
     const int64_t units = fnn_ceil_div(split_m ? M : N, unit);
     if (nt > units) nt = (int)units;
-    if (2 * M * N * K < 4 * FNN_PAR_MIN_WORK) nt = 1;
+    /* measured on 2 cores: 128x32x32 (262K flops) is slower on 2 threads, 64^3 (524K) faster */
+    if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
+
+    /* Split along M, the threads share each packed B panel when it is wide: every
+     * thread would otherwise pack all of B again.  Sharing costs two barriers per panel
+     * and reads of the half the other core packed, so it pays only for big panels
+     * (measured on 2 cores: +5% at 1024^2 and +2% at 2048^2, -3% at 512^2 and -7% at
+     * 288x15488x64, whose panels are 0.25 M and 32 K floats). */
+    const int share_b = split_m && nt > 1 && !op->B_packed &&
+                        b_panel_floats(kr, N, K) >= SHARE_B_MIN_FLOATS;
 
     const int team = fnn_team(nt);
-#pragma omp parallel num_threads(team) if (team > 1)
+    if (team == 1) { /* no OpenMP region at all (an inactive one still cost 0.5 us, a
+                      * seventh of 128x32x32): the whole product, as thread 0 would */
+        float *Ap = align_up(work);
+        bshare alone = {0, 0};
+        gemm_rect(kr, op, swap, 0, M, 0, N, Ap, align_up(Ap + a_floats), alone);
+        return;
+    }
+#pragma omp parallel num_threads(team)
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
-        if (t < n_t) {
-            float *Ap = align_up(work + (size_t)t * per_thread);
-            float *Bp = align_up(Ap + a_floats);
-            int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
-            int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
-            if (lo < hi) {
-                if (split_m)
-                    gemm_rect(kr, op, lo, hi, 0, N, Ap, Bp);
-                else
-                    gemm_rect(kr, op, 0, M, lo, hi, Ap, Bp);
-            }
+        float *Ap = align_up(work + (size_t)t * per_thread);
+        float *Bp = align_up(Ap + a_floats);
+        int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
+        int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
+        if (share_b && n_t > 1) {
+            /* Thread 0's B buffer is the team's.  Every thread of the team runs the same
+             * panel loop and meets every barrier; one beyond the workers (team larger
+             * than the work) gets no rows and an empty share of the strips. */
+            bshare sh = {t < n_t ? t : n_t, n_t};
+            if (t >= n_t) lo = hi = 0;
+            gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, align_up(align_up(work) + a_floats), sh);
+        } else if (t < n_t && lo < hi) {
+            bshare alone = {0, 0};
+            if (split_m)
+                gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
+            else
+                gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
         }
     }
 }

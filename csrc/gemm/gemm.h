@@ -24,9 +24,44 @@
 typedef void (*fnn_ukr_fn)(int64_t k, const float *a, const float *b, float *c,
                            int64_t ldc, float alpha, float beta, const float *bias, int relu);
 
+/* The same with A and B read in place: step p of the A strip at a + p * lda (its MR
+ * values contiguous; lda == MR is the packed strip), row p of the B strip at b + p * ldb
+ * (ldb == NR is the packed strip): for operands used by so few tiles that packing them
+ * would cost as much as the product reads them. */
+typedef void (*fnn_ukr_ldb_fn)(int64_t k, const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float *c, int64_t ldc, float alpha, float beta,
+                               const float *bias, int relu);
+
+/* The first `rows` (< MR) rows of the tile only, from the packed MR-row strip of A and a
+ * B strip as for ukr_ldb; same formulas, `rows` rows of C written.  Optional: without
+ * it the frame runs the full tile into its local buffer. */
+typedef void (*fnn_ukr_rows_fn)(int rows, int64_t k, const float *a, const float *b, int64_t ldb,
+                                float *c, int64_t ldc, float alpha, float beta, const float *bias,
+                                int relu);
+
+/* The tile written transposed, for the frame's transposed products: rows <= MR tile
+ * rows, cols <= NR tile columns, c[j * ldc + i] = (formulas above) with the bias indexed
+ * by the tile row i.  Optional: without it such tiles go through the local buffer. */
+typedef void (*fnn_ukr_t_fn)(int rows, int cols, int64_t k, const float *a, const float *b,
+                             int64_t ldb, float *c, int64_t ldc, float alpha, float beta,
+                             const float *bias, int relu);
+
+/* Dot-product kernel for narrow products (few columns, long K) with a row-major op(A):
+ * out[i * DC + j] = sum_{p < k} rows[i][p] * cols[j][p] for i < DR, j < DC, where cols are
+ * the columns of op(B) stored contiguously (rows of B^T).  Reads A in place: no packing,
+ * and no lanes wasted on a narrow N. */
+typedef void (*fnn_dot_fn)(int64_t k, const float *const *rows, const float *const *cols,
+                           float *out);
+
 typedef void (*fnn_ukr_indirect_fn)(int64_t nruns, int64_t run_len, const float *const *rows,
                                     const float *b, float *c, int64_t ldc, const float *bias,
                                     int relu);
+
+/* Transposing pack, for operands whose packed strips run across their rows (op(A) not
+ * transposed, op(B) transposed): dst[p * w + i] = src[i * lds + p] for i < rows <= w,
+ * p < kb; zero for rows <= i < w. */
+typedef void (*fnn_pack_t_fn)(float *dst, const float *src, int64_t lds, int64_t rows,
+                              int64_t kb, int w);
 
 typedef struct {
     const char *name;   /* the FASTNN_ISA spelling */
@@ -35,6 +70,12 @@ typedef struct {
     fnn_ukr_fn ukr;
     int (*cpu_supports)(void);
     fnn_ukr_indirect_fn ukr_indirect;
+    fnn_pack_t_fn pack_t; /* NULL: the frame's portable loop */
+    fnn_ukr_ldb_fn ukr_ldb;
+    fnn_ukr_rows_fn ukr_rows; /* NULL: short strips use the full tile */
+    int dr, dc;               /* the dot kernel's block of C */
+    fnn_dot_fn dot;           /* NULL: narrow products run transposed instead */
+    fnn_ukr_t_fn ukr_t;       /* NULL: transposed tiles go through the local buffer */
 } fnn_gemm_kernel;
 
 /* One per ISA file; MR, NR and the blocks live with the micro-kernel. */

@@ -13,12 +13,13 @@ typedef int32_t v4i __attribute__((vector_size(16)));
 static inline v4 load4(const float *p) { v4 v; memcpy(&v, p, sizeof v); return v; }
 static inline void store4(float *p, v4 v) { memcpy(p, &v, sizeof v); }
 
-static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *restrict b,
-                            float *restrict c, int64_t ldc, float alpha, float beta,
-                            const float *bias, int relu) {
+static inline __attribute__((always_inline)) void ukr_generic_6x8_core(
+    int64_t k, const float *restrict a, int64_t lda, const float *restrict b, int64_t ldb,
+    float *restrict c, int64_t ldc, float alpha, float beta,
+    const float *bias, int relu) {
     v4 acc[MR][2];
     for (int i = 0; i < MR; i++) acc[i][0] = acc[i][1] = (v4){0, 0, 0, 0};
-    for (int64_t p = 0; p < k; p++, a += MR, b += NR) {
+    for (int64_t p = 0; p < k; p++, a += lda, b += ldb) {
         v4 b0 = load4(b), b1 = load4(b + 4);
         for (int i = 0; i < MR; i++) {
             v4 ai = {a[i], a[i], a[i], a[i]};
@@ -41,6 +42,17 @@ static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *res
             store4(ci + 4 * h, r);
         }
     }
+}
+
+static void ukr_generic_6x8(int64_t k, const float *restrict a, const float *restrict b,
+    float *restrict c, int64_t ldc, float alpha, float beta, const float *bias, int relu) {
+    ukr_generic_6x8_core(k, a, MR, b, NR, c, ldc, alpha, beta, bias, relu);
+}
+
+static void ukr_generic_6x8_ldb(int64_t k, const float *restrict a, int64_t lda,
+    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
+    float beta, const float *bias, int relu) {
+    ukr_generic_6x8_core(k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 static void ukr_generic_indirect_6x8(int64_t nruns, int64_t run_len, const float *const *rows,
@@ -77,5 +89,5 @@ static int always(void) { return 1; }
 
 const fnn_gemm_kernel fnn_gemm_kernel_generic = {
     "generic", MR, NR, /*mc*/ 120, /*kc*/ 256, /*nc*/ 2048, ukr_generic_6x8, always,
-    ukr_generic_indirect_6x8,
+    ukr_generic_indirect_6x8, NULL, ukr_generic_6x8_ldb, NULL, 0, 0, NULL, NULL,
 };
