@@ -75,7 +75,7 @@ def main():
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--steps", type=int, default=20)
     args = ap.parse_args()
-    print(header("Conv2D 3x3: GEMM path vs Winograd", args.threads, limit_blas_threads(1)))
+    print(header("Conv2D 3x3: GEMM path vs Winograd", args.threads, limit_blas_threads(1)[1]))
     print("| shape | threads | pass | GEMM ms median (min) | Winograd ms median (min) | "
           "speedup median (min) | max rel diff |")
     print("|---|---:|---|---:|---:|---:|---:|")
