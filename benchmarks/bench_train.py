@@ -212,7 +212,8 @@ def main():
         gflops = FLOPS_PER_STEP / sec / 1e9
         print(f"| {name} | {sec * 1e3:.1f} | {sec * STEPS_PER_EPOCH:.2f} | {BATCH / sec:.0f} "
               f"| {gflops:.0f} | {100 * gflops / peak:.0f}% | {sec / fast:.2f}x |")
-    print(f"\nfastnn per-layer breakdown (train_on_batch, medians of 30; total {bd_total * 1e3:.1f} ms):\n")
+    print(f"\nfastnn per-layer breakdown (train_on_batch, medians of 30; "
+          f"total {bd_total * 1e3:.1f} ms):\n")
     print("| part | ms/step | share |")
     print("|---|---:|---:|")
     for key, sec in rows:

@@ -20,11 +20,11 @@
  * micro-kernels, so the forward pass equals Conv2D + MaxPooling2D bit for bit on the
  * AVX-512 and AVX2 paths.  Plain C compiled for the GEMM's ISA (FNN_INLINE bodies in
  * AVX-512 / AVX2 / plain wrappers), with two concessions to GCC 12, which otherwise
- * emitted scalar code: the FMA chains use GCC's portable vector types (left alone it vectorized the
- * patch loop, with in-order scalar reductions), and the lane loops carry
+ * emitted scalar code: the FMA chains use GCC's portable vector types (left alone it
+ * vectorized the patch loop, with in-order scalar reductions), and the lane loops carry
  * "#pragma GCC unroll 1" (fully unrolled 16-iteration loops were not re-vectorized).
- * Comparisons stay in the lane loops: on vector types GCC splits them into scalars
- * (it lowers them in the body's own, baseline, target). */
+ * Comparisons stay in the lane loops: on vector types GCC splits them into scalars (it
+ * lowers them in the body's own, baseline, target). */
 #include <string.h>
 #include "parallel.h"
 
@@ -33,7 +33,7 @@
 #define FORWARD_CHUNK_ROWS 256 /* pooled outputs per chunk of the forward pass */
 #define ALIGN_FLOATS 16
 
-/* GCC's portable vector type: one zmm register, two ymm or four xmm, by clone. */
+/* GCC's portable vector types: vfloat is one zmm register, two ymm or four xmm. */
 typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
 typedef float vhalf __attribute__((vector_size(LANES / 2 * sizeof(float))));
 
