@@ -49,7 +49,6 @@ class ConvReluPool:
 
     def forward(self, x, training=False):
         conv = self.conv
-        n, h, w, c = x.shape
         shape = self.pool.compute_output_shape(conv.compute_output_shape(x.shape))
         size = _C.conv2d_relu_maxpool2d_workspace_size(x.shape, conv.kernel.shape,
                                                        conv.strides, conv.padding)
