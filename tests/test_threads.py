@@ -148,10 +148,13 @@ def test_set_num_threads_rejects(bad, exc):
 
 def run_python(code, **env_vars):
     """Run `code` in a fresh interpreter that imports the same fastnn as these tests
-    (installed or built in place), from a neutral working directory."""
+    (installed or built in place), from a neutral working directory, with the GEMM ISA
+    these tests run (results are compared bit for bit, and ISAs agree only to rounding:
+    under FASTNN_ISA=avx2 a child left to choose took AVX-512)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("FASTNN_") and k != "OMP_NUM_THREADS"}
     env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env["FASTNN_ISA"] = _C.gemm_isa()
     env.update(env_vars)
     return subprocess.run([sys.executable, "-c", code], env=env, cwd=tempfile.gettempdir(),
                           capture_output=True, text=True, timeout=120)
