@@ -32,6 +32,18 @@ def threads(request):
         fastnn.set_num_threads(old)
 
 
+@pytest.fixture(params=fastnn._C.gemm_isa_list())
+def isa(request):
+    """Run the test with each GEMM micro-kernel this CPU runs (the plain-C kernels that
+    follow the GEMM's ISA too); restore the old choice."""
+    old = fastnn._C.gemm_isa()
+    fastnn._C.select_isa(request.param)
+    try:
+        yield request.param
+    finally:
+        fastnn._C.select_isa(old)
+
+
 def subprocess_env(**overrides):
     """Environment for a child Python that imports the same fastnn as these tests
     (installed or built in place), without the parent's FASTNN_* settings."""

@@ -23,15 +23,6 @@ CASES = [  # (id, x shape, (KH, KW, F), strides, padding)
 IDS = [c[0] for c in CASES]
 
 
-@pytest.fixture(params=_C.gemm_isa_list())
-def isa(request):
-    """Every ISA this machine runs: the fused kernel follows the GEMM's choice."""
-    old = _C.gemm_isa()
-    _C.select_isa(request.param)
-    yield request.param
-    _C.select_isa(old)
-
-
 def operands(rng, xs, ks, integers=False):
     kh, kw, f = ks
     shapes = (xs, (kh, kw, xs[3], f), (f,))

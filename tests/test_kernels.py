@@ -17,14 +17,6 @@ def assert_close(actual, expected, k=1, rtol=1e-4, atol=1e-5):
 # ---- GEMM -------------------------------------------------------------------------
 # Shapes for every micro-kernel; test_gemm_isa.py derives edge shapes from each one's blocking.
 
-@pytest.fixture(params=_C.gemm_isa_list())
-def isa(request):
-    old = _C.gemm_isa()
-    _C.select_isa(request.param)
-    yield request.param
-    _C.select_isa(old)
-
-
 GEMM_SHAPES = [  # (id, M, N, K)
     ("1x1x1", 1, 1, 1), ("one-tile-6x8x5", 6, 8, 5), ("edges-7x9x7", 7, 9, 7),
     ("odd-5x15x3", 5, 15, 3), ("primes-31x37x41", 31, 37, 41),

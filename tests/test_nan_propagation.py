@@ -3,17 +3,8 @@ path: the activation kernel, the bias+ReLU epilogue fused into Dense and Conv2D 
 GEMM ISA, and the pool (the first NaN of a window wins, and gets the gradient).  A NaN
 hidden as 0 would be a silent wrong answer in a diverging run."""
 import numpy as np
-import pytest
 
 from fastnn import _C, _reference, ops
-
-
-@pytest.fixture(params=_C.gemm_isa_list())
-def isa(request):
-    old = _C.gemm_isa()
-    _C.select_isa(request.param)
-    yield request.param
-    _C.select_isa(old)
 
 
 def test_relu_kernel_keeps_nan():

@@ -25,14 +25,6 @@ def winograd(mode):
         _C.conv2d_set_winograd(old)
 
 
-@pytest.fixture(params=_C.gemm_isa_list())
-def isa(request):
-    old = _C.gemm_isa()
-    _C.select_isa(request.param)
-    yield request.param
-    _C.select_isa(old)
-
-
 def all_passes(x, w, b, dy, padding, relu=False):
     y = _C.conv2d_forward(x, w, b, 1, padding, relu=relu)
     dx = _C.conv2d_backward_input(dy, w, x.shape, 1, padding)

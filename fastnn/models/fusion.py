@@ -32,9 +32,8 @@ ENABLED = True
 MAX_PATCH_ENTRIES = 32  # FNN_CONV_POOL_MAX_ENTRIES in csrc/fnn.h
 
 
-class ConvReluPool:
-    """Conv2D + ReLU + MaxPooling2D((2, 2)) as one plan entry; only for a convolution
-    whose input needs no gradient (the fused kernel has no input gradient)."""
+class _ConvPoolStep:
+    """A plan entry standing for a Conv2D and the MaxPooling2D that reads it."""
 
     def __init__(self, conv, pool):
         self.conv, self.pool = conv, pool
@@ -46,6 +45,11 @@ class ConvReluPool:
 
     def skip_batch(self):
         pass
+
+
+class ConvReluPool(_ConvPoolStep):
+    """Conv2D + ReLU + MaxPooling2D((2, 2)) as one plan entry; only for a convolution
+    whose input needs no gradient (the fused kernel has no input gradient)."""
 
     def forward(self, x, training=False):
         conv = self.conv
@@ -72,20 +76,14 @@ class ConvReluPool:
         return None
 
 
-class CroppedConvPool:
+class CroppedConvPool(_ConvPoolStep):
     """A "valid" Conv2D (any activation) and the "valid" MaxPooling2D that reads only
-    its first `rows` x `cols` outputs, run on the input crop those outputs see."""
+    its first `rows` x `cols` outputs, run on the input crop (rows, cols) those outputs
+    see."""
 
     def __init__(self, conv, pool, crop):
-        self.conv, self.pool, self.crop = conv, pool, crop
-        self.name = f"{conv.name}+{pool.name}"
-
-    @property
-    def weights(self):
-        return self.conv.weights
-
-    def skip_batch(self):
-        pass
+        super().__init__(conv, pool)
+        self.crop = crop
 
     def forward(self, x, training=False):
         h, w = self.crop
