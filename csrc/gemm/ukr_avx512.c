@@ -127,6 +127,34 @@ AVX512 static void ukr_avx512_12x32_ldb(int64_t k, const float *restrict a, int6
     ukr_avx512_core(MR, 0, MR, NR, k, a, lda, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
+/* The core at the next even height >= rows (a compile-time height, so the core's loops
+ * unroll; at most one row computed in vain). */
+AVX512 static inline __attribute__((always_inline)) void ukr_avx512_short(
+    const int trans, int rows, int cols, int64_t k, const float *restrict a,
+    const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc, float alpha,
+    float beta, const float *bias, int relu) {
+    switch ((rows + 1) / 2) {
+    case 1:
+        ukr_avx512_core(2, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    case 2:
+        ukr_avx512_core(4, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    case 3:
+        ukr_avx512_core(6, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    case 4:
+        ukr_avx512_core(8, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    case 5:
+        ukr_avx512_core(10, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    default:
+        ukr_avx512_core(12, trans, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu);
+        break;
+    }
+}
+
 /* The tile written transposed: c[j * ldc + i] for i < rows (<= MR), j < cols (<= NR),
  * through 16 x 16 register transposes and stores masked to `rows` floats; the bias is
  * per tile row.  For the frame's transposed (narrow) products. */
@@ -134,29 +162,15 @@ AVX512 static void ukr_avx512_t(int rows, int cols, int64_t k, const float *rest
                                 const float *restrict b, int64_t ldb, float *restrict c,
                                 int64_t ldc, float alpha, float beta, const float *bias,
                                 int relu) {
-    switch ((rows + 1) / 2) {
-    case 1: ukr_avx512_core(2, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 2: ukr_avx512_core(4, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 3: ukr_avx512_core(6, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 4: ukr_avx512_core(8, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 5: ukr_avx512_core(10, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    default: ukr_avx512_core(12, 1, rows, cols, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    }
+    ukr_avx512_short(1, rows, cols, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
-/* rows < MR: the kernel of the next even height (at most one row computed in vain). */
+/* rows < MR: a full-width tile of fewer rows. */
 AVX512 static void ukr_avx512_rows(int rows, int64_t k, const float *restrict a,
                                    const float *restrict b, int64_t ldb, float *restrict c,
                                    int64_t ldc, float alpha, float beta, const float *bias,
                                    int relu) {
-    switch ((rows + 1) / 2) {
-    case 1: ukr_avx512_core(2, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 2: ukr_avx512_core(4, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 3: ukr_avx512_core(6, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 4: ukr_avx512_core(8, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    case 5: ukr_avx512_core(10, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    default: ukr_avx512_core(12, 0, rows, NR, k, a, MR, b, ldb, c, ldc, alpha, beta, bias, relu); break;
-    }
+    ukr_avx512_short(0, rows, NR, k, a, b, ldb, c, ldc, alpha, beta, bias, relu);
 }
 
 AVX512 static void ukr_avx512_indirect_12x32(int64_t nruns, int64_t run_len,
