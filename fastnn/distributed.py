@@ -103,12 +103,12 @@ class _MPIStrategy:
         opt = model.optimizer
         slots = opt._slots if opt is not None and opt._slots is not None and \
             opt._slots_size == model._flat_params.size else None
-        dropouts = [layer for layer in model.layers if hasattr(layer, "_base_seed")]
+        dropouts = [layer for layer in model.walk_layers() if layer.random_state() is not None]
         mine = (model._flat_params.size, [v.value.size for v in model.non_trainable_weights],
                 len(dropouts))
         header = (mine, None if opt is None else (opt.iterations, opt.learning_rate),
                   None if slots is None else len(slots), random.generator().bit_generator.state,
-                  [(d._base_seed, d._calls) for d in dropouts],
+                  [d.random_state() for d in dropouts],
                   getattr(model, "_initial_epoch", None))
         header = self.comm.bcast(header, root=0)
         if header[0] != mine:
@@ -131,8 +131,8 @@ class _MPIStrategy:
                 for s in slots:
                     self.comm.Bcast(s, root=0)
         random.generator().bit_generator.state = rng_state
-        for d, (seed, calls) in zip(dropouts, dropout_state):
-            d._base_seed, d._calls = seed, calls
+        for d, state in zip(dropouts, dropout_state):
+            d.set_random_state(state)
         model._broadcast_pack = model._packed_ids
 
     # ---- data -------------------------------------------------------------------

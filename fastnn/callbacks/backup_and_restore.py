@@ -75,9 +75,10 @@ class BackupAndRestore(Callback):
         self.model.load_weights(path)
         if "rng" in state:
             random.generator().bit_generator.state = state["rng"]
-        for layer in self.model.layers:
-            if layer.name in state.get("dropout_calls", {}):
-                layer._calls = int(state["dropout_calls"][layer.name])
+        streams = state.get("random_states", {})
+        for layer in self.model.walk_layers():
+            if layer.name in streams:
+                layer.set_random_state(streams[layer.name])
         self._current_epoch = int(state.get("epoch", 0))
         self.model._initial_epoch = self._current_epoch
 
@@ -108,8 +109,8 @@ class BackupAndRestore(Callback):
             shutil.copyfile(self._weights_path, self._weights_path + ".bkp")
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         state = dict(metadata, rng=random.generator().bit_generator.state,
-                     dropout_calls={l.name: l._calls for l in self.model.layers
-                                    if hasattr(l, "_calls")})
+                     random_states={l.name: l.random_state() for l in self.model.walk_layers()
+                                    if l.random_state() is not None})
         # The state travels inside the weights file, so the two can never disagree.
         saving.write_weights_file(self.model, self._weights_path,
                                   attrs={_STATE_ATTR: json.dumps(state, default=_plain)})

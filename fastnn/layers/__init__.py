@@ -1,17 +1,18 @@
-"""Keras-compatible layers: `from fastnn.layers import Dense, Conv2D, ...`."""
-from fastnn.layers.activation import Activation
-from fastnn.layers.conv2d import Conv2D
-from fastnn.layers.dense import Dense
-from fastnn.layers.dropout import Dropout
-from fastnn.layers.input_layer import Input, InputLayer
-from fastnn.layers.layer import KerasTensor, Layer, Variable
-from fastnn.layers.merging import Add, Concatenate
-from fastnn.layers.pooling import MaxPooling2D
-from fastnn.layers.reshaping import Flatten
+"""Keras-compatible layers: `from fastnn.layers import Dense, Conv2D, ...`.
 
-Convolution2D = Conv2D
-MaxPool2D = MaxPooling2D
+Every module of this package is imported here, and every layer class it defines
+registers itself under its Keras name and aliases (`Layer.__init_subclass__`): this
+namespace and the file loader both read that registry, so a new layer file needs no
+entry in any list.
+"""
+import importlib
+import pkgutil
 
-__all__ = ["Activation", "Add", "Concatenate", "Conv2D", "Convolution2D", "Dense", "Dropout",
-           "Flatten", "Input", "InputLayer", "KerasTensor", "Layer", "MaxPool2D",
-           "MaxPooling2D", "Variable"]
+from fastnn.layers.input_layer import Input
+from fastnn.layers.layer import LAYERS, KerasTensor, Layer, Variable
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+globals().update(LAYERS)
+__all__ = sorted(set(LAYERS) | {"Input", "KerasTensor", "Layer", "Variable"})

@@ -49,6 +49,12 @@ class Dropout(Layer):
     def skip_batch(self):
         self._calls += 1  # the draw this layer's forward would have made
 
+    def random_state(self):
+        return {"seed": self._base_seed, "calls": self._calls}
+
+    def set_random_state(self, state):
+        self._base_seed, self._calls = int(state["seed"]), int(state["calls"])
+
     def backward(self, dy, need_dx=True):
         if not need_dx or not self._active:
             return dy if need_dx else None

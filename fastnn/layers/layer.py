@@ -11,6 +11,9 @@ import numpy as np
 from fastnn import _validate, initializers
 
 _name_counts = {}
+# Keras class name (and aliases) -> fastnn class, filled as layer classes are defined (see
+# Layer.__init_subclass__): saving and the public namespace read it, nothing is hand-kept.
+LAYERS = {}
 # While loading a file, the number of float32 weights its layers may still create: a
 # hostile config cannot make fastnn allocate more than the weights file holds.
 _weight_budget = None
@@ -108,6 +111,17 @@ class Layer:
     dimension as None.
     """
 
+    keras_aliases = ()  # other Keras names of the class, e.g. ("MaxPool2D",)
+
+    def __init_subclass__(cls, **kwargs):
+        """A public layer class defined inside fastnn registers itself under its Keras name
+        and aliases.  User subclasses are not registered: files name them through
+        `custom_objects` (or Keras's `register_keras_serializable`)."""
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.startswith("fastnn.") and not cls.__name__.startswith("_"):
+            for name in (cls.__name__,) + tuple(cls.__dict__.get("keras_aliases", ())):
+                LAYERS[name] = cls
+
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, activity_regularizer=None,
                  autocast=True, **kwargs):
@@ -151,37 +165,48 @@ class Layer:
 
     @property
     def weights(self):
-        return list(self._variables)
+        """The layer's own variables, then those of its sublayers (as Keras orders them)."""
+        out = list(self._variables)
+        for sub in self._sublayers():
+            out.extend(v for v in sub.weights if all(v is not w for w in out))
+        return out
 
     @property
     def trainable_weights(self):
-        return [v for v in self._variables if v.trainable and self.trainable]
+        if not self.trainable:
+            return []
+        out = [v for v in self._variables if v.trainable]
+        for sub in self._sublayers():
+            out.extend(v for v in sub.trainable_weights if all(v is not w for w in out))
+        return out
 
     @property
     def non_trainable_weights(self):
-        return [v for v in self._variables if not (v.trainable and self.trainable)]
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
 
     def get_weights(self):
-        return [v.numpy() for v in self._variables]
+        return [v.numpy() for v in self.weights]
 
     def set_weights(self, weights):
         weights = _validate.weight_list(weights, f"layer '{self.name}'")
-        if len(weights) != len(self._variables):
-            raise ValueError(f"Layer {self.name} expects {len(self._variables)} weights, "
+        own = self.weights
+        if len(weights) != len(own):
+            raise ValueError(f"Layer {self.name} expects {len(own)} weights, "
                              f"but the weight list provided has {len(weights)} elements.")
         values = []
-        for var, w in zip(self._variables, weights):  # check all before assigning any
+        for var, w in zip(own, weights):  # check all before assigning any
             w = _validate.numeric_array(w, f"value for weight {var.name}") if w is not None \
                 else _validate.weight_value(w, var.name, var.shape)
             if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
                                  f"with provided weight shape {w.shape}.")
             values.append(w)
-        for var, w in zip(self._variables, values):
+        for var, w in zip(own, values):
             var.assign(w)
 
     def count_params(self):
-        return int(sum(v.value.size for v in self._variables))
+        return int(sum(v.value.size for v in self.weights))
 
     # ---- building and calling ----------------------------------------------------
     def build(self, input_shape):
@@ -233,6 +258,47 @@ class Layer:
         if any(a.ndim > 0 and a.shape[0] == 0 for a in arrays):  # an empty batch, as Keras
             return np.zeros(self.compute_output_shape(shapes), np.float32)
         return np.array(self.forward(arrays if multi else arrays[0], training=training))
+
+    # ---- sublayers -----------------------------------------------------------------
+    _untracked = frozenset({"_inbound_nodes", "_buffers", "_variables"})
+
+    def _sublayers(self):
+        """Layers held as attributes (directly, or in lists, tuples and dicts), in the order
+        they were assigned: Keras's attribute tracking, computed when asked."""
+        found = []
+        for key, value in vars(self).items():
+            if key in self._untracked:
+                continue
+            items = value.values() if isinstance(value, dict) else \
+                value if isinstance(value, (list, tuple)) else (value,)
+            for item in items:
+                if isinstance(item, Layer) and item is not self and \
+                        all(item is not f for f in found):
+                    found.append(item)
+        return found
+
+    def walk_layers(self):
+        """Every layer inside this one (sublayers, their sublayers, ...), each once."""
+        seen, out = set(), []
+
+        def visit(layer):
+            for sub in layer._sublayers():
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    out.append(sub)
+                    visit(sub)
+        visit(self)
+        return out
+
+    # ---- random state: one protocol for saving, BackupAndRestore and data-parallel --------
+    def random_state(self):
+        """The layer's random-stream state as a JSON-able dict (None: the layer draws no
+        random numbers).  Restoring it with `set_random_state` makes the layer draw
+        exactly what it would have drawn next."""
+        return None
+
+    def set_random_state(self, state):
+        """Restore what `random_state()` returned."""
 
     def skip_batch(self):
         """A training step this process has no samples for (a data-parallel rank's empty

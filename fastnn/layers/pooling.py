@@ -22,6 +22,8 @@ class MaxPooling2D(Layer):
     (1, 13, 13, 4)
     """
 
+    keras_aliases = ("MaxPool2D",)
+
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(**kwargs)
         op = f"MaxPooling2D '{self.name}'"

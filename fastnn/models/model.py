@@ -120,10 +120,13 @@ class Model(Trainer, Layer):
         raise NotImplementedError(f"{type(self).__name__} has no graph: pass inputs= and outputs= "
                                   f"to Model, or override call()")
 
+    def _sublayers(self):
+        return self.layers
+
     @property
     def layers(self):
         if not self._graph_built:
-            return [v for v in vars(self).values() if isinstance(v, Layer)]
+            return Layer._sublayers(self)
         return list(self._keras_layers) if type(self) is Model else [n.layer for n in self._nodes]
 
     def get_layer(self, name=None, index=None):

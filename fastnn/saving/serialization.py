@@ -5,14 +5,9 @@ loads in Keras and the reverse.  Loading is safe on untrusted input: a config na
 class, and only the classes in `LAYERS` (or ones the caller passes in `custom_objects`)
 are ever built; no module named in the file is imported and nothing is unpickled.
 """
-from fastnn.layers import (Activation, Add, Concatenate, Conv2D, Dense, Dropout, Flatten,
-                           MaxPooling2D)
+import fastnn.layers  # noqa: F401  (imports every layer module: fills the registry)
 from fastnn.layers.input_layer import InputLayer
-from fastnn.layers.layer import DTYPE_POLICY, Layer
-
-LAYERS = {cls.__name__: cls for cls in (InputLayer, Dense, Conv2D, MaxPooling2D, Flatten,
-                                        Dropout, Activation, Add, Concatenate)}
-LAYERS["MaxPool2D"] = MaxPooling2D  # Keras's alias
+from fastnn.layers.layer import DTYPE_POLICY, LAYERS, Layer
 
 
 def _expect(condition, what):
