@@ -43,6 +43,16 @@ PROGRAMS = [
     ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/",
      "keras.layers.Embedding and LSTM (issue 17) and multi-output models with dict losses "
      "are not provided yet"),
+    ("dlwp_ch5_imdb_regularization.py", "https://github.com/fchollet/deep-learning-with-"
+     "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb",
+     "keras.regularizers (l1, l2, l1_l2) are not provided yet (issue 15, regularizers)"),
+    ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"
+     "notebooks/blob/master/chapter07_working-with-keras.ipynb",
+     "keras.callbacks.TensorBoard is not provided yet (issue 18)"),
+    ("kio_timeseries_classification.py",
+     "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/",
+     "keras.layers.Conv1D, BatchNormalization, ReLU and GlobalAveragePooling1D are not "
+     "provided yet (issues 16 and 17)"),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
