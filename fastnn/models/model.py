@@ -45,8 +45,9 @@ class Model(Trainer, Layer):
             self._input_keys = list(inputs) if isinstance(inputs, dict) else None
             # Keras 3: a one-element list of outputs still makes a single-output model
             self._single_output = not isinstance(outputs, dict) and len(_flatten(outputs)) == 1
-            self._set_graph(_flatten(inputs.values() if isinstance(inputs, dict) else inputs),
-                            _flatten(outputs.values() if isinstance(outputs, dict)
+            self._set_graph(_flatten(list(inputs.values()) if isinstance(inputs, dict)
+                                     else inputs),
+                            _flatten(list(outputs.values()) if isinstance(outputs, dict)
                                      else outputs))
 
     def _default_name(self):
@@ -257,6 +258,20 @@ class Model(Trainer, Layer):
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
     # ---- configs and files (the work is in fastnn.saving) -----------------------------
+    def keras_class_info(self):
+        """(module, class_name, registered_name) as Keras writes this model's class."""
+        if type(self) is Model:
+            return "keras.src.models.functional", "Functional", "Functional"
+        name = type(self).__name__
+        return type(self).__module__, name, name
+
+    def build_input_shape(self):
+        """The input shape a file's `build_config` records (None for a Functional model,
+        whose config holds its inputs)."""
+        if type(self) is Model or not self._graph_built or len(self.inputs) != 1:
+            return None
+        return self.inputs[0].shape
+
     def get_config(self):
         """The model's architecture as Keras 3 writes it (Functional: layers and wiring)."""
         if type(self) is Model:

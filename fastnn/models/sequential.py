@@ -113,6 +113,12 @@ class Sequential(Model):
     def _input_layer_name(self):
         return self._input_tensor.node.layer.name if self._input_tensor else "input_layer"
 
+    def keras_class_info(self):
+        return "keras", "Sequential", None
+
+    def build_input_shape(self):
+        return self._input_shape
+
     def get_config(self):
         from fastnn.saving.serialization import sequential_config
         return sequential_config(self)

@@ -11,7 +11,7 @@ import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn._validate import allocate
-from fastnn.callbacks import CallbackList
+from fastnn.callbacks.callback_list import CallbackList
 from fastnn.models import compile_utils, data
 
 

@@ -284,20 +284,10 @@ def sequential_from_config(cls, config, custom_objects=None):
 # ---- whole models -------------------------------------------------------------------------
 def serialize_model(model):
     """The `config.json` object of a `.keras` file (without compile_config)."""
-    from fastnn.models import Model, Sequential
-    if type(model) is Sequential:
-        out = {"module": "keras", "class_name": "Sequential", "config": model.get_config(),
-               "registered_name": None}
-        shape = model._input_shape
-    elif type(model) is Model:
-        out = {"module": "keras.src.models.functional", "class_name": "Functional",
-               "config": model.get_config(), "registered_name": "Functional"}
-        shape = None
-    else:
-        name = type(model).__name__
-        out = {"module": type(model).__module__, "class_name": name,
-               "config": model.get_config(), "registered_name": name}
-        shape = model.inputs[0].shape if model._graph_built and len(model.inputs) == 1 else None
+    module, class_name, registered = model.keras_class_info()
+    out = {"module": module, "class_name": class_name, "config": model.get_config(),
+           "registered_name": registered}
+    shape = model.build_input_shape()
     out["build_config"] = {"input_shape": None if shape is None else list(shape)}
     return out
 
