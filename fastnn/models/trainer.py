@@ -12,7 +12,7 @@ import numpy as np
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn._validate import allocate
 from fastnn.callbacks.callback_list import CallbackList
-from fastnn.models import compile_utils, data
+from fastnn.models import compile_utils, data, data_adapters
 
 
 class Trainer:
@@ -377,16 +377,27 @@ class Trainer:
             validation_batch_size=None, validation_freq=1):
         """Train the model for a fixed number of epochs; returns a `History`."""
         self._require_compiled("fit")
-        batch_size = data.check_batch_size(batch_size)
-        val_batch_size = batch_size if validation_batch_size is None else \
-            data.check_batch_size(validation_batch_size)
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         data.check_steps(validation_steps, "validation_steps")
+        val_batch_size = None if validation_batch_size is None else \
+            data.check_batch_size(validation_batch_size)
         verbose = 1 if verbose == "auto" else verbose
-        xs, ys = self._prepare(x, y)
-        w = self._sample_weights(ys, class_weight, sample_weight)
+        source = None
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            self._check_source_support(x, validation_split)
+            source = data_adapters.get(x, y, sample_weight, steps_per_epoch, shuffle,
+                                       class_weight, batch_size)
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            xs, ys = self._prepare(x, y)
+            w = self._sample_weights(ys, class_weight, sample_weight)
+        val_batch_size = val_batch_size or batch_size
         val = None
-        if validation_data is not None:
+        if data_adapters.is_source(validation_data):
+            self._check_source_support(validation_data, 0)
+            val = data_adapters.get(validation_data, steps=validation_steps,
+                                    what="validation_steps")
+        elif validation_data is not None:
             vx, vy, vw = data.unpack_validation_data(validation_data)
             vxs, vys = self._prepare(vx, vy, what=" (validation_data)")
             val = (vxs, vys, self._sample_weights(vys, None, vw))
@@ -403,43 +414,95 @@ class Trainer:
                 j += t is not None
             ys = train_ys
             val = (held[:n_x], val_ys, None)
-        self._pack_parameters()
+        if self._graph_built:
+            self._pack_parameters()
         dist = distributed.strategy()
-        n = len(xs[0])
-        global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
-        steps = -(-n // global_batch)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        if source is not None:
+            steps = source.steps_hint
+        else:
+            n = len(xs[0])
+            global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
+            steps = -(-n // global_batch)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0 and dist.is_chief, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._initial_epoch = None
         cbs.on_train_begin()
-        dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
+        if self._graph_built:
+            dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            order = random.generator().permutation(n) if shuffle else None
-            logs = self._train_epoch(xs, ys, w, order, global_batch, steps, cbs)
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_loop(val[0], val[1], val[2], val_batch_size, cbs,
-                                               validation_steps)
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            _interrupt.raise_if_pending()
-            if self._should_stop():
-                break
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                if source is not None:
+                    batches = self._source_batches(source, class_weight)
+                else:
+                    order = random.generator().permutation(n) if shuffle else None
+                    batches = self._array_batches(xs, ys, w, order, global_batch, steps)
+                epoch_logs = self._train_epoch(batches, cbs)
+                if source is not None and source.ran_out:
+                    self.stop_training = True
+                    if not epoch_logs:  # nothing left to read: this epoch did not happen
+                        break
+                logs = epoch_logs
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    if isinstance(val, data_adapters.EpochIterator):
+                        val_batches = self._source_batches(val, None)
+                    else:
+                        val_batches = self._array_eval_batches(*val, val_batch_size,
+                                                               validation_steps)
+                    val_logs = self._evaluate_loop(val_batches, cbs)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                _interrupt.raise_if_pending()
+                if self._should_stop():
+                    break
+        finally:
+            for it in (source, val):
+                if isinstance(it, data_adapters.EpochIterator):
+                    it.close()
         cbs.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, xs, ys, w, order, batch_size, steps, cbs):
+    def _check_source_support(self, x, validation_split):
+        if validation_split:
+            raise ValueError(f"`validation_split` is only supported for Tensors or NumPy arrays, "
+                             f"found following types in the input: {type(x)}")
+        if distributed.strategy().active:
+            raise NotImplementedError("fastnn's data-parallel training reads NumPy arrays: pass "
+                                      f"arrays instead of a {type(x).__name__}")
+
+    def _source_batches(self, source, class_weight, targets=True):
+        """Prepared `(xs, ys, w, count)` batches of one epoch of a non-array source; the
+        batch is named in the error when one is malformed."""
+        epoch = source.epoch()
+        try:
+            for step, (x, y, sw) in epoch:
+                try:
+                    if not targets:
+                        xs = self._inputs(x)
+                        for a in xs:
+                            data.check_finite(a, "x")
+                        yield xs, None, None, data.check_cardinality(xs, None, allow_empty=True)
+                        continue
+                    xs, ys = self._prepare(x, y)
+                    w = self._sample_weights(ys, class_weight, sw)
+                except ValueError as exc:
+                    raise ValueError(f"Batch {step} of the {source.kind}: {exc}") from None
+                if step == 0:
+                    self._pack_parameters()  # the first batch may have built the model
+                yield xs, ys, w, len(xs[0])
+        finally:
+            epoch.close()
+
+    def _array_batches(self, xs, ys, w, order, batch_size, steps):
         dist = distributed.strategy()
-        running = _Running(self._outputs_spec)
-        n, logs = len(xs[0]), {}
+        n = len(xs[0])
         for step in range(steps):
-            cbs.on_train_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             count = hi - lo
             lo, hi = dist.shard(lo, hi)  # this rank's slice of the global batch
@@ -453,13 +516,24 @@ class Trainer:
                 by = [None if t is None else self._gather.take(t, idx, ("y", k))
                       for k, t in enumerate(ys)]
                 bw = None if w is None else w[idx]
-            total, sums, preds = self._train_batch(bx, by, bw, count)
-            running.add(total, sums, by, preds, hi - lo)
-            logs = running.logs()
-            cbs.on_train_batch_end(step, logs)
-            _interrupt.raise_if_pending()
-            if self._should_stop():
-                break
+            yield bx, by, bw, count
+
+    def _train_epoch(self, batches, cbs):
+        running, logs = None, {}
+        try:
+            for step, (bx, by, bw, count) in enumerate(batches):
+                if running is None:  # after the first batch: a source may have built the model
+                    running = _Running(self._outputs_spec)
+                cbs.on_train_batch_begin(step)
+                total, sums, preds = self._train_batch(bx, by, bw, count)
+                running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
+                logs = running.logs()
+                cbs.on_train_batch_end(step, logs)
+                _interrupt.raise_if_pending()
+                if self._should_stop():
+                    break
+        finally:
+            batches.close()
         return dict(logs)
 
     def _should_stop(self):
@@ -474,51 +548,70 @@ class Trainer:
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("evaluate")
-        batch_size = data.check_batch_size(batch_size)
         data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
-        xs, ys = self._prepare(x, y)
-        w = self._sample_weights(ys, None, sample_weight)
         dist = distributed.strategy()
-        n_steps = -(-dist.shard_len(len(xs[0])) // batch_size)
-        if steps is not None:
-            n_steps = min(n_steps, steps)
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            self._check_source_support(x, 0)
+            source = data_adapters.get(x, y, sample_weight, steps, batch_size=batch_size,
+                                       what="steps")
+            batches, n_steps = self._source_batches(source, None), source.steps_hint
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            xs, ys = self._prepare(x, y)
+            w = self._sample_weights(ys, None, sample_weight)
+            n_steps = -(-dist.shard_len(len(xs[0])) // batch_size)
+            if steps is not None:
+                n_steps = min(n_steps, steps)
+            batches = self._array_eval_batches(xs, ys, w, batch_size, steps)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and dist.is_chief, model=self,
                            verbose=verbose, epochs=1, steps=n_steps)
-        logs = self._evaluate_loop(xs, ys, w, batch_size, cbs, steps)
+        logs = self._evaluate_loop(batches, cbs)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_loop(self, xs, ys, w, batch_size, cbs, steps=None):
+    def _array_eval_batches(self, xs, ys, w, batch_size, steps=None):
         *parts, w = distributed.strategy().shard_arrays(xs + ys + [w])  # data-parallel: a part each
         xs, ys = parts[:len(xs)], parts[len(xs):]
-        running = _Running(self._outputs_spec)
-        cbs.on_test_begin()
-        n, logs = len(xs[0]), {}
+        n = len(xs[0])
         n_steps = -(-n // batch_size)
         if steps is not None:
             n_steps = min(n_steps, steps)
         for step in range(n_steps):
-            cbs.on_test_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            by = [None if t is None else t[lo:hi] for t in ys]
-            total, sums, preds = self._loss_step([a[lo:hi] for a in xs], by,
-                                                 None if w is None else w[lo:hi], training=False)
-            running.add(total, sums, by, preds, hi - lo)
-            logs = running.logs(local=True)
-            cbs.on_test_batch_end(step, logs)
-            _interrupt.raise_if_pending()
+            yield ([a[lo:hi] for a in xs], [None if t is None else t[lo:hi] for t in ys],
+                   None if w is None else w[lo:hi], hi - lo)
+
+    def _evaluate_loop(self, batches, cbs):
+        cbs.on_test_begin()
+        running, logs = None, {}
+        try:
+            for step, (bx, by, bw, count) in enumerate(batches):
+                if running is None:
+                    running = _Running(self._outputs_spec)
+                cbs.on_test_batch_begin(step)
+                total, sums, preds = self._loss_step(bx, by, bw, training=False)
+                running.add(total, sums, by, preds, count)
+                logs = running.logs(local=True)
+                cbs.on_test_batch_end(step, logs)
+                _interrupt.raise_if_pending()
+        finally:
+            batches.close()
+        if running is None:  # data-parallel: a rank whose part is empty still joins the sums
+            running = _Running(self._specs())
         logs = running.logs()  # data-parallel: over every rank's part
         cbs.on_test_end(logs)
         return dict(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs, computed batch by batch (float32 arrays)."""
-        batch_size = data.check_batch_size(batch_size)
         data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            return self._predict_source(x, batch_size, verbose, steps, callbacks)
+        batch_size = data.check_batch_size(batch_size)
         xs = self._inputs(x)
         n = data.check_cardinality(xs, None)
         for a in xs:
@@ -540,6 +633,34 @@ class Trainer:
             cbs.on_predict_batch_end(step, {"outputs": results})
         cbs.on_predict_end()
         return self._structure_outputs(results)
+
+    def _predict_source(self, x, batch_size, verbose, steps, callbacks):
+        """predict() on a generator, PyDataset or dataset: the outputs of every batch, joined."""
+        self._check_source_support(x, 0)
+        source = data_adapters.get(x, steps=steps, batch_size=batch_size, what="steps")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
+                           model=self, verbose=verbose, epochs=1, steps=source.steps_hint)
+        cbs.on_predict_begin()
+        parts = None
+        batches = self._source_batches(source, None, targets=False)
+        try:
+            for step, (bx, _, _, count) in enumerate(batches):
+                if parts is None:
+                    parts = [[] for _ in self.outputs]
+                cbs.on_predict_batch_begin(step)
+                outs = self.forward_graph(bx, training=False) if count else \
+                    [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
+                for p, o in zip(parts, outs):
+                    p.append(o.copy())
+                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
+        finally:
+            batches.close()
+            source.close()
+        cbs.on_predict_end()
+        if parts is None:
+            raise ValueError("predict() received no batches from the "
+                             f"{source.kind}: it yielded nothing")
+        return self._structure_outputs([np.concatenate(p) for p in parts])
 
 
 class _Running:
