@@ -156,6 +156,7 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
+        self._packed_variables = variables
 
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, y, weights, training):
@@ -202,7 +203,7 @@ class Trainer:
         total, preds = self._loss_step(xs, y, w, training=True)
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
         distributed.strategy().average_gradients(self._flat_grads, len(y), global_count)
-        self.optimizer.apply(self._flat_params, self._flat_grads)
+        self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
         return total, preds
 
     def _batch_result(self, total, preds, y, return_dict):
@@ -242,6 +243,9 @@ class Trainer:
         """Train the model for a fixed number of epochs; returns a `History`."""
         self._require_compiled("fit")
         batch_size = data.check_batch_size(batch_size)
+        if validation_batch_size is not None:  # refused before training, not after an epoch
+            validation_batch_size = data.check_batch_size(validation_batch_size,
+                                                          "validation_batch_size")
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         verbose = 1 if verbose == "auto" else verbose
         xs, y = self._prepare(x, y)
