@@ -236,7 +236,7 @@ class Layer:
             if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
                                  f"with provided weight shape {w.shape}.")
-            values.append(w)
+            values.append(_validate.weight_value(w, var.name, var.shape))  # float32 range
         for var, w in zip(own, values):
             var.assign(w)
 

@@ -267,6 +267,7 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
+        self._packed_variables = variables
 
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, ys, weights, training):
@@ -338,7 +339,7 @@ class Trainer:
         total, sums, preds = self._loss_step(xs, ys, w, training=True)
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
         distributed.strategy().average_gradients(self._flat_grads, len(xs[0]), global_count)
-        self.optimizer.apply(self._flat_params, self._flat_grads)
+        self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
         return total, sums, preds
 
     def _batch_result(self, running, return_dict):
@@ -380,7 +381,7 @@ class Trainer:
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         data.check_steps(validation_steps, "validation_steps")
         val_batch_size = None if validation_batch_size is None else \
-            data.check_batch_size(validation_batch_size)
+            data.check_batch_size(validation_batch_size, "validation_batch_size")
         verbose = 1 if verbose == "auto" else verbose
         source = None
         if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
