@@ -31,3 +31,26 @@ for interp in ("bilinear", "nearest"):
 np.savez_compressed(os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                  "keras_image_ops.npz"), **out)
 print(sorted(out))
+
+# A model of the preprocessing and augmentation layers (inference: the augmentations are
+# the identity), saved as a .keras file with its predictions.
+import keras  # noqa: E402
+
+keras.utils.set_random_seed(1)
+norm = keras.layers.Normalization()
+norm.adapt(rng.uniform(0, 1, (50, 3)).astype(np.float32))
+model = keras.Sequential([
+    keras.Input((12, 14, 3)), keras.layers.Rescaling(1 / 255.0, offset=0.1), norm,
+    keras.layers.Normalization(axis=None, mean=0.5, variance=2.0, invert=True),
+    keras.layers.Resizing(10, 11, crop_to_aspect_ratio=True),
+    keras.layers.Resizing(9, 9, interpolation="nearest"), keras.layers.CenterCrop(7, 8),
+    keras.layers.RandomFlip("horizontal"), keras.layers.RandomRotation(0.1, fill_mode="wrap"),
+    keras.layers.RandomZoom(0.2, 0.1), keras.layers.RandomTranslation(0.1, 0.2),
+    keras.layers.RandomContrast(0.3, value_range=(0, 1)),
+    keras.layers.RandomBrightness(0.2, value_range=(0, 1)),
+    keras.layers.Flatten(), keras.layers.Dense(3)])
+xm = rng.uniform(0, 255, (4, 12, 14, 3)).astype(np.float32)
+here = os.path.dirname(os.path.abspath(__file__))
+model.save(os.path.join(here, "keras_image_layers.keras"))
+np.savez_compressed(os.path.join(here, "keras_image_layers_expected.npz"), x=xm,
+                    pred=model.predict(xm, verbose=0))
