@@ -60,7 +60,7 @@ class Variable:
     """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
 
     def __init__(self, value, name, trainable=True):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.value = np.require(value, np.float32, "C")  # keeps a 0-d weight 0-d
         self.grad = np.zeros_like(self.value)
         self.name = name
         self.trainable = trainable
