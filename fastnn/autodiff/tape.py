@@ -107,7 +107,8 @@ class Tape:
         self.leaves = {}         # id(Variable or watched array) -> slot
         self.leaf_objects = []   # keeps them alive (ids stay valid) and ordered
         self.n_slots = 0
-        self.losses = []         # slots of losses added with Layer.add_loss while recording
+        self.losses = []         # (slot, value) of losses added with Layer.add_loss
+        self.constant_losses = []  # added losses that depend on nothing trainable
         self.layer_calls = {}    # id(built-in layer) -> count (a second call is refused)
 
     def reset(self):
@@ -115,6 +116,7 @@ class Tape:
         self.leaves.clear()
         self.leaf_objects.clear()
         self.losses.clear()
+        self.constant_losses.clear()
         self.layer_calls.clear()
         self.n_slots = 0
 

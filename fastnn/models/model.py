@@ -254,6 +254,10 @@ class Model(Trainer, Layer):
                     grads[i] = dx if grads[i] is None else grads[i] + dx
 
     def __call__(self, inputs, training=False):
+        from fastnn.autodiff import tape as _tape
+        if _tape._stack:  # inside a GradientTape or a custom layer: one recorded step
+            from fastnn.autodiff.layers import call_recorded
+            return call_recorded(self, inputs, training)
         items = _flatten(inputs)
         if any(isinstance(t, KerasTensor) for t in items):
             raise NotImplementedError("Calling a model on symbolic tensors (nesting models) is "

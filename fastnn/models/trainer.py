@@ -128,6 +128,8 @@ class Trainer:
             self._metrics = [metrics_module.get(m, self.loss, self.output_shape)
                              for m in self._metric_ids]
         self._fused_layer = self._find_fused_layer()
+        # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
+        self._tape_layers = [l for l in self.layers if getattr(l, "_tape_layer", False)]
 
     def _find_fused_layer(self):
         """The output layer whose activation the loss can take over (softmax + cross-entropy)."""
@@ -184,7 +186,11 @@ class Trainer:
         finally:
             if fused is not None:
                 fused.defer_activation = False
-        return float(np.sum(per_sample)), preds
+        total = float(np.sum(per_sample))
+        if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
+            from fastnn.autodiff.layers import added_loss_total
+            total += added_loss_total(self._tape_layers) * len(y)
+        return total, preds
 
     @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
