@@ -228,6 +228,8 @@ class Trainer:
     def _prepare_training_state(self):
         self._specs()
         self._fused_layers = self._find_fused_layers()
+        # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
+        self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
 
     def _find_fused_layers(self):
         """{output index: output layer} whose activation the loss can take over (softmax +
@@ -310,6 +312,9 @@ class Trainer:
         finally:
             for layer in fused.values():
                 layer.defer_activation = False
+        if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
+            from fastnn.autodiff.layers import added_loss_total
+            total += added_loss_total(self._tape_layers) * n
         return total, sums, preds
 
     @_interrupt.stops_at_batch_boundary
