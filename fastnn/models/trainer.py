@@ -32,6 +32,8 @@ class Trainer:
         """Configure the model for training: optimizer (default "rmsprop"), loss, metrics."""
         self.optimizer = optimizers.get(optimizer)
         self.loss = None if loss is None else losses.get(loss)
+        if self.loss is not None:
+            self.loss.check_trainable()
         self._loss_id = loss
         if metrics is not None and not isinstance(metrics, (list, tuple)):
             raise ValueError(f"Expected `metrics` to be a list, received {type(metrics).__name__}")
