@@ -40,11 +40,11 @@ class Trainer:
                              f"supported by fastnn (each step already runs in C)")
         self.optimizer = optimizers.get(optimizer)
         if loss is not None and not isinstance(loss, (list, tuple, dict)):
-            losses.get(loss)  # an unknown loss fails here, as in Keras
+            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
         elif isinstance(loss, (list, tuple, dict)):
             for l in (loss.values() if isinstance(loss, dict) else loss):
                 if l is not None:
-                    losses.get(l)
+                    losses.get(l).check_trainable()
         self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
             else losses.get(loss)
         self._loss_id, self._loss_weights = loss, loss_weights
