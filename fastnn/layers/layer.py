@@ -28,6 +28,11 @@ def unique_name(base):
     return base if n == 0 else f"{base}_{n}"
 
 
+def reset_names():
+    """Start the automatic names again ('dense', 'dense_1', ...): `keras.backend.clear_session`."""
+    _name_counts.clear()
+
+
 def snake_case(name):
     """Keras's class-name-to-layer-name rule: MaxPooling2D -> max_pooling2d."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
