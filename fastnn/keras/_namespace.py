@@ -37,9 +37,9 @@ SOURCES = {
     "keras.losses": ["fastnn.losses"],
     "keras.metrics": ["fastnn.metrics"],
     "keras.models": ["fastnn.keras._saving", "fastnn.models"],
-    # the differentiable ops: fastnn.autodiff (issue 15); until then a few array helpers
-    "keras.ops": ["fastnn.autodiff", "fastnn.keras._ops"],
-    "keras.ops.*": ["fastnn.autodiff.{name}", "fastnn.autodiff", "fastnn.keras._ops"],
+    # the differentiable ops (fastnn.autodiff.ops, issue 15), then a few array helpers
+    "keras.ops": ["fastnn.autodiff.ops", "fastnn.keras._ops"],
+    "keras.ops.*": ["fastnn.autodiff.ops.{name}", "fastnn.autodiff.ops", "fastnn.keras._ops"],
     "keras.optimizers": ["fastnn.optimizers"],
     "keras.optimizers.schedules": ["fastnn.optimizers.schedules"],
     "keras.preprocessing": ["fastnn.utils.dataset", "fastnn.utils"],
