@@ -526,3 +526,22 @@ def test_compile_config_with_loss_objects_and_dicts_round_trips(tmp_path, rng):
     a = model.evaluate(xs, ys, verbose=0, return_dict=True)
     b = again.evaluate(xs, ys, verbose=0, return_dict=True)
     assert a == b
+
+
+def test_freezing_a_model_freezes_the_layers_inside(rng):
+    """Keras 3: `base.trainable = False` sets every inner layer's flag; the outer model
+    then trains only its head, and the frozen weights do not move."""
+    base_in = Input((4,))
+    base = Model(base_in, Dense(3, activation="relu")(Dense(5)(base_in)))
+    base.trainable = False
+    assert all(not l.trainable for l in base.layers)
+    inp = Input((4,))
+    model = Model(inp, Dense(1)(base(inp, training=False)))
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 4
+    frozen = base.get_weights()
+    model.compile("adam", "mse")
+    model.fit(rng.standard_normal((16, 4)), rng.standard_normal((16, 1)), verbose=0)
+    for a, b in zip(frozen, base.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    base.trainable = True
+    assert all(l.trainable for l in base.layers) and len(model.trainable_weights) == 6

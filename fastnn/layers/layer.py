@@ -434,8 +434,21 @@ class Layer:
     def get_output_at(self, node_index):
         return self._one_or_list(self._inbound_nodes[node_index].outputs)
 
+    # ---- trainability ---------------------------------------------------------------
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        """As in Keras 3, setting it sets it on every layer inside (a frozen base model
+        freezes its BatchNormalization layers, which then run in inference mode)."""
+        self._trainable = bool(value)
+        for sub in self._sublayers():
+            sub.trainable = value
+
     # ---- sublayers -----------------------------------------------------------------
-    _untracked = frozenset({"_inbound_nodes", "_buffers", "_variables"})
+    _untracked = frozenset({"_inbound_nodes", "_buffers", "_variables", "_trainable"})
 
     def _sublayers(self):
         """Layers held as attributes (directly, or in lists, tuples and dicts), in the order

@@ -32,6 +32,7 @@ class Model(Trainer, Layer):
     """
 
     keras_aliases = ("Functional",)
+    _graph_built = False
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or unique_name(self._default_name()), trainable=trainable,

@@ -18,6 +18,8 @@ class Sequential(Model):
     (None, 3)
     """
 
+    _stack = ()  # (until __init__ makes the list)
+
     def __init__(self, layers=None, trainable=True, name=None):
         super().__init__(name=name, trainable=trainable)
         self._stack = []
