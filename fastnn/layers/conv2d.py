@@ -53,7 +53,6 @@ class Conv2D(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.defer_activation = False
 
     def check_input_shape(self, input_shape):
         if len(input_shape) != 4:
@@ -81,18 +80,21 @@ class Conv2D(Layer):
         size = _C.conv2d_workspace_size(x_shape, self.kernel.shape, self.strides, self.padding)
         return self.buffer("work", (size,))
 
-    def forward(self, x, training=False):
+    can_defer_activation = True  # a model may leave the activation to its loss (logits)
+
+    def forward(self, x, training=False, defer_activation=False):
         self._x = x
+        self._deferred = defer_activation
         y = self.buffer("y", self.compute_output_shape(x.shape))
-        fuse_relu = self.activation is activations.relu and not self.defer_activation
+        fuse_relu = self.activation is activations.relu and not defer_activation
         _C.conv2d_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
                           self.strides, self.padding, out=y, work=self._work(x.shape),
                           relu=fuse_relu)
-        self._y = y if self.defer_activation or fuse_relu else self.activation.forward(y)
+        self._y = y if defer_activation or fuse_relu else self.activation.forward(y)
         return self._y
 
     def backward(self, dy, need_dx=True):
-        if not self.defer_activation:
+        if not self._deferred:
             dy = self.activation.backward(dy, self._y)
         x, work = self._x, self._work(self._x.shape)
         _C.conv2d_backward_weight(dy, x, self.kernel_size, self.strides, self.padding,

@@ -41,7 +41,6 @@ class Dense(Layer):
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.defer_activation = False  # set by a model that fuses softmax into its loss
 
     def check_input_shape(self, input_shape):
         if len(input_shape) != 2:
@@ -58,18 +57,21 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def forward(self, x, training=False):
+    can_defer_activation = True  # a model may leave the activation to its loss (logits)
+
+    def forward(self, x, training=False, defer_activation=False):
         self._x = x
+        self._deferred = defer_activation
         y = self.buffer("y", (x.shape[0], self.units))
         work = self.buffer("work", (_C.dense_workspace_size(x.shape[0], x.shape[1], self.units),))
-        fuse_relu = self.activation is activations.relu and not self.defer_activation
+        fuse_relu = self.activation is activations.relu and not defer_activation
         _C.dense_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
                          out=y, work=work, relu=fuse_relu)
-        self._y = y if self.defer_activation or fuse_relu else self.activation.forward(y)
+        self._y = y if defer_activation or fuse_relu else self.activation.forward(y)
         return self._y
 
     def backward(self, dy, need_dx=True):
-        if not self.defer_activation:
+        if not self._deferred:
             dy = self.activation.backward(dy, self._y)
         x = self._x
         work = self.buffer("work", (_C.dense_workspace_size(x.shape[0], x.shape[1], self.units),))

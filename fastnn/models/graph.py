@@ -99,6 +99,25 @@ class FixedTraining:
         self.layer.skip_batch()
 
 
+class DeferredActivation:
+    """The output layer whose activation the loss takes over (softmax + cross-entropy on
+    logits): in the plan the loss step runs, it runs without its activation."""
+
+    def __init__(self, layer):
+        self.layer, self.name = layer, layer.name
+
+    weights = property(lambda self: self.layer.weights)
+
+    def forward(self, x, training=False, **kwargs):
+        return self.layer.forward(x, training, defer_activation=True, **kwargs)
+
+    def backward(self, dy, need_dx=True):
+        return self.layer.backward(dy, need_dx)
+
+    def skip_batch(self):
+        self.layer.skip_batch()
+
+
 class SharedLayer:
     """The calls of one layer at several places in a plan.
 

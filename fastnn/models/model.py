@@ -310,11 +310,13 @@ class Model(Trainer, Layer):
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     # ---- running the graph ----------------------------------------------------------
-    def forward_graph(self, xs, training):
-        """Run every layer on the list of input arrays; returns the list of outputs."""
+    def forward_graph(self, xs, training, plan=None):
+        """Run every layer on the list of input arrays; returns the list of outputs.
+        `plan`: another plan of this graph (the loss step's, see Trainer)."""
+        self._last_plan = plan = self._plan if plan is None else plan
         values = list(xs) + [None] * (self._n_slots - len(xs))
         run = graph.run_forward_masked if self._uses_masks else graph.run_forward
-        self._values = run(self._plan, values, training)
+        self._values = run(plan, values, training)
         return [values[i] for i in self._output_slots]
 
     def backward_graph(self, douts):
@@ -324,7 +326,7 @@ class Model(Trainer, Layer):
         for i, d in zip(self._output_slots, douts):
             if d is not None:
                 grads[i] = d if grads[i] is None else grads[i] + d
-        graph.run_backward(self._plan, grads, self._values)
+        graph.run_backward(self._last_plan, grads, self._values)
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         from fastnn.autodiff import tape as _tape

@@ -12,7 +12,7 @@ import numpy as np
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn._validate import allocate
 from fastnn.callbacks.callback_list import CallbackList
-from fastnn.models import compile_utils, data, data_adapters
+from fastnn.models import compile_utils, data, data_adapters, graph
 
 
 class Trainer:
@@ -237,6 +237,10 @@ class Trainer:
     def _prepare_training_state(self):
         self._specs()
         self._fused_layers = self._find_fused_layers()
+        # the plan the loss step runs: the fused output layers leave their activation out
+        deferred = {id(l) for l in self._fused_layers.values()}
+        self._loss_plan = [(graph.DeferredActivation(step), *rest) if id(step) in deferred
+                           else (step, *rest) for step, *rest in self._plan]
         # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
         self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
 
@@ -256,7 +260,7 @@ class Trainer:
                      len(layer._inbound_nodes) == 1 and
                      sum(t is tensor for t in self.outputs) == 1 and
                      any(step is layer for step, *_ in self._plan))
-            if alone and hasattr(layer, "defer_activation") and act is not None and \
+            if alone and getattr(layer, "can_defer_activation", False) and act is not None and \
                     act.name == loss.fused_activation:
                 found[spec.index] = layer
         return found
@@ -295,32 +299,26 @@ class Trainer:
             return 0.0, [0.0] * len(specs), [
                 np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
         fused = self._fused_layers
-        for layer in fused.values():
-            layer.defer_activation = True
-        try:
-            outs = self.forward_graph(xs, training)
-            preds, douts = list(outs), [None] * len(outs)
-            total, sums = 0.0, []
-            for spec in specs:
-                k, y = spec.index, ys[spec.index]
-                if k in fused:
-                    per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
-                else:
-                    per_sample, dout = spec.loss.forward_backward(y, outs[k])
-                if weights is not None:
-                    per_sample = per_sample * weights
-                    dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
-                if spec.weight != 1.0:
-                    dout *= np.float32(spec.weight)
-                part = float(np.sum(per_sample))
-                sums.append(part)
-                total += spec.weight * part
-                douts[k] = dout
-            if training:
-                self.backward_graph(douts)
-        finally:
-            for layer in fused.values():
-                layer.defer_activation = False
+        outs = self.forward_graph(xs, training, self._loss_plan)
+        preds, douts = list(outs), [None] * len(outs)
+        total, sums = 0.0, []
+        for spec in specs:
+            k, y = spec.index, ys[spec.index]
+            if k in fused:
+                per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
+            else:
+                per_sample, dout = spec.loss.forward_backward(y, outs[k])
+            if weights is not None:
+                per_sample = per_sample * weights
+                dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+            if spec.weight != 1.0:
+                dout *= np.float32(spec.weight)
+            part = float(np.sum(per_sample))
+            sums.append(part)
+            total += spec.weight * part
+            douts[k] = dout
+        if training:
+            self.backward_graph(douts)
         if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
             from fastnn.autodiff.layers import added_loss_total
             total += added_loss_total(self._tape_layers) * n
