@@ -190,6 +190,14 @@ void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                         float lr, float rho, float momentum, float epsilon);
 
+/* ---- starting threads (threads.c) ---------------------------------------------- */
+/* Make sure the calling OS thread's OpenMP pool can hold fnn_get_num_threads() threads
+ * before a kernel runs: 0, or the errno of the thread that could not be created (OpenMP
+ * was not asked, so the process does not exit).  Cheap when nothing changed. */
+int fnn_threads_prepare(void);
+/* Forget what fnn_threads_prepare knows (a region of another size changed the pool). */
+void fnn_threads_forget(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,3 +86,8 @@ cdef extern from "fnn.h" nogil:
                         float lr, float momentum, int nesterov)
     void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                             float lr, float rho, float momentum, float epsilon)
+
+# ---- starting threads (threads.c) ----
+cdef extern from "fnn.h" nogil:
+    int fnn_threads_prepare()
+    void fnn_threads_forget()
