@@ -152,3 +152,12 @@ def test_threads_that_can_start_still_run():
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ran" in out.stdout.splitlines()[0]
+
+
+def test_batchnorm_workspace_overlapping_its_input_is_refused():
+    x = f(4, 6, 6, 8)
+    need = _C.batchnorm_workspace_size(4 * 6 * 6, 8, 1)
+    flat = np.zeros(x.size + max(need, 1) + 64, np.float32)
+    flat[:x.size] = x.ravel()
+    with pytest.raises(ValueError, match="`work` must not overlap"):
+        _C.batchnorm_stats(flat[:x.size].reshape(x.shape), work=flat[8:])
