@@ -12,6 +12,7 @@ import pytest
 
 from fastnn import layers, models, optimizers
 from fastnn.saving import files, h5_reader
+from conftest import subprocess_env
 
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile_files")
 _spec = importlib.util.spec_from_file_location(
@@ -117,8 +118,7 @@ except ValueError as e:
 def test_bombs_are_refused_under_a_memory_limit(name):
     """A 2 GiB address-space limit: the bombs must be refused before they allocate."""
     out = subprocess.run([sys.executable, "-c", BOMB, os.path.join(HERE, name)],
-                         capture_output=True, text=True, timeout=120,
-                         cwd=os.path.dirname(HERE) + "/..")
+                         capture_output=True, text=True, timeout=300, env=subprocess_env())
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ValueError"), out.stdout + out.stderr[-2000:]
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from fastnn import _C, layers, models
+from conftest import subprocess_env
 
 
 def f(*shape):
@@ -107,14 +108,15 @@ def test_uint64_label_is_reported_as_itself():
 
 # ---- OpenMP cannot start its threads --------------------------------------------------
 THREADS = r"""
-import resource, sys
+import os, resource, sys
 import numpy as np
 import fastnn
 from fastnn import _C
 w, m, v, g = (np.ones(1 << 20, np.float32) for _ in range(4))
 _C.adam_update(w, m, v, g)           # the pool at the default size is fine
 size = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
-resource.setrlimit(resource.RLIMIT_AS, (size + (96 << 20), resource.RLIM_INFINITY))
+if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan reserves terabytes
+    resource.setrlimit(resource.RLIMIT_AS, (size + (96 << 20), resource.RLIM_INFINITY))
 fastnn.set_num_threads(int(sys.argv[1]))
 try:
     _C.adam_update(w, m, v, g)       # no allocation: only the threads can fail
@@ -137,9 +139,7 @@ def test_thread_creation_failure_is_an_exception_not_an_exit():
     """With 96 MiB of address space left, 200 threads (8 MiB stacks) cannot start: libgomp
     would exit(1); fastnn checks first and raises."""
     out = subprocess.run([sys.executable, "-c", THREADS, "200"], capture_output=True,
-                         text=True, timeout=300,
-                         env=dict(os.environ, OMP_NUM_THREADS="2"),
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                         text=True, timeout=300, env=subprocess_env(OMP_NUM_THREADS="2"))
     assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
     assert "RuntimeError: adam_update: cannot start 200 threads" in out.stdout, out.stdout
     assert "after True" in out.stdout and "finally ran" in out.stdout
@@ -148,8 +148,7 @@ def test_thread_creation_failure_is_an_exception_not_an_exit():
 @pytest.mark.skipif(not _C.has_openmp(), reason="built without OpenMP")
 def test_threads_that_can_start_still_run():
     out = subprocess.run([sys.executable, "-c", THREADS, "3"], capture_output=True,
-                         text=True, timeout=300,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                         text=True, timeout=300, env=subprocess_env())
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ran" in out.stdout.splitlines()[0]
 
