@@ -243,6 +243,14 @@ void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t
 void fnn_contrast_backward(float *dx, const float *dy, const float *x, const float *factor,
                            int64_t N, int64_t HW, int64_t C, float lo, float hi, float *work);
 
+/* ---- starting threads (threads.c) ---------------------------------------------- */
+/* Make sure the calling OS thread's OpenMP pool can hold fnn_get_num_threads() threads
+ * before a kernel runs: 0, or the errno of the thread that could not be created (OpenMP
+ * was not asked, so the process does not exit).  Cheap when nothing changed. */
+int fnn_threads_prepare(void);
+/* Forget what fnn_threads_prepare knows (a region of another size changed the pool). */
+void fnn_threads_forget(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -127,3 +127,8 @@ cdef extern from "fnn.h" nogil:
                               int64_t HW, int64_t C, float lo, float hi, float *work)
     void fnn_contrast_backward(float *dx, const float *dy, const float *x, const float *factor,
                                int64_t N, int64_t HW, int64_t C, float lo, float hi, float *work)
+
+# ---- starting threads (threads.c) ----
+cdef extern from "fnn.h" nogil:
+    int fnn_threads_prepare()
+    void fnn_threads_forget()

@@ -44,7 +44,18 @@ cdef _array(str op, str name, a, int typenum, int ndim):
                          f"(fastnn.ops copies automatically)")
     global _kernels_ran
     _kernels_ran = True
+    _threads_ready(op)
     return a
+
+
+cdef _threads_ready(str op):
+    """An exception, not libgomp's exit(1), when the kernel's threads cannot be started."""
+    cdef int err = fnn_threads_prepare()
+    if err:
+        import os
+        raise RuntimeError(f"{op}: cannot start {fnn_get_num_threads()} threads "
+                           f"({os.strerror(err)}): the process is out of memory or threads. "
+                           f"Use fewer threads with fastnn.set_num_threads(n)")
 
 
 cdef f32(str op, str name, a, int ndim=-1):
@@ -107,12 +118,19 @@ cdef _output(str op, str name, out, tuple shape, int typenum=F32, tuple inputs=(
     return out
 
 
-cdef _workspace(str op, work, size_t need):
+cdef _workspace(str op, work, size_t need, tuple others=()):
+    """`work` checked (size, and no byte shared with the call's inputs and outputs
+    `others`, whatever their strides), or a new one."""
     if work is None or need == 0:
         return np.empty(max(<Py_ssize_t>need, 1), dtype=np.float32)
     f32(op, "work", work, 1)
     if <size_t>cnp.PyArray_SIZE(<cnp.ndarray>work) < need:
         raise ValueError(f"{op}: `work` needs {need} floats, received {work.size}")
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>work):
+        raise ValueError(f"{op}: `work` is read-only")
+    for o in others:
+        if o is not None and np.may_share_memory(work, o):
+            raise ValueError(f"{op}: `work` must not overlap an input or output")
     return work
 
 
@@ -209,8 +227,17 @@ def gemm_peak_flops(int64_t iters, int nthreads):
     if iters < 1 or nthreads < 1:
         raise ValueError("gemm_peak_flops: iters and nthreads must be >= 1")
     cdef double flops
+    if nthreads > fnn_max_threads():
+        raise ValueError(f"gemm_peak_flops: at most {fnn_max_threads()} threads")
+    old = fnn_get_num_threads()
+    fnn_set_num_threads(nthreads)  # check that the threads can start, as for a kernel
+    try:
+        _threads_ready("gemm_peak_flops")
+    finally:
+        fnn_set_num_threads(old)
     with nogil:
         flops = fnn_gemm_peak_flops(iters, nthreads)
+    fnn_threads_forget()  # the pool now has nthreads threads
     return flops
 
 
@@ -288,7 +315,7 @@ def sgemm(a, b, c=None, float alpha=1.0, float beta=0.0, bint trans_a=False,
     if _rows_overlap(c, ldc, a, lda) or _rows_overlap(c, ldc, b, ldb):
         raise ValueError(f"{op}: `c` must not overlap `a` or `b`")
     cdef size_t need = fnn_sgemm_workspace_size(M, N, K)
-    work = _workspace(op, work, need)
+    work = _workspace(op, work, need, (a, b, c))
     cdef size_t wsize = cnp.PyArray_SIZE(<cnp.ndarray>work)
     cdef float *C = fp(c)
     cdef const float *A = fp(a)
@@ -325,7 +352,7 @@ def dense_forward(x, kernel, bias=None, out=None, work=None, bint relu=False):
     cdef int64_t N, K, U
     N, K, U = _dense_dims(op, x, kernel, bias)
     y = _output(op, "out", out, (N, U), F32, (x, kernel, bias))
-    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
+    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U), (x, kernel, bias, y))
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
     cdef float *Wt = fp(kernel)
@@ -348,7 +375,7 @@ def dense_backward_input(dy, kernel, out=None, work=None):
                          f"expected dy.shape[1] == kernel.shape[1]")
     cdef int64_t N = dy.shape[0], K = kernel.shape[0], U = kernel.shape[1]
     dx = _output(op, "out", out, (N, K), F32, (dy, kernel))
-    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
+    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U), (dy, kernel, dx))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef float *Wt = fp(kernel)
@@ -370,7 +397,7 @@ def dense_backward_weight(dy, x, bint use_bias=True, out_kernel=None, out_bias=N
     cdef int64_t N = x.shape[0], K = x.shape[1], U = dy.shape[1]
     dw = _output(op, "out_kernel", out_kernel, (K, U), F32, (dy, x))
     db = _output(op, "out_bias", out_bias, (U,), F32, (dy, x, dw)) if use_bias else None
-    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U))
+    work = _workspace(op, work, fnn_dense_workspace_size(N, K, U), (dy, x, dw, db))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
     cdef float *DY = fp(dy)

@@ -199,7 +199,7 @@ def contrast_forward(x, factor, value_range, out=None, work=None):
     lo, hi = _per_image(op, x, factor, "factor", value_range)
     y = _output(op, "out", out, x.shape, F32, (x, factor))
     cdef int64_t N = x.shape[0], HW = x.shape[1] * x.shape[2], C = x.shape[3]
-    work = _workspace(op, work, fnn_contrast_workspace_size(N, C))
+    work = _workspace(op, work, fnn_contrast_workspace_size(N, C), (x, factor, y))
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
     cdef float *F = fp(factor)
@@ -217,7 +217,7 @@ def contrast_backward(dy, x, factor, value_range, out=None, work=None):
     _same_shape(op, "dy", dy, "x", x)
     dx = _output(op, "out", out, x.shape, F32, (x, factor))  # may be dy
     cdef int64_t N = x.shape[0], HW = x.shape[1] * x.shape[2], C = x.shape[3]
-    work = _workspace(op, work, fnn_contrast_workspace_size(N, C))
+    work = _workspace(op, work, fnn_contrast_workspace_size(N, C), (dy, x, factor, dx))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef float *X = fp(x)

@@ -237,6 +237,9 @@ cdef _slots(str op, w, g, slots):
     _same_shape(op, "param", w, "grad", g)
     if not w.flags.writeable:
         raise ValueError(f"{op}: `param` is read-only")
+    if np.may_share_memory(w, g):
+        raise ValueError(f"{op}: `param` must not overlap `grad`")
+    seen = []
     for name, s in slots:
         f32(op, name, s)
         _same_shape(op, "param", w, name, s)
@@ -244,6 +247,10 @@ cdef _slots(str op, w, g, slots):
             raise ValueError(f"{op}: `{name}` is read-only")
         if np.may_share_memory(s, w) or np.may_share_memory(s, g):
             raise ValueError(f"{op}: `{name}` must not overlap the parameter or gradient")
+        for other_name, other in seen:  # m is v: each step would overwrite the other
+            if np.may_share_memory(s, other):
+                raise ValueError(f"{op}: `{name}` must not overlap `{other_name}`")
+        seen.append((name, s))
 
 
 def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,

@@ -61,7 +61,7 @@ def conv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid", out=No
         if bias.shape[0] != s.F:
             raise ValueError(f"{op}: bias {bias.shape} does not match kernel {kernel.shape}")
     y = _output(op, "out", out, (s.N, s.OH, s.OW, s.F), F32, (x, kernel, bias))
-    work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
+    work = _workspace(op, work, fnn_conv2d_workspace_size(&s), (x, kernel, bias, y))
     cdef float *Y = fp(y)
     cdef float *X = fp(x)
     cdef float *Wt = fp(kernel)
@@ -84,7 +84,7 @@ def conv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="vali
         raise ValueError(f"{op}: dy must have shape {(s.N, s.OH, s.OW, s.F)} for input "
                          f"{tuple(input_shape)} and kernel {kernel.shape}, received {dy.shape}")
     dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), F32, (dy, kernel))
-    work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
+    work = _workspace(op, work, fnn_conv2d_workspace_size(&s), (dy, kernel, dx))
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef float *Wt = fp(kernel)
@@ -109,7 +109,7 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
                          f"received {dy.shape}")
     dw = _output(op, "out_kernel", out_kernel, (s.KH, s.KW, s.C, s.F), F32, (dy, x))
     db = _output(op, "out_bias", out_bias, (s.F,), F32, (dy, x, dw)) if use_bias else None
-    work = _workspace(op, work, fnn_conv2d_workspace_size(&s))
+    work = _workspace(op, work, fnn_conv2d_workspace_size(&s), (dy, x, dw, db))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
     cdef float *DY = fp(dy)
@@ -158,7 +158,7 @@ def conv2d_relu_maxpool2d_forward(x, kernel, bias=None, strides=(1, 1), padding=
     shape = (s.N, s.OH // 2, s.OW // 2, s.F)
     y = _output(op, "out", out, shape, F32, (x, kernel, bias))
     pos = _output(op, "out_pos", out_pos, shape, U8, (x, kernel, bias, y))
-    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s))
+    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s), (x, kernel, bias, y, pos))
     cdef float *Y = fp(y)
     cdef uint8_t *POS = <uint8_t *>cnp.PyArray_DATA(pos)
     cdef float *X = fp(x)
@@ -192,7 +192,7 @@ def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1
         raise ValueError(f"{op}: pos holds {pos.max()}, outside a 2x2 window (0..3)")
     dw = _output(op, "out_kernel", out_kernel, (s.KH, s.KW, s.C, s.F), F32, (dy, y, pos, x))
     db = _output(op, "out_bias", out_bias, (s.F,), F32, (dy, y, pos, x, dw)) if use_bias else None
-    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s))
+    work = _workspace(op, work, fnn_conv2d_relu_maxpool2d_workspace_size(&s), (dy, y, pos, x, dw, db))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
     cdef float *DY = fp(dy)

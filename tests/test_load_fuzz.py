@@ -14,6 +14,8 @@ import os
 import subprocess
 import sys
 
+from conftest import subprocess_env
+
 FUZZ = r'''
 import io, json, os, random, resource, sys, time, warnings, zipfile
 import numpy as np
@@ -231,7 +233,8 @@ fds_before = len(os.listdir(fd_dir))
 soft, hard = resource.getrlimit(resource.RLIMIT_AS)
 size = int(open("/proc/self/status").read().split("VmSize:")[1].split()[0]) * 1024
 limit = size + (2 << 30)
-resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan reserves terabytes
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 stats = {"cases": 0, "loaded": 0, "refused": 0, "failures": []}
 start = time.time()
@@ -296,9 +299,7 @@ print("FUZZ-RESULT " + json.dumps(stats))
 
 
 def run_fuzz(tmp_path, seed, budget_s, max_cases):
-    here = os.path.dirname(os.path.abspath(__file__))
-    env = dict(os.environ, PYTHONPATH=os.path.dirname(here) + os.pathsep +
-               os.environ.get("PYTHONPATH", ""), OMP_NUM_THREADS="1")
+    env = subprocess_env(OMP_NUM_THREADS="1")  # the same fastnn as this test's
     out = subprocess.run([sys.executable, "-c", FUZZ, str(seed), str(budget_s),
                           str(max_cases)], cwd=tmp_path, capture_output=True, text=True,
                          timeout=budget_s + 240, env=env)
@@ -313,7 +314,8 @@ def test_damaged_files_give_value_error_or_a_correct_load(tmp_path):
     print(f"fuzz: {stats['cases']} files in {stats['seconds']} s, {stats['loaded']} loaded, "
           f"{stats['refused']} refused")
     assert not stats["failures"], stats["failures"][:20]
-    assert stats["cases"] >= 300  # thousands on an idle machine; fewer on a loaded one
+    # thousands on an idle machine; fewer on a loaded one, far fewer under ASan
+    assert stats["cases"] >= (50 if "libasan" in os.environ.get("LD_PRELOAD", "") else 300)
     assert stats["refused"] > stats["cases"] // 4 and stats["loaded"] > 0
     leftovers = set(os.listdir(tmp_path)) - {"base.keras", "base.weights.h5"} - {
         f"case{i}.{ext}" for i in range(4) for ext in ("keras", "weights.h5")}

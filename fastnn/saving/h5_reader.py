@@ -20,6 +20,7 @@ into memory here; every problem, including h5py's own OSError/KeyError/RuntimeEr
 damaged file, becomes a ValueError naming the file and the object.  Nothing here touches a
 model.
 """
+import functools
 import io
 import math
 
@@ -50,17 +51,17 @@ def _h5py():
     return require_h5py()
 
 
+@functools.lru_cache(maxsize=1)
 def _standard_types():
     from h5py import h5t
     names = ["IEEE_F16", "IEEE_F32", "IEEE_F64"] + [f"STD_{k}{b}" for k in "IU"
                                                      for b in (8, 16, 32, 64)]
-    return [getattr(h5t, n + order) for n in names for order in ("LE", "BE")
-            if hasattr(h5t, n + order)]
+    return tuple(getattr(h5t, n + order) for n in names for order in ("LE", "BE")
+                 if hasattr(h5t, n + order))
 
 
 def _check_dataset(ds, name, what):
     from h5py import h5d, h5s, h5z
-    h5py = _h5py()
     where = f"{what}: dataset '{name}'"
     plist = ds.id.get_create_plist()
     if plist.get_external_count() > 0:
@@ -92,8 +93,6 @@ def _check_dataset(ds, name, what):
     if declared > allowed:
         raise ValueError(f"Not allowed: {where} declares {declared} bytes (shape {shape}) but "
                          f"only {stored} bytes are stored in the file")
-    if not isinstance(ds, h5py.Dataset):  # pragma: no cover  (h5py returns Datasets)
-        raise ValueError(f"{where} is not a dataset")
     return shape
 
 
@@ -117,26 +116,27 @@ def _check_links(h5, what):
                              f"'{name.decode(errors='replace')}'")
 
 
-def _attr_value(value, key, what):
-    if isinstance(value, bytes):
-        value = value.decode("utf-8")
-    if isinstance(value, np.ndarray) and value.shape == ():
-        value = value[()]
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    if not isinstance(value, (str, int, float)):
-        raise ValueError(f"{what}: root attribute {key!r} is not a string or a number")
-    return value
-
-
 def _read_attrs(h5, what):
+    """The root attributes that are a string or a number (others are skipped: fastnn
+    keeps only a JSON string there, BackupAndRestore's training state)."""
+    from h5py import h5s, h5t
     attrs = {}
     for key in h5.attrs:
-        info = h5.attrs.get_id(key)
-        if info.get_storage_size() > MAX_ATTR_BYTES:
+        aid = h5.attrs.get_id(key)
+        if aid.get_storage_size() > MAX_ATTR_BYTES:
             raise ValueError(f"{what}: root attribute {key!r} is larger than "
                              f"{MAX_ATTR_BYTES} bytes")
-        attrs[key] = _attr_value(h5.attrs[key], key, what)
+        cls = aid.get_type().get_class()
+        if cls not in (h5t.STRING, h5t.INTEGER, h5t.FLOAT) or \
+                aid.get_space().get_simple_extent_type() != h5s.SCALAR:
+            continue
+        value = h5.attrs[key]
+        if isinstance(value, bytes):
+            value = value.decode("utf-8")
+        if isinstance(value, (np.integer, np.floating)):
+            value = value.item()
+        if isinstance(value, (str, int, float)):
+            attrs[key] = value
     return attrs
 
 

@@ -9,7 +9,6 @@ that inflate far beyond their stored size), and optimizer states or values that 
 break training.  `CASES` lists (file name, the error's expected words); every one of
 them must be refused with a ValueError and leave the model unchanged.
 """
-import bz2
 import io
 import json
 import os
@@ -174,8 +173,7 @@ def _keras_files(base, weights_files):
                 "name": "dense", "units": 3}}]}}).encode()
     metadata = b'{"keras_version": "3.15.1"}'
     out = {}
-    bomb = bz2.compress(b"\0" * (64 << 20), 9)  # a few hundred bytes
-    buffer = io.BytesIO()
+    buffer = io.BytesIO()  # 64 MiB of zeros, bzip2-compressed to a few hundred bytes
     with zipfile.ZipFile(buffer, "w") as z:
         z.writestr("config.json", config)
         z.writestr("metadata.json", metadata)
@@ -183,11 +181,10 @@ def _keras_files(base, weights_files):
         info.compress_type = zipfile.ZIP_BZIP2
         z.writestr(info, b"\0" * (64 << 20))
     out["zip_bomb.keras"] = buffer.getvalue()
-    del bomb
     lying = bytearray(_keras({"config.json": config, "metadata.json": metadata,
                               "model.weights.h5": base}))
     # the central directory's uncompressed size of the weights member: claim 100 bytes
-    cd = bytes(lying).rfind(b"PK\x01\x02model.weights.h5"[:4] + b"", 0)
+    cd = bytes(lying).rfind(b"PK\x01\x02")
     while cd >= 0 and lying[cd + 46:cd + 46 + 16] != b"model.weights.h5":
         cd = bytes(lying).rfind(b"PK\x01\x02", 0, cd)
     lying[cd + 24:cd + 28] = struct.pack("<I", 100)
