@@ -5,11 +5,11 @@ PyTorch, each timed in the same run (the peers in their own virtualenvs, as subp
                                    [--keras-python /work/tfvenv/bin/python]
                                    [--torch-python /work/torchvenv/bin/python]
 
-The model (the tutorials' kind): three blocks of Conv2D(3x3, "same", no bias) +
-BatchNormalization + ReLU + MaxPooling2D (32, 64, 128 filters), GlobalAveragePooling2D,
-Dropout(0.5), Dense(10, softmax); Adam, categorical cross-entropy; on 28x28x1 and
-32x32x3 images.  The issue's Rescaling and RandomFlip front layers are left out: they
-are another branch's (imageb) and not on main yet.
+The model (the tutorials' kind): Rescaling(1/255), RandomFlip("horizontal"), three
+blocks of Conv2D(3x3, "same", no bias) + BatchNormalization + ReLU + MaxPooling2D (32,
+64, 128 filters), GlobalAveragePooling2D, Dropout(0.5), Dense(10, softmax); Adam,
+categorical cross-entropy; on 28x28x1 and 32x32x3 images.  PyTorch has no flip layer:
+its model scales and flips a random half of each batch with torch ops in forward.
 
 Each framework runs --rounds fits of --steps batches of random images (timing does not
 depend on the values) after a warm-up; the fastest round counts.  An epoch is taken as
@@ -43,7 +43,7 @@ def flops_per_step(shape):
 
 def data(shape, steps):
     rng = np.random.default_rng(0)
-    x = rng.random((steps * BATCH,) + shape, dtype=np.float32)
+    x = rng.random((steps * BATCH,) + shape, dtype=np.float32) * 255
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, steps * BATCH)]
     return x, y
 
@@ -67,7 +67,7 @@ def keras_worker(shape, steps, threads, rounds):
     tf.config.threading.set_inter_op_parallelism_threads(1)
     import keras
     L = keras.layers
-    layers = [keras.Input(shape)]
+    layers = [keras.Input(shape), L.Rescaling(1 / 255), L.RandomFlip("horizontal")]
     for f in FILTERS:
         layers += [L.Conv2D(f, 3, padding="same", use_bias=False), L.BatchNormalization(),
                    L.Activation("relu"), L.MaxPooling2D()]
@@ -89,8 +89,16 @@ def torch_worker(shape, steps, threads, rounds):
                                                                           momentum=0.01),
                  nn.ReLU(), nn.MaxPool2d(2)]
         c = f
-    model = nn.Sequential(*mods, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.5),
-                          nn.Linear(c, 10))
+    class Front(nn.Module):  # Rescaling(1/255) and RandomFlip("horizontal")
+        def forward(self, x):
+            x = x * (1 / 255)
+            if self.training:
+                flip = torch.rand(x.shape[0]) < 0.5
+                x = torch.where(flip[:, None, None, None], torch.flip(x, dims=[3]), x)
+            return x
+
+    model = nn.Sequential(Front(), *mods, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Dropout(0.5), nn.Linear(c, 10))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
     x, y = data(shape, steps)
     xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))
@@ -126,7 +134,7 @@ def run_peer(python, name, shape_id, steps, threads, rounds):
 def fastnn_model(shape):
     from fastnn import layers as L
     from fastnn.models import Sequential
-    stack = [L.Input(shape)]
+    stack = [L.Input(shape), L.Rescaling(1 / 255), L.RandomFlip("horizontal")]
     for f in FILTERS:
         stack += [L.Conv2D(f, 3, padding="same", use_bias=False), L.BatchNormalization(),
                   L.Activation("relu"), L.MaxPooling2D()]
@@ -199,7 +207,8 @@ def main():
         print("RESULT " + json.dumps(sec))
         return
 
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:0] = [here, os.path.dirname(here)]  # harness.py; this checkout's fastnn
     import fastnn
     from fastnn import _C
     from harness import header, limit_blas_threads

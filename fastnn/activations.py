@@ -23,8 +23,13 @@ class Activation:
     def backward(self, dy, y):
         return dy if self._backward is None else self._backward(dy, y, out=dy)
 
-    def __call__(self, x):
-        """Apply to any array, Keras style: returns a new float32 array."""
+    def __call__(self, x, **kwargs):
+        """Apply to any array, Keras style: returns a new float32 array.  Keras's
+        arguments are taken too: relu(x, negative_slope=, max_value=, threshold=),
+        gelu(x, approximate=), elu(x, alpha=), leaky_relu(x, negative_slope=),
+        softmax(x, axis=), log_softmax(x, axis=)."""
+        if kwargs:
+            return apply(self.name, x, **kwargs)
         return self.forward(np.array(x, dtype=np.float32))
 
     def __repr__(self):
@@ -68,7 +73,9 @@ class KindActivation(Activation):
         """f(x) into a new array, x untouched (no copy kept: for layers that own x)."""
         return _C.activation_forward(x, self.kind, *self.params)
 
-    def __call__(self, x):
+    def __call__(self, x, **kwargs):
+        if kwargs:
+            return apply(self.name, x, **kwargs)
         return self.apply(np.array(x, dtype=np.float32))
 
 

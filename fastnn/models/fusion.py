@@ -181,8 +181,10 @@ def _fuse_bn_relu(plan, output_slots):
     readers = _readers(plan)
     fused, dropped = {}, set()
     for i, (bn, ins, out, wants, need_dx) in enumerate(plan):
+        if type(bn) is not BatchNormalization or type(out) is not int:
+            continue
         users = readers.get(out, [])
-        if type(bn) is not BatchNormalization or out in output_slots or len(users) != 1:
+        if out in output_slots or len(users) != 1:
             continue
         relu, relu_ins, relu_out, _, _ = plan[users[0]]
         if relu_ins != [out] or not _plain_relu(relu):

@@ -31,7 +31,7 @@ CASES = [
     Case("ReLU-max-slope-threshold",
          lambda: ReLU(max_value=1.5, negative_slope=0.2, threshold=0.3), [(4, 7)],
          _act("relu", 1.5, 0.2, 0.3)),
-    Case("ReLU-max-only", lambda: ReLU(max_value=0.7), [(4, 7)], _act("relu", 0.7)),
+    Case("ReLU-max-only", lambda: ReLU(max_value=0.7), [(3, 7)], _act("relu", 0.7)),
     Case("LeakyReLU-default", LeakyReLU, [(3, 7)], _act("leaky_relu", 0.3)),
     Case("LeakyReLU-0.05", lambda: LeakyReLU(negative_slope=0.05), [(1, 3, 3, 3)],
          _act("leaky_relu", 0.05)),
