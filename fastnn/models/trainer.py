@@ -101,14 +101,23 @@ class Trainer:
                 return (m.get("config") or {}).get("name", m.get("class_name"))
             return m
 
+        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
+            return losses.get(entry) if isinstance(entry, dict) else entry
+
         metrics = config.get("metrics")
         if isinstance(metrics, dict):
             metrics = {k: metric_id(v) for k, v in metrics.items()}
         elif isinstance(metrics, list):
             metrics = metric_id(metrics)
+        loss = config.get("loss")
+        if isinstance(loss, dict) and "class_name" in loss:
+            loss = loss_obj(loss)
+        elif isinstance(loss, dict):
+            loss = {k: loss_obj(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=config.get("loss"), loss_weights=config.get("loss_weights"),
-                     metrics=metrics)
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
 
     @property
     def metrics_names(self):
