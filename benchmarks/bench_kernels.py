@@ -69,6 +69,24 @@ def cases(batch):
     flat = rand(batch, 1600)
     add("dropout forward", f"{batch}x1600 rate 0.5", 8 * flat.size, "GB/s", "dropout_forward",
         flat, 0.5, 1234)
+    # The small modern CNN's first block (bench_cnn.py): BatchNormalization + ReLU on
+    # 28x28x32, its pooling, and the activation functions on the same tensor.
+    bn_x, g, b = rand(batch, 28, 28, 32), rand(32), rand(32)
+    mean, var = _C.batchnorm_stats(bn_x)
+    var = np.abs(var) + 1
+    bn_y = _C.batchnorm_forward(bn_x, mean, var, g, b, relu=True)
+    shape = f"{batch}x28x28x32"
+    add("batchnorm stats", shape, 4 * bn_x.size, "GB/s", "batchnorm_stats", bn_x)
+    add("batchnorm+relu forward", shape, 8 * bn_x.size, "GB/s", "batchnorm_forward", bn_x,
+        mean, var, g, b, -1, 1e-3, True)
+    add("batchnorm+relu backward", shape, 28 * bn_x.size, "GB/s", "batchnorm_backward",
+        rand(*bn_x.shape), bn_x, bn_y, mean, var, g)
+    add("avgpool 2x2 forward", shape + " /2", 5 * bn_x.size, "GB/s", "avgpool2d_forward", bn_x)
+    add("global avgpool forward", shape, 4 * bn_x.size, "GB/s", "avgpool2d_forward", bn_x,
+        (28, 28), (1, 1))
+    add("gelu forward", shape, 8 * bn_x.size, "GB/s", "activation_forward", bn_x, "gelu")
+    add("gelu backward", shape, 16 * bn_x.size, "GB/s", "activation_backward", bn_x, bn_x,
+        bn_y, "gelu")
     for label, (K, U) in (("dense cnn", (1600, 10)), ("dense mlp", (32, 32))):
         x, w, bias, dy = rand(batch, K), rand(K, U), rand(U), rand(batch, U)
         flops = 2 * batch * K * U

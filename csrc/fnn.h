@@ -190,6 +190,27 @@ void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                         float lr, float rho, float momentum, float epsilon);
 
+/* ---- More activations (activations.c): one forward/backward pair by kind --------- */
+enum {
+    FNN_ACT_ELU, FNN_ACT_SELU, FNN_ACT_GELU, FNN_ACT_GELU_TANH, FNN_ACT_SILU, FNN_ACT_SOFTPLUS,
+    FNN_ACT_SOFTSIGN, FNN_ACT_HARD_SIGMOID, FNN_ACT_HARD_SILU, FNN_ACT_LEAKY_RELU,
+    FNN_ACT_RELU6, FNN_ACT_EXPONENTIAL, FNN_ACT_MISH, FNN_ACT_RELU, FNN_ACT_COUNT
+};
+/* y = f(x) elementwise (y may be x); p0..p2 the kind's parameters (see activations.c). */
+void fnn_activation_forward(float *y, const float *x, int64_t n, int kind, float p0, float p1,
+                            float p2);
+/* dx = dy * f'(x), from the forward input x and output y (dx may be dy). */
+void fnn_activation_backward(float *dx, const float *dy, const float *x, const float *y,
+                             int64_t n, int kind, float p0, float p1, float p2);
+/* log_softmax over the last axis of (N, K); backward from the output y. */
+void fnn_log_softmax_forward(float *y, const float *x, int64_t N, int64_t K);
+void fnn_log_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K);
+
+/* ---- AveragePooling2D (pool2d.c): the mean over each window clipped to the image
+ * (padding not counted, as Keras's "same"); global pooling is the whole-image window. */
+void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s);
+void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *s);
+
 /* ---- BatchNormalization (batchnorm.c): x seen as (A, C, B), C the normalized axis -- */
 /* Scratch floats for any of the three kernels below. */
 size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B);

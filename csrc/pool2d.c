@@ -93,3 +93,112 @@ void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
             for (int64_t c = 0; c < C; c++) dxn[(int64_t)an[o + c] * C + c] += dyn[o + c];
     }
 }
+
+/* ---- average pooling ---------------------------------------------------------------
+ *   forward   y[n,oh,ow,c] = mean of x[n,ih,iw,c] over the window clipped to the image
+ *             (padding is not counted: Keras's "same" average)
+ *   backward  dx[n,ih,iw,c] = sum over the windows holding (ih, iw) of dy / count.
+ * Global average pooling is the window of the whole image. */
+FNN_INLINE void avg_forward_image(float *restrict y, const float *x, const fnn_pool2d_shape *s,
+                                  int64_t n) {
+    const int64_t C = s->C;
+    const float *xn = x + n * s->H * s->W * C;
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        int64_t h0 = fnn_max64(0, oh * s->SH - s->PT);
+        int64_t h1 = fnn_min64(s->H, oh * s->SH - s->PT + s->KH);
+        for (int64_t ow = 0; ow < s->OW; ow++) {
+            int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
+            int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
+            float *restrict yo = y + ((n * s->OH + oh) * s->OW + ow) * C;
+            for (int64_t c = 0; c < C; c++) yo[c] = 0.0f;
+            for (int64_t ih = h0; ih < h1; ih++)
+                for (int64_t iw = w0; iw < w1; iw++) {
+                    const float *restrict xp = xn + (ih * s->W + iw) * C;
+                    for (int64_t c = 0; c < C; c++) yo[c] += xp[c];
+                }
+            float inv = 1.0f / (float)((h1 - h0) * (w1 - w0));
+            for (int64_t c = 0; c < C; c++) yo[c] *= inv;
+        }
+    }
+}
+
+FNN_INLINE void avg_backward_image(float *restrict dx, const float *restrict dy,
+                                   const fnn_pool2d_shape *s, int64_t n) {
+    const int64_t C = s->C;
+    float *dxn = dx + n * s->H * s->W * C;
+    memset(dxn, 0, (size_t)(s->H * s->W * C) * sizeof(float));
+    for (int64_t oh = 0; oh < s->OH; oh++) {
+        int64_t h0 = fnn_max64(0, oh * s->SH - s->PT);
+        int64_t h1 = fnn_min64(s->H, oh * s->SH - s->PT + s->KH);
+        for (int64_t ow = 0; ow < s->OW; ow++) {
+            int64_t w0 = fnn_max64(0, ow * s->SW - s->PL);
+            int64_t w1 = fnn_min64(s->W, ow * s->SW - s->PL + s->KW);
+            const float *restrict d = dy + ((n * s->OH + oh) * s->OW + ow) * C;
+            float inv = 1.0f / (float)((h1 - h0) * (w1 - w0));
+            for (int64_t ih = h0; ih < h1; ih++)
+                for (int64_t iw = w0; iw < w1; iw++) {
+                    float *restrict dp = dxn + (ih * s->W + iw) * C;
+                    for (int64_t c = 0; c < C; c++) dp[c] += d[c] * inv;
+                }
+        }
+    }
+}
+
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX512 static void avg_forward_avx512(float *y, const float *x,
+                                                 const fnn_pool2d_shape *s, int64_t n) {
+    avg_forward_image(y, x, s, n);
+}
+FNN_TARGET_AVX2 static void avg_forward_avx2(float *y, const float *x,
+                                             const fnn_pool2d_shape *s, int64_t n) {
+    avg_forward_image(y, x, s, n);
+}
+FNN_TARGET_AVX512 static void avg_backward_avx512(float *dx, const float *dy,
+                                                  const fnn_pool2d_shape *s, int64_t n) {
+    avg_backward_image(dx, dy, s, n);
+}
+FNN_TARGET_AVX2 static void avg_backward_avx2(float *dx, const float *dy,
+                                              const fnn_pool2d_shape *s, int64_t n) {
+    avg_backward_image(dx, dy, s, n);
+}
+#endif
+
+void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s) {
+    int nt = fnn_threads_for(s->N * s->OH * s->OW * s->C * s->KH * s->KW);
+    const int isa = fnn_vector_isa();
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = 0; n < s->N; n++) {
+#ifdef FNN_TARGET_AVX512
+        if (isa == FNN_ISA_AVX512) {
+            avg_forward_avx512(y, x, s, n);
+            continue;
+        }
+        if (isa == FNN_ISA_AVX2) {
+            avg_forward_avx2(y, x, s, n);
+            continue;
+        }
+#endif
+        (void)isa;
+        avg_forward_image(y, x, s, n);
+    }
+}
+
+void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *s) {
+    int nt = fnn_threads_for(s->N * (s->H * s->W * s->C + s->OH * s->OW * s->C * s->KH * s->KW));
+    const int isa = fnn_vector_isa();
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = 0; n < s->N; n++) {
+#ifdef FNN_TARGET_AVX512
+        if (isa == FNN_ISA_AVX512) {
+            avg_backward_avx512(dx, dy, s, n);
+            continue;
+        }
+        if (isa == FNN_ISA_AVX2) {
+            avg_backward_avx2(dx, dy, s, n);
+            continue;
+        }
+#endif
+        (void)isa;
+        avg_backward_image(dx, dy, s, n);
+    }
+}

@@ -98,6 +98,18 @@ cdef extern from "fnn.h" nogil:
                                 const float *var, const float *gamma, int64_t A, int64_t C,
                                 int64_t B, float epsilon, int batch_stats, float *work,
                                 size_t work_size)
+
+    void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s)
+    void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *s)
+
+    enum: FNN_ACT_COUNT
+    void fnn_activation_forward(float *y, const float *x, int64_t n, int kind, float p0,
+                                float p1, float p2)
+    void fnn_activation_backward(float *dx, const float *dy, const float *x, const float *y,
+                                 int64_t n, int kind, float p0, float p1, float p2)
+    void fnn_log_softmax_forward(float *y, const float *x, int64_t N, int64_t K)
+    void fnn_log_softmax_backward(float *dx, const float *dy, const float *y, int64_t N,
+                                  int64_t K)
     enum: FNN_INTERP_NEAREST
     enum: FNN_INTERP_BILINEAR
     enum: FNN_FILL_REFLECT

@@ -115,3 +115,35 @@ def batchnorm_backward(dy, x, y, mean, var, gamma=None, int axis=-1, float epsil
         fnn_batchnorm_backward(DX, DG, DB, DY, X, Yp, Mn, V, G, A, C, B, epsilon, batch_stats,
                                Wk, ws)
     return dx, dg, db
+
+
+# ---- AveragePooling2D (csrc/pool2d.c; here to keep _C_windows.pxi untouched) ------------
+
+def avgpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=None):
+    """y (N,OH,OW,C): the mean of each window, padding not counted."""
+    op = "avgpool2d_forward"
+    f32(op, "x", x, 4)
+    cdef fnn_pool2d_shape s = _pool_shape(op, x.shape, pool_size, strides, padding)
+    y = _output(op, "out", out, (s.N, s.OH, s.OW, s.C), F32, (x,))
+    cdef float *Y = fp(y)
+    cdef float *X = fp(x)
+    with nogil:
+        fnn_avgpool2d_forward(Y, X, &s)
+    return y
+
+
+def avgpool2d_backward(dy, input_shape, pool_size=(2, 2), strides=None, padding="valid",
+                       out=None):
+    """dx (input_shape): each dy spread evenly over its window's image pixels."""
+    op = "avgpool2d_backward"
+    f32(op, "dy", dy, 4)
+    cdef fnn_pool2d_shape s = _pool_shape(op, tuple(input_shape), pool_size, strides, padding)
+    if dy.shape != (s.N, s.OH, s.OW, s.C):
+        raise ValueError(f"{op}: dy must have shape {(s.N, s.OH, s.OW, s.C)} for input "
+                         f"{tuple(input_shape)}, received {dy.shape}")
+    dx = _output(op, "out", out, (s.N, s.H, s.W, s.C), F32, (dy,))
+    cdef float *DX = fp(dx)
+    cdef float *DY = fp(dy)
+    with nogil:
+        fnn_avgpool2d_backward(DX, DY, &s)
+    return dx

@@ -338,10 +338,6 @@ def _bn_axes(x, axis):
         tuple(-1 if i == axis else 1 for i in range(x.ndim))
 
 
-def batchnorm_workspace_size(A, C, B):
-    return 1
-
-
 def batchnorm_stats(x, axis=-1, out_mean=None, out_var=None, work=None):
     _, red, _ = _bn_axes(x, axis)
     mean = x.mean(axis=red)
@@ -378,6 +374,114 @@ def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3, b
         dx = scale * g
     return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, dgamma),
             _store(out_beta, dbeta))
+
+
+# ---- AveragePooling2D (imagea) -----------------------------------------------------
+
+def _avg_counts(H, W, geometry):
+    """How many image pixels each window holds (padding is not counted)."""
+    KH, KW, SH, SW, OH, OW, PT, PL = geometry
+    ones = _padded(np.ones((1, H, W, 1)), PT, PL, OH, OW, KH, KW, SH, SW)
+    return sum(_window(ones, kh, kw, OH, OW, SH, SW) for kh in range(KH) for kw in range(KW))
+
+
+def avgpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid", out=None):
+    g = _pool_geometry(x.shape, pool_size, strides, padding)
+    KH, KW, SH, SW, OH, OW, PT, PL = g
+    xp = _padded(x, PT, PL, OH, OW, KH, KW, SH, SW)
+    total = sum(_window(xp, kh, kw, OH, OW, SH, SW) for kh in range(KH) for kw in range(KW))
+    return _store(out, (total / _avg_counts(x.shape[1], x.shape[2], g)).astype(x.dtype))
+
+
+def avgpool2d_backward(dy, input_shape, pool_size=(2, 2), strides=None, padding="valid",
+                       out=None):
+    N, H, W, C = input_shape
+    g = _pool_geometry(input_shape, pool_size, strides, padding)
+    KH, KW, SH, SW, OH, OW, PT, PL = g
+    share = dy / _avg_counts(H, W, g)
+    HP, WP = max(H + PT, (OH - 1) * SH + KH), max(W + PL, (OW - 1) * SW + KW)
+    dxp = np.zeros((N, HP, WP, C), dtype=dy.dtype)
+    for kh in range(KH):
+        for kw in range(KW):
+            dxp[:, kh:kh + (OH - 1) * SH + 1:SH, kw:kw + (OW - 1) * SW + 1:SW] += share
+    return _store(out, dxp[:, PT:PT + H, PL:PL + W])
+
+
+# ---- more activations (imagea) ------------------------------------------------------
+
+def _erf(x):
+    from math import erf
+    return np.vectorize(erf, otypes=[np.float64])(x).astype(x.dtype, copy=False)
+
+
+def _softplus(v):
+    return np.maximum(v, 0) + np.log1p(np.exp(-np.abs(v)))
+
+
+def _sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+_GELU_K = np.sqrt(2 / np.pi)
+
+
+def _activation(kind, v, p0, p1, p2):
+    if kind == "elu":
+        return np.where(v > 0, v, p0 * np.expm1(np.minimum(v, 0)))
+    if kind == "selu":
+        return _SELU_SCALE * np.where(v > 0, v, _SELU_ALPHA * np.expm1(np.minimum(v, 0)))
+    if kind == "gelu":
+        return 0.5 * v * (1 + _erf(v / np.sqrt(2)))
+    if kind == "gelu_tanh":
+        return 0.5 * v * (1 + np.tanh(_GELU_K * (v + 0.044715 * v ** 3)))
+    if kind == "silu":
+        return v * _sigmoid(v)
+    if kind == "softplus":
+        return _softplus(v)
+    if kind == "softsign":
+        return v / (1 + np.abs(v))
+    if kind == "hard_sigmoid":
+        return np.clip((v + 3) / 6, 0, 1)
+    if kind == "hard_silu":
+        return v * np.clip((v + 3) / 6, 0, 1)
+    if kind == "leaky_relu":
+        return np.where(v > 0, v, p0 * v)
+    if kind == "relu6":
+        return np.clip(v, 0, 6)
+    if kind == "exponential":
+        return np.exp(v)
+    if kind == "mish":
+        return v * np.tanh(_softplus(v))
+    if kind == "relu":  # Keras's relu(x, negative_slope=p1, max_value=p0, threshold=p2)
+        pos = np.where(v > p2, v, 0)
+        if np.isfinite(p0):
+            pos = np.clip(pos, 0, p0)
+        return pos - p1 * np.maximum(p2 - v, 0)
+    raise ValueError(f"activation_forward: unknown activation kind {kind!r}")
+
+
+def activation_forward(x, kind, p0=0.0, p1=0.0, p2=0.0, out=None):
+    return _store(out, _activation(kind, x, p0, p1, p2).astype(x.dtype, copy=False))
+
+
+def activation_backward(dy, x, y, kind, p0=0.0, p1=0.0, p2=0.0, out=None):
+    """dy times the derivative, by central differences of the float64 forward (the
+    derivatives are in csrc/activations.c; kinks are measure-zero)."""
+    x64 = x.astype(np.float64)
+    h = 1e-5 * np.maximum(1.0, np.abs(x64))
+    d = (_activation(kind, x64 + h, p0, p1, p2) - _activation(kind, x64 - h, p0, p1, p2)) / (2 * h)
+    return _store(out, (dy * d).astype(dy.dtype, copy=False))
+
+
+def log_softmax_forward(x, out=None):
+    shifted = x - x.max(axis=-1, keepdims=True)
+    y = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return _store(out, y.astype(x.dtype, copy=False))
+
+
+def log_softmax_backward(dy, y, out=None):
+    return _store(out, dy - np.exp(y) * dy.sum(axis=-1, keepdims=True))
 # ---- image preprocessing and augmentation (csrc/image_ops.c) ---------------------------
 
 def scale_shift(x, scale, shift=None, out=None):

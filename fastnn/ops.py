@@ -338,6 +338,42 @@ def contrast_backward(dy, x, factor, value_range):
     return _C.contrast_backward(_f32(dy), _f32(x), _f32(factor), value_range)
 
 
+# ---- average pooling and the other activations (csrc/pool2d.c, csrc/activations.c) ----------
+@_named
+def avgpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
+    """Keras AveragePooling2D: the mean of each window ("same" counts only image pixels)."""
+    return _C.avgpool2d_forward(_f32(x), pool_size, strides, padding)
+
+
+@_named
+def avgpool2d_backward(dy, input_shape, pool_size=(2, 2), strides=None, padding="valid"):
+    """The gradient of an AveragePooling2D's input: each dy spread over its window."""
+    return _C.avgpool2d_backward(_f32(dy), tuple(input_shape), pool_size, strides, padding)
+
+
+@_named
+def activation_forward(x, kind, p0=0.0, p1=0.0, p2=0.0):
+    """f(x) for one of _C.ACTIVATION_KINDS ("gelu", "elu" with alpha p0, ...)."""
+    return _C.activation_forward(_f32(x), kind, p0, p1, p2)
+
+
+@_named
+def activation_backward(dy, x, y, kind, p0=0.0, p1=0.0, p2=0.0):
+    """dy * f'(x), given the forward input x and output y."""
+    return _C.activation_backward(_f32(dy), _f32(x), _f32(y), kind, p0, p1, p2)
+
+
+@_named
+def log_softmax_forward(x):
+    """log(softmax(x)) over the last axis."""
+    return _C.log_softmax_forward(_f32(x))
+
+
+@_named
+def log_softmax_backward(dy, y):
+    return _C.log_softmax_backward(_f32(dy), _f32(y))
+
+
 # Every public function above, so the list cannot drift from the module (a tripwire in
 # tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
 __all__ = sorted(name for name, value in list(globals().items())

@@ -36,9 +36,11 @@ def dataset(n, seed):
     return x, to_categorical(labels, 3)
 
 
-def model():
-    m = Sequential([Input((6, 6, 1)), Conv2D(4, 3, activation="relu"), MaxPooling2D(2),
-                    Flatten(), Dropout(0.3), Dense(3, activation="softmax")])
+def model(bn=False):
+    from fastnn.layers import BatchNormalization
+    m = Sequential([Input((6, 6, 1)), Conv2D(4, 3, activation="relu")] +
+                   ([BatchNormalization()] if bn else []) +
+                   [MaxPooling2D(2), Flatten(), Dropout(0.3), Dense(3, activation="softmax")])
     m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return m
 
@@ -77,6 +79,7 @@ def main():
     ap.add_argument("--batch", type=int, default=16, help="per-rank batch size")
     ap.add_argument("--no-init", action="store_true")
     ap.add_argument("--interrupt-at", type=int, default=None)
+    ap.add_argument("--bn", action="store_true", help="a BatchNormalization layer in the model")
     args = ap.parse_args()
     if not args.no_init:
         dist.init()
@@ -84,7 +87,7 @@ def main():
     x, y = dataset(97 + 31 + 33, seed=1)
     xt, yt, xv, yv, xe, ye = x[:97], y[:97], x[97:128], y[97:128], x[128:], y[128:]
     sw = np.random.default_rng(2).uniform(0.5, 1.5, size=97).astype(np.float32)
-    m = model()
+    m = model(args.bn)
     steps = Steps(args.scenario)
     callbacks = [steps, EarlyStopping(monitor="val_loss", patience=10)]
     epochs, saves = 3, []

@@ -104,3 +104,40 @@ def test_fastnn_batchnorm_file_loads_in_keras(tmp_path, rng):
     proc = subprocess.run([TF_PYTHON, "-c", script], capture_output=True, text=True,
                           timeout=300, env=env)
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def bn_relu_cnn(fuse, relu):
+    from fastnn.models import fusion
+    fusion.ENABLED = fuse
+    try:
+        set_random_seed(5)
+        inp = layers.Input((8, 8, 3))
+        x = layers.Conv2D(6, 3, padding="same", use_bias=False)(inp)
+        x = layers.BatchNormalization()(x)
+        x = relu()(x)
+        x = layers.GlobalAveragePooling2D()(x)
+        model = Model(inp, layers.Dense(2)(x))
+    finally:
+        fusion.ENABLED = True
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+@pytest.mark.parametrize("relu", [lambda: layers.Activation("relu"), layers.ReLU],
+                         ids=["Activation", "ReLU"])
+def test_batchnorm_relu_fusion_matches_the_layers(rng, relu):
+    fused, plain = bn_relu_cnn(True, relu), bn_relu_cnn(False, relu)
+    assert any(type(s[0]).__name__ == "BatchNormRelu" for s in fused._plan)
+    assert not any(type(s[0]).__name__ == "BatchNormRelu" for s in plain._plan)
+    x = rng.standard_normal((16, 8, 8, 3)).astype(np.float32)
+    y = rng.standard_normal((16, 2)).astype(np.float32)
+    for m in (fused, plain):
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
+
+
+def test_relu_with_arguments_is_not_fused():
+    model = bn_relu_cnn(True, lambda: layers.ReLU(max_value=6.0))
+    assert not any(type(s[0]).__name__ == "BatchNormRelu" for s in model._plan)

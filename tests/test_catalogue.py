@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import fastnn
+from fastnn import layers
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, Input, MaxPooling2D
 from fastnn.models import Model, Sequential
 from fastnn.optimizers import Adam
@@ -270,7 +271,49 @@ CATALOGUE = [  # (id, call, exception, regex the message must match)
      ValueError, r"Weight dense\w*/bias has shape \(3,\), but the value given is None"),
     ("variable-assign-shape", lambda: built_dense().kernel.assign(np.zeros((3, 4))), ValueError,
      r"Weight dense\w*/kernel has shape \(4, 3\), but the value given has shape \(3, 4\)"),
+    # ---- normalization, pooling, activation and shape layers (issue 16)
+    ("bn-channels-changed", lambda: _built(layers.BatchNormalization(), (None, 4, 4, 3))(
+        np.ones((2, 4, 4, 5))), ValueError, r"expected axis -1 of input shape to have value 3"),
+    ("bn-axis-batch", lambda: layers.BatchNormalization(axis=0)(Input((4, 3))), ValueError,
+     r"Invalid axis.*axis=0"),
+    ("bn-axis-out-of-range", lambda: layers.BatchNormalization(axis=3)(Input((4, 3))),
+     ValueError, r"Invalid axis.*axis=3"),
+    ("bn-momentum-2", lambda: layers.BatchNormalization(momentum=2.0), ValueError,
+     r"momentum=2.0"),
+    ("bn-epsilon-0", lambda: layers.BatchNormalization(epsilon=0), ValueError, r"epsilon=0"),
+    ("bn-synchronized", lambda: layers.BatchNormalization(synchronized=True), ValueError,
+     r"synchronized=True is not supported"),
+    ("avgpool-larger-than-input", lambda: layers.AveragePooling2D(4)(np.ones((1, 3, 3, 1))),
+     ValueError, r"window 4x4 is larger than the input 3x3"),
+    ("avgpool-no-pool-size", lambda: layers.AveragePooling2D(), TypeError, r"pool_size"),
+    ("global-pool-rank-3", lambda: layers.GlobalAveragePooling2D()(Input((4, 3))), ValueError,
+     r"expected ndim=4, found ndim=3"),
+    ("relu-negative-max", lambda: layers.ReLU(max_value=-1), ValueError,
+     r"max_value of a ReLU layer cannot be a negative value. Received: max_value=-1"),
+    ("relu-negative-threshold", lambda: layers.ReLU(threshold=-0.5), ValueError,
+     r"threshold=-0.5"),
+    ("leaky-relu-negative", lambda: layers.LeakyReLU(-0.1), ValueError,
+     r"negative_slope=-0.1"),
+    ("softmax-axis-batch", lambda: layers.Softmax(axis=0)(Input((3,))), ValueError,
+     r"axis 0 is out of range"),
+    ("activation-unknown", lambda: Dense(3, activation="swoosh"), ValueError,
+     r"Could not interpret activation function identifier: 'swoosh'"),
+    ("reshape-size-mismatch", lambda: layers.Reshape((5, -1))(Input((4, 3))), ValueError,
+     r"total size of the tensor must be unchanged"),
+    ("reshape-two-unknown", lambda: layers.Reshape((-1, -1)), ValueError,
+     r"at most one unknown dimension"),
+    ("permute-not-a-permutation", lambda: layers.Permute((1, 3)), ValueError,
+     r"Invalid permutation argument `dims`.*\(1, 3\)"),
+    ("repeat-vector-rank-3", lambda: layers.RepeatVector(2)(Input((4, 3))), ValueError,
+     r"expected ndim=2, found ndim=3"),
+    ("flatten-bad-data-format", lambda: Flatten(data_format="nchw"), ValueError,
+     r"data_format='nchw'"),
 ]
+
+
+def _built(layer, shape):
+    layer.ensure_built(shape)
+    return layer
 
 
 @pytest.mark.parametrize("_, call, exc, match", CATALOGUE, ids=[c[0] for c in CATALOGUE])

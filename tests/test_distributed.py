@@ -237,3 +237,23 @@ def test_checkpoints_are_written_once_and_a_backup_resumes_every_rank(mpirun, tm
         for r in ranks:
             assert r[key].tobytes() == whole[0][key].tobytes(), key
     assert len((resumed / "log.csv").read_text().splitlines()) == 1 + 4
+
+
+def test_batchnorm_moving_statistics_agree_across_ranks(mpirun, tmp_path):
+    """Each rank normalizes with its own share of the batch; the moving statistics follow
+    the ranks' batch moments averaged by sample count, bitwise the same on every rank
+    (including a rank whose share of the last batch is empty), and near one process's."""
+    rc, out, ranks = mpirun(3, "train", "--batch", "16", "--bn")
+    assert rc == 0 and len(ranks) == 3, out
+    for key in ranks[0]:
+        for r in ranks[1:]:
+            assert r[key].tobytes() == ranks[0][key].tobytes(), f"rank differs in {key}"
+    outdir = tmp_path / "single-bn"
+    outdir.mkdir()
+    rc, out = run([sys.executable, WORKER, "train", str(outdir), "--batch", "48", "--bn"],
+                  child_env(), tmp_path, 180)
+    assert rc == 0, out
+    single = dict(np.load(outdir / "rank0.npz"))
+    # conv kernel (36) and bias (4), then gamma, beta, moving_mean, moving_variance (4 each)
+    mean_dist, mean_single = ranks[0]["weights"][48:52], single["weights"][48:52]
+    np.testing.assert_allclose(mean_dist, mean_single, rtol=0.05, atol=0.02)

@@ -40,3 +40,22 @@ def test_image_faces(rng):
                                ref.contrast_forward(x, factor, (0, 1)), rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="scale_shift"):
         ops.scale_shift(np.array(["a"]), np.ones(1))
+
+
+def test_pooling_and_activation_faces(rng):
+    x = rng.standard_normal((2, 5, 6, 3))
+    y = ops.avgpool2d_forward(np.asfortranarray(x), 3, 2, "same")
+    np.testing.assert_allclose(y, ref.avgpool2d_forward(x, 3, 2, "same"), rtol=1e-5, atol=1e-6)
+    dy = rng.standard_normal(y.shape)
+    np.testing.assert_allclose(ops.avgpool2d_backward(dy, x.shape, 3, 2, "same"),
+                               ref.avgpool2d_backward(dy, x.shape, 3, 2, "same"), rtol=1e-5,
+                               atol=1e-6)
+    a = ops.activation_forward(x, "gelu")
+    np.testing.assert_allclose(a, ref.activation_forward(x, "gelu"), rtol=1e-5, atol=1e-6)
+    da = ops.activation_backward(x, x, a, "gelu")
+    np.testing.assert_allclose(da, ref.activation_backward(x, x, a, "gelu"), rtol=1e-4,
+                               atol=1e-5)
+    s = ops.log_softmax_forward(x)
+    np.testing.assert_allclose(s, ref.log_softmax_forward(x), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ops.log_softmax_backward(x, s), ref.log_softmax_backward(x, s),
+                               rtol=1e-5, atol=1e-5)

@@ -2,7 +2,7 @@
 of csrc/batchnorm.c."""
 import numpy as np
 
-from fastnn import _C, initializers
+from fastnn import _C, distributed, initializers
 from fastnn.layers.layer import Layer, reject_unsupported
 
 
@@ -131,10 +131,10 @@ class BatchNormalization(Layer):
         if self._batch_stats:
             mean, var = _C.batchnorm_stats(x, axis, out_mean=self.buffer("mean", (c,)),
                                            out_var=self.buffer("var", (c,)), work=work)
-            m = self.momentum
-            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
-                moving.value *= m
-                moving.value += (1.0 - m) * batch
+            if distributed.strategy().active:  # data-parallel: see sync_batch_state
+                self._pending = (x.size // c, mean, var)
+            else:
+                self._update_moving(mean, var)
         else:
             mean, var = self.moving_mean.value, self.moving_variance.value
         self._mean, self._var = mean, var
@@ -143,6 +143,33 @@ class BatchNormalization(Layer):
                                  self.epsilon, relu, out=self.buffer("y", x.shape), work=work)
         self._y = y
         return y
+
+    def _update_moving(self, mean, var):
+        m = self.momentum
+        for moving, batch in ((self.moving_mean, mean), (self.moving_variance, var)):
+            moving.value *= m
+            moving.value += (1.0 - m) * batch
+
+    def skip_batch(self):
+        if self.trainable:  # this rank has no samples in the step: it adds nothing
+            self._pending = (0, None, None)
+
+    def sync_batch_state(self, strategy):
+        """Data-parallel training (called by the model after each step on every rank):
+        each rank normalized with its own batch's statistics; the moving statistics move
+        with the ranks' batch moments averaged (weighted by sample count), the same on
+        every rank."""
+        pending, self._pending = getattr(self, "_pending", None), None
+        if pending is None:
+            return
+        n, mean, var = pending
+        c = self.moving_mean.shape[0]
+        local = np.zeros(2 * c + 1) if mean is None else \
+            np.concatenate([n * mean.astype(np.float64), n * var.astype(np.float64), [n]])
+        total = np.array(strategy.sum(local.tolist()))
+        if total[-1] > 0:
+            self._update_moving((total[:c] / total[-1]).astype(np.float32),
+                                (total[c:2 * c] / total[-1]).astype(np.float32))
 
     def backward(self, dy, need_dx=True):
         x = self._x

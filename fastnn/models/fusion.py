@@ -15,6 +15,10 @@ Conv2D's output feeds only a MaxPooling2D, the plan may run the pair as one entr
   tiles, 31% fewer tiles; the input gradient outside that part is zero, as it is
   unfused.
 
+- `BatchNormRelu`: BatchNormalization then a plain ReLU (`Activation("relu")` or
+  `ReLU()` with its defaults): one pass normalizes and clamps (the normalized tensor is
+  never stored), and the backward pass takes ReLU's mask from the output.
+
 The layers themselves are unchanged (their weights, configs, summaries and files are the
 same), results match the unfused layers (the forward pass bit for bit on the AVX-512 and
 AVX2 paths; gradients to rounding), and anything else runs layer by layer.
@@ -25,7 +29,9 @@ benchmarks and tests.
 import numpy as np
 
 from fastnn import _C, activations
+from fastnn.layers.activation import Activation
 from fastnn.layers.conv2d import Conv2D
+from fastnn.layers.normalization import BatchNormalization
 from fastnn.layers.pooling import MaxPooling2D
 
 ENABLED = True
@@ -104,6 +110,33 @@ class CroppedConvPool(_ConvPoolStep):
         return dx
 
 
+class BatchNormRelu:
+    """BatchNormalization + ReLU as one plan entry (fnn_batchnorm_forward with relu)."""
+
+    def __init__(self, bn, relu):
+        self.bn, self.relu = bn, relu
+        self.name = f"{bn.name}+{relu.name}"
+
+    @property
+    def weights(self):
+        return self.bn.weights
+
+    def skip_batch(self):
+        pass
+
+    def forward(self, x, training=False):
+        return self.bn.run(x, training, relu=True)
+
+    def backward(self, dy, need_dx=True):
+        return self.bn.backward(dy, need_dx)
+
+
+def _plain_relu(layer):
+    if type(layer) is Activation:
+        return layer.activation is activations.relu and not layer.defer_activation
+    return type(layer).__name__ == "ReLU" and getattr(layer, "is_plain_relu", False)
+
+
 def _input_crop(conv, pool, input_shape):
     """(rows, cols) of the input the pooled outputs depend on, when smaller than it."""
     if (type(conv) is not Conv2D or type(pool) is not MaxPooling2D or conv.padding != "valid"
@@ -129,9 +162,39 @@ def _fusable(conv, pool):
 
 def fuse(plan, output_slots, shapes):
     """The plan with each fusable Conv2D -> MaxPooling2D pair replaced by one entry at
-    the convolution's place; shapes[slot] is each slot's shape."""
+    the convolution's place, then each BatchNormalization -> ReLU pair by one at the
+    normalization's place; shapes[slot] is each slot's shape."""
     if not ENABLED:
         return plan
+    return _fuse_bn_relu(_fuse_conv_pool(plan, output_slots, shapes), output_slots)
+
+
+def _readers(plan):
+    readers = {}
+    for i, (_, ins, _, _, _) in enumerate(plan):
+        for s in ins:
+            readers.setdefault(s, []).append(i)
+    return readers
+
+
+def _fuse_bn_relu(plan, output_slots):
+    readers = _readers(plan)
+    fused, dropped = {}, set()
+    for i, (bn, ins, out, wants, need_dx) in enumerate(plan):
+        if type(bn) is not BatchNormalization or type(out) is not int:
+            continue
+        users = readers.get(out, [])
+        if out in output_slots or len(users) != 1:
+            continue
+        relu, relu_ins, relu_out, _, _ = plan[users[0]]
+        if relu_ins != [out] or not _plain_relu(relu):
+            continue
+        fused[i] = (BatchNormRelu(bn, relu), ins, relu_out, wants, need_dx)
+        dropped.add(users[0])
+    return [fused.get(i, entry) for i, entry in enumerate(plan) if i not in dropped]
+
+
+def _fuse_conv_pool(plan, output_slots, shapes):
     readers = {}
     for i, (_, ins, _, _, _) in enumerate(plan):
         for s in ins:

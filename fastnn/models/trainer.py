@@ -350,7 +350,13 @@ class Trainer:
     def _train_batch(self, xs, ys, w, global_count):
         total, sums, preds = self._loss_step(xs, ys, w, training=True)
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
-        distributed.strategy().average_gradients(self._flat_grads, len(xs[0]), global_count)
+        dist = distributed.strategy()
+        dist.average_gradients(self._flat_grads, len(xs[0]), global_count)
+        if dist.active:  # layer state that follows the batches (BatchNormalization's moving
+            for layer in self.walk_layers():  # statistics) agrees across ranks
+                sync = getattr(layer, "sync_batch_state", None)
+                if sync is not None:
+                    sync(dist)
         self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
         return total, sums, preds
 

@@ -21,9 +21,10 @@ PROGRAMS = [
     ("tf_cnn_cifar10.py", "https://www.tensorflow.org/tutorials/images/cnn", None),
     ("iris_mlp_seed.py", "fastnn's seed program (the issue's Iris MLP)", None),
     ("tf_basic_classification.py", "https://www.tensorflow.org/tutorials/keras/classification",
-     "keras.layers.Softmax is not provided yet (issue 16, activation layers)"),
+     None),
     ("kio_sequential_model.py", "https://keras.io/guides/sequential_model/",
-     "keras.layers.GlobalMaxPooling2D is not provided yet (issue 16, pooling)"),
+     "layer.output of a Sequential model's layers built twice (feature extraction: "
+     "'has multiple inbound nodes') is refused"),
     ("kio_training_builtin.py", "https://keras.io/guides/training_with_built_in_methods/",
      "metric objects in compile (keras.metrics.SparseCategoricalAccuracy()) are not "
      "supported yet (issue 15, metrics)"),

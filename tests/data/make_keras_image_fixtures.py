@@ -8,6 +8,8 @@ Run with real Keras 3 (TensorFlow backend), from the repository root:
 It writes into tests/data/:
   keras_bn_cnn.keras      Conv2D(no bias) + BatchNormalization + ReLU blocks and the
       other image layers, trained a few steps by Keras (moving statistics moved)
+  keras_image_zoo.keras   one Functional model with the other layers (pooling,
+      activation layers and functions, shape layers), trained a few steps
   keras_bn_cnn_expected.npz   inputs, Keras's predictions (inference mode) and the
       output of one training-mode call on a fresh copy (batch statistics)
 """
@@ -37,6 +39,31 @@ def model():
     return keras.Model(inp, out)
 
 
+def zoo():
+    """The other layers of this family in one Functional model."""
+    inp = keras.Input((10, 10, 3))
+    x = layers.Conv2D(6, 3, padding="same")(inp)
+    x = layers.BatchNormalization(axis=1)(x)
+    x = layers.ReLU(max_value=4.0, negative_slope=0.1, threshold=0.2)(x)
+    x = layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    x = layers.LeakyReLU()(x)
+    x = layers.Conv2D(8, 3, padding="same", activation="gelu")(x)
+    x = layers.PReLU(shared_axes=[1, 2], alpha_initializer="ones")(x)
+    x = layers.ELU(alpha=0.7)(x)
+    a = layers.GlobalAveragePooling2D()(x)
+    b = layers.GlobalMaxPooling2D(keepdims=True)(x)
+    b = layers.Reshape((-1, 4))(b)
+    b = layers.Permute((2, 1))(b)
+    b = layers.Flatten(data_format="channels_first")(layers.Reshape((2, 2, 2))(b))
+    x = layers.Concatenate()([a, b])
+    x = layers.Dense(6, activation="swish")(x)
+    x = layers.Dense(5, activation="mish")(x)
+    x = layers.RepeatVector(2)(x)
+    x = layers.Flatten()(x)
+    out = layers.Softmax()(layers.Dense(3, activation="selu")(x))
+    return keras.Model(inp, out)
+
+
 def main():
     keras.utils.set_random_seed(4321)
     rng = np.random.default_rng(0)
@@ -49,8 +76,14 @@ def main():
     xt = rng.standard_normal((8, 12, 12, 3)).astype("float32") * 2 + 1
     pred = m.predict(xt, verbose=0)
     train_out = keras.ops.convert_to_numpy(m(xt, training=True))
+    z = zoo()
+    xz = rng.standard_normal((64, 10, 10, 3)).astype("float32")
+    z.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    z.fit(xz, rng.integers(0, 3, 64), batch_size=16, epochs=2, verbose=0)
+    z.save(os.path.join(HERE, "keras_image_zoo.keras"))
+    xzt = rng.standard_normal((8, 10, 10, 3)).astype("float32")
     np.savez(os.path.join(HERE, "keras_bn_cnn_expected.npz"), x=xt, pred=pred,
-             train_out=train_out)
+             train_out=train_out, zoo_x=xzt, zoo_pred=z.predict(xzt, verbose=0))
 
 
 if __name__ == "__main__":
