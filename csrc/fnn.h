@@ -190,6 +190,24 @@ void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                         float lr, float rho, float momentum, float epsilon);
 
+/* ---- BatchNormalization (batchnorm.c): x seen as (A, C, B), C the normalized axis -- */
+/* Scratch floats for any of the three kernels below. */
+size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B);
+/* mean[c], var[c] (biased) over the A * B positions of channel c. */
+void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
+                         int64_t B, float *work, size_t work_size);
+/* y = (x - mean) * gamma / sqrt(var + eps) + beta (then max(y, 0) if relu); gamma, beta
+ * may be NULL (1 and 0).  y may be x. */
+void fnn_batchnorm_forward(float *y, const float *x, const float *mean, const float *var,
+                           const float *gamma, const float *beta, int64_t A, int64_t C,
+                           int64_t B, float epsilon, int relu, float *work, size_t work_size);
+/* dgamma, dbeta (C each) and dx; y is the forward output when it was fused with ReLU
+ * (else NULL); batch_stats: mean and var were the batch's own (training), else fixed. */
+void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *y, const float *mean,
+                            const float *var, const float *gamma, int64_t A, int64_t C,
+                            int64_t B, float epsilon, int batch_stats, float *work,
+                            size_t work_size);
 /* ---- Image preprocessing and augmentation (image_ops.c; maths in its header) ------ */
 enum { FNN_INTERP_NEAREST = 0, FNN_INTERP_BILINEAR = 1 };
 enum { FNN_FILL_REFLECT = 0, FNN_FILL_WRAP = 1, FNN_FILL_NEAREST = 2, FNN_FILL_CONSTANT = 3 };

@@ -87,6 +87,17 @@ cdef extern from "fnn.h" nogil:
     void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                             float lr, float rho, float momentum, float epsilon)
 
+    size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B)
+    void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
+                             int64_t B, float *work, size_t work_size)
+    void fnn_batchnorm_forward(float *y, const float *x, const float *mean, const float *var,
+                               const float *gamma, const float *beta, int64_t A, int64_t C,
+                               int64_t B, float epsilon, int relu, float *work, size_t work_size)
+    void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *y, const float *mean,
+                                const float *var, const float *gamma, int64_t A, int64_t C,
+                                int64_t B, float epsilon, int batch_stats, float *work,
+                                size_t work_size)
     enum: FNN_INTERP_NEAREST
     enum: FNN_INTERP_BILINEAR
     enum: FNN_FILL_REFLECT

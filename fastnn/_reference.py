@@ -330,6 +330,54 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     param -= momentum_buf
 
 
+# ---- BatchNormalization (imagea) ---------------------------------------------------
+
+def _bn_axes(x, axis):
+    axis = axis % x.ndim
+    return axis, tuple(i for i in range(x.ndim) if i != axis), \
+        tuple(-1 if i == axis else 1 for i in range(x.ndim))
+
+
+def batchnorm_workspace_size(A, C, B):
+    return 1
+
+
+def batchnorm_stats(x, axis=-1, out_mean=None, out_var=None, work=None):
+    _, red, _ = _bn_axes(x, axis)
+    mean = x.mean(axis=red)
+    var = ((x - mean.reshape(_bn_axes(x, axis)[2])) ** 2).mean(axis=red)
+    return _store(out_mean, mean), _store(out_var, var)
+
+
+def batchnorm_forward(x, mean, var, gamma=None, beta=None, axis=-1, epsilon=1e-3, relu=False,
+                      out=None, work=None):
+    _, _, shape = _bn_axes(x, axis)
+    y = (x - mean.reshape(shape)) / np.sqrt(var.reshape(shape) + epsilon)
+    if gamma is not None:
+        y = y * gamma.reshape(shape)
+    if beta is not None:
+        y = y + beta.reshape(shape)
+    if relu:
+        y = np.where(y < 0, 0, y)
+    return _store(out, y.astype(x.dtype, copy=False))
+
+
+def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3, batch_stats=True,
+                       out=None, out_gamma=None, out_beta=None, work=None):
+    _, red, shape = _bn_axes(x, axis)
+    g = dy if y is None else np.where(y > 0, dy, 0)
+    inv = 1 / np.sqrt(var.reshape(shape) + epsilon)
+    xhat = (x - mean.reshape(shape)) * inv
+    dbeta = g.sum(axis=red)
+    dgamma = (g * xhat).sum(axis=red)
+    scale = inv if gamma is None else inv * gamma.reshape(shape)
+    if batch_stats:
+        m = x.size // mean.size
+        dx = scale * (g - dbeta.reshape(shape) / m - xhat * dgamma.reshape(shape) / m)
+    else:
+        dx = scale * g
+    return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, dgamma),
+            _store(out_beta, dbeta))
 # ---- image preprocessing and augmentation (csrc/image_ops.c) ---------------------------
 
 def scale_shift(x, scale, shift=None, out=None):

@@ -18,19 +18,6 @@ import numpy as np
 
 from fastnn import _C
 
-__all__ = [
-    "sgemm", "dense_forward", "dense_backward_input", "dense_backward_weight",
-    "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
-    "dropout_forward", "dropout_backward",
-    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
-    "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
-]
-
-
 class _InputError(TypeError):
     """A conversion failure; `_named` prefixes it with the op's name."""
 
@@ -268,3 +255,115 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
     _C.rmsprop_update(_inplace("param", param), _inplace("velocity", velocity), buf,
                       _f32(grad), learning_rate, rho, momentum, epsilon)
+
+
+def _opt(a):
+    return None if a is None else _f32(a)
+
+
+# ---- BatchNormalization (csrc/batchnorm.c) ----------------------------------------------
+@_named
+def batchnorm_stats(x, axis=-1):
+    """(mean, var): per-channel mean and biased variance of x along `axis`."""
+    return _C.batchnorm_stats(_f32(x), axis)
+
+
+@_named
+def batchnorm_forward(x, mean, var, gamma=None, beta=None, axis=-1, epsilon=1e-3, relu=False):
+    """(x - mean) * gamma / sqrt(var + epsilon) + beta along `axis` (relu=True fuses max(y, 0))."""
+    return _C.batchnorm_forward(_f32(x), _f32(mean), _f32(var), _opt(gamma), _opt(beta), axis,
+                                epsilon, relu)
+
+
+@_named
+def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3,
+                       batch_stats=True):
+    """(dx, dgamma, dbeta); y is the ReLU-fused forward output (else None); batch_stats:
+    mean and var were the batch's own (training)."""
+    return _C.batchnorm_backward(_f32(dy), _f32(x), _opt(y), _f32(mean), _f32(var), _opt(gamma),
+                                 axis, epsilon, batch_stats)
+
+
+# ---- image preprocessing and augmentation (csrc/image_ops.c) --------------------------------
+@_named
+def scale_shift(x, scale, shift=None):
+    """x * scale + shift over x's trailing scale.size values."""
+    return _C.scale_shift(_f32(x), _f32(scale), _opt(shift))
+
+
+@_named
+def resize_forward(x, size, interpolation="bilinear", crop=None):
+    """Images (N, H, W, C) resampled to `size` (half-pixel centres), from the crop window
+    (top, left, height, width) when given."""
+    return _C.resize_forward(_f32(x), size, interpolation, crop)
+
+
+@_named
+def resize_backward(dy, x_shape, interpolation="bilinear", crop=None):
+    return _C.resize_backward(_f32(dy), x_shape, interpolation, crop)
+
+
+@_named
+def warp_forward(x, transforms, size=None, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0):
+    """Projective warp of images by Keras's (N, 8) transforms, with its fill modes."""
+    return _C.warp_forward(_f32(x), _f32(transforms), size, interpolation, fill_mode,
+                           fill_value)
+
+
+@_named
+def warp_backward(dy, transforms, x_shape, interpolation="bilinear", fill_mode="reflect"):
+    return _C.warp_backward(_f32(dy), _f32(transforms), x_shape, interpolation, fill_mode)
+
+
+@_named
+def brightness_forward(x, delta, value_range):
+    """clip(x + delta[n], *value_range) per image n."""
+    return _C.brightness_forward(_f32(x), _f32(delta), value_range)
+
+
+@_named
+def brightness_backward(dy, x, delta, value_range):
+    return _C.brightness_backward(_f32(dy), _f32(x), _f32(delta), value_range)
+
+
+@_named
+def contrast_forward(x, factor, value_range):
+    """clip((x - m) * factor[n] + m, *value_range), m each image's per-channel mean."""
+    return _C.contrast_forward(_f32(x), _f32(factor), value_range)
+
+
+@_named
+def contrast_backward(dy, x, factor, value_range):
+    return _C.contrast_backward(_f32(dy), _f32(x), _f32(factor), value_range)
+
+
+@_named
+def gconv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
+                    dilation_rate=(1, 1), groups=1):
+    """Grouped, dilated Conv2D: x (N,H,W,C), kernel (KH,KW,C/groups,F) -> (N,OH,OW,F)
+    (a depthwise kernel (KH,KW,C,M) is (KH,KW,1,C*M) with groups=C)."""
+    return _C.gconv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding,
+                              dilation_rate, groups)
+
+
+@_named
+def gconv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
+                           dilation_rate=(1, 1), groups=1):
+    return _C.gconv2d_backward_input(_f32(dy), _f32(kernel), tuple(input_shape), strides,
+                                     padding, dilation_rate, groups)
+
+
+@_named
+def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid",
+                            dilation_rate=(1, 1), groups=1, use_bias=True):
+    """(dkernel, dbias or None) of a grouped, dilated Conv2D."""
+    return _C.gconv2d_backward_weight(_f32(dy), _f32(x), kernel_shape, strides, padding,
+                                      dilation_rate, groups, use_bias)
+
+
+# Every public function above, so the list cannot drift from the module (a tripwire in
+# tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
+__all__ = sorted(name for name, value in list(globals().items())
+                 if callable(value) and not name.startswith("_") and
+                 getattr(value, "__module__", None) == __name__)

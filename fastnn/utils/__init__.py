@@ -4,6 +4,7 @@ from fastnn.utils.image_utils import array_to_img, img_to_array, load_img, save_
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
+from fastnn.utils.py_dataset import PyDataset, Sequence
 
 
 def set_random_seed(seed):
@@ -18,5 +19,5 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "array_to_img", "img_to_array", "load_img", "plot_history", "save_img",
-           "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img",
+           "plot_history", "save_img", "set_random_seed", "to_categorical"]
