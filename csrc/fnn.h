@@ -271,6 +271,20 @@ void fnn_contrast_backward(float *dx, const float *dy, const float *x, const flo
 int fnn_threads_prepare(void);
 /* Forget what fnn_threads_prepare knows (a region of another size changed the pool). */
 void fnn_threads_forget(void);
+/* ---- Grouped and dilated convolution (conv2d_grouped.c; maths in its header) ------- */
+/* Kernel (KH, KW, C/G, F); DH DW dilation; G groups dividing C and F.  A depthwise
+ * kernel (KH, KW, C, M) is this with G = C, F = C*M. */
+typedef struct {
+    int64_t N, H, W, C, F, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW, G;
+} fnn_gconv2d_shape;
+void fnn_gconv2d_forward(float *y, const float *x, const float *w, const float *b,
+                         const fnn_gconv2d_shape *s);
+void fnn_gconv2d_backward_input(float *dx, const float *dy, const float *w,
+                                const fnn_gconv2d_shape *s);
+size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s);
+/* db may be NULL.  work: fnn_gconv2d_workspace_size floats. */
+void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                 const fnn_gconv2d_shape *s, float *work);
 
 #ifdef __cplusplus
 }

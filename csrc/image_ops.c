@@ -29,6 +29,13 @@
 #include <string.h>
 #include "parallel.h"
 
+/* clip with comparisons (they vectorize; fminf/fmaxf do not without -ffast-math); a NaN
+ * stays NaN, as NumPy's clip keeps it */
+static inline float clipf(float v, float lo, float hi) {
+    v = v < lo ? lo : v;
+    return v > hi ? hi : v;
+}
+
 /* ---- scale_shift ----------------------------------------------------------------- */
 static void scale_shift_rows(float *y, const float *x, const float *scale, const float *shift,
                              int64_t r0, int64_t r1, int64_t P) {
@@ -242,7 +249,7 @@ void fnn_brightness_forward(float *y, const float *x, const float *delta, int64_
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t n = 0; n < N; n++) {
         const float d = delta[n];
-        for (int64_t j = n * P; j < (n + 1) * P; j++) y[j] = fminf(fmaxf(x[j] + d, lo), hi);
+        for (int64_t j = n * P; j < (n + 1) * P; j++) y[j] = clipf(x[j] + d, lo, hi);
     }
 }
 
@@ -280,7 +287,7 @@ void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t
         channel_mean(m, xn, HW, C);
         for (int64_t p = 0; p < HW; p++)
             for (int64_t k = 0; k < C; k++)
-                yn[p * C + k] = fminf(fmaxf((xn[p * C + k] - m[k]) * f + m[k], lo), hi);
+                yn[p * C + k] = clipf((xn[p * C + k] - m[k]) * f + m[k], lo, hi);
     }
 }
 

@@ -144,3 +144,12 @@ cdef extern from "fnn.h" nogil:
 cdef extern from "fnn.h" nogil:
     int fnn_threads_prepare()
     void fnn_threads_forget()
+    ctypedef struct fnn_gconv2d_shape:
+        int64_t N, H, W, C, F, KH, KW, SH, SW, DH, DW, PT, PL, OH, OW, G
+    void fnn_gconv2d_forward(float *y, const float *x, const float *w, const float *b,
+                             const fnn_gconv2d_shape *s)
+    void fnn_gconv2d_backward_input(float *dx, const float *dy, const float *w,
+                                    const fnn_gconv2d_shape *s)
+    size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s)
+    void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
+                                     const fnn_gconv2d_shape *s, float *work)

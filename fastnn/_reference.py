@@ -640,3 +640,62 @@ def contrast_backward(dy, x, factor, value_range, out=None, work=None):
     g = np.where((z >= value_range[0]) & (z <= value_range[1]), dy, 0)
     f = _per_image(factor, x)
     return _store(out, (f * g + (1 - f) * g.mean(axis=(1, 2), keepdims=True)).astype(dy.dtype))
+
+
+# ---- grouped and dilated convolution (csrc/conv2d_grouped.c) ----------------------------
+# A dilated kernel is the plain kernel with DH-1 (DW-1) zero rows (columns) between taps;
+# a grouped convolution is G plain ones on the groups' channel slices.
+
+def _dilate(kernel, dilation_rate):
+    dh, dw = normalize_pair(dilation_rate, "dilation_rate", "gconv2d")
+    kh, kw = kernel.shape[:2]
+    out = np.zeros(((kh - 1) * dh + 1, (kw - 1) * dw + 1) + kernel.shape[2:], kernel.dtype)
+    out[::dh, ::dw] = kernel
+    return out
+
+
+def gconv2d_output_shape(input_shape, kernel_shape, strides=(1, 1), padding="valid",
+                         dilation_rate=(1, 1), groups=1):
+    dh, dw = normalize_pair(dilation_rate, "dilation_rate", "gconv2d")
+    eff = ((kernel_shape[0] - 1) * dh + 1, (kernel_shape[1] - 1) * dw + 1) + tuple(kernel_shape[2:])
+    return conv2d_output_shape(input_shape, eff, strides, padding)
+
+
+def gconv2d_workspace_size(*args, **kwargs):
+    return 0
+
+
+def gconv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
+                    dilation_rate=(1, 1), groups=1, out=None):
+    k = _dilate(kernel, dilation_rate)
+    cg, fg = kernel.shape[2], kernel.shape[3] // groups
+    y = np.concatenate([conv2d_forward(x[..., g * cg:(g + 1) * cg], k[..., g * fg:(g + 1) * fg],
+                                       None, strides, padding) for g in range(groups)], axis=-1)
+    return _store(out, y if bias is None else y + bias)
+
+
+def gconv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
+                           dilation_rate=(1, 1), groups=1, out=None):
+    k = _dilate(kernel, dilation_rate)
+    cg, fg = kernel.shape[2], kernel.shape[3] // groups
+    shape = tuple(input_shape[:3]) + (cg,)
+    return _store(out, np.concatenate([
+        conv2d_backward_input(dy[..., g * fg:(g + 1) * fg], k[..., g * fg:(g + 1) * fg], shape,
+                              strides, padding) for g in range(groups)], axis=-1))
+
+
+def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid",
+                            dilation_rate=(1, 1), groups=1, use_bias=True, out_kernel=None,
+                            out_bias=None, work=None):
+    dh, dw = normalize_pair(dilation_rate, "dilation_rate", "gconv2d")
+    kh, kw, cg, f = kernel_shape
+    fg = f // groups
+    eff = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+    parts = [conv2d_backward_weight(dy[..., g * fg:(g + 1) * fg], x[..., g * cg:(g + 1) * cg],
+                                    eff, strides, padding, False)[0] for g in range(groups)]
+    dk = np.concatenate(parts, axis=-1)[::dh, ::dw]
+    db = dy.sum(axis=(0, 1, 2)) if use_bias else None
+    if out_bias is not None and db is not None:
+        out_bias[...] = db
+        db = out_bias
+    return _store(out_kernel, dk), db

@@ -372,6 +372,28 @@ def log_softmax_forward(x):
 @_named
 def log_softmax_backward(dy, y):
     return _C.log_softmax_backward(_f32(dy), _f32(y))
+@_named
+def gconv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
+                    dilation_rate=(1, 1), groups=1):
+    """Grouped, dilated Conv2D: x (N,H,W,C), kernel (KH,KW,C/groups,F) -> (N,OH,OW,F)
+    (a depthwise kernel (KH,KW,C,M) is (KH,KW,1,C*M) with groups=C)."""
+    return _C.gconv2d_forward(_f32(x), _f32(kernel), _f32(bias), strides, padding,
+                              dilation_rate, groups)
+
+
+@_named
+def gconv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
+                           dilation_rate=(1, 1), groups=1):
+    return _C.gconv2d_backward_input(_f32(dy), _f32(kernel), tuple(input_shape), strides,
+                                     padding, dilation_rate, groups)
+
+
+@_named
+def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid",
+                            dilation_rate=(1, 1), groups=1, use_bias=True):
+    """(dkernel, dbias or None) of a grouped, dilated Conv2D."""
+    return _C.gconv2d_backward_weight(_f32(dy), _f32(x), kernel_shape, strides, padding,
+                                      dilation_rate, groups, use_bias)
 
 
 # Every public function above, so the list cannot drift from the module (a tripwire in

@@ -59,3 +59,15 @@ def test_pooling_and_activation_faces(rng):
     np.testing.assert_allclose(s, ref.log_softmax_forward(x), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(ops.log_softmax_backward(x, s), ref.log_softmax_backward(x, s),
                                rtol=1e-5, atol=1e-5)
+def test_gconv2d_faces(rng):
+    x, k = rng.random((2, 6, 7, 4)), rng.random((3, 3, 2, 6))
+    args = ((1, 1), "same", (2, 2), 2)
+    y = ops.gconv2d_forward(x, k, None, *args)
+    np.testing.assert_allclose(y, ref.gconv2d_forward(x, k, None, *args), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(ops.gconv2d_backward_input(y, k, x.shape, *args),
+                               ref.gconv2d_backward_input(y, k, x.shape, *args), rtol=1e-4,
+                               atol=1e-4)
+    dw, db = ops.gconv2d_backward_weight(y, x, k.shape, *args)
+    rw, rb = ref.gconv2d_backward_weight(y, x, k.shape, *args)
+    np.testing.assert_allclose(dw, rw, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(db, rb, rtol=1e-4, atol=1e-4)

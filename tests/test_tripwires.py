@@ -11,9 +11,10 @@ C_INFRASTRUCTURE = {"conv2d_set_winograd", "fork_child_single_threaded", "gemm_b
                     "gemm_isa", "gemm_isa_list", "gemm_peak_flops", "get_num_threads",
                     "has_openmp", "is_single_threaded_child", "kernels_ran",
                     "max_hardware_threads", "max_threads", "normalize_padding", "conv2d_output_shape",
+                    "gconv2d_output_shape",
                     "normalize_pair", "select_isa", "set_num_threads", "window_geometry"}
 # Twins and ops with no kernel of their own.
-NOT_KERNELS = {"conv2d_output_shape"}
+NOT_KERNELS = {"conv2d_output_shape", "gconv2d_output_shape"}
 # Kernels used only inside others' twins/tests, with no public op.
 INTERNAL_KERNELS = {"dropout_bits"}
 

@@ -15,6 +15,11 @@ class Conv2D(Layer):
         padding: "valid" (no padding) or "same" (output size = ceil(input / stride)),
             case-insensitive. Defaults to "valid".
         data_format: only "channels_last" (or None) is supported.
+        dilation_rate: int or tuple of 2 ints (with strides 1). Defaults to (1, 1).
+        groups: positive int dividing the input channels and `filters`: the channels
+            split into `groups` independent convolutions, kernel (kh, kw, in / groups,
+            filters). Dilated and grouped convolutions run on a direct kernel
+            (csrc/conv2d_grouped.c); the others on the GEMM path.
         activation: activation name or None. Defaults to None.
         use_bias: defaults to True.
         kernel_initializer: defaults to "glorot_uniform"; bias_initializer "zeros".
@@ -46,9 +51,18 @@ class Conv2D(Layer):
         if data_format not in (None, "channels_last"):
             raise ValueError(f"{op}: fastnn supports data_format='channels_last' only, "
                              f"received data_format={data_format!r}")
-        if normalize_pair(dilation_rate, "dilation_rate", op) != (1, 1) or groups != 1:
-            raise ValueError(f"{op}: dilation_rate other than 1 and groups other than 1 "
-                             f"are not supported by fastnn")
+        self.dilation_rate = normalize_pair(dilation_rate, "dilation_rate", op)
+        self.groups = positive_int(groups, "groups", self.name)
+        if self.dilation_rate != (1, 1) and self.strides != (1, 1):
+            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate "
+                             f"> 1`. Received: strides={self.strides} and "
+                             f"dilation_rate={self.dilation_rate}")
+        if self.filters % self.groups:
+            raise ValueError(f"The number of filters must be evenly divisible by the number of "
+                             f"groups. Received: groups={self.groups}, filters={self.filters}.")
+        # dilation 1 and groups 1 run on the GEMM path (conv2d.c, Winograd, the fused
+        # conv+pool plans); the others on the direct grouped kernel (conv2d_grouped.c)
+        self.plain = self.dilation_rate == (1, 1) and self.groups == 1
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -57,18 +71,33 @@ class Conv2D(Layer):
     def check_input_shape(self, input_shape):
         if len(input_shape) != 4:
             raise self.incompatible(input_shape, f"expected ndim=4, found ndim={len(input_shape)}")
-        if self.built and input_shape[-1] != self.kernel.shape[2]:
+        if self.built and input_shape[-1] != self.kernel.shape[2] * self.groups:
             raise self.incompatible(input_shape, f"expected axis -1 of input shape to have value "
-                                    f"{self.kernel.shape[2]}")
+                                    f"{self.kernel.shape[2] * self.groups}")
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"The number of input channels must be evenly divisible by the "
+                             f"number of groups. Received groups={self.groups}, but the input "
+                             f"has {input_shape[-1]} channels (full input shape is "
+                             f"{tuple(input_shape)}).")
         self.compute_output_shape(input_shape)
 
     def build(self, input_shape):
-        self.kernel = self.add_weight(self.kernel_size + (input_shape[-1], self.filters),
+        self.kernel = self.add_weight(self.kernel_size + (input_shape[-1] // self.groups,
+                                                          self.filters),
                                       self.kernel_initializer, "kernel")
         self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias") if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
+        if not self.plain:
+            try:
+                _, oh, ow, f = _C.gconv2d_output_shape(
+                    (1, h, w, c), self.kernel_size + (c // self.groups, self.filters),
+                    self.strides, self.padding, self.dilation_rate, self.groups)
+            except ValueError as e:
+                raise ValueError(f"Layer '{self.name}': {e}. Received input shape "
+                                 f"{tuple(input_shape)}") from None
+            return (n, oh, ow, f)
         try:
             _, oh, ow, f = _C.conv2d_output_shape((1, h, w, c), self.kernel_size + (c, self.filters),
                                                   self.strides, self.padding)
@@ -80,12 +109,21 @@ class Conv2D(Layer):
         size = _C.conv2d_workspace_size(x_shape, self.kernel.shape, self.strides, self.padding)
         return self.buffer("work", (size,))
 
+    def _grouped(self):
+        return dict(strides=self.strides, padding=self.padding,
+                    dilation_rate=self.dilation_rate, groups=self.groups)
+
     can_defer_activation = True  # a model may leave the activation to its loss (logits)
 
     def forward(self, x, training=False, defer_activation=False):
         self._x = x
         self._deferred = defer_activation
         y = self.buffer("y", self.compute_output_shape(x.shape))
+        if not self.plain:
+            _C.gconv2d_forward(x, self.kernel.value, None if self.bias is None else
+                               self.bias.value, out=y, **self._grouped())
+            self._y = y if defer_activation else self.activation.forward(y)
+            return self._y
         fuse_relu = self.activation is activations.relu and not defer_activation
         _C.conv2d_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
                           self.strides, self.padding, out=y, work=self._work(x.shape),
@@ -96,6 +134,8 @@ class Conv2D(Layer):
     def backward(self, dy, need_dx=True):
         if not self._deferred:
             dy = self.activation.backward(dy, self._y)
+        if not self.plain:
+            return self._grouped_backward(dy, need_dx)
         x, work = self._x, self._work(self._x.shape)
         _C.conv2d_backward_weight(dy, x, self.kernel_size, self.strides, self.padding,
                                   self.use_bias, out_kernel=self.kernel.grad,
@@ -105,11 +145,23 @@ class Conv2D(Layer):
         return _C.conv2d_backward_input(dy, self.kernel.value, x.shape, self.strides, self.padding,
                                         out=self.buffer("dx", x.shape), work=work)
 
+    def _grouped_backward(self, dy, need_dx):
+        x, k = self._x, self.kernel
+        size = _C.gconv2d_workspace_size(x.shape, k.shape, **self._grouped())
+        _C.gconv2d_backward_weight(dy, x, k.shape, use_bias=self.use_bias, out_kernel=k.grad,
+                                   out_bias=None if self.bias is None else self.bias.grad,
+                                   work=self.buffer("gwork", (size,)), **self._grouped())
+        if not need_dx:
+            return None
+        return _C.gconv2d_backward_input(dy, k.value, x.shape, out=self.buffer("dx", x.shape),
+                                         **self._grouped())
+
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides,
-                "padding": self.padding, "data_format": "channels_last", "dilation_rate": (1, 1),
-                "groups": 1, "activation": activations.serialize(self.activation),
+                "padding": self.padding, "data_format": "channels_last",
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),

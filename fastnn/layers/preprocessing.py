@@ -47,7 +47,8 @@ class Rescaling(Layer):
 
     def __init__(self, scale, offset=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.scale, self.offset = scale, offset
+        plain = lambda v: v.tolist() if isinstance(v, (np.ndarray, np.generic)) else v  # noqa
+        self.scale, self.offset = plain(scale), plain(offset)  # JSON-able in the config
         self._scale = _per_channel(scale, "scale", self)
         self._offset = _per_channel(offset, "offset", self)
 

@@ -140,7 +140,7 @@ def _plain_relu(layer):
 def _input_crop(conv, pool, input_shape):
     """(rows, cols) of the input the pooled outputs depend on, when smaller than it."""
     if (type(conv) is not Conv2D or type(pool) is not MaxPooling2D or conv.padding != "valid"
-            or pool.padding != "valid" or not conv.built):
+            or pool.padding != "valid" or not conv.built or not conv.plain):
         return None
     _, h, w, _ = input_shape
     _, oh, ow, _ = conv.compute_output_shape((1, h, w, conv.kernel.shape[2]))
@@ -154,7 +154,7 @@ def _input_crop(conv, pool, input_shape):
 def _fusable(conv, pool):
     # On the generic path (no AVX2) the fused kernel measured slower than the two layers.
     return (_C.gemm_isa() != "generic" and type(conv) is Conv2D and type(pool) is MaxPooling2D
-            and conv.activation is activations.relu
+            and conv.plain and conv.activation is activations.relu
             and conv.built and conv.kernel.shape[0] * conv.kernel.shape[1] * conv.kernel.shape[2]
             <= MAX_PATCH_ENTRIES
             and pool.pool_size == (2, 2) and pool.strides == (2, 2) and pool.padding == "valid")

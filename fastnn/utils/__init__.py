@@ -1,5 +1,6 @@
 """Keras-style utilities: `from fastnn.utils import to_categorical`."""
 from fastnn import random as _random
+from fastnn.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
@@ -18,4 +19,5 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img",
+           "plot_history", "save_img", "set_random_seed", "to_categorical"]

@@ -54,3 +54,23 @@ here = os.path.dirname(os.path.abspath(__file__))
 model.save(os.path.join(here, "keras_image_layers.keras"))
 np.savez_compressed(os.path.join(here, "keras_image_layers_expected.npz"), x=xm,
                     pred=model.predict(xm, verbose=0))
+
+# A model of the convolution variants and spatial layers, with Keras-initialized weights.
+keras.utils.set_random_seed(2)
+L = keras.layers
+inp = keras.Input((9, 10, 4))
+a = L.Conv2D(6, 3, dilation_rate=2, padding="same", groups=2, activation="relu")(inp)
+a = L.DepthwiseConv2D(3, depth_multiplier=2, padding="same", activation="tanh")(a)
+a = L.SeparableConv2D(5, 2, strides=2, depth_multiplier=2)(a)
+a = L.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(a)
+a = L.Conv2DTranspose(3, 2, strides=1, padding="valid")(a)
+a = L.UpSampling2D((2, 1))(a)
+b = L.UpSampling2D(2, interpolation="bilinear")(a)
+b = L.ZeroPadding2D(((1, 0), (2, 1)))(b)
+b = L.Cropping2D(((3, 1), (0, 2)))(b)
+out = L.Dense(2)(L.Flatten()(b))
+conv_model = keras.Model(inp, out)
+xc = rng.standard_normal((3, 9, 10, 4)).astype(np.float32)
+conv_model.save(os.path.join(here, "keras_conv_layers.keras"))
+np.savez_compressed(os.path.join(here, "keras_conv_layers_expected.npz"), x=xc,
+                    pred=conv_model.predict(xc, verbose=0))
