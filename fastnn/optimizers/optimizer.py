@@ -43,7 +43,11 @@ class Optimizer:
         self._learning_rate = float(np.float32(value))  # a float32 variable, as in Keras
 
     def apply(self, params, grads):
-        """One step over flat float32 buffers `params` (updated in place) and `grads`."""
+        """One step over flat float32 buffers `params` (updated in place) and `grads`;
+        or Keras's `apply(grads, trainable_variables)` with lists (custom train steps)."""
+        if isinstance(params, (list, tuple)):
+            from fastnn.autodiff.custom_steps import apply_gradients
+            return apply_gradients(self, params, grads)
         if self._slots is None or self._slots_size != params.size:
             self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
             self._slots_size = params.size

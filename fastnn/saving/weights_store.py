@@ -32,26 +32,54 @@ def _container(path, items):
             yield f"{path}/{_unique(snake_case(type(item).__name__), used)}", item
 
 
-def layer_paths(model):
-    """(path, layer) for every layer, in the order and with the names Keras uses."""
+def _keras_class_name(layer):
+    from fastnn.models import Model
+    return "Functional" if type(layer) is Model else type(layer).__name__
+
+
+def _children(layer, path):
+    """(path, sublayer) for the layers inside `layer`, named as Keras's saving does: a
+    Sequential's or Functional's `layers` list, else the public attributes holding layers
+    (sorted), then, for a subclassed model, its `layers`."""
     from fastnn.models import Model, Sequential
-    if isinstance(model, Sequential) or type(model) is Model:
-        walk = _container("layers", model.layers)
-    else:  # subclassed: public attributes holding layers, sorted, then the rest in `layers`
-        attrs = {k: v for k, v in vars(model).items() if not k.startswith("_") and
-                 k not in ("inputs", "outputs", "optimizer", "loss", "history")}
-        walk = []
-        for name in sorted(list(attrs) + ["layers"]):
-            value = model.layers if name == "layers" else attrs[name]
-            if isinstance(value, Layer):
-                walk.append((name, value))
-            elif isinstance(value, (list, tuple, dict)):
-                walk.extend(_container(name, value))
+    prefix = f"{path}/" if path else ""
+    if isinstance(layer, Sequential) or type(layer) is Model:
+        used = {}
+        for item in layer.layers:
+            name = _unique(snake_case(_keras_class_name(item)), used)
+            yield f"{prefix}layers/{name}", item
+        return
+    attrs = {k: v for k, v in vars(layer).items() if not k.startswith("_") and
+             k not in ("inputs", "outputs", "optimizer", "loss", "history")}
+    names = sorted(list(attrs) + (["layers"] if isinstance(layer, Model) else []))
+    for name in names:
+        value = layer.layers if name == "layers" else attrs[name]
+        if isinstance(value, Layer):
+            yield f"{prefix}{name}", value
+        elif isinstance(value, (list, tuple, dict)):
+            yield from _container(f"{prefix}{name}", value)
+
+
+def own_variables(layer):
+    """The variables a layer's own `vars` group holds (its sublayers have groups of their own)."""
+    from fastnn.models import Model
+    return [] if isinstance(layer, Model) else list(layer._variables)
+
+
+def layer_paths(model):
+    """(path, layer) for every layer inside the model, nested ones included, in the order
+    and with the names Keras uses; each layer once."""
     seen = set()
-    for path, layer in walk:
-        if id(layer) not in seen:
-            seen.add(id(layer))
-            yield path, layer
+
+    def walk(layer, path):
+        for sub_path, sub in _children(layer, path):
+            if id(sub) in seen:
+                continue
+            seen.add(id(sub))
+            yield sub_path, sub
+            yield from walk(sub, sub_path)
+
+    yield from walk(model, "")
 
 
 def write(model, h5, include_optimizer=True, attrs=None):
@@ -62,7 +90,7 @@ def write(model, h5, include_optimizer=True, attrs=None):
     for path, layer in layer_paths(model):
         group = h5.create_group(f"{path}/vars")
         group.attrs["name"] = layer.name
-        for i, var in enumerate(layer.weights):
+        for i, var in enumerate(own_variables(layer)):
             group.create_dataset(str(i), data=var.value)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
@@ -119,7 +147,7 @@ def read(model, h5, skip_mismatch=False, file_bytes=None):
     expected_paths = set()
     for path, layer in layer_paths(model):
         expected_paths.add(path)
-        variables = layer.weights
+        variables = own_variables(layer)
         group = h5.get(f"{path}/vars")
         try:
             found = [] if group is None else _datasets(group, f"{path}/vars")
