@@ -389,15 +389,27 @@ def test_sublayers_held_as_attributes_are_tracked():
     assert block.trainable_weights == [] and len(block.non_trainable_weights) == 6
 
 
-def test_overridden_train_step_is_refused_not_skipped(rng):
+def test_overridden_train_step_runs_and_predict_step_is_refused(rng):
+    """fit runs an overridden train_step (fastnn.autodiff.custom_steps; the guide's
+    patterns are in test_custom_train_step.py); a predict_step override is refused."""
     class Custom(Model):
         def train_step(self, data):
-            raise AssertionError("never reached")
+            self.seen = getattr(self, "seen", 0) + len(data[0])
+            return {"loss": 0.0}
 
     inp = Input((4,))
     model = Custom(inp, Dense(1)(inp))
     model.compile("sgd", "mse")
-    with pytest.raises(NotImplementedError, match="overrides `train_step`"):
+    model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
+    assert model.seen == 4
+
+    class CustomPredict(Model):
+        def predict_step(self, data):
+            raise AssertionError("never reached")
+
+    model = CustomPredict(inp, Dense(1)(inp))
+    model.compile("sgd", "mse")
+    with pytest.raises(NotImplementedError, match="overrides `predict_step`"):
         model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
 
 

@@ -31,7 +31,8 @@ def make_tape_layer(cls):
         return
     from fastnn.layers.layer import Layer
     cls._tape_layer = True
-    cls.forward = tape_forward
+    # the graph passes masks only to a forward with a `mask` parameter
+    cls.forward = tape_forward_masked if cls._call_takes[1] else tape_forward
     cls.backward = tape_backward
     cls.__call__ = tape_layer_call
     cls.add_loss = add_loss
@@ -42,9 +43,10 @@ def make_tape_layer(cls):
 
 
 def _own_tape(layer):
-    tape = layer.__dict__.get("_tape")
+    """The layer's tape, kept with its buffers (a shared layer has a set per call)."""
+    tape = layer._buffers.get("tape")
     if tape is None:
-        tape = layer.__dict__["_tape"] = Tape()
+        tape = layer._buffers["tape"] = Tape()
     return tape
 
 
@@ -72,6 +74,10 @@ def _as_float32(out):
     return np.ascontiguousarray(value(out), dtype=np.float32)
 
 
+def tape_forward_masked(self, x, training=False, mask=None):
+    return tape_forward(self, x, training, mask)
+
+
 def tape_forward(self, x, training=False, mask=None):
     """Run `call` recording its ops on this layer's tape (reset, not reallocated)."""
     tape = _own_tape(self)
@@ -91,7 +97,7 @@ def tape_backward(self, dy, need_dx=True):
     tape = _own_tape(self)
     xs, out = self._tape_io
     outs = out if isinstance(out, (list, tuple)) else [out]
-    dys = dy if isinstance(out, (list, tuple)) else [dy]
+    dys = dy if isinstance(out, (list, tuple)) and dy is not None else [dy] * len(outs)
     seeds = [(o._slot, np.asarray(d, dtype=value(o).dtype)) for o, d in zip(outs, dys)
              if isinstance(o, Tensor) and o._tape is tape and d is not None]
     seeds += [(s, np.ones((), v.dtype)) for s, v in tape.losses]
@@ -134,10 +140,10 @@ def tape_layer_call(self, inputs=None, *args, training=None, mask=None, **kwargs
         kwargs = dict(zip(list(inspect.signature(self.call).parameters)[1:], args), **kwargs)
     if _tape.current() is not None:
         return call_recorded(self, inputs, training, mask, kwargs)
+    if mask is not None and self._call_takes[1]:
+        kwargs["mask"] = mask
     self._call_extra = kwargs or None
-    if mask is not None:
-        self._call_mask = mask
-    return Layer.__call__(self, inputs, training=bool(training))
+    return Layer.__call__(self, inputs, training=training)
 
 
 def _shapes(inputs):
@@ -191,6 +197,11 @@ def _record_opaque(tape, layer, inputs, training):
     def vjp(g, needs):
         g = np.ascontiguousarray(g, dtype=np.float32)
         if is_model:
+            if any(needs[:n_in]):
+                raise NotImplementedError(
+                    f"The gradient with respect to the inputs of model '{layer.name}' (a model "
+                    f"called on the output of another recorded computation, as in a GAN) is "
+                    f"not supported by fastnn yet")
             layer.backward_graph([g])
             dxs = [None] * n_in
         else:
@@ -229,7 +240,7 @@ def _sum_op(x):
 
 
 def _loss_values(self):
-    tape = self.__dict__.get("_tape")
+    tape = self._buffers.get("tape")
     vals = [] if tape is None else [float(v) for _, v in tape.losses] + tape.constant_losses
     return vals + list(self.__dict__.get("_eager_losses", []))
 

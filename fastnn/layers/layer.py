@@ -287,6 +287,11 @@ class Layer:
             out.extend(v for v in sub.trainable_weights if all(v is not w for w in out))
         return out
 
+    # Keras's other names for the weight lists
+    variables = property(lambda self: self.weights)
+    trainable_variables = property(lambda self: self.trainable_weights)
+    non_trainable_variables = property(lambda self: self.non_trainable_weights)
+
     @property
     def non_trainable_weights(self):
         trainable = {id(v) for v in self.trainable_weights}
@@ -341,7 +346,7 @@ class Layer:
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         if _tape._stack:  # inside a custom layer's call or a GradientTape: record the call
             from fastnn.autodiff.layers import call_recorded
-            return call_recorded(self, inputs, training)
+            return call_recorded(self, inputs, training, mask, kwargs)
         multi = isinstance(inputs, (list, tuple)) and (self.takes_list or any(
             isinstance(t, (np.ndarray, KerasTensor)) for t in inputs))  # else: nested lists
         items = list(inputs) if multi else [inputs]

@@ -332,7 +332,7 @@ class Model(Trainer, Layer):
         from fastnn.autodiff import tape as _tape
         if _tape._stack:  # inside a GradientTape or a custom layer: one recorded step
             from fastnn.autodiff.layers import call_recorded
-            return call_recorded(self, inputs, training)
+            return call_recorded(self, inputs, training, mask, kwargs)
         if isinstance(inputs, dict):
             inputs = self._inputs_from_dict(inputs)
         items = _flatten(inputs)

@@ -11,6 +11,7 @@ import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn._validate import allocate
+from fastnn.autodiff import custom_steps
 from fastnn.callbacks.callback_list import CallbackList
 from fastnn.models import compile_utils, data, data_adapters, graph
 
@@ -128,9 +129,11 @@ class Trainer:
     def _require_compiled(self, method):
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
-        if self._loss_id is None:
+        step = "train_step" if method in ("fit", "train_on_batch") else "test_step"
+        custom = custom_steps.overrides(self, step)  # fastnn.autodiff runs overridden steps
+        if self._loss_id is None and not custom:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        for name in ("train_step", "test_step", "predict_step"):
+        for name in ("predict_step",):
             if getattr(type(self), name, None) is not getattr(Trainer, name):
                 raise NotImplementedError(
                     f"{type(self).__name__} overrides `{name}`, which fastnn's `fit`, "
@@ -138,7 +141,17 @@ class Trainer:
                     f"code. Write the step's logic as layers and a loss, or train with your "
                     f"own loop over `train_on_batch`.")
 
-    # Keras's customization points; fastnn refuses overrides of them (see above).
+    # Keras's customization points: train_step / test_step overrides run in fit / evaluate
+    # (fastnn.autodiff.custom_steps); predict_step overrides are refused (see above).
+    @property
+    def metrics(self):
+        """Keras's `model.metrics`: a "loss" tracker, then the compiled metrics."""
+        return custom_steps.model_metrics(self)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the layers' add_loss terms (differentiable on a tape)."""
+        return custom_steps.compute_loss(self, x, y, y_pred, sample_weight, training)
+
     def train_step(self, data):
         raise NotImplementedError("fastnn runs its own fused training step")
 
@@ -328,6 +341,8 @@ class Trainer:
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
+        if custom_steps.overrides(self, "train_step"):
+            return custom_steps.train_on_batch(self, x, y, sample_weight, return_dict)
         xs, ys = self._prepare(x, y)
         self._pack_parameters()
         dist = distributed.strategy()
@@ -366,6 +381,9 @@ class Trainer:
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
+        if custom_steps.overrides(self, "test_step"):
+            return custom_steps.evaluate(self, x, y, None, 0, sample_weight, 1, None,
+                                         return_dict)
         xs, ys = self._prepare(x, y)
         w = self._sample_weights(ys, None, sample_weight)
         logs = _Running(self._outputs_spec)
@@ -396,6 +414,11 @@ class Trainer:
             validation_batch_size=None, validation_freq=1):
         """Train the model for a fixed number of epochs; returns a `History`."""
         self._require_compiled("fit")
+        if custom_steps.overrides(self, "train_step"):
+            return custom_steps.fit(self, x, y, batch_size, epochs, verbose, callbacks,
+                                    validation_split, validation_data, shuffle, sample_weight,
+                                    initial_epoch, steps_per_epoch, validation_batch_size,
+                                    validation_freq, class_weight)
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         data.check_steps(validation_steps, "validation_steps")
         val_batch_size = None if validation_batch_size is None else \
@@ -567,6 +590,9 @@ class Trainer:
         if kwargs:
             raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("evaluate")
+        if custom_steps.overrides(self, "test_step"):
+            return custom_steps.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
+                                         callbacks, return_dict)
         data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
         dist = distributed.strategy()

@@ -112,7 +112,11 @@ class Optimizer:
 
     def apply(self, params, grads, variables=None):
         """One step over flat float32 buffers `params` (updated in place) and `grads`;
-        `variables` (the trainable variables `params` packs, in order) keys the slots."""
+        `variables` (the trainable variables `params` packs, in order) keys the slots.
+        Or Keras's `apply(grads, trainable_variables)` with lists (custom train steps)."""
+        if isinstance(params, (list, tuple)):
+            from fastnn.autodiff.custom_steps import apply_gradients
+            return apply_gradients(self, params, grads)
         slots = self.ensure_slots(params, variables)
         # All or nothing: Ctrl-C waits until the step is done, and a failed update (the
         # kernels check their arguments before changing anything) is not counted.

@@ -1,0 +1,369 @@
+"""Custom training steps: `Model.train_step` / `test_step` overrides honoured by `fit`,
+`evaluate` and `train_on_batch`, written with a GradientTape as the keras-io guide
+"Customizing what happens in fit()" writes them:
+
+    class CustomModel(keras.Model):
+        def train_step(self, data):
+            x, y = data
+            with GradientTape() as tape:
+                y_pred = self(x, training=True)
+                loss = self.compute_loss(y=y, y_pred=y_pred)
+            grads = tape.gradient(loss, self.trainable_variables)
+            self.optimizer.apply(grads, self.trainable_variables)
+            for metric in self.metrics:
+                ...
+            return {m.name: m.result() for m in self.metrics}
+
+Pieces: `compute_loss` (the compiled loss, recorded on the tape with its analytic
+gradient, plus the layers' add_loss terms), `Model.metrics` (a "loss" tracker and the
+compiled metrics, with Keras's update_state/result/reset_state), the optimizer's Keras form
+`apply(grads, variables)`, and the loops below (fit's batching, shuffling, callbacks,
+validation; metrics reset at each epoch as Keras does).
+"""
+import numpy as np
+
+from fastnn.autodiff import tape as _tape
+from fastnn.autodiff.tape import value
+
+
+def unpack_x_y_sample_weight(data):
+    """Keras's helper: (x,), (x, y) or (x, y, sample_weight) -> (x, y, sample_weight)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found: {data}")
+
+
+def overrides(model, name):
+    from fastnn.models.trainer import Trainer
+    return getattr(type(model), name) is not getattr(Trainer, name)
+
+
+# ---- the optimizer's Keras form ------------------------------------------------------------
+def apply_gradients(optimizer, grads, variables):
+    """`optimizer.apply(grads, variables)`: one fused update.  The model's trainable
+    weights live in one flat buffer, so their gradients are copied into the flat gradient
+    buffer (nothing to copy when they are the `.grad` views a tape gave back); any other
+    list of variables is gathered into a flat buffer kept per list."""
+    variables = list(variables)
+    grads = list(grads)
+    if len(grads) != len(variables):
+        raise ValueError(f"optimizer.apply: {len(grads)} gradients for {len(variables)} "
+                         f"variables")
+    state = optimizer.__dict__.setdefault("_keras_apply", {})
+    key = tuple(id(v) for v in variables)
+    packed = state.get(key)
+    if packed is None:
+        packed = state[key] = _packing(variables)
+    params, flat_grads, views = packed
+    for v, g, gview in zip(variables, grads, views):
+        if g is None:
+            gview[...] = 0
+        elif not (isinstance(g, np.ndarray) and np.shares_memory(g, gview) and g.shape == v.shape):
+            gview[...] = np.reshape(value(g), v.shape)
+    if params is None:  # gathered: copy in, update, copy out
+        flat = np.concatenate([v.value.reshape(-1) for v in variables]).astype(np.float32)
+        optimizer.apply(flat, flat_grads)
+        offset = 0
+        for v in variables:
+            v.value[...] = flat[offset:offset + v.value.size].reshape(v.shape)
+            offset += v.value.size
+    else:
+        optimizer.apply(params, flat_grads)
+
+
+def _packing(variables):
+    """(flat params or None, flat grads, per-variable gradient views)."""
+    base = variables[0].value.base if variables else None
+    contiguous = base is not None and base.ndim == 1 and all(
+        v.value.base is base for v in variables)
+    if contiguous:
+        start = _offset(variables[0].value, base)
+        offset = start
+        for v in variables:
+            if _offset(v.value, base) != offset:
+                contiguous = False
+                break
+            offset += v.value.size
+    if contiguous and variables[0].grad.base is not None:
+        gbase = variables[0].grad.base
+        gstart = _offset(variables[0].grad, gbase)
+        if all(v.grad.base is gbase for v in variables) and gstart == start:
+            n = offset - start
+            return base[start:start + n], gbase[start:start + n], [v.grad for v in variables]
+    total = sum(v.value.size for v in variables)
+    flat_grads = np.zeros(total, np.float32)
+    views, offset = [], 0
+    for v in variables:
+        views.append(flat_grads[offset:offset + v.value.size].reshape(v.shape))
+        offset += v.value.size
+    return None, flat_grads, views
+
+
+def _offset(view, base):
+    return (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) // 4
+
+
+# ---- compute_loss and metrics ---------------------------------------------------------------
+def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    """The compiled loss of `y_pred` (weighted by sample_weight) plus the add_loss terms of
+    the model's custom layers, as a scalar the active tape can differentiate."""
+    from fastnn.autodiff import numpy_ops
+    specs = [s for s in model._specs() if s.loss is not None]
+    preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+    ys = y if isinstance(y, (list, tuple)) and len(specs) > 1 else [y]
+    total = None
+    for spec, p, t in zip(specs, preds, ys):
+        part = _loss_of(spec, t, p, sample_weight)
+        total = part if total is None else numpy_ops.add(total, part)
+    layers = [l for l in model.walk_layers() if getattr(l, "_tape_layer", False)]
+    if layers:  # their values (their gradients come from the layers' own tapes)
+        from fastnn.autodiff.layers import added_loss_total
+        extra = added_loss_total(layers)
+        if extra:
+            total = numpy_ops.add(total, np.float32(extra))
+    return total
+
+
+def _loss_of(spec, y, y_pred, sample_weight):
+    loss = spec.loss
+    pred = np.ascontiguousarray(value(y_pred), dtype=np.float32)
+    target = loss.prepare_targets(np.asarray(value(y)), pred.shape) \
+        if hasattr(loss, "prepare_targets") else np.asarray(value(y))
+    per_sample, dout = loss.forward_backward(target, pred)
+    n = len(pred)
+    scale = np.float32(spec.weight if hasattr(spec, "weight") else 1.0)
+    if sample_weight is not None:
+        w = np.asarray(value(sample_weight), np.float32).reshape(-1)
+        per_sample = per_sample * w
+        dout = dout * w.reshape((-1,) + (1,) * (dout.ndim - 1))
+    out = np.asarray(np.sum(per_sample) / max(n, 1) * scale, np.float32)
+    tape = _tape.current()
+    slot = -1 if tape is None else tape.slot_of(y_pred)
+    if slot < 0:
+        return out
+    dout = np.asarray(dout * scale, np.float32)
+    return tape.record(lambda g, needs: (None, dout * g), (-1, slot), out)
+
+
+class LossTracker:
+    """Keras's `Mean(name="loss")` the default `model.metrics` starts with."""
+
+    def __init__(self, name="loss"):
+        self.name = name
+        self.reset_state()
+
+    def update_state(self, values, sample_weight=None):
+        v = np.asarray(value(values), np.float64)
+        w = np.ones_like(v) if sample_weight is None else np.broadcast_to(
+            np.asarray(value(sample_weight), np.float64), v.shape)
+        self.total += float(np.sum(v * w))
+        self.count += float(np.sum(w))
+
+    def result(self):
+        return np.float32(self.total / self.count if self.count else 0.0)
+
+    def reset_state(self):
+        self.total = self.count = 0.0
+
+
+class CompiledMetric:
+    """A compiled metric with Keras's update_state / result / reset_state."""
+
+    def __init__(self, name, metric, index=0):
+        self.name, self.metric, self.index = name, metric, index
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
+        ys = y_true if isinstance(y_true, (list, tuple)) else [y_true]
+        p = np.asarray(value(preds[min(self.index, len(preds) - 1)]), np.float32)
+        t = np.asarray(value(ys[min(self.index, len(ys) - 1)]))
+        update = getattr(self.metric, "update_state", None) or self.metric.update
+        update(t, p)
+
+    def result(self):
+        return self.metric.result()
+
+    def reset_state(self):
+        reset = getattr(self.metric, "reset_state", None) or self.metric.reset
+        reset()
+
+
+def model_metrics(model):
+    """Keras's `model.metrics`: the loss tracker, then the compiled metrics."""
+    cache = model.__dict__.get("_keras_metrics")
+    if cache is None:
+        cache = [LossTracker()]
+        if model.compiled and model._loss_id is not None:
+            for spec in model._specs():
+                cache += [CompiledMetric(key, m, spec.index) for key, m in spec.metrics]
+        model.__dict__["_keras_metrics"] = cache
+    return cache
+
+
+def _reset_metrics(model):
+    for m in model.metrics:
+        reset = getattr(m, "reset_state", None) or getattr(m, "reset", None)
+        if reset is not None:
+            reset()
+
+
+def _floats(logs):
+    out = {}
+    for k, v in dict(logs or {}).items():
+        v = value(v) if not isinstance(v, (int, float)) else v
+        out[k] = float(v) if np.ndim(v) == 0 else np.asarray(v)
+    return out
+
+
+# ---- the loops -----------------------------------------------------------------------------
+def _data(xs, y, sw, lo, hi, order, single):
+    idx = slice(lo, hi) if order is None else order[lo:hi]
+    bx = [a[idx] for a in xs]
+    bx = bx[0] if single else bx
+    if y is None:
+        return (bx,)
+    by = [t[idx] for t in y] if isinstance(y, list) else y[idx]
+    return (bx, by) if sw is None else (bx, by, sw[idx])
+
+
+def _arrays(model, x, y, sample_weight):
+    from fastnn.models import data
+    xs = model._inputs(x)
+    for a in xs:
+        data.check_finite(a, "x")
+    if y is not None:
+        y = [np.asarray(t) for t in y] if isinstance(y, (list, tuple)) else np.asarray(y)
+    sw = None if sample_weight is None else np.asarray(sample_weight, np.float32)
+    n = len(xs[0])
+    for t in ([] if y is None else y if isinstance(y, list) else [y]) + \
+            ([] if sw is None else [sw]):
+        if len(t) != n:
+            raise ValueError(f"Data cardinality is ambiguous: x has {n} samples, but y or "
+                             f"sample_weight has {len(t)}")
+    return xs, y, sw, len(model.inputs) == 1
+
+
+def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+        validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch,
+        validation_batch_size, validation_freq, class_weight):
+    from fastnn import random
+    from fastnn.callbacks import CallbackList
+    from fastnn.models import data, data_adapters
+    if data_adapters.is_source(x):
+        raise NotImplementedError("fastnn runs a custom train_step on NumPy arrays only: pass "
+                                  "arrays to fit()")
+    if class_weight is not None:
+        raise ValueError("class_weight is not supported with a custom train_step (apply the "
+                         "weights in your step)")
+    batch_size = data.check_batch_size(batch_size)
+    data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
+    verbose = 1 if verbose == "auto" else verbose
+    xs, y, sw, single = _arrays(model, x, y, sample_weight)
+    val = None
+    if validation_data is not None:
+        vx, vy, vw = data.unpack_validation_data(validation_data)
+        val = (vx, vy, vw)
+    elif validation_split:
+        arrays = xs + ([] if y is None else [y]) + ([] if sw is None else [sw])
+        train, held = data.train_validation_split(arrays, validation_split)
+        k = len(xs)
+        xs, vxs = train[:k], held[:k]
+        y, vy = (train[k], held[k]) if y is not None else (None, None)
+        sw = train[-1] if sw is not None else None
+        val = (vxs[0] if single else vxs, vy, None)
+    model._pack_parameters()
+    n = len(xs[0])
+    steps = -(-n // batch_size)
+    if steps_per_epoch is not None:
+        steps = min(steps, int(steps_per_epoch))
+    cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
+        callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
+        epochs=epochs, steps=steps)
+    model.stop_training = False
+    cbs.on_train_begin()
+    logs = {}
+    for epoch in range(initial_epoch, epochs):
+        _reset_metrics(model)
+        cbs.on_epoch_begin(epoch)
+        order = random.generator().permutation(n) if shuffle else None
+        for step in range(steps):
+            cbs.on_train_batch_begin(step)
+            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+            logs = _floats(model.train_step(_data(xs, y, sw, lo, hi, order, single)))
+            cbs.on_train_batch_end(step, logs)
+            if model.stop_training:
+                break
+        logs = dict(logs)
+        if val is not None and (epoch + 1) % validation_freq == 0:
+            val_logs = evaluate(model, val[0], val[1], validation_batch_size or batch_size,
+                                0, val[2], None, None, True, cbs=cbs)
+            logs.update({"val_" + k: v for k, v in val_logs.items()})
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end(logs)
+    return model.history
+
+
+def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict,
+             cbs=None):
+    from fastnn.callbacks import CallbackList
+    from fastnn.models import data
+    batch_size = data.check_batch_size(batch_size)
+    verbose = 1 if verbose == "auto" else verbose
+    xs, y, sw, single = _arrays(model, x, y, sample_weight)
+    n = len(xs[0])
+    n_steps = -(-n // batch_size)
+    if steps is not None:
+        n_steps = min(n_steps, int(steps))
+    if cbs is None:
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                           epochs=1, steps=n_steps)
+    _reset_metrics(model)
+    cbs.on_test_begin()
+    logs = {}
+    step_fn = model.test_step if overrides(model, "test_step") else \
+        (lambda d: default_test_step(model, d))
+    for step in range(n_steps):
+        cbs.on_test_batch_begin(step)
+        lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+        logs = _floats(step_fn(_data(xs, y, sw, lo, hi, None, single)))
+        cbs.on_test_batch_end(step, logs)
+    cbs.on_test_end(logs)
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
+def default_test_step(model, data):
+    """Keras's test_step (used for validation when only train_step is overridden)."""
+    x, y, sw = unpack_x_y_sample_weight(data)
+    y_pred = model(x, training=False)
+    loss = compute_loss(model, x, y, y_pred, sw, training=False)
+    for m in model.metrics:
+        if m.name == "loss":
+            m.update_state(loss)
+        else:
+            m.update_state(y, y_pred)
+    return {m.name: m.result() for m in model.metrics}
+
+
+def train_on_batch(model, x, y, sample_weight, return_dict):
+    xs, y, sw, single = _arrays(model, x, y, sample_weight)
+    model._pack_parameters()
+    _reset_metrics(model)
+    logs = _floats(model.train_step(_data(xs, y, sw, 0, len(xs[0]), None, single)))
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values

@@ -1,0 +1,225 @@
+"""Custom train_step / test_step as the keras-io guide "Customizing what happens in fit()"
+writes them, with fastnn's GradientTape; fit, evaluate and train_on_batch honour them."""
+import numpy as np
+import pytest
+
+from fastnn.autodiff import GradientTape, ops, unpack_x_y_sample_weight
+from fastnn.layers import Dense, Input
+from fastnn.layers.layer import Layer
+from fastnn.models import Model
+
+try:
+    from fastnn.metrics import Mean
+except ImportError:  # the metrics helper adds keras.metrics.Mean; a stand-in until then
+    class Mean:
+        def __init__(self, name="mean"):
+            self.name = name
+            self.reset_state()
+
+        def update_state(self, values, sample_weight=None):
+            self.total += float(np.sum(values))
+            self.count += np.size(values)
+
+        def result(self):
+            return self.total / max(self.count, 1)
+
+        def reset_state(self):
+            self.total, self.count = 0.0, 0
+
+
+class CustomModel(Model):
+    """The guide's first example: compute_loss, self.metrics, optimizer.apply."""
+
+    def train_step(self, data):
+        x, y = data
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        trainable_vars = self.trainable_variables
+        gradients = tape.gradient(loss, trainable_vars)
+        self.optimizer.apply(gradients, trainable_vars)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+class LowLevelModel(Model):
+    """The guide's lower-level example: no compiled loss, own trackers, metrics property."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_tracker = Mean(name="loss")
+        self.mae_metric = Mean(name="mae")
+
+    def train_step(self, data):
+        x, y = data
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = ops.mean(ops.square(y - y_pred))
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+        self.mae_metric.update_state(ops.mean(ops.abs(y - y_pred)))
+        return {"loss": self.loss_tracker.result(), "mae": self.mae_metric.result()}
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.mae_metric]
+
+
+class WeightedModel(Model):
+    """The guide's sample_weight example."""
+
+    def train_step(self, data):
+        x, y, sample_weight = unpack_x_y_sample_weight(data)
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred, sample_weight=sample_weight)
+        trainable_vars = self.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, trainable_vars), trainable_vars)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+class EvalModel(Model):
+    """The guide's test_step example."""
+
+    def test_step(self, data):
+        x, y = data
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(y=y, y_pred=y_pred)
+        for metric in self.metrics:
+            if metric.name == "loss":
+                metric.update_state(loss)
+            else:
+                metric.update_state(y, y_pred)
+        return {m.name: m.result() for m in self.metrics}
+
+
+def _data(n=64, seed=0):
+    r = np.random.default_rng(seed)
+    return r.random((n, 8)).astype(np.float32), r.random((n, 1)).astype(np.float32)
+
+
+def _graph(cls, seed=0):
+    from fastnn.utils import set_random_seed
+    set_random_seed(seed)
+    inputs = Input((8,))
+    return cls(inputs, Dense(1)(Dense(16, activation="relu")(inputs)))
+
+
+def test_guide_train_step_trains_exactly_like_builtin_fit():
+    x, y = _data()
+    custom, builtin = _graph(CustomModel), _graph(Model)
+    builtin.set_weights(custom.get_weights())
+    for m in (custom, builtin):
+        m.compile(optimizer="adam", loss="mse", metrics=["mae"])
+    h1 = custom.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history
+    h2 = builtin.fit(x, y, epochs=3, batch_size=16, shuffle=False, verbose=0).history
+    assert sorted(h1) == ["loss", "mae"]
+    np.testing.assert_allclose(h1["loss"], h2["loss"], rtol=1e-5)
+    np.testing.assert_allclose(h1["mae"], h2["mae"], rtol=1e-5)
+    for a, b in zip(custom.get_weights(), builtin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_guide_lower_level_train_step_without_compiled_loss():
+    x, y = _data()
+    model = _graph(LowLevelModel)
+    model.compile(optimizer="adam")
+    history = model.fit(x, y, epochs=5, verbose=0)
+    assert sorted(history.history) == ["loss", "mae"]
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    # the trackers are reset at each epoch (Keras resets model.metrics)
+    assert model.loss_tracker.count == 2
+
+
+def test_guide_sample_weight_train_step_matches_builtin_weighted_fit():
+    x, y = _data()
+    sw = np.linspace(0.1, 2.0, len(x)).astype(np.float32)
+    custom, builtin = _graph(WeightedModel), _graph(Model)
+    builtin.set_weights(custom.get_weights())
+    for m in (custom, builtin):
+        m.compile(optimizer="sgd", loss="mse")
+        m.fit(x, y, sample_weight=sw, epochs=2, batch_size=16, shuffle=False, verbose=0)
+    for a, b in zip(custom.get_weights(), builtin.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_guide_test_step_in_evaluate():
+    x, y = _data()
+    model = _graph(EvalModel)
+    model.compile(loss="mse", metrics=["mae"])
+    builtin = _graph(Model)
+    builtin.set_weights(model.get_weights())
+    builtin.compile(loss="mse", metrics=["mae"])
+    got = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    want = builtin.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+def test_train_on_batch_and_validation_with_custom_step():
+    x, y = _data()
+    model = _graph(CustomModel)
+    model.compile(optimizer="adam", loss="mse")
+    logs = model.train_on_batch(x[:16], y[:16], return_dict=True)
+    assert set(logs) == {"loss"}
+    history = model.fit(x, y, epochs=2, validation_split=0.25, verbose=0)
+    assert sorted(history.history) == ["loss", "val_loss"]
+
+
+class ScaledLinear(Layer):
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], 1), initializer="zeros")
+
+    def call(self, inputs):
+        self.add_loss(0.01 * ops.sum(ops.square(self.w)))
+        return inputs @ self.w
+
+
+def test_custom_step_over_custom_layers_and_their_added_losses():
+    x, y = _data()
+    inputs = Input((8,))
+    model = CustomModel(inputs, ScaledLinear()(inputs))
+    model.compile(optimizer="sgd", loss="mse")
+    w0 = model.get_weights()[0].copy()
+    model.train_on_batch(x, y)
+    # d/dw [mean((xw - y)^2) + 0.01 |w|^2] at w = 0 is -2 x^T y / n
+    np.testing.assert_allclose(model.get_weights()[0], w0 + 0.01 * 2 * x.T @ y / len(x),
+                               rtol=1e-5)
+
+
+def test_gradient_tape_over_a_model_and_ops():
+    x, y = _data(16)
+    model = _graph(Model)
+    with GradientTape() as tape:
+        pred = model(x, training=True)
+        loss = ops.mean(ops.square(pred - y))
+    grads = tape.gradient(loss, model.trainable_variables)
+    eps, k = 1e-2, model.trainable_variables[2]  # the output kernel: loss is quadratic in it
+    base = k.numpy()
+    fd = np.zeros_like(base)
+    for i in np.ndindex(base.shape):
+        for sign in (1, -1):
+            k.value[...] = base
+            k.value[i] += sign * eps
+            fd[i] += sign * float(np.mean((model.predict(x, verbose=0) - y) ** 2)) / (2 * eps)
+    k.value[...] = base
+    np.testing.assert_allclose(grads[2], fd, rtol=1e-3, atol=1e-5)
+
+
+def test_gradient_to_a_models_inputs_is_refused_not_silently_zero():
+    gen, disc = _graph(Model, 1), _graph(Model, 2)
+    z = np.ones((4, 8), np.float32)
+    with GradientTape() as tape:
+        fake = ops.concatenate([gen(z)] * 8, axis=-1)
+        loss = ops.mean(disc(fake))
+    with pytest.raises(NotImplementedError, match="inputs of model"):
+        tape.gradient(loss, gen.trainable_variables)
