@@ -73,12 +73,17 @@ def broadcast_weights(w, shape):
 
 
 def match_rank(y_true, y_pred):
-    """Keras's `squeeze_or_expand_to_same_rank` for y_true, then the shapes must agree."""
+    """Keras's `squeeze_or_expand_to_same_rank` for y_true, then y_true must broadcast to
+    y_pred's shape (as Keras's arithmetic broadcasts it)."""
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
     elif y_true.ndim + 1 == y_pred.ndim and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
-    if y_true.shape != y_pred.shape:
+    try:
+        fits = np.broadcast_shapes(y_true.shape, y_pred.shape) == y_pred.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"Arguments `target` and `output` must have the same shape. "
                          f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}")
     return y_true

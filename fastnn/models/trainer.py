@@ -48,7 +48,8 @@ class Trainer:
         loss = self._loss_id
         if loss is not None and not isinstance(loss, str):
             loss = losses.serialize(self.loss)
-        metrics = [m if isinstance(m, str) else getattr(m, "name", str(m))
+        metrics = [m if isinstance(m, str) else metrics_module.serialize(m)
+                   if isinstance(m, metrics_module.Metric) else getattr(m, "__name__", str(m))
                    for m in self._metric_ids] or None
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
                 "loss_weights": None, "metrics": metrics, "weighted_metrics": None,
@@ -63,9 +64,8 @@ class Trainer:
         if unsupported:
             raise ValueError(f"compile_config: {unsupported} is not supported by fastnn")
         metrics = config.get("metrics")
-        if isinstance(metrics, list):  # Keras may write metric objects as config dicts
-            metrics = [(m.get("config") or {}).get("name", m.get("class_name"))
-                       if isinstance(m, dict) else m for m in metrics]
+        if isinstance(metrics, list):  # Keras writes metric objects as config dicts
+            metrics = [metrics_module.deserialize_or_name(m) for m in metrics]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
                      loss=config.get("loss"), metrics=metrics)
 
@@ -209,8 +209,8 @@ class Trainer:
 
     def _batch_result(self, total, preds, y, return_dict):
         for m in self._metrics:
-            m.reset()
-            m.update(y, preds)
+            m.reset_state()
+            m.update_state(y, preds)
         logs = self._means(total, len(y))  # data-parallel: over every rank's batch
         return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
 
@@ -292,7 +292,7 @@ class Trainer:
     def _train_epoch(self, xs, y, w, order, batch_size, steps, cbs):
         dist = distributed.strategy()
         for m in self._metrics:
-            m.reset()
+            m.reset_state()
         seen, loss_sum, logs = 0, 0.0, {}
         for step in range(steps):
             cbs.on_train_batch_begin(step)
@@ -311,7 +311,7 @@ class Trainer:
             seen += hi - lo
             loss_sum += total
             for m in self._metrics:
-                m.update(by, preds)
+                m.update_state(by, preds)
             logs = self._means(loss_sum, seen)
             cbs.on_train_batch_end(step, logs)
             _interrupt.raise_if_pending()
@@ -323,10 +323,9 @@ class Trainer:
         """Loss and metrics averaged over the samples seen; data-parallel, over every rank's."""
         dist = distributed.strategy()
         if not dist.active:
-            return {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
-        sums = dist.sum([loss_sum, seen] + [v for m in self._metrics for v in (m._total, m._count)])
-        ratios = [t / c if c else 0.0 for t, c in zip(sums[2::2], sums[3::2])]
-        return {"loss": sums[0] / sums[1], **{m.name: r for m, r in zip(self._metrics, ratios)}}
+            return {"loss": loss_sum / seen, **{m.name: m.result_value() for m in self._metrics}}
+        sums, results = metrics_module.results_over_ranks(self._metrics, dist, [loss_sum, seen])
+        return {"loss": sums[0] / sums[1], **{m.name: r for m, r in zip(self._metrics, results)}}
 
     def _should_stop(self):
         """Whether to stop; data-parallel, every rank stops when any rank's callbacks asked."""
@@ -355,7 +354,7 @@ class Trainer:
     def _evaluate_loop(self, xs, y, w, batch_size, cbs):
         *xs, y, w = distributed.strategy().shard_arrays(xs + [y, w])  # data-parallel: a part each
         for m in self._metrics:
-            m.reset()
+            m.reset_state()
         cbs.on_test_begin()
         seen, loss_sum, logs = 0, 0.0, {}
         for step in range(-(-len(y) // batch_size)):
@@ -366,8 +365,8 @@ class Trainer:
             seen += hi - lo
             loss_sum += total
             for m in self._metrics:
-                m.update(y[lo:hi], preds)
-            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
+                m.update_state(y[lo:hi], preds)
+            logs = {"loss": loss_sum / seen, **{m.name: m.result_value() for m in self._metrics}}
             cbs.on_test_batch_end(step, logs)
             _interrupt.raise_if_pending()
         logs = self._means(loss_sum, seen)  # data-parallel: over every rank's part
