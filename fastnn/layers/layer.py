@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from fastnn import _validate, initializers
+from fastnn import _validate, constraints, initializers, regularizers
 
 _name_counts = {}
 # Keras class name (and aliases) -> fastnn class, filled as layer classes are defined (see
@@ -57,13 +57,16 @@ def shape_str(shape):
 
 
 class Variable:
-    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
+    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability;
+    optionally a `regularizer` (penalty added to the loss) and a `constraint` (projection
+    after each optimizer step), both applied by the trainer."""
 
-    def __init__(self, value, name, trainable=True):
+    def __init__(self, value, name, trainable=True, regularizer=None, constraint=None):
         self.value = np.ascontiguousarray(value, dtype=np.float32)
         self.grad = np.zeros_like(self.value)
         self.name = name
         self.trainable = trainable
+        self.regularizer, self.constraint = regularizer, constraint
 
     shape = property(lambda self: self.value.shape)
 
@@ -148,7 +151,8 @@ class Layer:
             self.input_shape_hint = (None,) + tuple(batch_input_shape)[1:]
 
     # ---- weights ----------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True,
+                   regularizer=None, constraint=None):
         global _weight_budget
         if _weight_budget is not None:
             _weight_budget -= int(np.prod(shape, dtype=np.float64))
@@ -159,7 +163,8 @@ class Layer:
         init = initializers.get(initializer)
         _validate.allocate(tuple(shape), np.float32, f"Layer '{self.name}'",
                            f"its weight '{name}'", "make the layer smaller", check_only=True)
-        var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable)
+        var = Variable(init(tuple(shape)), f"{self.name}/{name}", trainable,
+                       regularizers.get(regularizer), constraints.get(constraint))
         self._variables.append(var)
         return var
 

@@ -158,6 +158,7 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
+        self._packed_sizes = [v.value.size for v in variables]
 
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, y, weights, training):
@@ -186,7 +187,27 @@ class Trainer:
         finally:
             if fused is not None:
                 fused.defer_activation = False
-        return float(np.sum(per_sample)), preds
+        total = float(np.sum(per_sample))
+        penalty = self._apply_regularizers(training)
+        return total + penalty * len(y), preds
+
+    # ---- weight regularizers and constraints (fastnn/regularizers.py, constraints.py) ---
+    def _apply_regularizers(self, training):
+        """Sum of the weights' regularization penalties (Keras adds it to each batch's
+        loss); when training, each penalty's gradient is added to its weight's gradient."""
+        penalty = 0.0
+        for v in self.trainable_weights:
+            if v.regularizer is not None:
+                penalty += float(v.regularizer(v.value))
+                if training:
+                    v.grad += v.regularizer.gradient(v.value).astype(np.float32)
+        return penalty
+
+    def _apply_constraints(self):
+        """Project each constrained weight after an optimizer step, as Keras does."""
+        for v in self.trainable_weights:
+            if v.constraint is not None:
+                v.value[...] = v.constraint(v.value)
 
     @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -202,9 +223,11 @@ class Trainer:
 
     def _train_batch(self, xs, y, w, global_count):
         total, preds = self._loss_step(xs, y, w, training=True)
+        self.optimizer.variable_sizes = self._packed_sizes  # clipnorm clips each variable
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
         distributed.strategy().average_gradients(self._flat_grads, len(y), global_count)
         self.optimizer.apply(self._flat_params, self._flat_grads)
+        self._apply_constraints()
         return total, preds
 
     def _batch_result(self, total, preds, y, return_dict):

@@ -7,6 +7,7 @@ Slot buffers (Adam's m and v, momenta) are allocated once, at the first step.
 import numpy as np
 
 from fastnn import _interrupt
+from fastnn.optimizers import transforms
 
 
 # Keras's common optimizer arguments, at their defaults; other values are not supported yet.
@@ -20,8 +21,10 @@ class Optimizer:
         for key, value in kwargs.items():
             if key not in _KERAS_COMMON:
                 raise TypeError(f"Unrecognized keyword argument passed to {type(self).__name__}: {key}")
-            if value != _KERAS_COMMON[key]:
+            if key not in transforms.COMMON and value != _KERAS_COMMON[key]:
                 raise ValueError(f"{type(self).__name__}: {key}={value!r} is not supported by fastnn yet")
+        self.weight_decay, self.clipnorm, self.clipvalue, self.global_clipnorm = \
+            transforms.check_common(type(self).__name__, *(kwargs.get(k) for k in transforms.COMMON))
         self.name = name or type(self).__name__.lower()
         self.learning_rate = learning_rate
         self.iterations = 0
@@ -45,17 +48,23 @@ class Optimizer:
     def apply(self, params, grads):
         """One step over flat float32 buffers `params` (updated in place) and `grads`."""
         if self._slots is None or self._slots_size != params.size:
-            self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
+            self._slots = [np.full_like(params, value) for value in self.initial_slot_values()]
             self._slots_size = params.size
         # All or nothing: Ctrl-C waits until the step is done, and a failed update (the
         # kernels check their arguments before changing anything) is not counted.
         with _interrupt.atomic():
+            transforms.clip_gradients(self, grads)
+            transforms.apply_weight_decay(self, params, self.learning_rate)
             self.iterations += 1
             try:
                 self.update(params, grads, self._slots)
             except BaseException:
                 self.iterations -= 1
                 raise
+
+    def initial_slot_values(self):
+        """Each slot's starting value (Adagrad and Ftrl start their accumulators at 0.1)."""
+        return [0.0] * self.num_slots()
 
     # Keras stores slots per model variable: Adam interleaves (m0, v0, m1, v1, ...), the
     # others list one slot for every variable, then the next slot (velocities, momentums).
@@ -95,13 +104,14 @@ class Optimizer:
             self._slots = None
             return
         bounds = np.cumsum([0] + [int(np.prod(s)) for s in shapes])
-        slots = [np.zeros(bounds[-1], np.float32) for _ in range(self.num_slots())]
+        slots = [np.full(bounds[-1], value, np.float32) for value in self.initial_slot_values()]
         for value, (j, i) in zip(values[2:], self._slot_order(len(shapes))):
             slots[j][bounds[i]:bounds[i + 1]] = np.ravel(value)
         self._slots, self._slots_size = slots, int(bounds[-1])
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate, **_KERAS_COMMON}
+        return {"name": self.name, "learning_rate": self.learning_rate, **_KERAS_COMMON,
+                **{key: getattr(self, key) for key in transforms.COMMON}}
 
     @classmethod
     def from_config(cls, config):
