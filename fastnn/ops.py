@@ -18,19 +18,6 @@ import numpy as np
 
 from fastnn import _C
 
-__all__ = [
-    "sgemm", "dense_forward", "dense_backward_input", "dense_backward_weight",
-    "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
-    "dropout_forward", "dropout_backward",
-    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
-    "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
-]
-
-
 class _InputError(TypeError):
     """A conversion failure; `_named` prefixes it with the op's name."""
 
@@ -268,3 +255,139 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
     _C.rmsprop_update(_inplace("param", param), _inplace("velocity", velocity), buf,
                       _f32(grad), learning_rate, rho, momentum, epsilon)
+
+
+@_named
+def adamax_update(param, m, u, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                  epsilon=1e-7, step=1):
+    """One Keras Adamax step, updating param, m and u in place."""
+    _C.adamax_update(_inplace("param", param), _inplace("m", m), _inplace("u", u), _f32(grad),
+                     learning_rate, beta_1, beta_2, epsilon, step)
+
+
+@_named
+def adagrad_update(param, accumulator, grad, learning_rate=0.001, epsilon=1e-7):
+    """One Keras Adagrad step in place."""
+    _C.adagrad_update(_inplace("param", param), _inplace("accumulator", accumulator),
+                      _f32(grad), learning_rate, epsilon)
+
+
+@_named
+def adadelta_update(param, accumulated_grad, accumulated_delta, grad, learning_rate=0.001,
+                    rho=0.95, epsilon=1e-7):
+    """One Keras Adadelta step in place."""
+    _C.adadelta_update(_inplace("param", param), _inplace("accumulated_grad", accumulated_grad),
+                       _inplace("accumulated_delta", accumulated_delta), _f32(grad),
+                       learning_rate, rho, epsilon)
+
+
+@_named
+def lion_update(param, m, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    """One Keras Lion step in place."""
+    _C.lion_update(_inplace("param", param), _inplace("m", m), _f32(grad), learning_rate,
+                   beta_1, beta_2)
+
+
+@_named
+def nadam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, u_t=0.0, u_next=0.0, u_product=1.0, step=1):
+    """One Keras Nadam step in place (u_t, u_next, u_product: Keras's momentum schedule)."""
+    _C.nadam_update(_inplace("param", param), _inplace("m", m), _inplace("v", v), _f32(grad),
+                    learning_rate, beta_1, beta_2, epsilon, u_t, u_next, u_product, step)
+
+
+@_named
+def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
+                learning_rate_power=-0.5, l1=0.0, l2=0.0, l2_shrinkage=0.0, beta=0.0):
+    """One Keras FTRL step in place."""
+    _C.ftrl_update(_inplace("param", param), _inplace("accumulator", accumulator),
+                   _inplace("linear", linear), _f32(grad), learning_rate, learning_rate_power,
+                   l1, l2, l2_shrinkage, beta)
+
+
+def _opt(a):
+    return None if a is None else _f32(a)
+
+
+# ---- BatchNormalization (csrc/batchnorm.c) ----------------------------------------------
+@_named
+def batchnorm_stats(x, axis=-1):
+    """(mean, var): per-channel mean and biased variance of x along `axis`."""
+    return _C.batchnorm_stats(_f32(x), axis)
+
+
+@_named
+def batchnorm_forward(x, mean, var, gamma=None, beta=None, axis=-1, epsilon=1e-3, relu=False):
+    """(x - mean) * gamma / sqrt(var + epsilon) + beta along `axis` (relu=True fuses max(y, 0))."""
+    return _C.batchnorm_forward(_f32(x), _f32(mean), _f32(var), _opt(gamma), _opt(beta), axis,
+                                epsilon, relu)
+
+
+@_named
+def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3,
+                       batch_stats=True):
+    """(dx, dgamma, dbeta); y is the ReLU-fused forward output (else None); batch_stats:
+    mean and var were the batch's own (training)."""
+    return _C.batchnorm_backward(_f32(dy), _f32(x), _opt(y), _f32(mean), _f32(var), _opt(gamma),
+                                 axis, epsilon, batch_stats)
+
+
+# ---- image preprocessing and augmentation (csrc/image_ops.c) --------------------------------
+@_named
+def scale_shift(x, scale, shift=None):
+    """x * scale + shift over x's trailing scale.size values."""
+    return _C.scale_shift(_f32(x), _f32(scale), _opt(shift))
+
+
+@_named
+def resize_forward(x, size, interpolation="bilinear", crop=None):
+    """Images (N, H, W, C) resampled to `size` (half-pixel centres), from the crop window
+    (top, left, height, width) when given."""
+    return _C.resize_forward(_f32(x), size, interpolation, crop)
+
+
+@_named
+def resize_backward(dy, x_shape, interpolation="bilinear", crop=None):
+    return _C.resize_backward(_f32(dy), x_shape, interpolation, crop)
+
+
+@_named
+def warp_forward(x, transforms, size=None, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0):
+    """Projective warp of images by Keras's (N, 8) transforms, with its fill modes."""
+    return _C.warp_forward(_f32(x), _f32(transforms), size, interpolation, fill_mode,
+                           fill_value)
+
+
+@_named
+def warp_backward(dy, transforms, x_shape, interpolation="bilinear", fill_mode="reflect"):
+    return _C.warp_backward(_f32(dy), _f32(transforms), x_shape, interpolation, fill_mode)
+
+
+@_named
+def brightness_forward(x, delta, value_range):
+    """clip(x + delta[n], *value_range) per image n."""
+    return _C.brightness_forward(_f32(x), _f32(delta), value_range)
+
+
+@_named
+def brightness_backward(dy, x, delta, value_range):
+    return _C.brightness_backward(_f32(dy), _f32(x), _f32(delta), value_range)
+
+
+@_named
+def contrast_forward(x, factor, value_range):
+    """clip((x - m) * factor[n] + m, *value_range), m each image's per-channel mean."""
+    return _C.contrast_forward(_f32(x), _f32(factor), value_range)
+
+
+@_named
+def contrast_backward(dy, x, factor, value_range):
+    return _C.contrast_backward(_f32(dy), _f32(x), _f32(factor), value_range)
+
+
+# Every public function above, so the list cannot drift from the module (a tripwire in
+# tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
+__all__ = sorted(name for name, value in list(globals().items())
+                 if callable(value) and not name.startswith("_") and
+                 getattr(value, "__module__", None) == __name__)

@@ -22,10 +22,17 @@ def _factor(value, name):
     return value
 
 
+def _recorded(x):
+    """Whether x is a weight or tensor of a custom layer's tape (not a plain array): the
+    penalty is then computed with keras.ops, so the tape differentiates it."""
+    return not (type(x) is np.ndarray or np.isscalar(x))
+
+
 class Regularizer:
     """Base class: `__call__(x)` -> penalty, `gradient(x)` -> d penalty / dx,
-    `get_config()`, `from_config()`.  A subclass that implements only `__call__` cannot
-    train until fastnn's ops tape differentiates it."""
+    `get_config()`, `from_config()`.  Built-in layers use `gradient`; inside a custom
+    layer's `call` the penalty is recorded by the ops tape (a subclass written with
+    keras.ops needs no `gradient`)."""
 
     def __call__(self, x):
         return 0.0
@@ -52,6 +59,9 @@ class L1L2(Regularizer):
         self.l1, self.l2 = _factor(l1, "l1"), _factor(l2, "l2")
 
     def __call__(self, x):
+        if _recorded(x):
+            from fastnn.autodiff import ops
+            return ops.sum(ops.abs(x)) * self.l1 + ops.sum(ops.square(x)) * self.l2
         x = np.asarray(x, np.float64)
         return float(self.l1 * np.abs(x).sum() + self.l2 * (x * x).sum())
 
@@ -112,8 +122,22 @@ class OrthogonalRegularizer(Regularizer):
         return rows, norms, r, n, p, scale
 
     def __call__(self, x):
+        if _recorded(x):
+            return self._recorded_penalty(x)
         p, scale = self._parts(x)[4:]
         return float(scale * np.abs(p).sum())
+
+    def _recorded_penalty(self, x):
+        from fastnn.autodiff import ops
+        rows = x if self.mode == "rows" else ops.transpose(x)
+        size = int(np.shape(rows)[0])
+        if size < 2:
+            return ops.sum(rows) * 0.0
+        norms = ops.sqrt(ops.sum(ops.square(rows), axis=1, keepdims=True))
+        n = rows / ops.maximum(norms, 1e-30)
+        off = 1.0 - np.eye(size, dtype=np.float32)
+        p = ops.matmul(n, ops.transpose(n)) * off
+        return ops.sum(ops.abs(p)) * (self.factor * 0.5 / (size * (size - 1) / 2.0))
 
     def gradient(self, x):
         rows, norms, r, n, p, scale = self._parts(x)

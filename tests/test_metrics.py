@@ -187,5 +187,6 @@ def test_metric_objects_saved_in_compile_config(tmp_path):
     for key in want:
         np.testing.assert_allclose(got[key], want[key], rtol=1e-6)
     assert want["precision"].shape == (2,)
-    assert again.compiled and isinstance(again._metrics[1], metrics.AUC)
-    assert again._metrics[1].curve == "PR"
+    restored = dict(again._outputs_spec[0].metrics)
+    assert again.compiled and isinstance(restored["pr_auc"], metrics.AUC)
+    assert restored["pr_auc"].curve == "PR"

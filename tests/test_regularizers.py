@@ -228,3 +228,38 @@ def test_layers_take_every_initializer_by_name():
         layer(np.ones((2, 4), np.float32))
         config = layer.get_config()["kernel_initializer"]
         assert initializers.get(config).get_config() == layer.kernel_initializer.get_config()
+
+
+def test_regularizers_in_custom_layers_are_recorded_by_the_tape():
+    """A custom layer's add_weight(regularizer=...) penalty is added (and differentiated)
+    by its tape; the trainer does not add it a second time."""
+    from fastnn.layers import Layer
+    from fastnn.autodiff import ops
+
+    class MyDense(Layer):
+        def __init__(self, units, reg, **kwargs):
+            super().__init__(**kwargs)
+            self.units, self.reg = units, reg
+
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1], self.units), initializer="ones",
+                                     regularizer=self.reg)
+
+        def call(self, x):
+            return ops.matmul(x, self.w)
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.normal(size=(8, 3)).astype(np.float32)
+    for reg in (regularizers.L1L2(0.01, 0.02), regularizers.OrthogonalRegularizer(0.3)):
+        model = Sequential([Input((4,)), MyDense(3, reg)])
+        model.compile(loss="mse", optimizer="sgd")
+        w = model.get_weights()[0] + rng.normal(0, 0.1, (4, 3)).astype(np.float32)
+        model.set_weights([w])
+        p = model.predict(x, verbose=0)
+        got = model.evaluate(x, y, batch_size=8, verbose=0)
+        assert got == pytest.approx(((p - y) ** 2).mean() + reg(w), rel=1e-5)
+        # the gradient the tape gives equals the regularizer's own
+        model.train_on_batch(np.zeros_like(x), np.zeros_like(y))
+        np.testing.assert_allclose(model.get_weights()[0], w - 0.01 * reg.gradient(w),
+                                   rtol=1e-5, atol=1e-6)

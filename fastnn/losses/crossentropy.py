@@ -297,14 +297,15 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if y.size and (not np.all(np.isfinite(y)) or np.any(y != np.round(y))):
             raise ValueError(f"{self.name} expects integer class labels, received "
                              f"non-integer values")
-        yi = y.astype(np.int64)
         k = pred_shape[-1]
-        valid = yi if self.ignore_class is None else yi[yi != self.ignore_class]
+        # checked on y's own dtype, before the cast: a uint64 2**64-1 must not wrap to -1
+        valid = y if self.ignore_class is None else y[y != self.ignore_class]
         if valid.size and (valid.min() < 0 or valid.max() >= k):
             bad = valid.max() if valid.max() >= k else valid.min()
+            bad = f"{bad:g}" if y.dtype.kind == "f" else int(bad)
             raise ValueError(f"Received a label value of {bad} which is outside the valid "
                              f"range of [0, {k}). The model has {k} output classes.")
-        return yi
+        return y.astype(np.int64)
 
     def prepare_targets(self, y, pred_shape):
         """int32 labels, keeping a trailing axis of 1 when given (metrics see the labels

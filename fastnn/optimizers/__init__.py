@@ -1,6 +1,7 @@
 """Keras optimizers: `from fastnn.optimizers import Adam, SGD, RMSprop`."""
 from fastnn.optimizers.adam import Adam
 from fastnn.optimizers.more import Adadelta, Adagrad, Adamax, AdamW, Ftrl, Lion, Nadam
+from fastnn.optimizers import schedules
 from fastnn.optimizers.optimizer import Optimizer
 from fastnn.optimizers.rmsprop import RMSprop
 from fastnn.optimizers.sgd import SGD
@@ -34,4 +35,4 @@ def serialize(optimizer):
 
 
 __all__ = ["Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lion", "Nadam",
-           "Optimizer", "RMSprop", "SGD", "get", "serialize"]
+           "Optimizer", "RMSprop", "SGD", "get", "schedules", "serialize"]

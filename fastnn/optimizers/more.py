@@ -57,7 +57,7 @@ class Adamax(Optimizer):
 
     def update(self, params, grads, slots):
         _C.adamax_update(params, slots[0], slots[1], grads, self.learning_rate, self.beta_1,
-                         self.beta_2, self.epsilon, self.iterations)
+                         self.beta_2, self.epsilon, self.update_step)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
@@ -172,27 +172,32 @@ class Nadam(Optimizer):
                                           np.float32(0.96) ** np.float32(step))
 
     def update(self, params, grads, slots):
-        t = self.iterations
+        t = self.update_step
         u_t, u_next = self._u(t), self._u(t + 1)
         u_product = np.float32(self.u_product) * u_t
         _C.nadam_update(params, slots[0], slots[1], grads, self.learning_rate, self.beta_1,
                         self.beta_2, self.epsilon, float(u_t), float(u_next), float(u_product), t)
         self.u_product = float(u_product)
 
-    def keras_variables(self, shapes):
-        out = super().keras_variables(shapes)
-        return out + [np.array(self.u_product, np.float32)] if self._slots is not None else out
+    def keras_variables(self, variables):
+        out = super().keras_variables(variables)
+        return out + [np.array(self.u_product, np.float32)] if self.has_slot_state() else out
 
-    def keras_variable_shapes(self, shapes):
-        return super().keras_variable_shapes(shapes) + [()]
+    def keras_variable_shapes(self, variables):
+        return super().keras_variable_shapes(variables) + [()]
 
-    def set_keras_variables(self, values, shapes):
+    def check_keras_variables(self, values, variables, where="optimizer/vars"):
         if len(values) > 2:
-            self.u_product = float(values[-1])
+            u = float(np.asarray(values[-1]))
+            if not np.isfinite(u) or not 0 <= u <= 1:
+                raise ValueError(f"{where}/{len(values) - 1}: Nadam's momentum product must be "
+                                 f"in [0, 1], the file holds {u}")
             values = values[:-1]
-        else:
-            self.u_product = 1.0
-        super().set_keras_variables(values, shapes)
+        super().check_keras_variables(values, variables, where)
+
+    def set_keras_variables(self, values, variables):
+        self.u_product = float(np.asarray(values[-1])) if len(values) > 2 else 1.0
+        super().set_keras_variables(values[:-1] if len(values) > 2 else values, variables)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

@@ -4,7 +4,60 @@ in Keras's order of precedence) and decoupled weight decay (`w -= w * weight_dec
 All in place on the flat float32 buffers, one pass each."""
 import numpy as np
 
-COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+COMMON = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm", "use_ema", "ema_momentum",
+          "ema_overwrite_frequency", "gradient_accumulation_steps")
+
+
+def check_averaging(name, use_ema=False, ema_momentum=0.99, ema_overwrite_frequency=None,
+                    gradient_accumulation_steps=None):
+    """Keras's checks of the EMA and gradient-accumulation arguments."""
+    if use_ema and not 0 <= ema_momentum <= 1:
+        raise ValueError(f"`ema_momentum` must be in the range [0, 1]. Received: "
+                         f"ema_momentum={ema_momentum}")
+    for key, value in (("ema_overwrite_frequency", ema_overwrite_frequency),
+                       ("gradient_accumulation_steps", gradient_accumulation_steps)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError(f"{name}: `{key}` must be an int or None, received {value!r}")
+    if gradient_accumulation_steps is not None and gradient_accumulation_steps < 2:
+        raise ValueError(f"`gradient_accumulation_steps` must be an integer >= 2. Received: "
+                         f"gradient_accumulation_steps={gradient_accumulation_steps}")
+    if ema_overwrite_frequency is not None and ema_overwrite_frequency < 1:
+        raise ValueError(f"{name}: `ema_overwrite_frequency` must be positive, received "
+                         f"{ema_overwrite_frequency}")
+    return bool(use_ema), float(ema_momentum), ema_overwrite_frequency, \
+        gradient_accumulation_steps
+
+
+def accumulate(opt, grads):
+    """Keras's gradient accumulation: on all but every `steps`-th call, add the gradients
+    to the accumulator and skip the update (True); on that call, grads becomes the mean of
+    the accumulated ones and the accumulator is cleared (False)."""
+    steps = opt.gradient_accumulation_steps
+    if not steps:
+        return False
+    acc = opt._accumulated
+    if (opt.iterations + 1) % steps != 0:
+        acc += grads
+        return True
+    grads += acc
+    grads /= np.float32(steps)
+    acc.fill(0)
+    return False
+
+
+def update_average(opt, params, step):
+    """Keras's exponential moving average of the weights (EMA), after each step (`step`:
+    the count before it; the first step copies the weights); every
+    `ema_overwrite_frequency` steps the weights take the average's value."""
+    if not opt.use_ema:
+        return
+    m = np.float32(opt.ema_momentum if step > 0 else 0.0)
+    avg = opt._average
+    avg *= m
+    avg += (np.float32(1) - m) * params
+    freq = opt.ema_overwrite_frequency
+    if freq and (step + 1) % freq == 0:
+        params[...] = avg
 
 
 def check_common(name, weight_decay, clipnorm, clipvalue, global_clipnorm):

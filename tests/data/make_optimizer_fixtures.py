@@ -25,7 +25,26 @@ CASES = [  # (class, kwargs)
     ("SGD", {"learning_rate": 0.1, "global_clipnorm": 0.7}),
     ("RMSprop", {"clipvalue": 0.3, "weight_decay": 0.05}),
     ("Adam", {"learning_rate": 0.01, "weight_decay": 0.02, "clipnorm": 1.0}),
+    ("SGD", {"learning_rate": {"class_name": "ExponentialDecay", "config": {
+        "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}}}),
+    ("AdamW", {"learning_rate": {"class_name": "CosineDecay", "config": {
+        "initial_learning_rate": 0.0, "decay_steps": 3, "warmup_target": 0.05,
+        "warmup_steps": 2}}, "weight_decay": 0.1}),
+    ("Adam", {"learning_rate": 0.05, "use_ema": True, "ema_momentum": 0.8}),
+    ("SGD", {"learning_rate": 0.1, "momentum": 0.5, "use_ema": True,
+             "ema_overwrite_frequency": 2}),
+    ("Adam", {"learning_rate": 0.05, "gradient_accumulation_steps": 2, "clipnorm": 0.5}),
+    ("Nadam", {"learning_rate": 0.05, "gradient_accumulation_steps": 3, "use_ema": True}),
 ]
+
+
+def build(name, kwargs):
+    kwargs = dict(kwargs)
+    lr = kwargs.get("learning_rate")
+    if isinstance(lr, dict):
+        kwargs["learning_rate"] = getattr(keras.optimizers.schedules, lr["class_name"])(
+            **lr["config"])
+    return getattr(keras.optimizers, name)(**kwargs)
 
 
 def main():
@@ -35,7 +54,7 @@ def main():
     grads[2][0][1] = 0.0  # a zero gradient entry
     out = []
     for name, kwargs in CASES:
-        opt = getattr(keras.optimizers, name)(**kwargs)
+        opt = build(name, kwargs)
         vs = [keras.Variable(w.astype("float32")) for w in w0]
         steps = []
         for g in grads:
