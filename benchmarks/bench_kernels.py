@@ -107,6 +107,18 @@ def cases(batch):
     m, v = np.zeros_like(w), np.zeros_like(w)
     add("adam update", f"{n_params} params", 4 * 7 * n_params, "GB/s", "adam_update",
         w, m, v, g, step=10)
+    a, b = np.full_like(w, 0.1), np.zeros_like(w)  # two more slots, accumulators > 0
+    add("adamax update", f"{n_params} params", 4 * 7 * n_params, "GB/s", "adamax_update",
+        w, m, a, g, step=10)
+    add("adagrad update", f"{n_params} params", 4 * 5 * n_params, "GB/s", "adagrad_update",
+        w, a, g)
+    add("adadelta update", f"{n_params} params", 4 * 7 * n_params, "GB/s", "adadelta_update",
+        w, a, b, g)
+    add("lion update", f"{n_params} params", 4 * 5 * n_params, "GB/s", "lion_update", w, m, g)
+    add("nadam update", f"{n_params} params", 4 * 7 * n_params, "GB/s", "nadam_update",
+        w, m, a, g, u_t=0.85, u_next=0.86, u_product=0.5, step=10)
+    add("ftrl update", f"{n_params} params", 4 * 7 * n_params, "GB/s", "ftrl_update",
+        w, a, b, g, learning_rate=0.05)
     return out
 
 

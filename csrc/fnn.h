@@ -210,6 +210,32 @@ void fnn_log_softmax_backward(float *dx, const float *dy, const float *y, int64_
  * (padding not counted, as Keras's "same"); global pooling is the whole-image window. */
 void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s);
 void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *s);
+/* ---- More optimizers (optimizers.c, Keras's maths; t = step >= 1) -------------------- */
+/* Adamax: m += (g - m)(1 - b1); u = max(b2 u, |g|); w -= lr m / ((1 - b1^t)(u + eps)). */
+void fnn_adamax_update(float *w, float *m, float *u, const float *g, int64_t n, float lr,
+                       float beta_1, float beta_2, float epsilon, int64_t step);
+/* Adagrad: acc += g^2; w -= lr g / sqrt(acc + eps). */
+void fnn_adagrad_update(float *w, float *acc, const float *g, int64_t n, float lr,
+                        float epsilon);
+/* Adadelta: ag = rho ag + (1 - rho) g^2; d = -sqrt(ad + eps) g / sqrt(ag + eps);
+ * ad = rho ad + (1 - rho) d^2; w += lr d. */
+void fnn_adadelta_update(float *w, float *acc_g, float *acc_d, const float *g, int64_t n,
+                         float lr, float rho, float epsilon);
+/* Lion: w -= lr sign(b1 m + (1 - b1) g); m = b2 m + (1 - b2) g. */
+void fnn_lion_update(float *w, float *m, const float *g, int64_t n, float lr, float beta_1,
+                     float beta_2);
+/* Nadam: u_t = b1 (1 - 0.5 * 0.96^t), u_next the same at t + 1, u_product the running
+ * product of u up to t (the caller keeps it); m, v as Adam;
+ * w -= lr (u_next m / (1 - u_product u_next) + (1 - u_t) g / (1 - u_product))
+ *         / (sqrt(v / (1 - b2^t)) + eps). */
+void fnn_nadam_update(float *w, float *m, float *v, const float *g, int64_t n, float lr,
+                      float beta_1, float beta_2, float epsilon, float u_t, float u_next,
+                      float u_product, int64_t step);
+/* FTRL-proximal (Keras): acc' = acc + g^2; lin += g + 2 s w - (acc'^-p - acc^-p) / lr w;
+ * w = (clip(lin, -l1, l1) - lin) / (acc'^-p / lr + 2 (l2 + beta / (2 lr))); acc = acc'. */
+void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n, float lr,
+                     float learning_rate_power, float l1, float l2, float l2_shrinkage,
+                     float beta);
 
 /* ---- BatchNormalization (batchnorm.c): x seen as (A, C, B), C the normalized axis -- */
 /* Scratch floats for any of the three kernels below. */

@@ -68,3 +68,126 @@ void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
     float *mm = momentum == 0.0f ? NULL : m;
     FNN_RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, rho, momentum, epsilon));
 }
+
+/* ---- Adamax, Adagrad, Adadelta, Lion, Nadam, Ftrl (keras/src/optimizers/) ------------
+ * Each is one pass over the flat parameter buffer; scalars that depend only on the step
+ * are computed once by the caller or here, in float as Keras computes them. */
+
+static void adamax_range(float *restrict w, float *restrict m, float *restrict u,
+                         const float *restrict g, int64_t lo, int64_t hi, float lr,
+                         float one_m_b1, float beta_2, float bias, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float mi = m[i] + (gi - m[i]) * one_m_b1;
+        float ui = fmaxf(beta_2 * u[i], fabsf(gi));
+        m[i] = mi;
+        u[i] = ui;
+        w[i] -= (lr * mi) / (bias * (ui + epsilon));
+    }
+}
+
+void fnn_adamax_update(float *w, float *m, float *u, const float *g, int64_t n, float lr,
+                       float beta_1, float beta_2, float epsilon, int64_t step) {
+    const float bias = 1.0f - powf(beta_1, (float)step);
+    FNN_RUN_SPLIT(n, 8, adamax_range(w, m, u, g, lo, hi, lr, 1.0f - beta_1, beta_2, bias,
+                                     epsilon));
+}
+
+static void adagrad_range(float *restrict w, float *restrict acc, const float *restrict g,
+                          int64_t lo, int64_t hi, float lr, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float ai = acc[i] + gi * gi;
+        acc[i] = ai;
+        w[i] -= (lr * gi) / sqrtf(ai + epsilon);
+    }
+}
+
+void fnn_adagrad_update(float *w, float *acc, const float *g, int64_t n, float lr,
+                        float epsilon) {
+    FNN_RUN_SPLIT(n, 8, adagrad_range(w, acc, g, lo, hi, lr, epsilon));
+}
+
+static void adadelta_range(float *restrict w, float *restrict acc_g, float *restrict acc_d,
+                           const float *restrict g, int64_t lo, int64_t hi, float lr,
+                           float rho, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float ag = rho * acc_g[i] + (1.0f - rho) * gi * gi;
+        float delta = -sqrtf(acc_d[i] + epsilon) * gi / sqrtf(ag + epsilon);
+        acc_g[i] = ag;
+        acc_d[i] = rho * acc_d[i] + (1.0f - rho) * delta * delta;
+        w[i] += lr * delta;
+    }
+}
+
+void fnn_adadelta_update(float *w, float *acc_g, float *acc_d, const float *g, int64_t n,
+                         float lr, float rho, float epsilon) {
+    FNN_RUN_SPLIT(n, 12, adadelta_range(w, acc_g, acc_d, g, lo, hi, lr, rho, epsilon));
+}
+
+static void lion_range(float *restrict w, float *restrict m, const float *restrict g,
+                       int64_t lo, int64_t hi, float lr, float beta_1, float beta_2) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float c = m[i] * beta_1 + gi * (1.0f - beta_1);
+        w[i] -= lr * (float)((c > 0.0f) - (c < 0.0f));
+        m[i] = m[i] * beta_2 + gi * (1.0f - beta_2);
+    }
+}
+
+void fnn_lion_update(float *w, float *m, const float *g, int64_t n, float lr, float beta_1,
+                     float beta_2) {
+    FNN_RUN_SPLIT(n, 4, lion_range(w, m, g, lo, hi, lr, beta_1, beta_2));
+}
+
+static void nadam_range(float *restrict w, float *restrict m, float *restrict v,
+                        const float *restrict g, int64_t lo, int64_t hi, float lr,
+                        float one_m_b1, float one_m_b2, float u_next, float one_m_prod_next,
+                        float one_m_u, float one_m_prod, float one_m_b2_power, float epsilon) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i];
+        float mi = m[i] + (gi - m[i]) * one_m_b1;
+        float vi = v[i] + (gi * gi - v[i]) * one_m_b2;
+        m[i] = mi;
+        v[i] = vi;
+        float m_hat = u_next * mi / one_m_prod_next + one_m_u * gi / one_m_prod;
+        float v_hat = vi / one_m_b2_power;
+        w[i] -= (m_hat * lr) / (sqrtf(v_hat) + epsilon);
+    }
+}
+
+void fnn_nadam_update(float *w, float *m, float *v, const float *g, int64_t n, float lr,
+                      float beta_1, float beta_2, float epsilon, float u_t, float u_next,
+                      float u_product, int64_t step) {
+    const float u_product_next = u_product * u_next;
+    const float b2_power = powf(beta_2, (float)step);
+    FNN_RUN_SPLIT(n, 10, nadam_range(w, m, v, g, lo, hi, lr, 1.0f - beta_1, 1.0f - beta_2,
+                                     u_next, 1.0f - u_product_next, 1.0f - u_t,
+                                     1.0f - u_product, 1.0f - b2_power, epsilon));
+}
+
+static void ftrl_range(float *restrict w, float *restrict acc, float *restrict lin,
+                       const float *restrict g, int64_t lo, int64_t hi, float lr,
+                       float neg_power, float l1, float l2, float shrinkage) {
+    for (int64_t i = lo; i < hi; i++) {
+        float gi = g[i], wi = w[i];
+        float used = gi + 2.0f * shrinkage * wi;
+        float a_new = acc[i] + gi * gi;
+        float p_new = powf(a_new, neg_power);
+        float li = lin[i] + (used - (p_new - powf(acc[i], neg_power)) / lr * wi);
+        float quadratic = p_new / lr + 2.0f * l2;
+        float clipped = fminf(fmaxf(li, -l1), l1);
+        lin[i] = li;
+        acc[i] = a_new;
+        w[i] = (clipped - li) / quadratic;
+    }
+}
+
+void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n, float lr,
+                     float learning_rate_power, float l1, float l2, float l2_shrinkage,
+                     float beta) {
+    const float l2_total = l2 + beta / (2.0f * lr);
+    FNN_RUN_SPLIT(n, 40, ftrl_range(w, acc, lin, g, lo, hi, lr, -learning_rate_power, l1,
+                                    l2_total, l2_shrinkage));
+}

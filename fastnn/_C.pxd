@@ -87,6 +87,21 @@ cdef extern from "fnn.h" nogil:
     void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                             float lr, float rho, float momentum, float epsilon)
 
+    void fnn_adamax_update(float *w, float *m, float *u, const float *g, int64_t n, float lr,
+                           float beta_1, float beta_2, float epsilon, int64_t step)
+    void fnn_adagrad_update(float *w, float *acc, const float *g, int64_t n, float lr,
+                            float epsilon)
+    void fnn_adadelta_update(float *w, float *acc_g, float *acc_d, const float *g, int64_t n,
+                             float lr, float rho, float epsilon)
+    void fnn_lion_update(float *w, float *m, const float *g, int64_t n, float lr, float beta_1,
+                         float beta_2)
+    void fnn_nadam_update(float *w, float *m, float *v, const float *g, int64_t n, float lr,
+                          float beta_1, float beta_2, float epsilon, float u_t, float u_next,
+                          float u_product, int64_t step)
+    void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n, float lr,
+                         float learning_rate_power, float l1, float l2, float l2_shrinkage,
+                         float beta)
+
     size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B)
     void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
                              int64_t B, float *work, size_t work_size)

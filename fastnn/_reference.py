@@ -330,6 +330,65 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     param -= momentum_buf
 
 
+# ---- more optimizer updates (issue 15; in place, Keras's maths) ---------------------------
+
+def adamax_update(param, m, u, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                  epsilon=1e-7, step=1):
+    dt = param.dtype.type
+    b1 = dt(beta_1)
+    m += (grad - m) * (1 - b1)
+    u[...] = np.maximum(dt(beta_2) * u, np.abs(grad))
+    param -= (dt(learning_rate) * m) / ((1 - b1 ** dt(step)) * (u + dt(epsilon)))
+
+
+def adagrad_update(param, accumulator, grad, learning_rate=0.001, epsilon=1e-7):
+    dt = param.dtype.type
+    accumulator += grad * grad
+    param -= (dt(learning_rate) * grad) / np.sqrt(accumulator + dt(epsilon))
+
+
+def adadelta_update(param, accumulated_grad, accumulated_delta, grad, learning_rate=0.001,
+                    rho=0.95, epsilon=1e-7):
+    dt = param.dtype.type
+    rho, eps = dt(rho), dt(epsilon)
+    accumulated_grad[...] = rho * accumulated_grad + (1 - rho) * grad * grad
+    delta = -np.sqrt(accumulated_delta + eps) * grad / np.sqrt(accumulated_grad + eps)
+    accumulated_delta[...] = rho * accumulated_delta + (1 - rho) * delta * delta
+    param += dt(learning_rate) * delta
+
+
+def lion_update(param, m, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    dt = param.dtype.type
+    b1, b2 = dt(beta_1), dt(beta_2)
+    param -= dt(learning_rate) * np.sign(m * b1 + grad * (1 - b1))
+    m[...] = m * b2 + grad * (1 - b2)
+
+
+def nadam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, u_t=0.0, u_next=0.0, u_product=1.0, step=1):
+    dt = param.dtype.type
+    b1, b2 = dt(beta_1), dt(beta_2)
+    u_t, u_next, u_product = dt(u_t), dt(u_next), dt(u_product)
+    m += (grad - m) * (1 - b1)
+    v += (grad * grad - v) * (1 - b2)
+    m_hat = u_next * m / (1 - u_product * u_next) + (1 - u_t) * grad / (1 - u_product)
+    v_hat = v / (1 - b2 ** dt(step))
+    param -= (m_hat * dt(learning_rate)) / (np.sqrt(v_hat) + dt(epsilon))
+
+
+def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
+                learning_rate_power=-0.5, l1=0.0, l2=0.0, l2_shrinkage=0.0, beta=0.0):
+    dt = param.dtype.type
+    lr, p = dt(learning_rate), dt(-learning_rate_power)
+    l2_total = dt(l2) + dt(beta) / (2 * lr)
+    used = grad + 2 * dt(l2_shrinkage) * param
+    new_acc = accumulator + grad * grad
+    linear += used - (new_acc ** p - accumulator ** p) / lr * param
+    quadratic = new_acc ** p / lr + 2 * l2_total
+    param[...] = (np.clip(linear, -dt(l1), dt(l1)) - linear) / quadratic
+    accumulator[...] = new_acc
+
+
 # ---- BatchNormalization (imagea) ---------------------------------------------------
 
 def _bn_axes(x, axis):

@@ -257,6 +257,54 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
                       _f32(grad), learning_rate, rho, momentum, epsilon)
 
 
+@_named
+def adamax_update(param, m, u, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                  epsilon=1e-7, step=1):
+    """One Keras Adamax step, updating param, m and u in place."""
+    _C.adamax_update(_inplace("param", param), _inplace("m", m), _inplace("u", u), _f32(grad),
+                     learning_rate, beta_1, beta_2, epsilon, step)
+
+
+@_named
+def adagrad_update(param, accumulator, grad, learning_rate=0.001, epsilon=1e-7):
+    """One Keras Adagrad step in place."""
+    _C.adagrad_update(_inplace("param", param), _inplace("accumulator", accumulator),
+                      _f32(grad), learning_rate, epsilon)
+
+
+@_named
+def adadelta_update(param, accumulated_grad, accumulated_delta, grad, learning_rate=0.001,
+                    rho=0.95, epsilon=1e-7):
+    """One Keras Adadelta step in place."""
+    _C.adadelta_update(_inplace("param", param), _inplace("accumulated_grad", accumulated_grad),
+                       _inplace("accumulated_delta", accumulated_delta), _f32(grad),
+                       learning_rate, rho, epsilon)
+
+
+@_named
+def lion_update(param, m, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.99):
+    """One Keras Lion step in place."""
+    _C.lion_update(_inplace("param", param), _inplace("m", m), _f32(grad), learning_rate,
+                   beta_1, beta_2)
+
+
+@_named
+def nadam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, u_t=0.0, u_next=0.0, u_product=1.0, step=1):
+    """One Keras Nadam step in place (u_t, u_next, u_product: Keras's momentum schedule)."""
+    _C.nadam_update(_inplace("param", param), _inplace("m", m), _inplace("v", v), _f32(grad),
+                    learning_rate, beta_1, beta_2, epsilon, u_t, u_next, u_product, step)
+
+
+@_named
+def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
+                learning_rate_power=-0.5, l1=0.0, l2=0.0, l2_shrinkage=0.0, beta=0.0):
+    """One Keras FTRL step in place."""
+    _C.ftrl_update(_inplace("param", param), _inplace("accumulator", accumulator),
+                   _inplace("linear", linear), _f32(grad), learning_rate, learning_rate_power,
+                   l1, l2, l2_shrinkage, beta)
+
+
 def _opt(a):
     return None if a is None else _f32(a)
 

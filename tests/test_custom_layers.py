@@ -255,8 +255,9 @@ def test_keras_add_weight_signature_and_errors():
     layer = W()
     layer.build((None, 2))
     assert layer.k.name.endswith("/k") and not layer.k.trainable
-    with pytest.raises(ValueError, match="constraint"):
-        layer.add_weight(shape=(1,), constraint=lambda v: v)
+    assert layer.add_weight(shape=(1,), constraint="non_neg").constraint is not None
+    with pytest.raises(ValueError, match="constraint"):  # constraints: issue 15's module
+        layer.add_weight(shape=(1,), constraint="no_such_constraint")
     with pytest.raises(ValueError, match="float32"):
         layer.add_weight(shape=(1,), dtype="int32")
 

@@ -340,11 +340,23 @@ def test_feature_extractor_from_layer_outputs(rng):
     with pytest.raises(ValueError, match="only has 3 layers"):
         model.get_layer(index=7)
     shared = Dense(2)
-    shared(inp), shared(inp)
-    with pytest.raises(AttributeError, match="multiple inbound nodes"):
-        shared.output
+    first, second = shared(inp), shared(inp)
+    assert shared.output is first and shared.get_output_at(1) is second  # Keras 3: call 0
     with pytest.raises(AttributeError, match="never been called"):
         Dense(2).output
+
+
+def test_sequential_layers_outputs_make_a_feature_extractor(rng):
+    """The Sequential guide: a model of every layer's output, after adding one by one."""
+    seq = Sequential([Input((6,))])
+    for units in (5, 4, 3):
+        seq.add(Dense(units, activation="relu"))
+    assert all(len(l._inbound_nodes) == 1 for l in seq.layers)
+    extractor = Model(inputs=seq.inputs, outputs=[l.output for l in seq.layers])
+    x = rng.standard_normal((4, 6)).astype(np.float32)
+    feats = extractor.predict(x, verbose=0)
+    np.testing.assert_array_equal(feats[-1], seq.predict(x, verbose=0))
+    assert len(extractor._plan) == 3  # each layer runs once
 
 
 def test_build_then_summary():

@@ -210,17 +210,51 @@ def test_custom_loss_subclass_call_and_reduction():
     np.testing.assert_allclose(MyLoss(reduction="none")(t, p, sample_weight=[1, 2]), [2, 2])
 
 
-def test_custom_loss_without_gradient_raises_clearly_at_compile():
-    pytest.importorskip  # the tape (fastnn.autodiff) is another issue's work
-    try:
-        import fastnn.autodiff  # noqa: F401
-        pytest.skip("fastnn.autodiff exists: custom losses are differentiated by the tape")
-    except ImportError:
-        pass
-    model = Sequential([Dense(2)])
-    for loss in (MyLoss(), lambda t, p: np.mean((t - p) ** 2, axis=-1)):
-        with pytest.raises(NotImplementedError, match="gradient"):
-            model.compile(loss=loss)
+def test_custom_loss_written_with_ops_trains_like_the_builtin():
+    from fastnn.autodiff import ops
+
+    class OpsMSE(losses.Loss):
+        def call(self, y_true, y_pred):
+            return ops.mean(ops.square(y_pred - y_true), axis=-1)
+
+    def ops_mae(y_true, y_pred):
+        return ops.mean(ops.abs(y_pred - y_true), axis=-1)
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(32, 4)).astype(np.float32)
+    y = rng.normal(size=(32, 3)).astype(np.float32)
+    for custom, builtin in ((OpsMSE(), "mse"), (ops_mae, "mae")):
+        got = []
+        for loss in (custom, builtin):
+            model = small_model(3, None, loss, seed=7)
+            model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+            got.append(model.get_weights())
+        for a, b in zip(*got):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_custom_loss_written_with_numpy_trains_through_the_tape():
+    """MyLoss.call uses np.mean/np.abs: on the tape's tensors NumPy's functions are
+    recorded too, so it trains exactly like the built-in MAE."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 4)).astype(np.float32)
+    y = rng.normal(size=(16, 3)).astype(np.float32)
+    got = []
+    for loss in (MyLoss(), "mae"):
+        model = small_model(3, None, loss, seed=3)
+        model.fit(x, y, epochs=2, batch_size=8, shuffle=False, verbose=0)
+        got.append(model.get_weights())
+    for a, b in zip(*got):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_loss_that_ignores_y_pred_raises_clearly():
+    class Constant(losses.Loss):
+        def call(self, y_true, y_pred):
+            return np.zeros(len(y_true), np.float32)
+    model = small_model(3, None, Constant())
+    with pytest.raises(ValueError, match="does not depend on y_pred"):
+        model.fit(np.ones((4, 4), np.float32), np.ones((4, 3), np.float32), verbose=0)
 
 
 def test_subclass_of_builtin_overriding_call_is_not_fused_or_analytic():

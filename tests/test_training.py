@@ -225,7 +225,7 @@ def keras_loss(name, y, p):
 def keras_accuracy(kind, y, p):
     if kind == "binary":
         return ((p > 0.5) == (y > 0.5)).mean(-1)
-    truth = y if kind == "sparse" else np.argmax(y, -1)
+    truth = np.reshape(y, -1) if kind == "sparse" else np.argmax(y, -1)
     return truth == np.argmax(p, -1)
 
 
@@ -256,13 +256,17 @@ def test_evaluate_matches_numpy_and_return_forms(rng, loss, units, act, kind, ac
     got = model.evaluate(x, y, batch_size=7, verbose=0)  # a partial last batch: weighted mean
     assert isinstance(got, float)
     np.testing.assert_allclose(got, want, rtol=1e-5)
+    if kind == "int":  # as Keras: labels (N,) against outputs (N, 3) make "mse" raise
+        model.compile(optimizer="sgd", loss=loss, metrics=["mse"])
+        with pytest.raises(ValueError, match="Incompatible shapes"):
+            model.evaluate(x, y, batch_size=7, verbose=0)
+        y = y[:, None]  # a column of labels broadcasts against the outputs, as in Keras
     model.compile(optimizer="sgd", loss=loss, metrics=["accuracy", "mse"])
     got = model.evaluate(x, y, batch_size=7, verbose=0)
     want_acc = keras_accuracy(acc, y, p).mean()
     assert isinstance(got, list) and len(got) == 3
     np.testing.assert_allclose(got[:2], [want, want_acc], rtol=1e-5)
-    y2 = y if kind != "int" else y[:, None]  # like Keras: sparse labels broadcast in mse
-    np.testing.assert_allclose(got[2], ((p.reshape(50, -1) - y2.reshape(50, -1)) ** 2).mean(),
+    np.testing.assert_allclose(got[2], ((p.reshape(50, -1) - y.reshape(50, -1)) ** 2).mean(),
                                rtol=1e-5)
     as_dict = model.evaluate(x, y, batch_size=7, verbose=0, return_dict=True)
     assert list(as_dict) == ["loss", "accuracy", "mse"]

@@ -1,5 +1,5 @@
 """Conv2D: 2-D convolution, channels-last, kernel (kh, kw, in_channels, filters)."""
-from fastnn import _C, activations, initializers
+from fastnn import _C, activations, constraints, initializers, regularizers
 from fastnn._shapes import normalize_pair, normalize_padding
 from fastnn.layers.dense import positive_int
 from fastnn.layers.layer import Layer, reject_unsupported
@@ -40,9 +40,10 @@ class Conv2D(Layer):
                  kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
                  bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        reject_unsupported(self, kernel_regularizer=kernel_regularizer,
-                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         op = f"Conv2D '{self.name}'"
         self.filters = positive_int(filters, "filters", self.name)
         self.kernel_size = normalize_pair(kernel_size, "kernel_size", op)
@@ -84,8 +85,12 @@ class Conv2D(Layer):
     def build(self, input_shape):
         self.kernel = self.add_weight(self.kernel_size + (input_shape[-1] // self.groups,
                                                           self.filters),
-                                      self.kernel_initializer, "kernel")
-        self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias") if self.use_bias else None
+                                      self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias",
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         n, h, w, c = input_shape
@@ -165,5 +170,8 @@ class Conv2D(Layer):
                 "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": None,
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

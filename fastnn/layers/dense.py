@@ -1,5 +1,5 @@
 """Dense: y = activation(x . kernel + bias), kernel (in, units) as in Keras."""
-from fastnn import _C, activations, initializers
+from fastnn import _C, activations, constraints, initializers, regularizers
 from fastnn.layers.layer import Layer, reject_unsupported
 
 
@@ -32,10 +32,11 @@ class Dense(Layer):
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
                  quantization_config=None, **kwargs):
         super().__init__(**kwargs)
-        reject_unsupported(self, kernel_regularizer=kernel_regularizer,
-                           bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-                           bias_constraint=bias_constraint, lora_rank=lora_rank,
-                           quantization_config=quantization_config)
+        reject_unsupported(self, lora_rank=lora_rank, quantization_config=quantization_config)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.units = positive_int(units, "units", self.name)
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -51,8 +52,12 @@ class Dense(Layer):
                                     f"{self.kernel.shape[0]}")
 
     def build(self, input_shape):
-        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel")
-        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias") if self.use_bias else None
+        self.kernel = self.add_weight((input_shape[-1], self.units), self.kernel_initializer, "kernel",
+                                      regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight((self.units,), self.bias_initializer, "bias",
+                                    regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -87,5 +92,7 @@ class Dense(Layer):
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None,
-                "bias_constraint": None, "quantization_config": None}
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None}

@@ -95,6 +95,7 @@ class Variable(ArrayOperators):
         self.grad = np.zeros_like(self.value)
         self.name = name
         self.trainable = trainable
+        self.regularizer = self.constraint = None  # set by add_weight
 
     shape = property(lambda self: self.value.shape)
 
@@ -239,20 +240,17 @@ class Layer:
         if isinstance(dtype, str) and name is None and not _is_dtype_name(dtype):
             dtype, name = None, dtype
         check_dtype(dtype)
-        if constraint is not None:
-            raise ValueError(f"Layer '{self.name}': add_weight(constraint=...) is not supported "
-                             f"by fastnn yet")
         shape = () if shape is None else tuple(int(d) for d in shape)
         initializer = "glorot_uniform" if initializer is None else initializer
         if name is None:  # Keras's automatic names: variable, variable_1, ...
             n = sum(v.name.split("/")[-1].startswith("variable") for v in self._variables)
             name = "variable" if n == 0 else f"variable_{n}"
+        # A regularizer's penalty joins the loss (a custom layer's tape adds it; the trainer
+        # does for the others); a constraint projects the weight after each optimizer step.
+        from fastnn import constraints
+        regularizer, constraint = _regularizer(regularizer), constraints.get(constraint)
         var = self._add_weight(shape, initializer, name, bool(trainable))
-        if regularizer is not None:
-            if not getattr(type(self), "_tape_layer", False):
-                raise ValueError(f"Layer '{self.name}': add_weight(regularizer=...) is supported "
-                                 f"in custom layers (written with call) only")
-            var.regularizer = _regularizer(regularizer)
+        var.regularizer, var.constraint = regularizer, constraint
         return var
 
     def _add_weight(self, shape, initializer, name, trainable):
@@ -408,13 +406,11 @@ class Layer:
         return False
 
     # ---- the graph this layer was called in ----------------------------------------
-    def _single_node(self, what):
+    def _first_node(self, what):
+        """Keras 3 reads `layer.input`/`layer.output` from the layer's first call."""
         if not self._inbound_nodes:
             raise AttributeError(f"Layer '{self.name}' has never been called and thus has no "
                                  f"defined {what}.")
-        if len(self._inbound_nodes) > 1:
-            raise AttributeError(f"Layer '{self.name}' has multiple inbound nodes, with "
-                                 f"different {what}s. Use `get_{what}_at(node_index)` instead.")
         return self._inbound_nodes[0]
 
     @staticmethod
@@ -423,14 +419,14 @@ class Layer:
 
     @property
     def input(self):
-        """The symbolic input(s) of the layer's only call (Keras's `layer.input`)."""
-        node = self._single_node("input")
+        """The symbolic input(s) of the layer's first call (Keras's `layer.input`)."""
+        node = self._first_node("input")
         return list(node.inputs) if node.takes_list else self._one_or_list(node.inputs)
 
     @property
     def output(self):
-        """The symbolic output(s) of the layer's only call (Keras's `layer.output`)."""
-        return self._one_or_list(self._single_node("output").outputs)
+        """The symbolic output(s) of the layer's first call (Keras's `layer.output`)."""
+        return self._one_or_list(self._first_node("output").outputs)
 
     def get_input_at(self, node_index):
         node = self._inbound_nodes[node_index]

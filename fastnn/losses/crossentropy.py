@@ -308,7 +308,15 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return y.astype(np.int64)
 
     def prepare_targets(self, y, pred_shape):
-        return kernel_array(self._labels(np.asarray(y), pred_shape), np.int32, "y")
+        """int32 labels, keeping a trailing axis of 1 when given (metrics see the labels
+        as Keras's do); the loss reads them without it."""
+        y = np.asarray(y)
+        labels = kernel_array(self._labels(y, pred_shape), np.int32, "y")
+        return labels.reshape(y.shape) if y.ndim == len(pred_shape) else labels
+
+    @staticmethod
+    def _flat_labels(y_true, y_pred):
+        return y_true[..., 0] if y_true.ndim == y_pred.ndim else y_true
 
     def _onehot(self, labels, y_pred):
         keep = None
@@ -323,6 +331,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return onehot
 
     def forward_backward_logits(self, y_true, logits):
+        y_true = self._flat_labels(y_true, logits)
         if logits.ndim == 2 and self.ignore_class is None:
             self._last_mask = None
             p, loss = _C.sparse_softmax_cross_entropy_forward(logits, y_true)
@@ -338,7 +347,7 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         return loss, grad, _softmax(logits)
 
     def values_and_grad(self, y_true, y_pred, need_grad=True):
-        onehot = self._onehot(y_true, y_pred)
+        onehot = self._onehot(self._flat_labels(y_true, y_pred), y_pred)
         mask = self._last_mask
         values, grad = CategoricalCrossentropy.values_and_grad(self, onehot, y_pred)
         if mask is not None:

@@ -73,12 +73,17 @@ def broadcast_weights(w, shape):
 
 
 def match_rank(y_true, y_pred):
-    """Keras's `squeeze_or_expand_to_same_rank` for y_true, then the shapes must agree."""
+    """Keras's `squeeze_or_expand_to_same_rank` for y_true, then y_true must broadcast to
+    y_pred's shape (as Keras's arithmetic broadcasts it)."""
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
         y_true = y_true[..., 0]
     elif y_true.ndim + 1 == y_pred.ndim and y_pred.shape[-1] == 1:
         y_true = y_true[..., None]
-    if y_true.shape != y_pred.shape:
+    try:
+        fits = np.broadcast_shapes(y_true.shape, y_pred.shape) == y_pred.shape
+    except ValueError:
+        fits = False
+    if not fits:
         raise ValueError(f"Arguments `target` and `output` must have the same shape. "
                          f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}")
     return y_true
@@ -191,6 +196,7 @@ class Loss:
             self._last_mask = None
             values, dvalues = analytic(y_true, y_pred)
         else:
+            self._last_mask = None
             values, dvalues = _autodiff_or_raise(self).value_and_grad(self.call)(y_true, y_pred)
         return self._per_sample(np.asarray(values), np.asarray(dvalues), y_pred)
 
@@ -210,16 +216,41 @@ class Loss:
 
 
 def _autodiff_or_raise(loss):
+    """The tape-based differentiator for a loss defined by `call()` (fastnn.autodiff)."""
     try:
-        from fastnn import autodiff
+        from fastnn.autodiff import GradientTape  # noqa: F401
     except ImportError:
         raise NotImplementedError(
             f"Loss '{loss.name}' ({type(loss).__name__}) defines only `call()`: training with "
             f"it needs its gradient, which fastnn takes from the differentiable `fastnn.ops` "
-            f"tape (not in this build yet). Use a built-in loss, or implement "
+            f"tape (fastnn.autodiff, not in this build). Use a built-in loss, or implement "
             f"`values_and_grad(y_true, y_pred, need_grad=True)` returning the per-sample "
             f"losses and the gradient of their sum") from None
-    return autodiff
+    return _TapeDifferentiator
+
+
+class _TapeDifferentiator:
+    """`value_and_grad(fn)(y_true, y_pred)` -> (fn's per-sample values, d sum / d y_pred),
+    recording fn (written with keras.ops) on a GradientTape."""
+
+    @staticmethod
+    def value_and_grad(fn):
+        def run(y_true, y_pred):
+            from fastnn.autodiff import GradientTape
+            from fastnn.autodiff.tape import value
+            y_pred = np.asarray(y_pred)
+            with GradientTape() as tape:
+                watched = tape.watch(y_pred)
+                values = fn(y_true, watched)
+            grad = tape.gradient(values, watched)
+            values = np.asarray(value(values), dtype=np.float64)
+            if grad is None:
+                raise ValueError(
+                    f"The loss {getattr(fn, '__qualname__', fn)} does not depend on y_pred "
+                    f"through differentiable ops: write it with keras.ops "
+                    f"(fastnn.autodiff.ops) so fastnn can differentiate it")
+            return values, np.asarray(grad)
+        return run
 
 
 def _snake(name):

@@ -76,9 +76,14 @@ class Sequential(Model):
     def _build_stack(self, input_shape):
         if self._input_tensor is None or self._input_tensor.shape != tuple(input_shape):
             self._input_tensor = Input(tuple(input_shape[1:]))
+        for node in getattr(self, "_stack_nodes", ()):  # the calls of an earlier build
+            if node in node.layer._inbound_nodes:
+                node.layer._inbound_nodes.remove(node)
+        self._stack_nodes = []
         inputs = x = self._input_tensor
         for layer in self._stack:
             x = layer(x)
+            self._stack_nodes.append(x.node)
         self._set_graph([inputs], [x])
 
     def _ensure_graph(self, input_shapes):

@@ -67,6 +67,8 @@ class Trainer:
         def metric_entry(m):
             if isinstance(m, (list, tuple)):
                 return [metric_entry(x) for x in m]
+            if isinstance(m, metrics_module.Metric):
+                return metrics_module.serialize(m)  # restored as the same object
             return m if m is None or isinstance(m, str) else getattr(m, "name", str(m))
 
         loss = self._loss_id
@@ -99,7 +101,7 @@ class Trainer:
             if isinstance(m, list):
                 return [metric_id(x) for x in m]
             if isinstance(m, dict) and "class_name" in m:  # a metric object's config
-                return (m.get("config") or {}).get("name", m.get("class_name"))
+                return metrics_module.deserialize_or_name(m)
             return m
 
         def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
@@ -335,7 +337,32 @@ class Trainer:
         if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
             from fastnn.autodiff.layers import added_loss_total
             total += added_loss_total(self._tape_layers) * n
+        total += self._apply_regularizers(training) * n
         return total, sums, preds
+
+    # ---- weight regularizers and constraints (fastnn/regularizers.py, constraints.py) ---
+    def _regularized_weights(self):
+        """Trainable weights with a regularizer or constraint, outside custom (tape)
+        layers, whose own tapes add their weights' penalties."""
+        tape_ids = {id(v) for layer in self._tape_layers for v in layer.weights}
+        return [v for v in self.trainable_weights if id(v) not in tape_ids and
+                getattr(v, "regularizer", None) is not None]
+
+    def _apply_regularizers(self, training):
+        """Sum of the weights' regularization penalties (Keras adds it to each batch's
+        loss); when training, each penalty's gradient is added to its weight's gradient."""
+        penalty = 0.0
+        for v in self._regularized_weights():
+            penalty += float(v.regularizer(v.value))
+            if training:
+                v.grad += np.asarray(v.regularizer.gradient(v.value), np.float32)
+        return penalty
+
+    def _apply_constraints(self):
+        """Project each constrained weight after an optimizer step, as Keras does."""
+        for v in self.trainable_weights:
+            if getattr(v, "constraint", None) is not None:
+                v.value[...] = v.constraint(v.value)
 
     @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -373,6 +400,7 @@ class Trainer:
                 if sync is not None:
                     sync(dist)
         self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
+        self._apply_constraints()
         return total, sums, preds
 
     def _batch_result(self, running, return_dict):
@@ -507,6 +535,7 @@ class Trainer:
             for it in (source, val):
                 if isinstance(it, data_adapters.EpochIterator):
                     it.close()
+        self.optimizer.finalize_variable_values(self._flat_params)  # use_ema: the averages
         cbs.on_train_end(logs)
         return self.history
 
@@ -717,7 +746,7 @@ class _Running:
         self.loss_specs = [s for s in specs if s.loss is not None]
         self.metrics = [(key, m, s.index) for s in specs for key, m in s.metrics]
         for _, m, _ in self.metrics:
-            m.reset()
+            m.reset_state()
         self.seen, self.loss_sum = 0, 0.0
         self.sums = [0.0] * len(self.loss_specs)
         self.keys = compile_utils.log_keys(specs)
@@ -729,7 +758,7 @@ class _Running:
             self.sums[i] += v
         for _, m, k in self.metrics:
             if ys[k] is not None:
-                m.update(ys[k], preds[k])
+                m.update_state(ys[k], preds[k])
 
     def logs(self, local=False):
         dist = distributed.strategy()
@@ -739,16 +768,16 @@ class _Running:
             for s, v in zip(self.loss_specs, self.sums):
                 if s.loss_key:
                     values[s.loss_key] = v / seen
-            values.update({key: m.result() for key, m, _ in self.metrics})
+            values.update({key: m.result_value() for key, m, _ in self.metrics})
         else:
-            totals = dist.sum([self.loss_sum, self.seen] + self.sums +
-                              [v for _, m, _ in self.metrics for v in (m._total, m._count)])
+            # one allreduce: the loss sums and every metric's state variables
+            totals, results = metrics_module.results_over_ranks(
+                [m for _, m, _ in self.metrics], dist, [self.loss_sum, self.seen] + self.sums)
             seen = totals[1] or 1
             values = {"loss": totals[0] / seen}
             for s, v in zip(self.loss_specs, totals[2:2 + len(self.sums)]):
                 if s.loss_key:
                     values[s.loss_key] = v / seen
-            rest = totals[2 + len(self.sums):]
-            for (key, _, _), t, c in zip(self.metrics, rest[0::2], rest[1::2]):
-                values[key] = t / c if c else 0.0
+            for (key, _, _), r in zip(self.metrics, results):
+                values[key] = r
         return {k: values[k] for k in self.keys}

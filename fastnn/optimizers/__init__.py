@@ -1,10 +1,14 @@
 """Keras optimizers: `from fastnn.optimizers import Adam, SGD, RMSprop`."""
 from fastnn.optimizers.adam import Adam
+from fastnn.optimizers.more import Adadelta, Adagrad, Adamax, AdamW, Ftrl, Lion, Nadam
+from fastnn.optimizers import schedules
 from fastnn.optimizers.optimizer import Optimizer
 from fastnn.optimizers.rmsprop import RMSprop
 from fastnn.optimizers.sgd import SGD
 
-_BY_NAME = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop}
+_BY_NAME = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop, "adamw": AdamW, "adamax": Adamax,
+            "adagrad": Adagrad, "adadelta": Adadelta, "nadam": Nadam, "lion": Lion,
+            "ftrl": Ftrl}
 
 
 def get(identifier):
@@ -30,4 +34,5 @@ def serialize(optimizer):
             "config": optimizer.get_config(), "registered_name": None}
 
 
-__all__ = ["Adam", "Optimizer", "RMSprop", "SGD", "get", "serialize"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lion", "Nadam",
+           "Optimizer", "RMSprop", "SGD", "get", "schedules", "serialize"]

@@ -32,7 +32,7 @@ class Adam(Optimizer):
 
     def update(self, params, grads, slots):
         _C.adam_update(params, slots[0], slots[1], grads, self.learning_rate, self.beta_1,
-                       self.beta_2, self.epsilon, self.iterations)
+                       self.beta_2, self.epsilon, self.update_step)
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,

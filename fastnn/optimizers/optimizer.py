@@ -7,6 +7,8 @@ Slot buffers (Adam's m and v, momenta) are allocated once, at the first step.
 import numpy as np
 
 from fastnn import _interrupt
+from fastnn.optimizers import schedules, transforms
+from fastnn.optimizers.transforms import COMMON
 
 
 # Keras's common optimizer arguments, at their defaults; other values are not supported yet.
@@ -20,19 +22,53 @@ class Optimizer:
         for key, value in kwargs.items():
             if key not in _KERAS_COMMON:
                 raise TypeError(f"Unrecognized keyword argument passed to {type(self).__name__}: {key}")
-            if value != _KERAS_COMMON[key]:
+            if key not in transforms.COMMON and value != _KERAS_COMMON[key]:
                 raise ValueError(f"{type(self).__name__}: {key}={value!r} is not supported by fastnn yet")
+        self.weight_decay, self.clipnorm, self.clipvalue, self.global_clipnorm = \
+            transforms.check_common(type(self).__name__, *(kwargs.get(k) for k in COMMON[:4]))
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency, \
+            self.gradient_accumulation_steps = transforms.check_averaging(
+                type(self).__name__, **{k: kwargs.get(k, _KERAS_COMMON[k]) for k in COMMON[4:]})
         self.name = name or type(self).__name__.lower()
-        self.learning_rate = learning_rate
         self.iterations = 0
+        self._schedule = None
+        self.learning_rate = learning_rate
         self._init_slot_state()
+
+    _in_update = 0  # 1 while update() runs: a schedule sees the step before the increment
+
+    def keras_step(self):
+        """Keras's `optimizer.iterations` now: updates done before this one (with gradient
+        accumulation, micro-steps // gradient_accumulation_steps)."""
+        raw = self.iterations - self._in_update
+        steps = self.gradient_accumulation_steps
+        return raw // steps if steps else raw
+
+    @property
+    def update_step(self):
+        """Inside `update()`: the 1-based number of this update (bias corrections)."""
+        return self.keras_step() + 1
 
     @property
     def learning_rate(self):
+        if self._schedule is not None:
+            return float(np.float32(self._schedule(self.keras_step())))
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value):
+        if isinstance(value, dict):  # a schedule in Keras's serialized form
+            value = schedules.deserialize(value)
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._schedule = value
+            return
+        if self._schedule is not None:
+            if isinstance(value, (int, float, np.floating)) and \
+                    np.float32(value) == np.float32(self.learning_rate):
+                return  # (what it is already: a data-parallel broadcast)
+            raise TypeError("This optimizer was created with a `LearningRateSchedule` object as "
+                            "its `learning_rate` constructor argument, hence its learning rate "
+                            "is not settable.")
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -59,6 +95,7 @@ class Optimizer:
     def _init_slot_state(self):
         self._slots, self._slots_size, self._layout = None, 0, ()
         self._parked, self._slot_vars = {}, []
+        self._average = self._accumulated = None  # use_ema / gradient accumulation buffers
 
     def has_slot_state(self):
         return self._slots is not None or bool(self._parked)
@@ -83,7 +120,7 @@ class Optimizer:
                 state[id(var)] = (var, [s[offset:offset + n].copy() for s in self._slots])
                 offset += n
         total = sum(v.value.size for v in variables)
-        slots = [np.zeros(total, np.float32) for _ in range(self.num_slots())]
+        slots = [np.full(total, value, np.float32) for value in self.initial_slot_values()]
         offset = 0
         for var in variables:
             n = var.value.size
@@ -102,7 +139,7 @@ class Optimizer:
         if variables is not None:
             self.bind(variables)
         if self._slots is None or self._slots_size != params.size:
-            self._slots = [np.zeros_like(params) for _ in range(self.num_slots())]
+            self._slots = [np.full_like(params, value) for value in self.initial_slot_values()]
             self._slots_size = params.size
             if variables is not None:
                 self._layout = tuple(variables)
@@ -118,15 +155,81 @@ class Optimizer:
             from fastnn.autodiff.custom_steps import apply_gradients
             return apply_gradients(self, params, grads)
         slots = self.ensure_slots(params, variables)
+        if variables is not None:  # clipnorm clips each variable's gradient
+            self.variable_sizes = [v.value.size for v in variables]
         # All or nothing: Ctrl-C waits until the step is done, and a failed update (the
         # kernels check their arguments before changing anything) is not counted.
+        self._ensure_extra(params)
         with _interrupt.atomic():
+            step = self.keras_step()
+            if transforms.accumulate(self, grads):  # a micro-step: gradients kept for later
+                transforms.update_average(self, params, step)
+                self.iterations += 1
+                return
+            transforms.clip_gradients(self, grads)
+            transforms.apply_weight_decay(self, params, self.learning_rate)
             self.iterations += 1
+            self._in_update = 1
             try:
                 self.update(params, grads, slots)
             except BaseException:
                 self.iterations -= 1
                 raise
+            finally:
+                self._in_update = 0
+            transforms.update_average(self, params, step)
+
+    def _ensure_extra(self, params):
+        """The EMA and gradient-accumulation buffers, laid out like the slots (they
+        restart when the set of trained variables changes)."""
+        pending = self.__dict__.pop("_pending_extra", None)
+        if pending is not None and all(p.size == params.size for p in pending):
+            names = [a for a, on in (("_average", self.use_ema),
+                                     ("_accumulated", self.gradient_accumulation_steps)) if on]
+            for attr, buf in zip(names, pending):
+                setattr(self, attr, buf.copy())
+        for attr, on in (("_average", self.use_ema), ("_accumulated",
+                                                      self.gradient_accumulation_steps)):
+            buf = getattr(self, attr)
+            if on and (buf is None or buf.size != params.size):
+                setattr(self, attr, np.zeros_like(params))
+
+    def finalize_variable_values(self, params):
+        """At the end of fit: with use_ema, the weights take their moving average (Keras)."""
+        if self.use_ema and self._average is not None and self._average.size == params.size:
+            params[...] = self._average
+
+    def keras_head_count(self):
+        """How many variables come before the per-variable state: iterations and
+        learning_rate (only iterations with a schedule, as Keras saves them)."""
+        return 1 if self._schedule is not None else 2
+
+    def _extra_buffers(self):
+        """Per-variable state Keras saves between the head and the slots: the EMA averages,
+        then the gradient accumulators."""
+        pending = self.__dict__.get("_pending_extra")
+        if pending is not None:
+            return pending
+        return [b for b, on in ((self._average, self.use_ema),
+                                (self._accumulated, self.gradient_accumulation_steps)) if on]
+
+    def _extra_buffers_flags(self):
+        return [on for on in (self.use_ema, self.gradient_accumulation_steps) if on]
+
+    def _extra_values(self, buf, var):
+        pending = "_pending_extra" in self.__dict__
+        order = self._slot_vars if pending else self._layout
+        offset = 0
+        for v in order:
+            n = v.value.size
+            if v is var and buf is not None and buf.size == sum(u.value.size for u in order):
+                return buf[offset:offset + n]
+            offset += n
+        return np.zeros(var.value.size, np.float32)
+
+    def initial_slot_values(self):
+        """Each slot's starting value (Adagrad and Ftrl start their accumulators at 0.1)."""
+        return [0.0] * self.num_slots()
 
     def variables(self):
         """iterations, learning rate, then the flat slot buffers."""
@@ -161,13 +264,15 @@ class Optimizer:
             if v is var:
                 return [s[offset:offset + n] for s in self._slots]
             offset += n
-        return [np.zeros(var.value.size, np.float32) for _ in range(self.num_slots())]
+        return [np.full(var.value.size, value, np.float32) for value in self.initial_slot_values()]
 
     def keras_variables(self, variables):
         """The state as Keras saves it: iterations (int64), learning_rate (float32), then
         each slot of each variable (in `_slot_order`).  `variables` are the model's
         trainable variables (used when the slots were laid out by size only)."""
-        out = [np.array(self.iterations, np.int64), np.array(self.learning_rate, np.float32)]
+        out = [np.array(self.iterations, np.int64)]
+        if self._schedule is None:  # Keras saves no learning_rate variable with a schedule
+            out.append(np.array(self.learning_rate, np.float32))
         if not self.has_slot_state():
             return out
         if not self._layout and not self._parked:  # laid out by size: follow `variables`
@@ -175,14 +280,18 @@ class Optimizer:
             self._slot_vars = list(self._layout)
         saved = self._saved_variables(variables)
         values = [self._slot_values(v) for v in saved]
-        return out + [np.reshape(values[i][j], saved[i].shape)
-                      for j, i in self._slot_order(len(saved))]
+        extra = [np.reshape(self._extra_values(buf, v), v.shape)
+                 for buf in self._extra_buffers() for v in saved]
+        return out + extra + [np.reshape(values[i][j], saved[i].shape)
+                              for j, i in self._slot_order(len(saved))]
 
     def keras_variable_shapes(self, variables):
         """Shapes `keras_variables` has once the slots exist, for the model's trainable
         `variables`."""
         saved = self._saved_variables(variables)
-        return [(), ()] + [tuple(saved[i].shape) for _, i in self._slot_order(len(saved))]
+        extra = [tuple(v.shape) for _ in self._extra_buffers() for v in saved]
+        return [()] * self.keras_head_count() + extra + \
+            [tuple(saved[i].shape) for _, i in self._slot_order(len(saved))]
 
     # What a file may hold (checked before anything is restored): Keras's iterations is an
     # int64 counter; fastnn refuses values no training could reach (they overflow later).
@@ -199,12 +308,19 @@ class Optimizer:
         if not 0 <= float(it) <= self.MAX_ITERATIONS:
             raise ValueError(f"{where}/0: the optimizer's iterations must be between 0 and "
                              f"{self.MAX_ITERATIONS}, the file holds {it}")
-        lr = float(values[1])
+        head = self.keras_head_count()
+        lr = float(values[1]) if head == 2 else 0.0
         if not 0 <= lr <= float(np.finfo(np.float32).max):  # also refuses NaN
             raise ValueError(f"{where}/1: the learning rate must be a finite float >= 0, the "
                              f"file holds {lr}")
         saved = self._saved_variables(variables)
-        for k, (value, (j, i)) in enumerate(zip(values[2:], self._slot_order(len(saved)))):
+        n_extra = len(self._extra_buffers()) * len(saved) if len(values) > head else 0
+        for k, value in enumerate(values[head:head + n_extra]):
+            if not np.isfinite(np.asarray(value, np.float64)).all():
+                raise ValueError(f"{where}/{head + k}: the optimizer's moving averages or "
+                                 f"accumulated gradients hold NaN or infinity")
+        head += n_extra
+        for k, (value, (j, i)) in enumerate(zip(values[head:], self._slot_order(len(saved)))):
             with np.errstate(over="ignore", invalid="ignore"):
                 as32 = np.asarray(value, np.float32)
             if not np.isfinite(as32).all():
@@ -220,12 +336,21 @@ class Optimizer:
         the optimizer had not stepped yet); `check_keras_variables` was called first."""
         saved = self._saved_variables(variables)
         self.iterations = int(values[0])
-        self.learning_rate = float(values[1])
+        head = self.keras_head_count()
+        if head == 2:
+            self.learning_rate = float(values[1])
         self._init_slot_state()
-        if len(values) == 2:
+        if len(values) == head:
             return
+        extra = []
+        for k in range(len(self._extra_buffers_flags())):
+            part = values[head + k * len(saved): head + (k + 1) * len(saved)]
+            extra.append(np.concatenate([np.ravel(np.asarray(v, np.float32)) for v in part])
+                         if part else np.zeros(0, np.float32))
+        self._pending_extra = extra  # laid out over `saved`; adopted at the next step
+        head += len(extra) * len(saved)
         per_var = [[None] * self.num_slots() for _ in saved]
-        for value, (j, i) in zip(values[2:], self._slot_order(len(saved))):
+        for value, (j, i) in zip(values[head:], self._slot_order(len(saved))):
             per_var[i][j] = np.asarray(value, np.float32).ravel().copy()
         self._parked = {id(v): (v, arrays) for v, arrays in zip(saved, per_var)}
         self._slot_vars = list(saved)
@@ -246,11 +371,11 @@ class Optimizer:
         return value
 
     def get_config(self):
-        return {"name": self.name, "learning_rate": self.learning_rate, **_KERAS_COMMON}
+        lr = self.learning_rate if self._schedule is None else \
+            schedules.serialize(self._schedule)
+        return {"name": self.name, "learning_rate": lr, **_KERAS_COMMON,
+                **{key: getattr(self, key) for key in COMMON}}
 
     @classmethod
     def from_config(cls, config):
-        if isinstance(config.get("learning_rate"), dict):
-            raise ValueError("Learning-rate schedules are not supported by fastnn yet; "
-                             "use the LearningRateScheduler callback")
-        return cls(**config)
+        return cls(**config)  # a schedule's config dict is read by the learning_rate setter

@@ -174,12 +174,13 @@ def _stage_optimizer(model, stored):
         return None
     variables = model.trainable_weights
     built = optimizer.keras_variable_shapes(variables)
-    if len(found) not in (2, len(built)):
+    head = optimizer.keras_head_count()  # iterations (and learning_rate without a schedule)
+    if len(found) not in (head, len(built)):
         warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because "
                       f"it has {len(built)} variables whereas the saved optimizer has "
                       f"{len(found)} variables.", stacklevel=4)
         return None
-    values = [_value(a, s, f"optimizer variable {i} (optimizer/vars/{i})") if i >= 2 else
+    values = [_value(a, s, f"optimizer variable {i} (optimizer/vars/{i})") if i >= head else
               _scalar(a, s, i) for i, (a, s) in enumerate(zip(found, built))]
     optimizer.check_keras_variables(values, variables)
 

@@ -22,21 +22,12 @@ PROGRAMS = [
     ("iris_mlp_seed.py", "fastnn's seed program (the issue's Iris MLP)", None),
     ("tf_basic_classification.py", "https://www.tensorflow.org/tutorials/keras/classification",
      None),
-    ("kio_sequential_model.py", "https://keras.io/guides/sequential_model/",
-     "layer.output of a Sequential model's layers built twice (feature extraction: "
-     "'has multiple inbound nodes') is refused"),
-    ("kio_training_builtin.py", "https://keras.io/guides/training_with_built_in_methods/",
-     "metric objects in compile (keras.metrics.SparseCategoricalAccuracy()) are not "
-     "supported yet (issue 15, metrics)"),
-    ("tf_save_and_load.py", "https://www.tensorflow.org/tutorials/keras/save_and_load",
-     "metric objects in compile (tf.keras.metrics.SparseCategoricalAccuracy()) are not "
-     "supported yet (issue 15, metrics)"),
-    ("kio_lr_schedule.py", "https://keras.io/guides/training_with_built_in_methods/",
-     "keras.optimizers.schedules.ExponentialDecay is not provided yet (issue 15, schedules)"),
+    ("kio_sequential_model.py", "https://keras.io/guides/sequential_model/", None),
+    ("kio_training_builtin.py", "https://keras.io/guides/training_with_built_in_methods/", None),
+    ("tf_save_and_load.py", "https://www.tensorflow.org/tutorials/keras/save_and_load", None),
+    ("kio_lr_schedule.py", "https://keras.io/guides/training_with_built_in_methods/", None),
     ("kio_custom_layer_linear.py",
-     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/",
-     "the 'random_normal' initializer is not provided yet (issue 15, initializers; keras.ops "
-     "and custom layers with call() have landed)"),
+     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/", None),
     ("kio_custom_train_step.py", "https://keras.io/guides/custom_train_step_in_tensorflow/",
      "fit refuses an overridden train_step (NotImplementedError): it is not called yet "
      "(issue 15, custom training steps)"),
@@ -46,8 +37,7 @@ PROGRAMS = [
      "keras.layers.Embedding and LSTM (issue 17) and multi-output models with dict losses "
      "are not provided yet"),
     ("dlwp_ch5_imdb_regularization.py", "https://github.com/fchollet/deep-learning-with-"
-     "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb",
-     "keras.regularizers (l1, l2, l1_l2) are not provided yet (issue 15, regularizers)"),
+     "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb", None),
     ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"
      "notebooks/blob/master/chapter07_working-with-keras.ipynb",
      "keras.callbacks.TensorBoard is not provided yet (issue 18)"),
