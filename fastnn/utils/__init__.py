@@ -1,5 +1,9 @@
 """Keras-style utilities: `from fastnn.utils import to_categorical`."""
 from fastnn import random as _random
+from fastnn.utils.dataset import AUTOTUNE, Dataset
+from fastnn.utils.dataset_utils import (image_dataset_from_directory, split_dataset,
+                                        text_dataset_from_directory, timeseries_dataset_from_array)
+from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
@@ -18,4 +22,7 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "plot_history", "image_dataset_from_directory",
+           "model_to_dot", "plot_model",
+           "set_random_seed", "split_dataset", "text_dataset_from_directory",
+           "timeseries_dataset_from_array", "to_categorical"]

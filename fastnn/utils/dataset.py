@@ -145,7 +145,8 @@ class Dataset:
 
     @staticmethod
     def range(*args):
-        return _Slices(np.arange(*args))
+        """Integers as `range(*args)` gives them (int64 scalars)."""
+        return _Range(range(*args))
 
     @staticmethod
     def zip(*datasets):
@@ -243,6 +244,18 @@ class _Slices(Dataset):
     def _iter(self):
         for i in range(self._n):
             yield self.gather(i)
+
+
+class _Range(Dataset):
+    def __init__(self, r):
+        super().__init__()
+        self._range = r
+
+    def cardinality(self):
+        return len(self._range)
+
+    def _iter(self):
+        return (np.int64(i) for i in self._range)
 
 
 class _FromGenerator(Dataset):
