@@ -6,7 +6,8 @@ alone, timed in the same run.
                                                                 [--folder-images 2560]
 
 Every source yields the same batches of 128 Fashion-MNIST images (shuffle off, so the
-work is identical); each row is the fastest of --rounds fits (noise only adds time).
+work is identical); each row is the fastest of --rounds fits, the sources interleaved
+round by round (noise only adds time).
 Targets: a Dataset or PyDataset epoch at most 5% over arrays; the folder epoch at most
 max(decode, train) + 10%, i.e. decoding overlaps training.
 """
@@ -41,23 +42,26 @@ class Batches(PyDataset):
         return self.x[sl], self.y[sl]
 
 
-def best_fit(model, make_source, rounds, **kwargs):
-    best = float("inf")
-    for _ in range(rounds):
-        source = make_source()
-        t0 = time.perf_counter()
-        model.fit(*source, epochs=1, verbose=0, shuffle=False, **kwargs)
-        best = min(best, time.perf_counter() - t0)
-    return best
+def fit_seconds(model, source, **kwargs):
+    t0 = time.perf_counter()
+    model.fit(*source, epochs=1, verbose=0, shuffle=False, **kwargs)
+    return time.perf_counter() - t0
 
 
-def best_iterate(make_source, rounds):
-    best = float("inf")
+def iterate_seconds(source):
+    t0 = time.perf_counter()
+    for _batch in source:
+        pass
+    return time.perf_counter() - t0
+
+
+def interleaved_best(cases, rounds):
+    """{name: fastest time}: every case once per round, rounds after rounds, so a change in
+    the machine's load hits every case alike; the fastest round counts."""
+    best = {name: float("inf") for name, _ in cases}
     for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _batch in make_source():
-            pass
-        best = min(best, time.perf_counter() - t0)
+        for name, run in cases:
+            best[name] = min(best[name], run())
     return best
 
 
@@ -77,28 +81,28 @@ def main():
     parser.add_argument("--folder-images", type=int, default=2560)
     args = parser.parse_args()
     limited, note = limit_blas_threads(fastnn.get_num_threads())
-    header("bench_data: feeding the seed CNN (batch 128)", fastnn.get_num_threads(), note)
+    print(header("bench_data: feeding the seed CNN (batch 128)", fastnn.get_num_threads(), note))
     (x_raw, y_raw), _ = fashion_mnist.load_data()
     n = args.steps * BATCH
     x = (x_raw[:n, :, :, None] / 255.0).astype(np.float32)
     y = to_categorical(y_raw[:n], 10)
     model = seed_cnn()
     model.fit(x[:4 * BATCH], y[:4 * BATCH], batch_size=BATCH, verbose=0)  # warm-up
-    rows = []
-    base = best_fit(model, lambda: (x, y), args.rounds, batch_size=BATCH)
-    rows.append(("arrays (fit(x, y))", base, None))
-    ds = lambda: (Dataset.from_tensor_slices((x, y)).batch(BATCH).prefetch(-1),)  # noqa: E731
-    rows.append(("Dataset.from_tensor_slices().batch()", best_fit(model, ds, args.rounds), base))
-    mapped = lambda: (Dataset.from_tensor_slices((x, y)).batch(BATCH)  # noqa: E731
-                      .map(lambda a, b: (a * 1.0, b)),)
-    rows.append(("  ... .map(fn) per batch", best_fit(model, mapped, args.rounds), base))
-    rows.append(("PyDataset (workers=1)", best_fit(model, lambda: (Batches(x, y),),
-                                                   args.rounds), base))
-    rows.append(("PyDataset (workers=2, threads)",
-                 best_fit(model, lambda: (Batches(x, y, workers=2),), args.rounds), base))
+    cases = [
+        ("arrays (fit(x, y))", lambda: fit_seconds(model, (x, y), batch_size=BATCH)),
+        ("Dataset.from_tensor_slices().batch()", lambda: fit_seconds(
+            model, (Dataset.from_tensor_slices((x, y)).batch(BATCH).prefetch(-1),))),
+        ("  ... .map(fn) per batch", lambda: fit_seconds(model, (
+            Dataset.from_tensor_slices((x, y)).batch(BATCH).map(lambda a, b: (a * 1.0, b)),))),
+        ("PyDataset (workers=1)", lambda: fit_seconds(model, (Batches(x, y),))),
+        ("PyDataset (workers=2, threads)", lambda: fit_seconds(model, (Batches(x, y, workers=2),))),
+    ]
+    best = interleaved_best(cases, args.rounds)
+    base = best["arrays (fit(x, y))"]
     print(f"{'source':<40} {'s/epoch':>9} {'ms/step':>8} {'vs arrays':>10}")
-    for name, t, ref in rows:
-        rel = "" if ref is None else f"{100 * (t / ref - 1):+.1f}%"
+    for name, _ in cases:
+        t = best[name]
+        rel = "" if t is base else f"{100 * (t / base - 1):+.1f}%"
         print(f"{name:<40} {t:9.3f} {1000 * t / args.steps:8.2f} {rel:>10}")
 
     m = args.folder_images - args.folder_images % BATCH
@@ -118,10 +122,11 @@ def main():
                 return image_dataset_from_directory(
                     root, label_mode="categorical", color_mode="grayscale", image_size=(28, 28),
                     batch_size=BATCH, shuffle=False, verbose=False)
-            decode = best_iterate(folder, args.rounds)
-            train = best_fit(model, lambda: (xf, yf), args.rounds, batch_size=BATCH)
-            model_f = model
-            fit = best_fit(model_f, lambda: (folder(),), args.rounds)
+            best = interleaved_best([
+                ("decode", lambda: iterate_seconds(folder())),
+                ("train", lambda: fit_seconds(model, (xf, yf), batch_size=BATCH)),
+                ("fit", lambda: fit_seconds(model, (folder(),)))], args.rounds)
+            decode, train, fit = best["decode"], best["train"], best["fit"]
             bound = 1.1 * max(decode, train)
             print(f"{ext:<6} {decode:11.3f}s {train:10.3f}s {fit:10.3f}s {bound:8.3f}s "
                   f"{'yes' if fit <= bound else 'no':>4}")

@@ -103,12 +103,13 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         if y.size and (not np.all(np.isfinite(y)) or np.any(y != np.round(y))):
             raise ValueError("sparse_categorical_crossentropy expects integer class labels, "
                              "received non-integer values")
-        yi = y.astype(np.int64)
-        if yi.size and (yi.min() < 0 or yi.max() >= k):
-            raise ValueError(f"Received a label value of {yi.max() if yi.max() >= k else yi.min()} "
+        if y.size and (y.min() < 0 or y.max() >= k):  # on y's own dtype: uint64 2**64-1
+            bad = y.max() if y.max() >= k else y.min()    # must not wrap to -1
+            bad = f"{bad:g}" if y.dtype.kind == "f" else int(bad)
+            raise ValueError(f"Received a label value of {bad} "
                              f"which is outside the valid range of [0, {k}). "
                              f"The model has {k} output classes.")
-        return kernel_array(yi, np.int32, "y")
+        return kernel_array(y.astype(np.int64), np.int32, "y")
 
     def forward_backward_logits(self, y_true, logits):
         p, loss = _C.sparse_softmax_cross_entropy_forward(logits, y_true)

@@ -18,19 +18,6 @@ import numpy as np
 
 from fastnn import _C
 
-__all__ = [
-    "sgemm", "dense_forward", "dense_backward_input", "dense_backward_weight",
-    "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
-    "dropout_forward", "dropout_backward",
-    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
-    "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
-]
-
-
 class _InputError(TypeError):
     """A conversion failure; `_named` prefixes it with the op's name."""
 
@@ -268,3 +255,10 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
     _C.rmsprop_update(_inplace("param", param), _inplace("velocity", velocity), buf,
                       _f32(grad), learning_rate, rho, momentum, epsilon)
+
+
+# Every public function above, so the list cannot drift from the module (a tripwire in
+# tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
+__all__ = sorted(name for name, value in list(globals().items())
+                 if callable(value) and not name.startswith("_") and
+                 getattr(value, "__module__", None) == __name__)

@@ -278,3 +278,12 @@ def test_torch_dataloader_when_installed():
     m.fit(loader, verbose=0, shuffle=False)
     for a, b in zip(m.get_weights(), expected):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_evaluate_and_predict_with_steps_leave_no_reader_thread():
+    before = threading.enumerate()
+    x, y = blobs()
+    m = model()
+    m.evaluate(Dataset.from_tensor_slices((x, y)).batch(16).repeat(), steps=2, verbose=0)
+    assert len(m.predict(Blobs(x, y), steps=2, verbose=0)) == 32
+    no_leaks(before)

@@ -106,3 +106,15 @@ def test_class_names_carried_through_the_chain():
     ds = Dataset.from_tensor_slices(np.arange(4))
     ds.class_names = ["a", "b"]
     assert ds.map(lambda x: x).batch(2).prefetch(1).class_names == ["a", "b"]
+
+
+def test_an_abandoned_prefetch_stops_its_thread():
+    import gc
+    before = set(threading.enumerate())
+    for _ in Dataset.range(10 ** 6).prefetch(2):
+        break
+    gc.collect()
+    deadline = time.time() + 5
+    while time.time() < deadline and set(threading.enumerate()) - before:
+        time.sleep(0.05)
+    assert not set(threading.enumerate()) - before

@@ -217,10 +217,29 @@ def test_split_dataset():
     order = list(range(10))
     random.Random(5).shuffle(order)  # Keras: random.seed(seed); random.shuffle(...)
     assert [int(a) for a, _ in left] == order[:3] and [int(a) for a, _ in right] == order[-2:]
-    batched = Dataset.from_tensor_slices(x).batch(4)
+    batched = Dataset.from_tensor_slices(x).batch(4).prefetch(2)
     left, right = split_dataset(batched, right_size=0.3)
     assert [b.tolist() for b in left] == [[0, 1, 2, 3], [4, 5, 6]]
+    left, right = split_dataset(Dataset.from_tensor_slices(x).prefetch(2), left_size=2)
+    assert [int(a) for a in left] == [0, 1] and len(right) == 8
     with pytest.raises(ValueError, match="At least one of"):
         split_dataset((x, y))
     with pytest.raises(ValueError, match="`left_size` should be"):
         split_dataset(x, left_size=1.5)
+
+
+def test_load_img_img_to_array_save_img(tmp_path):
+    from fastnn.utils import array_to_img, img_to_array, load_img, save_img
+    rng = np.random.default_rng(1)
+    arr = rng.integers(0, 256, (12, 20, 3)).astype(np.float32)
+    save_img(tmp_path / "a.png", arr, scale=False)
+    img = load_img(tmp_path / "a.png")
+    np.testing.assert_array_equal(img_to_array(img), arr)
+    assert img_to_array(load_img(tmp_path / "a.png", target_size=(6, 10))).shape == (6, 10, 3)
+    assert img_to_array(load_img(tmp_path / "a.png", color_mode="grayscale")).shape == (12, 20, 1)
+    assert img_to_array(img, data_format="channels_first").shape == (3, 12, 20)
+    assert array_to_img(arr).size == (20, 12)
+    with pytest.raises(ValueError, match="color_mode"):
+        load_img(tmp_path / "a.png", color_mode="cmyk")
+    with pytest.raises(ValueError, match="Invalid interpolation"):
+        load_img(tmp_path / "a.png", target_size=(3, 3), interpolation="fancy")

@@ -3,6 +3,7 @@ from fastnn import random as _random
 from fastnn.utils.dataset import AUTOTUNE, Dataset
 from fastnn.utils.dataset_utils import (image_dataset_from_directory, split_dataset,
                                         text_dataset_from_directory, timeseries_dataset_from_array)
+from fastnn.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
@@ -23,6 +24,6 @@ def set_random_seed(seed):
 
 
 __all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "plot_history", "image_dataset_from_directory",
-           "model_to_dot", "plot_model",
+           "model_to_dot", "plot_model", "array_to_img", "img_to_array", "load_img", "save_img",
            "set_random_seed", "split_dataset", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical"]

@@ -13,7 +13,8 @@ import random as _py_random
 
 import numpy as np
 
-from fastnn.utils.dataset import Dataset, _Slices, flatten, pack_like
+from fastnn.utils.dataset import (Dataset, _Batch, _Cache, _Prefetch, _Slices, flatten,
+                                  pack_like)
 
 IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 INTERPOLATIONS = ("bilinear", "nearest", "bicubic", "area", "lanczos3", "lanczos5", "gaussian",
@@ -448,7 +449,10 @@ def split_dataset(dataset, left_size=None, right_size=None, shuffle=False, seed=
                          "Received: left_size=None and right_size=None")
     batch_size = None
     if isinstance(dataset, Dataset):
-        batch_size = getattr(dataset, "_size", None)
+        node = dataset
+        while isinstance(node, (_Prefetch, _Cache)):
+            node = node._parent
+        batch_size = node._size if isinstance(node, _Batch) else None
         samples = list(dataset.unbatch() if batch_size else dataset)
     elif isinstance(dataset, np.ndarray) or isinstance(dataset, (tuple, list, dict)):
         leaves = [np.asarray(a) for a in flatten(dataset)]

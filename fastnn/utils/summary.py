@@ -28,8 +28,32 @@ def _rows_of(fields, positions):
 
 def _is_chain(model):
     nodes = model._nodes
-    return len(model.inputs) == 1 and all(len(n.inputs) == 1 for n in nodes) and all(
-        n.inputs[0] is (nodes[i - 1].outputs[0] if i else model.inputs[0]) for i, n in enumerate(nodes))
+    return len(model.inputs) == 1 and len(model.outputs) == 1 and \
+        all(len(n.inputs) == 1 and len(n.outputs) == 1 for n in nodes) and \
+        len({id(n.layer) for n in nodes}) == len(nodes) and all(
+            n.inputs[0] is (nodes[i - 1].outputs[0] if i else model.inputs[0])
+            for i, n in enumerate(nodes))
+
+
+def _type_name(layer):
+    from fastnn.models import Model
+    return "Functional" if type(layer) is Model else type(layer).__name__
+
+
+def _output_shape(nodes):
+    """The layer's output shape(s) in this model; "multiple" when its calls differ."""
+    shapes = {tuple(tuple(t.shape) for t in n.outputs) for n in nodes}
+    if len(shapes) != 1:
+        return "multiple"
+    (outs,) = shapes
+    return shape_str(outs[0]) if len(outs) == 1 else "[" + ", ".join(map(shape_str, outs)) + "]"
+
+
+def _source(tensor, own):
+    layer = tensor.node.layer
+    calls = [n for n in layer._inbound_nodes if id(n) in own]
+    index = calls.index(tensor.node) if tensor.node in calls else 0
+    return f"{layer.name}[{index}][{tensor.index}]"
 
 
 def layer_index_bounds(names, layer_range):
@@ -91,19 +115,18 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     if len(cols) != len(header):
         raise ValueError(f"`positions` must give {len(header)} column ends (for "
                          f"{header}), received positions={positions}")
+    own = {id(n) for n in model._nodes} | {id(t.node) for t in model.inputs}
+    layers = model.layers if not isinstance(model, Sequential) else \
+        [n.layer for n in model._nodes]
     groups, names = [], []  # one group of rows per top-level layer
-    if not isinstance(model, Sequential):  # Functional summaries list their Input layers
-        for t in model.inputs:
-            layer = t.node.layer
-            row = [f"{layer.name} (InputLayer)", shape_str(t.shape), "0"] + ([] if chain else [""])
-            groups.append([row + (["-"] if show_trainable else [])])
-            names.append(layer.name)
-    for node in model._nodes:
-        layer = node.layer
-        row = [f"{layer.name} ({type(layer).__name__})", shape_str(node.outputs[0].shape),
+    for layer in layers:
+        nodes = [n for n in layer._inbound_nodes if id(n) in own]
+        if not nodes:
+            continue
+        row = [f"{layer.name} ({_type_name(layer)})", _output_shape(nodes),
                f"{layer.count_params():,}"]
         if not chain:
-            row.append(", ".join(t.name or "?" for t in node.inputs))
+            row.append(", ".join(_source(t, own) for n in nodes for t in n.inputs))
         if show_trainable:
             row.append(_trainable_mark(layer))
         groups.append([row] + (_nested_rows(layer, 1, chain, show_trainable)
