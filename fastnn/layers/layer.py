@@ -9,6 +9,8 @@ import re
 import numpy as np
 
 from fastnn import _validate, initializers
+from fastnn.autodiff import tape as _tape
+from fastnn.autodiff.operators import ArrayOperators
 
 _name_counts = {}
 # Keras class name (and aliases) -> fastnn class, filled as layer classes are defined (see
@@ -24,6 +26,11 @@ def unique_name(base):
     n = _name_counts.get(base, 0)
     _name_counts[base] = n + 1
     return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names():
+    """Start the automatic names again ('dense', 'dense_1', ...): `keras.backend.clear_session`."""
+    _name_counts.clear()
 
 
 def snake_case(name):
@@ -51,13 +58,37 @@ def reject_unsupported(layer, **options):
                              f"supported by fastnn")
 
 
+def _is_dtype_name(text):
+    try:
+        np.dtype(text)
+        return True
+    except TypeError:
+        return text == "bfloat16"
+
+
+def _regularizer(value):
+    """A regularizer argument: None, a callable, or a name/config fastnn.regularizers reads."""
+    if value is None or callable(value):
+        return value
+    try:
+        from fastnn import regularizers
+    except ImportError:
+        raise ValueError(f"Regularizer {value!r}: pass a callable (fastnn has no "
+                         f"regularizers module yet)") from None
+    return regularizers.get(value)
+
+
 def shape_str(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
 
 
-class Variable:
-    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
+class Variable(ArrayOperators):
+    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability.
+    Python operators on it run keras.ops (recorded inside custom layers)."""
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
 
     def __init__(self, value, name, trainable=True):
         self.value = np.require(value, np.float32, "C")  # keeps a 0-d weight 0-d
@@ -70,6 +101,14 @@ class Variable:
     def numpy(self):
         return self.value.copy()
 
+    def assign_add(self, value):
+        self.assign(self.value + np.asarray(value))
+        return self
+
+    def assign_sub(self, value):
+        self.assign(self.value - np.asarray(value))
+        return self
+
     def assign(self, value):
         value = _validate.weight_value(value, self.name, self.value.shape)
         self.value[...] = value
@@ -78,9 +117,10 @@ class Variable:
         return f"<Variable '{self.name}' shape={self.value.shape} dtype=float32>"
 
 
-class KerasTensor:
+class KerasTensor(ArrayOperators):
     """A symbolic tensor: a shape with None for the batch, and the node that made it
-    (`node.outputs[index]` is this tensor)."""
+    (`node.outputs[index]` is this tensor).  keras.ops and Python operators on it add
+    layers to the Functional graph."""
 
     def __init__(self, shape, node=None, index=0, name=None):
         self.shape = tuple(shape)
@@ -156,6 +196,12 @@ class Layer:
         if cls.__module__.startswith("fastnn.") and not cls.__name__.startswith("_"):
             for name in (cls.__name__,) + tuple(cls.__dict__.get("keras_aliases", ())):
                 LAYERS[name] = cls
+        # A layer written as Keras's guide writes it (`call` with keras.ops, no forward /
+        # backward) is trained by the tape (fastnn.autodiff.layers); models excluded.
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__ and \
+                not hasattr(cls, "forward_graph"):
+            from fastnn.autodiff.layers import make_tape_layer
+            make_tape_layer(cls)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, activity_regularizer=None,
@@ -168,7 +214,9 @@ class Layer:
             raise ValueError(f"Argument `name` must be a non-empty string without '/', "
                              f"received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        reject_unsupported(self, activity_regularizer=activity_regularizer)
+        if not getattr(type(self), "_tape_layer", False):  # custom layers: see autodiff
+            reject_unsupported(self, activity_regularizer=activity_regularizer)
+        self.activity_regularizer = _regularizer(activity_regularizer)
         self.trainable = bool(trainable)
         self.built = False
         self._variables = []
@@ -183,7 +231,31 @@ class Layer:
             self.input_shape_hint = (None,) + tuple(batch_input_shape)[1:]
 
     # ---- weights ----------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Keras 3's signature.  fastnn's built-in layers may pass the name third:
+        `add_weight(shape, initializer, "kernel")`."""
+        if isinstance(dtype, str) and name is None and not _is_dtype_name(dtype):
+            dtype, name = None, dtype
+        check_dtype(dtype)
+        if constraint is not None:
+            raise ValueError(f"Layer '{self.name}': add_weight(constraint=...) is not supported "
+                             f"by fastnn yet")
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        initializer = "glorot_uniform" if initializer is None else initializer
+        if name is None:  # Keras's automatic names: variable, variable_1, ...
+            n = sum(v.name.split("/")[-1].startswith("variable") for v in self._variables)
+            name = "variable" if n == 0 else f"variable_{n}"
+        var = self._add_weight(shape, initializer, name, bool(trainable))
+        if regularizer is not None:
+            if not getattr(type(self), "_tape_layer", False):
+                raise ValueError(f"Layer '{self.name}': add_weight(regularizer=...) is supported "
+                                 f"in custom layers (written with call) only")
+            var.regularizer = _regularizer(regularizer)
+        return var
+
+    def _add_weight(self, shape, initializer, name, trainable):
         global _weight_budget
         if _weight_budget is not None:
             _weight_budget -= int(np.prod(shape, dtype=np.float64))
@@ -267,6 +339,9 @@ class Layer:
     takes_list = False  # merge layers take a list of inputs
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
+        if _tape._stack:  # inside a custom layer's call or a GradientTape: record the call
+            from fastnn.autodiff.layers import call_recorded
+            return call_recorded(self, inputs, training)
         multi = isinstance(inputs, (list, tuple)) and (self.takes_list or any(
             isinstance(t, (np.ndarray, KerasTensor)) for t in inputs))  # else: nested lists
         items = list(inputs) if multi else [inputs]

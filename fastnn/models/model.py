@@ -327,6 +327,10 @@ class Model(Trainer, Layer):
         graph.run_backward(self._plan, grads, self._values)
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
+        from fastnn.autodiff import tape as _tape
+        if _tape._stack:  # inside a GradientTape or a custom layer: one recorded step
+            from fastnn.autodiff.layers import call_recorded
+            return call_recorded(self, inputs, training)
         if isinstance(inputs, dict):
             inputs = self._inputs_from_dict(inputs)
         items = _flatten(inputs)

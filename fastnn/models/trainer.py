@@ -40,11 +40,11 @@ class Trainer:
                              f"supported by fastnn (each step already runs in C)")
         self.optimizer = optimizers.get(optimizer)
         if loss is not None and not isinstance(loss, (list, tuple, dict)):
-            losses.get(loss)  # an unknown loss fails here, as in Keras
+            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
         elif isinstance(loss, (list, tuple, dict)):
             for l in (loss.values() if isinstance(loss, dict) else loss):
                 if l is not None:
-                    losses.get(l)
+                    losses.get(l).check_trainable()
         self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
             else losses.get(loss)
         self._loss_id, self._loss_weights = loss, loss_weights
@@ -101,14 +101,23 @@ class Trainer:
                 return (m.get("config") or {}).get("name", m.get("class_name"))
             return m
 
+        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
+            return losses.get(entry) if isinstance(entry, dict) else entry
+
         metrics = config.get("metrics")
         if isinstance(metrics, dict):
             metrics = {k: metric_id(v) for k, v in metrics.items()}
         elif isinstance(metrics, list):
             metrics = metric_id(metrics)
+        loss = config.get("loss")
+        if isinstance(loss, dict) and "class_name" in loss:
+            loss = loss_obj(loss)
+        elif isinstance(loss, dict):
+            loss = {k: loss_obj(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=config.get("loss"), loss_weights=config.get("loss_weights"),
-                     metrics=metrics)
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
 
     @property
     def metrics_names(self):
@@ -228,6 +237,8 @@ class Trainer:
     def _prepare_training_state(self):
         self._specs()
         self._fused_layers = self._find_fused_layers()
+        # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
+        self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
 
     def _find_fused_layers(self):
         """{output index: output layer} whose activation the loss can take over (softmax +
@@ -310,6 +321,9 @@ class Trainer:
         finally:
             for layer in fused.values():
                 layer.defer_activation = False
+        if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
+            from fastnn.autodiff.layers import added_loss_total
+            total += added_loss_total(self._tape_layers) * n
         return total, sums, preds
 
     @_interrupt.stops_at_batch_boundary
