@@ -81,7 +81,9 @@ def main():
     parser.add_argument("--folder-images", type=int, default=2560)
     args = parser.parse_args()
     limited, note = limit_blas_threads(fastnn.get_num_threads())
-    print(header("bench_data: feeding the seed CNN (batch 128)", fastnn.get_num_threads(), note))
+    print(header("bench_data: feeding the seed CNN (batch 128)", fastnn.get_num_threads(), note)
+          .replace("median of repeated runs after a warm-up",
+                   "the fastest of interleaved rounds after a warm-up"))
     (x_raw, y_raw), _ = fashion_mnist.load_data()
     n = args.steps * BATCH
     x = (x_raw[:n, :, :, None] / 255.0).astype(np.float32)

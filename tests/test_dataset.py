@@ -118,3 +118,14 @@ def test_an_abandoned_prefetch_stops_its_thread():
     while time.time() < deadline and set(threading.enumerate()) - before:
         time.sleep(0.05)
     assert not set(threading.enumerate()) - before
+
+
+def test_pack_and_unpack_x_y_sample_weight():
+    from fastnn.utils import pack_x_y_sample_weight, unpack_x_y_sample_weight
+    assert unpack_x_y_sample_weight(1) == (1, None, None)
+    assert unpack_x_y_sample_weight([1, 2]) == (1, 2, None)
+    assert unpack_x_y_sample_weight((1, 2, 3)) == (1, 2, 3)
+    with pytest.raises(ValueError, match="Data is expected to be in format"):
+        unpack_x_y_sample_weight((1, 2, 3, 4))
+    assert pack_x_y_sample_weight([1, 2]) == ([1, 2],)
+    assert pack_x_y_sample_weight(1, 2) == (1, 2) and pack_x_y_sample_weight(1) == 1

@@ -82,3 +82,21 @@ def test_plot_model_install_hints(monkeypatch, tmp_path, capsys):
     if model_visualization.check_pydot():
         with pytest.raises(ImportError, match="You must install graphviz"):
             plot_model(small(), to_file=tmp_path / "m.png")
+
+
+def nested():
+    from fastnn.layers import Input
+    inner = Sequential([Input((3,)), Dense(4, name="i1"), Dense(2, name="i2")], name="inner")
+    return Sequential([Input((3,)), inner, Dense(1, name="o")], name="outer")
+
+
+def test_expand_nested_in_summary_and_plot():
+    rows = [ln.strip() for ln in lines_of(nested(), expand_nested=True) if "(" in ln][1:]
+    assert [r.split("(")[0].strip() for r in rows] == ["inner", "└ i1", "└ i2", "o"]
+    assert len([ln for ln in lines_of(nested()) if "(Dense)" in ln]) == 1
+    if not model_visualization.check_pydot():
+        pytest.skip("pydot is not installed")
+    flat = model_visualization.model_to_dot(nested()).to_string()
+    deep = model_visualization.model_to_dot(nested(), expand_nested=True).to_string()
+    assert "subgraph" not in flat and flat.count("->") == 2
+    assert "subgraph" in deep and deep.count("->") == 3 and "i1" in deep

@@ -77,6 +77,27 @@ def _structure(element):
     return None
 
 
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Keras's packing of one batch: `x` (a tuple/list x as `(x,)`), `(x, y)` or
+    `(x, y, sample_weight)`."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """`(x, y, sample_weight)` from `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (a list
+    counts as a tuple), missing parts None."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) in (1, 2, 3):
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found: {data}")
+
+
 class Dataset:
     """An iterable of elements (arrays, or tuples/dicts of arrays), built by chaining.
 

@@ -132,18 +132,26 @@ def _check_labels(labels, label_mode, class_names):
                          f"or None. Received: label_mode={label_mode}")
 
 
-def _make_dataset(paths, labels, label_mode, class_names, load, batch_size, shuffle, seed):
+def _make_dataset(paths, labels, label_mode, class_names, load, batch_size, shuffle, seed,
+                  load_batch=None):
+    """Shuffle (path, label) pairs, then load; with `load_batch`, whole batches of paths are
+    loaded into one array (the same elements as loading each and stacking them)."""
     n_classes = len(class_names) if class_names else 0
-    if label_mode and labels is not None:
+    labelled = bool(label_mode) and labels is not None
+    if labelled:
         ds = Dataset.from_tensor_slices((np.array(paths, dtype=object),
                                          _encode_labels(labels, label_mode, n_classes)))
     else:
         ds = Dataset.from_tensor_slices(np.array(paths, dtype=object))
     if shuffle:
         ds = ds.shuffle(batch_size * 8 if batch_size else 1024, seed=seed)
-    ds = ds.map((lambda p, y: (load(p), y)) if label_mode and labels is not None else load)
-    if batch_size is not None:
+    if batch_size is not None and load_batch is not None:
         ds = ds.batch(batch_size)
+        ds = ds.map((lambda p, y: (load_batch(p), y)) if labelled else load_batch)
+    else:
+        ds = ds.map((lambda p, y: (load(p), y)) if labelled else load)
+        if batch_size is not None:
+            ds = ds.batch(batch_size)
     ds = ds.prefetch(-1)
     ds.class_names = class_names
     ds.file_paths = list(paths)
@@ -151,7 +159,7 @@ def _make_dataset(paths, labels, label_mode, class_names, load, batch_size, shuf
 
 
 def _datasets(directory, labels, label_mode, class_names, formats, load, batch_size, shuffle,
-              seed, validation_split, subset, follow_links, verbose, what):
+              seed, validation_split, subset, follow_links, verbose, what, load_batch=None):
     _check_split(validation_split, subset, shuffle, seed)
     if seed is None:
         seed = np.random.randint(1e6)
@@ -173,7 +181,7 @@ def _datasets(directory, labels, label_mode, class_names, formats, load, batch_s
                              f"Allowed formats: {formats}")
         out.append(_make_dataset(p, lab, label_mode, class_names, load, batch_size,
                                  shuffle and s != "validation" or (shuffle and subset != "both"),
-                                 seed))
+                                 seed, load_batch))
     return out if subset == "both" else out[0]
 
 
@@ -230,15 +238,20 @@ def _crop_box(h, w, th, tw):
 
 
 def load_image(path, image_size, num_channels, interpolation, crop_to_aspect_ratio=False,
-               pad_to_aspect_ratio=False):
-    """One image file as an (height, width, channels) float32 array, resized."""
+               pad_to_aspect_ratio=False, out=None):
+    """One image file as an (height, width, channels) float32 array, resized (written into
+    `out` when given)."""
     image = _pil()
+    th, tw = image_size
     with image.open(path) as im:
         mode = {1: "L", 3: "RGB", 4: "RGBA"}[num_channels]
-        arr = np.asarray(im.convert(mode), dtype=np.float32)
-    if arr.ndim == 2:
-        arr = arr[:, :, None]
-    th, tw = image_size
+        pixels = np.asarray(im if im.mode == mode else im.convert(mode))
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if out is not None and pixels.shape[:2] == (th, tw) and not pad_to_aspect_ratio:
+        out[...] = pixels  # the common case: no resizing, one cast into the batch
+        return out
+    arr = pixels.astype(np.float32)
     if crop_to_aspect_ratio:
         top, left, ch, cw = _crop_box(arr.shape[0], arr.shape[1], th, tw)
         arr = arr[top:top + ch, left:left + cw]
@@ -249,7 +262,11 @@ def load_image(path, image_size, num_channels, interpolation, crop_to_aspect_rat
         top, left = (ph - h) // 2, (pw - w) // 2
         padded[top:top + h, left:left + w] = arr
         arr = padded
-    return np.ascontiguousarray(resize_image(arr, (th, tw), interpolation), dtype=np.float32)
+    arr = resize_image(arr, (th, tw), interpolation)
+    if out is not None:
+        out[...] = arr
+        return out
+    return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
@@ -296,12 +313,18 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     _pil()
     size = tuple(int(s) for s in image_size)
 
-    def load(path):
+    def load(path, out=None):
         return load_image(path, size, channels, interpolation, crop_to_aspect_ratio,
-                          pad_to_aspect_ratio)
+                          pad_to_aspect_ratio, out)
+
+    def load_batch(paths):
+        batch = np.empty((len(paths),) + size + (channels,), np.float32)
+        for i, path in enumerate(paths):
+            load(path, batch[i])
+        return batch
     return _datasets(directory, labels, label_mode, class_names, IMAGE_FORMATS, load,
                      batch_size, shuffle, seed, validation_split, subset, follow_links, verbose,
-                     "images")
+                     "images", load_batch)
 
 
 # ---- text ---------------------------------------------------------------------------------

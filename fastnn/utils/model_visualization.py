@@ -2,7 +2,8 @@
 
 Keras's arguments and defaults. One box per layer (its class, or "name (class)" with
 `show_layer_names`), optionally its activation, input and output shapes, dtype and
-trainability; an edge per tensor between layers. pydot and the Graphviz `dot` program
+trainability; an edge per tensor between layers; with `expand_nested`, a nested model
+is a dashed cluster of its own layers. pydot and the Graphviz `dot` program
 are optional (`pip install ".[plot]"` and https://graphviz.gitlab.io/download/).
 """
 import os
@@ -99,19 +100,37 @@ def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=Tr
         dot.add_node(pydot.Node(node_id, label=_label(layer, [shape_str(t.shape)],
                                                       [shape_str(t.shape)], **options)))
         producer[id(t)] = node_id
+    _add_nodes(pydot, dot, model, producer, expand_nested, options)
+    return dot
+
+
+def _add_nodes(pydot, graph, model, producer, expand_nested, options, root=None):
+    """One box per layer call of `model` into `graph` (a nested model, with
+    `expand_nested`, as a cluster of its own layers); edges from `producer`'s boxes, all
+    in the `root` graph (an edge inside a cluster would pull its source into it)."""
+    root = graph if root is None else root
     for i, node in enumerate(model._nodes):
         layer = node.layer
+        inner = getattr(layer, "_nodes", None)
+        if expand_nested and inner and len(node.inputs) == len(layer.inputs):
+            cluster = pydot.Cluster(f"{id(layer)}_{i}", label=layer.name, style="dashed")
+            graph.add_subgraph(cluster)
+            inner_producer = {id(t): producer.get(id(s))
+                              for t, s in zip(layer.inputs, node.inputs)}
+            _add_nodes(pydot, cluster, layer, inner_producer, expand_nested, options, root)
+            for t, s in zip(node.outputs, layer.outputs):
+                producer[id(t)] = inner_producer.get(id(s))
+            continue
         node_id = f"{id(layer)}_{i}"
         label = _label(layer, [shape_str(t.shape) for t in node.inputs],
                        [shape_str(t.shape) for t in node.outputs], **options)
-        dot.add_node(pydot.Node(node_id, label=label))
+        graph.add_node(pydot.Node(node_id, label=label))
         for t in node.inputs:
             src = producer.get(id(t))
             if src is not None:
-                dot.add_edge(pydot.Edge(src, node_id))
+                root.add_edge(pydot.Edge(src, node_id))
         for t in node.outputs:
             producer[id(t)] = node_id
-    return dot
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False,
