@@ -78,6 +78,24 @@ def test_missing_source_modules_are_skipped_but_real_import_errors_propagate(
         _namespace.lookup("keras.constraints", "MaxNorm")
 
 
+def test_star_import_gives_what_fastnn_provides():
+    scope = {}
+    exec("from fastnn.keras.layers import *", scope)
+    assert scope["Dense"] is fastnn.layers.Dense and "ConvLSTM2D" not in scope
+    exec("from fastnn.keras import *", scope)
+    assert scope["Sequential"] is fastnn.models.Sequential and scope["layers"] is keras.layers
+
+
+def test_small_utils():
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(keras.utils.normalize(x), [[0.6, 0.8], [0.0, 0.0]])
+    assert keras.utils.unpack_x_y_sample_weight((1, 2)) == (1, 2, None)
+    assert keras.utils.unpack_x_y_sample_weight(5) == (5, None, None)
+    assert keras.utils.pack_x_y_sample_weight(1, 2) == (1, 2)
+    with pytest.raises(ValueError, match="Data is expected"):
+        keras.utils.unpack_x_y_sample_weight((1, 2, 3, 4))
+
+
 def test_config_and_backend():
     assert keras.config.floatx() == keras.backend.floatx() == "float32"
     assert keras.config.image_data_format() == "channels_last"

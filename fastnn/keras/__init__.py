@@ -26,6 +26,8 @@ _KERAS_NAMES = frozenset(_namespace.keras_api()["modules"]["keras"]["names"])
 
 
 def __getattr__(attr):
+    if attr == "__all__":
+        return _namespace.public_names("keras")
     if attr.startswith("__"):
         raise AttributeError(attr)
     return _namespace.resolve(_modules["keras"], "keras", _KERAS_NAMES, attr,

@@ -37,9 +37,9 @@ SOURCES = {
     "keras.losses": ["fastnn.losses"],
     "keras.metrics": ["fastnn.metrics"],
     "keras.models": ["fastnn.keras._saving", "fastnn.models"],
-    # the differentiable ops: fastnn.autodiff (issue 15); until then a few array helpers
-    "keras.ops": ["fastnn.autodiff", "fastnn.keras._ops"],
-    "keras.ops.*": ["fastnn.autodiff.{name}", "fastnn.autodiff", "fastnn.keras._ops"],
+    # the differentiable ops (fastnn.autodiff.ops, issue 15), then a few array helpers
+    "keras.ops": ["fastnn.autodiff.ops", "fastnn.keras._ops"],
+    "keras.ops.*": ["fastnn.autodiff.ops.{name}", "fastnn.autodiff.ops", "fastnn.keras._ops"],
     "keras.optimizers": ["fastnn.optimizers"],
     "keras.optimizers.schedules": ["fastnn.optimizers.schedules"],
     "keras.preprocessing": ["fastnn.utils.dataset", "fastnn.utils"],
@@ -49,7 +49,8 @@ SOURCES = {
     "keras.regularizers": ["fastnn.regularizers"],
     "keras.saving": ["fastnn.keras._saving"],
     "keras.utils": ["fastnn.keras._saving", "fastnn.keras._config", "fastnn.utils",
-                    "fastnn.utils.sequence", "fastnn.utils.dataset", "fastnn.utils.image_utils"],
+                    "fastnn.utils.sequence", "fastnn.utils.dataset", "fastnn.utils.image_utils",
+                    "fastnn.keras._utils"],
 }
 
 _api = None
@@ -110,6 +111,8 @@ class KerasModule(types.ModuleType):
                         f"provides; see docs/coverage.md)")
 
     def __getattr__(self, attr):
+        if attr == "__all__":  # `from keras.layers import *`: what fastnn provides
+            return public_names(self._keras_name)
         if attr.startswith("__"):
             raise AttributeError(attr)
         return resolve(self, self._keras_name, self._keras_names, attr, sys._getframe(1))
@@ -150,6 +153,11 @@ def resolve(module, keras_name, keras_names, attr, frame=None):
         setattr(module, attr, value)  # cached: the next access is a plain attribute
         return value
     raise AttributeError(f"module '{module.__name__}' has no attribute '{attr}'")
+
+
+def public_names(keras_name):
+    """The names `from <module> import *` gives: covered names and submodules."""
+    return sorted(coverage(keras_name)[0]) + list(keras_api()["modules"][keras_name]["submodules"])
 
 
 def coverage(keras_name):
