@@ -278,3 +278,67 @@ def test_torch_dataloader_when_installed():
     m.fit(loader, verbose=0, shuffle=False)
     for a, b in zip(m.get_weights(), expected):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_evaluate_and_predict_with_steps_leave_no_reader_thread():
+    before = threading.enumerate()
+    x, y = blobs()
+    m = model()
+    m.evaluate(Dataset.from_tensor_slices((x, y)).batch(16).repeat(), steps=2, verbose=0)
+    assert len(m.predict(Blobs(x, y), steps=2, verbose=0)) == 32
+    no_leaks(before)
+
+
+FOREIGN_SCRIPT = r"""
+import os, sys
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+import numpy as np
+from fastnn.layers import Dense
+from fastnn.models import Sequential
+from fastnn.utils import set_random_seed
+rng = np.random.default_rng(0)
+y = rng.integers(0, 3, 96)
+x = (2.0 * np.eye(3, 4)[y] + rng.normal(0, 0.5, (96, 4))).astype(np.float32)
+def model():
+    set_random_seed(1)
+    m = Sequential([Dense(8, input_shape=(4,), activation="relu"), Dense(3, activation="softmax")])
+    m.compile(optimizer="sgd", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return m
+ref = model()
+ref.fit(x, y, batch_size=16, shuffle=False, verbose=0)
+m = model()
+if sys.argv[1] == "tf":
+    import tensorflow as tf
+    make = lambda: tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
+    xs = tf.data.Dataset.from_tensor_slices(x).batch(16)
+else:
+    import torch
+    data = torch.utils.data.TensorDataset(torch.from_numpy(x), torch.from_numpy(y))
+    make = lambda: torch.utils.data.DataLoader(data, batch_size=16)
+    xs = torch.utils.data.DataLoader(torch.from_numpy(x), batch_size=16)
+m.fit(make(), shuffle=False, verbose=0)
+for a, b in zip(m.get_weights(), ref.get_weights()):
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+np.testing.assert_allclose(m.evaluate(make(), verbose=0), ref.evaluate(x, y, verbose=0),
+                           rtol=1e-6)
+np.testing.assert_allclose(m.predict(xs, verbose=0), ref.predict(x, verbose=0), rtol=1e-6)
+print("OK")
+"""
+
+
+@pytest.mark.parametrize("kind,venv", [("tf", "/work/tfvenv"), ("torch", "/work/torchvenv")])
+def test_tf_dataset_and_dataloader_in_their_venvs(kind, venv):
+    """Where TensorFlow / PyTorch live in a venv of the same Python (the development
+    machine's), fastnn from this tree trains on their data objects there."""
+    import subprocess
+    python = os.path.join(os.environ.get(f"FASTNN_{kind.upper()}_VENV", venv), "bin", "python")
+    if not os.path.exists(python):
+        pytest.skip(f"no {kind} venv at {venv}")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    check = subprocess.run([python, "-c", "import sys, numpy; print(sys.version_info[:2], "
+                            "numpy.__version__)"], capture_output=True, text=True)
+    if check.stdout.strip() != f"{sys.version_info[:2]} {np.__version__}":
+        pytest.skip(f"the {kind} venv's Python/NumPy differ from this one's: {check.stdout}")
+    proc = subprocess.run([python, "-c", FOREIGN_SCRIPT, kind], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": root})
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-2000:]

@@ -256,7 +256,8 @@ class Model(Trainer, Layer):
                 show_trainable=False, layer_range=None):
         """Print a Keras-style table of the layers, output shapes and parameter counts."""
         from fastnn.utils.summary import print_summary
-        print_summary(self, line_length, positions, print_fn, show_trainable)
+        print_summary(self, line_length, positions, print_fn, show_trainable, expand_nested,
+                      layer_range)
 
     # ---- configs and files (the work is in fastnn.saving) -----------------------------
     def keras_class_info(self):

@@ -640,7 +640,11 @@ class Trainer:
             batches = self._array_eval_batches(xs, ys, w, batch_size, steps)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and dist.is_chief, model=self,
                            verbose=verbose, epochs=1, steps=n_steps)
-        logs = self._evaluate_loop(batches, cbs)
+        try:
+            logs = self._evaluate_loop(batches, cbs)
+        finally:
+            if data_adapters.is_source(x):
+                source.close()  # with `steps`, its reader thread outlives the epoch
         if return_dict:
             return logs
         values = list(logs.values())

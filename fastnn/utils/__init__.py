@@ -1,6 +1,11 @@
 """Keras-style utilities: `from fastnn.utils import to_categorical`."""
 from fastnn import random as _random
+from fastnn.utils.dataset import (AUTOTUNE, Dataset, pack_x_y_sample_weight,
+                                  unpack_x_y_sample_weight)
+from fastnn.utils.dataset_utils import (image_dataset_from_directory, split_dataset,
+                                        text_dataset_from_directory, timeseries_dataset_from_array)
 from fastnn.utils.image_utils import array_to_img, img_to_array, load_img, save_img
+from fastnn.utils.model_visualization import model_to_dot, plot_model
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
@@ -19,5 +24,8 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img",
-           "plot_history", "save_img", "set_random_seed", "to_categorical"]
+__all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "plot_history", "image_dataset_from_directory",
+           "model_to_dot", "plot_model", "array_to_img", "img_to_array", "load_img", "save_img",
+           "set_random_seed", "split_dataset", "text_dataset_from_directory",
+           "timeseries_dataset_from_array", "to_categorical", "pack_x_y_sample_weight",
+           "unpack_x_y_sample_weight"]

@@ -77,21 +77,43 @@ def _structure(element):
     return None
 
 
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Keras's packing of one batch: `x` (a tuple/list x as `(x,)`), `(x, y)` or
+    `(x, y, sample_weight)`."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)
+
+
+def unpack_x_y_sample_weight(data):
+    """`(x, y, sample_weight)` from `x`, `(x,)`, `(x, y)` or `(x, y, sample_weight)` (a list
+    counts as a tuple), missing parts None."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) in (1, 2, 3):
+        return tuple(data) + (None,) * (3 - len(data))
+    raise ValueError(f"Data is expected to be in format `x`, `(x,)`, `(x, y)`, or "
+                     f"`(x, y, sample_weight)`, found: {data}")
+
+
 class Dataset:
     """An iterable of elements (arrays, or tuples/dicts of arrays), built by chaining.
 
     Make one with `Dataset.from_tensor_slices(...)` or the directory utilities
     (`image_dataset_from_directory`, ...); `fit`, `evaluate` and `predict` take it as `x`.
-    Iterating yields NumPy arrays. `class_names` is set by the directory utilities and
-    carried through the chain methods.
+    Iterating yields NumPy arrays. `class_names` and `file_paths` are set by the directory
+    utilities and carried through the chain methods.
     """
 
     class_names = None
+    file_paths = None
 
     def __init__(self, parent=None):
         self._parent = parent
-        if parent is not None and parent.class_names is not None:
-            self.class_names = parent.class_names
+        if parent is not None:  # carried through the chain (tf.data drops them)
+            self.class_names, self.file_paths = parent.class_names, parent.file_paths
 
     # ---- what subclasses provide ------------------------------------------------------
     def _iter(self):
@@ -145,7 +167,8 @@ class Dataset:
 
     @staticmethod
     def range(*args):
-        return _Slices(np.arange(*args))
+        """Integers as `range(*args)` gives them (int64 scalars)."""
+        return _Range(range(*args))
 
     @staticmethod
     def zip(*datasets):
@@ -243,6 +266,18 @@ class _Slices(Dataset):
     def _iter(self):
         for i in range(self._n):
             yield self.gather(i)
+
+
+class _Range(Dataset):
+    def __init__(self, r):
+        super().__init__()
+        self._range = r
+
+    def cardinality(self):
+        return len(self._range)
+
+    def _iter(self):
+        return (np.int64(i) for i in self._range)
 
 
 class _FromGenerator(Dataset):
@@ -511,40 +546,17 @@ _DONE = object()
 
 class BackgroundIterator:
     """Runs `iterator` in a daemon thread, `depth` items ahead; exceptions are re-raised
-    in the consumer, and `close()` (also on garbage collection) stops the thread."""
+    in the consumer, and `close()` (also when the consumer drops it) stops the thread."""
 
     def __init__(self, iterator, depth=2, name="fastnn-prefetch"):
         self._queue = queue.Queue(maxsize=max(depth, 1))
         self._stop = threading.Event()
-        self._source = iterator
         self._finished = False
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        # the thread holds the queue, the event and the source, never `self`: an iterator
+        # its consumer drops is collected, and __del__ stops the thread
+        self._thread = threading.Thread(target=_produce, name=name, daemon=True,
+                                        args=(iterator, self._queue, self._stop))
         self._thread.start()
-
-    def _put(self, item):
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self):
-        try:
-            for item in self._source:
-                if not self._put((True, item)):
-                    return
-            self._put((True, _DONE))
-        except BaseException as exc:  # noqa: BLE001 -- handed to the consumer
-            self._put((False, exc))
-        finally:
-            close = getattr(self._source, "close", None)
-            if close is not None and self._stop.is_set():
-                try:
-                    close()
-                except Exception:  # noqa: BLE001
-                    pass
 
     def __iter__(self):
         return self
@@ -585,3 +597,30 @@ class BackgroundIterator:
             self._stop.set()
         except Exception:  # noqa: BLE001
             pass
+
+
+def _put(q, stop, item):
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return True
+        except queue.Full:
+            continue
+    return False
+
+
+def _produce(source, q, stop):
+    try:
+        for item in source:
+            if not _put(q, stop, (True, item)):
+                return
+        _put(q, stop, (True, _DONE))
+    except BaseException as exc:  # noqa: BLE001 -- handed to the consumer
+        _put(q, stop, (False, exc))
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None and stop.is_set():
+            try:
+                close()
+            except Exception:  # noqa: BLE001
+                pass

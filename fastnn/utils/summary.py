@@ -1,4 +1,13 @@
-"""model.summary(): the Keras (tf-keras) table of layers, output shapes and parameter counts."""
+"""model.summary(): the Keras (tf-keras) table of layers, output shapes and parameter counts.
+
+Keras's options: `line_length`, `positions` (fractions of the line or absolute columns),
+`print_fn` (called with each line), `show_trainable` (a "Trainable" column: Y, N, or - for
+a layer without weights), `expand_nested` (the layers of a nested model, indented under
+it) and `layer_range` (two regular expressions: the rows from the first layer matching
+the first to the last layer matching the second).
+"""
+import re
+
 from fastnn.layers.layer import shape_str
 
 
@@ -47,7 +56,48 @@ def _source(tensor, own):
     return f"{layer.name}[{index}][{tensor.index}]"
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False):
+def layer_index_bounds(names, layer_range):
+    """[first, last + 1] of the rows `layer_range` selects (Keras's rule)."""
+    if layer_range is None:
+        return [0, len(names)]
+    if len(layer_range) != 2:
+        raise ValueError(f"layer_range must be a list or tuple of length 2. Received: "
+                         f"layer_range = {layer_range} of length {len(layer_range)}")
+    if not isinstance(layer_range[0], str) or not isinstance(layer_range[1], str):
+        raise ValueError(f"layer_range should contain string type only. Received: {layer_range}")
+    lower = [i for i, n in enumerate(names) if re.match(layer_range[0], n)]
+    upper = [i for i, n in enumerate(names) if re.match(layer_range[1], n)]
+    if not lower or not upper:
+        raise ValueError(f"Passed layer_names do not match the layer names in the model. "
+                         f"Received: {layer_range}")
+    if min(lower) > max(upper):
+        return [min(upper), max(lower) + 1]
+    return [min(lower), max(upper) + 1]
+
+
+def _trainable_mark(layer):
+    if not getattr(layer, "weights", None):
+        return "-"
+    return "Y" if getattr(layer, "trainable", True) else "N"
+
+
+def _nested_rows(layer, level, chain, show_trainable):
+    rows = []
+    for node in getattr(layer, "_nodes", None) or []:
+        inner = node.layer
+        row = ["   " * level + "└ " + f"{inner.name} ({type(inner).__name__})",
+               shape_str(node.outputs[0].shape), f"{inner.count_params():,}"]
+        if not chain:
+            row.append("")
+        if show_trainable:
+            row.append(_trainable_mark(inner))
+        rows.append(row)
+        rows += _nested_rows(inner, level + 1, chain, show_trainable)
+    return rows
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False,
+                  expand_nested=False, layer_range=None):
     print_fn = print_fn or print
     if not model._graph_built:
         raise ValueError("This model has not yet been built. Build the model first by calling "
@@ -56,12 +106,19 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
     chain = _is_chain(model)
     line_length = line_length or (65 if chain else 98)
     fractions = positions or ([0.45, 0.85, 1.0] if chain else [0.33, 0.55, 0.67, 1.0])
-    cols = [int(line_length * p) if p <= 1 else int(p) for p in fractions]
     header = ["Layer (type)", "Output Shape", "Param #"] + ([] if chain else ["Connected to"])
+    cols = [int(line_length * p) if p <= 1 else int(p) for p in fractions]
+    if show_trainable:  # tf-keras: an 11-character column after the others
+        line_length += 11
+        cols.append(line_length)
+        header.append("Trainable")
+    if len(cols) != len(header):
+        raise ValueError(f"`positions` must give {len(header)} column ends (for "
+                         f"{header}), received positions={positions}")
     own = {id(n) for n in model._nodes} | {id(t.node) for t in model.inputs}
     layers = model.layers if not isinstance(model, Sequential) else \
         [n.layer for n in model._nodes]
-    rows = []
+    groups, names = [], []  # one group of rows per top-level layer
     for layer in layers:
         nodes = [n for n in layer._inbound_nodes if id(n) in own]
         if not nodes:
@@ -70,7 +127,13 @@ def print_summary(model, line_length=None, positions=None, print_fn=None, show_t
                f"{layer.count_params():,}"]
         if not chain:
             row.append(", ".join(_source(t, own) for n in nodes for t in n.inputs))
-        rows.append(row)
+        if show_trainable:
+            row.append(_trainable_mark(layer))
+        groups.append([row] + (_nested_rows(layer, 1, chain, show_trainable)
+                               if expand_nested else []))
+        names.append(layer.name)
+    lo, hi = layer_index_bounds(names, layer_range)
+    rows = [r for g in groups[lo:hi] for r in g]
     out = [f'Model: "{model.name}"', "_" * line_length, *_rows_of(header, cols), "=" * line_length]
     for i, row in enumerate(rows):
         out += _rows_of(row, cols)

@@ -39,8 +39,7 @@ PROGRAMS = [
     ("dlwp_ch5_imdb_regularization.py", "https://github.com/fchollet/deep-learning-with-"
      "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb", None),
     ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"
-     "notebooks/blob/master/chapter07_working-with-keras.ipynb",
-     "keras.callbacks.TensorBoard is not provided yet (issue 18)"),
+     "notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_timeseries_classification.py",
      "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/",
      "keras.layers.Conv1D, ReLU and GlobalAveragePooling1D are not provided yet "
