@@ -569,3 +569,15 @@ def test_freezing_a_model_freezes_the_layers_inside(rng):
         np.testing.assert_array_equal(a, b)
     base.trainable = True
     assert all(l.trainable for l in base.layers) and len(model.trainable_weights) == 6
+
+
+def test_a_direct_call_takes_the_layers_own_training_default(rng):
+    """Keras 3: `RandomFlip()(images)` augments (its call defaults to training=True) while
+    `Dropout(0.5)(x)` does not; an explicit `training=` wins."""
+    from fastnn.layers import RandomFlip
+    x = rng.random((64, 4, 4, 1)).astype(np.float32)
+    assert not np.array_equal(RandomFlip(seed=1)(x), x)
+    np.testing.assert_array_equal(RandomFlip(seed=1)(x, training=False), x)
+    ones = np.ones((8, 16), np.float32)
+    np.testing.assert_array_equal(Dropout(0.5)(ones), ones)
+    assert not np.array_equal(Dropout(0.5)(ones, training=True), ones)

@@ -77,7 +77,7 @@ class _RandomImage(Layer):
     def set_random_state(self, state):
         self._base_seed, self._calls = int(state["seed"]), int(state["calls"])
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=True):  # Keras: a direct call augments
         self._active = bool(training)
         return self.augment(x) if training else x
 
@@ -319,7 +319,7 @@ class RandomCrop(_RandomImage):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.height, self.width, input_shape[3])
 
-    def forward(self, x, training=False):
+    def forward(self, x, training=True):  # Keras: a direct call crops at random
         self._active = True  # the window always resamples
         n, h, w = x.shape[:3]
         if training and h > self.height and w > self.width:

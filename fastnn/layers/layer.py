@@ -369,7 +369,10 @@ class Layer:
             if is_shape_list(out_shape):
                 return [np.zeros(s, np.float32) for s in out_shape]
             return np.zeros(out_shape, np.float32)
-        out = self.forward(arrays if multi else arrays[0], training=bool(training))
+        # no `training=` given: the layer's own default, as Keras takes it from `call`'s
+        # signature (augmentation layers augment, Dropout does not)
+        mode = {} if training is None else {"training": bool(training)}
+        out = self.forward(arrays if multi else arrays[0], **mode)
         if isinstance(out, (list, tuple)):
             return [np.array(o) for o in out]
         return np.array(out)
