@@ -52,6 +52,7 @@ class _Local:
     rank = 0
     is_chief = True
     comm = None
+    batch_offset = 0  # where this process's part of the current batch starts
 
     def broadcast_state(self, model, once=False):
         pass
@@ -79,6 +80,7 @@ class _Local:
 
 
 class _MPIStrategy:
+    batch_offset = 0
     """N ranks of an MPI communicator, training one model data-parallel."""
     active = True
 
@@ -144,14 +146,14 @@ class _MPIStrategy:
         """This rank's contiguous slice of the global batch [lo, hi) (sizes differ by at
         most one; empty when the batch has fewer samples than ranks)."""
         a, b = self._part(hi - lo)
-        random.set_batch_offset(a)
+        self.batch_offset = a  # the step passes it to the layers that draw per sample
         return lo + a, lo + b
 
     def start_batch(self, count):
         """A batch each rank brought itself (train_on_batch): the global sample count, and
         this rank's offset in the concatenation of every rank's batch, in rank order."""
         counts = self.comm.allgather(int(count))
-        random.set_batch_offset(sum(counts[:self.rank]))
+        self.batch_offset = sum(counts[:self.rank])
         return sum(counts)
 
     def shard_len(self, n):

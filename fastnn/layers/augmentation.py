@@ -63,8 +63,8 @@ class _RandomImage(Layer):
 
     def draw(self, n, k):
         """(n, k) uniforms for this call: row i belongs to the sample at global index
-        batch_offset() + i."""
-        first = random.batch_offset()
+        batch_offset + i (the step's `batch_offset`, 0 in one process)."""
+        first = self._offset
         idx = (first + np.arange(n, dtype=np.int64))[:, None] * k + np.arange(k)
         return counter_uniform(self._step_seed(), idx)
 
@@ -77,7 +77,11 @@ class _RandomImage(Layer):
     def set_random_state(self, state):
         self._base_seed, self._calls = int(state["seed"]), int(state["calls"])
 
-    def forward(self, x, training=True):  # Keras: a direct call augments
+    uses_batch_offset = True  # per-sample draws keyed by the place in the global batch
+    _offset = 0
+
+    def forward(self, x, training=True, batch_offset=0):  # Keras: a direct call augments
+        self._offset = batch_offset
         self._active = bool(training)
         return self.augment(x) if training else x
 
@@ -319,7 +323,8 @@ class RandomCrop(_RandomImage):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.height, self.width, input_shape[3])
 
-    def forward(self, x, training=True):  # Keras: a direct call crops at random
+    def forward(self, x, training=True, batch_offset=0):  # Keras: a direct call crops
+        self._offset = batch_offset
         self._active = True  # the window always resamples
         n, h, w = x.shape[:3]
         if training and h > self.height and w > self.width:

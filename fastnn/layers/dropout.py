@@ -11,7 +11,7 @@ class Dropout(Layer):
     layer is the identity.  The mask is a pure function of (seed, step, element), from
     a counter-based generator: reproducible, and independent of the thread count and,
     in data-parallel training, of the number of ranks (an element is numbered by its
-    sample's place in the global batch, `fastnn.random.batch_offset()`).
+    sample's place in the global batch, which a data-parallel step passes as `batch_offset`).
 
     Args:
         rate: float in [0, 1], the fraction of inputs to drop.
@@ -36,13 +36,15 @@ class Dropout(Layer):
         self._base_seed = random.draw_seed() if seed is None else int(seed) % 2 ** 63
         self._calls = 0
 
-    def forward(self, x, training=False):
+    uses_batch_offset = True  # the step says where this batch starts in the global batch
+
+    def forward(self, x, training=False, batch_offset=0):
         self._active = training and self.rate > 0
         if not self._active:
             return x
         self._calls += 1
         self._step_seed = (self._base_seed * 1000003 + self._calls) % 2 ** 64
-        self._first = random.batch_offset() * (x.size // x.shape[0])
+        self._first = batch_offset * (x.size // x.shape[0])
         return _C.dropout_forward(x, self.rate, self._step_seed, out=self.buffer("y", x.shape),
                                   offset=self._first)
 

@@ -88,6 +88,7 @@ class FixedTraining:
         self.layer, self.training, self.name = layer, bool(training), layer.name
 
     weights = property(lambda self: self.layer.weights)
+    uses_batch_offset = property(lambda self: getattr(self.layer, "uses_batch_offset", False))
 
     def forward(self, x, training=False, **kwargs):
         return self.layer.forward(x, self.training, **kwargs)
@@ -107,6 +108,7 @@ class DeferredActivation:
         self.layer, self.name = layer, layer.name
 
     weights = property(lambda self: self.layer.weights)
+    uses_batch_offset = property(lambda self: getattr(self.layer, "uses_batch_offset", False))
 
     def forward(self, x, training=False, **kwargs):
         return self.layer.forward(x, training, defer_activation=True, **kwargs)
@@ -174,6 +176,7 @@ class SharedCall:
         self.name = f"{group.layer.name}[{k}]"
 
     weights = property(lambda self: self.layer.weights)
+    uses_batch_offset = property(lambda self: getattr(self.layer, "uses_batch_offset", False))
 
     def forward(self, x, training=False, **kwargs):
         training = training if self.training is None else bool(self.training)
@@ -250,10 +253,15 @@ def takes_mask(layer):
 
 
 # ---- running a plan -------------------------------------------------------------------------
-def run_forward(plan, values, training):
+def run_forward(plan, values, training, batch_offset=0):
+    """`batch_offset`: where this process's batch starts in a data-parallel global batch,
+    passed to the layers that draw random numbers per sample (`uses_batch_offset`)."""
     for layer, ins, out, _, _ in plan:
-        y = layer.forward(values[ins[0]] if len(ins) == 1 else [values[i] for i in ins],
-                          training)
+        x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
+        if batch_offset and getattr(layer, "uses_batch_offset", False):
+            y = layer.forward(x, training, batch_offset=batch_offset)
+        else:
+            y = layer.forward(x, training)
         if out.__class__ is int:
             values[out] = y
         else:
@@ -262,7 +270,7 @@ def run_forward(plan, values, training):
     return values
 
 
-def run_forward_masked(plan, values, training):
+def run_forward_masked(plan, values, training, batch_offset=0):
     """The forward pass carrying Keras masks: a layer's output mask is its `compute_mask`,
     else its input's mask when it `supports_masking`, else none."""
     masks = [None] * len(values)
@@ -270,9 +278,11 @@ def run_forward_masked(plan, values, training):
         base = getattr(layer, "layer", layer)
         x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
         m = masks[ins[0]] if len(ins) == 1 else [masks[i] for i in ins]
-        y = layer.forward(x, training, mask=m) if takes_mask(base) and any(
-            v is not None for v in (m if isinstance(m, list) else [m])) else \
-            layer.forward(x, training)
+        kwargs = {"batch_offset": batch_offset} if batch_offset and \
+            getattr(layer, "uses_batch_offset", False) else {}
+        if takes_mask(base) and any(v is not None for v in (m if isinstance(m, list) else [m])):
+            kwargs["mask"] = m
+        y = layer.forward(x, training, **kwargs)
         outs = [out] if out.__class__ is int else out
         ys = [y] if out.__class__ is int else y
         if callable(getattr(base, "compute_mask", None)):

@@ -9,7 +9,7 @@ Gradients are summed where a tensor feeds several layers.  Trainable parameters 
 their gradients live in two contiguous buffers, so the optimizer is one fused pass.
 """
 from fastnn import _validate
-from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name
+from fastnn.layers.layer import KerasTensor, Layer, unique_name
 from fastnn.models import graph
 from fastnn.models.trainer import Trainer
 
@@ -311,13 +311,14 @@ class Model(Trainer, Layer):
         saving.load_weights(self, filepath, skip_mismatch=skip_mismatch, **kwargs)
 
     # ---- running the graph ----------------------------------------------------------
-    def forward_graph(self, xs, training, plan=None):
+    def forward_graph(self, xs, training, plan=None, batch_offset=0):
         """Run every layer on the list of input arrays; returns the list of outputs.
-        `plan`: another plan of this graph (the loss step's, see Trainer)."""
+        `plan`: another plan of this graph (the loss step's, see Trainer); `batch_offset`:
+        where this process's batch starts in a data-parallel global batch."""
         self._last_plan = plan = self._plan if plan is None else plan
         values = list(xs) + [None] * (self._n_slots - len(xs))
         run = graph.run_forward_masked if self._uses_masks else graph.run_forward
-        self._values = run(plan, values, training)
+        self._values = run(plan, values, training, batch_offset)
         return [values[i] for i in self._output_slots]
 
     def backward_graph(self, douts):

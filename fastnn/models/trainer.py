@@ -314,7 +314,8 @@ class Trainer:
             return 0.0, [0.0] * len(specs), [
                 np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
         fused = self._fused_layers
-        outs = self.forward_graph(xs, training, self._loss_plan)
+        offset = distributed.strategy().batch_offset if training else 0
+        outs = self.forward_graph(xs, training, self._loss_plan, batch_offset=offset)
         preds, douts = list(outs), [None] * len(outs)
         total, sums = 0.0, []
         for spec in specs:
