@@ -258,6 +258,10 @@ class Trainer:
                            else (step, *rest) for step, *rest in self._plan]
         # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
         self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
+        # looked up once per fit, not per step (a step's Python work stays a few us a layer)
+        self._weights_regularized = self._regularized_weights()
+        self._weights_constrained = [v for v in self.trainable_weights
+                                     if getattr(v, "constraint", None) is not None]
 
     def _find_fused_layers(self):
         """{output index: output layer} whose activation the loss can take over (softmax +
@@ -343,8 +347,8 @@ class Trainer:
 
     # ---- weight regularizers and constraints (fastnn/regularizers.py, constraints.py) ---
     def _regularized_weights(self):
-        """Trainable weights with a regularizer or constraint, outside custom (tape)
-        layers, whose own tapes add their weights' penalties."""
+        """Trainable weights with a regularizer, outside custom (tape) layers, whose own
+        tapes add their weights' penalties."""
         tape_ids = {id(v) for layer in self._tape_layers for v in layer.weights}
         return [v for v in self.trainable_weights if id(v) not in tape_ids and
                 getattr(v, "regularizer", None) is not None]
@@ -353,7 +357,7 @@ class Trainer:
         """Sum of the weights' regularization penalties (Keras adds it to each batch's
         loss); when training, each penalty's gradient is added to its weight's gradient."""
         penalty = 0.0
-        for v in self._regularized_weights():
+        for v in self._weights_regularized:
             penalty += float(v.regularizer(v.value))
             if training:
                 v.grad += np.asarray(v.regularizer.gradient(v.value), np.float32)
@@ -361,9 +365,8 @@ class Trainer:
 
     def _apply_constraints(self):
         """Project each constrained weight after an optimizer step, as Keras does."""
-        for v in self.trainable_weights:
-            if getattr(v, "constraint", None) is not None:
-                v.value[...] = v.constraint(v.value)
+        for v in self._weights_constrained:
+            v.value[...] = v.constraint(v.value)
 
     @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
