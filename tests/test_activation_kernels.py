@@ -82,3 +82,30 @@ def test_activation_functions_match_keras(name):
     else:
         got = activations.get(name)(x)
     np.testing.assert_allclose(got.ravel(), KERAS_VALUES[name], rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["gelu", "mish", "elu", "softplus", "log_softmax"])
+@pytest.mark.parametrize("layer", ["Dense", "Conv2D"])
+def test_activation_inside_dense_and_conv_has_the_right_gradient(name, layer):
+    """The activations that need their input for the backward pass keep it per output
+    buffer (fastnn.activations.KindActivation): checked through Dense and Conv2D (the
+    activations here have continuous derivatives: no kink inside the difference step)."""
+    from fastnn import layers
+    from fastnn.layers import Input
+    from fastnn.utils import set_random_seed
+    set_random_seed(0)  # the weights do not depend on the tests run before
+    rng = np.random.default_rng(0)
+    lay = layers.Dense(4, activation=name) if layer == "Dense" else \
+        layers.Conv2D(3, 3, activation=name)
+    shape = (3, 5) if layer == "Dense" else (2, 5, 5, 2)
+    lay(Input(shape[1:]))
+    x = rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(lay.forward(x.copy()).shape).astype(np.float32)
+    lay.forward(x.copy())
+    dx = lay.backward(dy.copy()).copy()
+    i, eps = (1,) * len(shape), 1e-2
+    hi, lo = x.copy(), x.copy()
+    hi[i] += eps
+    lo[i] -= eps
+    f = lambda a: float((lay.forward(a).astype(np.float64) * dy).sum())
+    np.testing.assert_allclose(dx[i], (f(hi) - f(lo)) / (2 * eps), rtol=2e-3, atol=2e-3)
