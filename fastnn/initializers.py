@@ -53,6 +53,23 @@ def _truncated_normal(shape, std):
     return (x * std).astype(np.float32)
 
 
+def random_uniform(shape, minval=-0.05, maxval=0.05):
+    """Keras's RandomUniform; the name "uniform" (Embedding's default) means these bounds."""
+    return _random.generator().uniform(minval, maxval, size=shape).astype(np.float32)
+
+
+def orthogonal(shape, gain=1.0):
+    """Keras's Orthogonal: the Q of a normal matrix's QR factorization (signs fixed by R's
+    diagonal), (rows, cols) with rows = prod(shape[:-1]), transposed when rows < cols."""
+    rows, cols = int(np.prod(shape[:-1])), shape[-1]
+    a = _random.generator().standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(shape).astype(np.float32)
+
+
 def zeros(shape):
     return np.zeros(shape, dtype=np.float32)
 
@@ -67,13 +84,27 @@ _BY_NAME = {
     "he_uniform": he_uniform, "heuniform": he_uniform,
     "he_normal": he_normal, "henormal": he_normal,
     "zeros": zeros, "ones": ones,
+    "uniform": random_uniform, "random_uniform": random_uniform, "randomuniform": random_uniform,
+    "orthogonal": orthogonal,
 }
+# Options an initializer takes in a Keras config, with their defaults (in Keras's order).
+_OPTIONS = {"random_uniform": {"minval": -0.05, "maxval": 0.05}, "orthogonal": {"gain": 1.0}}
 
 
 # Keras's class names, for configs saved in Keras's format.
 _KERAS_CLASS = {"glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
-                "he_uniform": "HeUniform", "he_normal": "HeNormal", "zeros": "Zeros", "ones": "Ones"}
-_SEEDED = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal")
+                "he_uniform": "HeUniform", "he_normal": "HeNormal", "zeros": "Zeros", "ones": "Ones",
+                "random_uniform": "RandomUniform", "orthogonal": "Orthogonal"}
+_SEEDED = ("glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "random_uniform",
+           "orthogonal")
+
+
+def with_options(fn, options):
+    """`fn` with non-default options (RandomUniform's bounds, Orthogonal's gain)."""
+    def init(shape):
+        return fn(shape, **options)
+    init.__name__, init.options = fn.__name__, dict(options)
+    return init
 
 
 def seeded(fn, seed):
@@ -86,6 +117,8 @@ def seeded(fn, seed):
         finally:
             _random.use_generator(saved)
     init.__name__, init.seed = fn.__name__, seed
+    if hasattr(fn, "options"):
+        init.options = fn.options
     return init
 
 
@@ -110,9 +143,16 @@ def _from_keras_config(config):
                          f"{sorted(_KERAS_CLASS.values())}")
     fn = _BY_NAME[name.lower()]
     seed = options.get("seed")
-    extra = {k: v for k, v in options.items() if k != "seed" and v is not None}
+    known = _OPTIONS.get(fn.__name__, {})
+    extra = {k: v for k, v in options.items() if k != "seed" and k not in known and v is not None}
     if extra:
         raise ValueError(f"Initializer {name}: options {extra} are not supported by fastnn")
+    given = {k: options[k] for k in known if k in options}
+    for k, v in given.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError(f"Initializer {name}: {k} must be a number, received {v!r}")
+    if any(float(v) != known[k] for k, v in given.items()):
+        fn = with_options(fn, {**known, **{k: float(v) for k, v in given.items()}})
     if seed is None or fn.__name__ not in _SEEDED:
         return fn
     if isinstance(seed, bool) or not isinstance(seed, int):
@@ -126,6 +166,8 @@ def serialize(fn):
     if name not in _KERAS_CLASS:
         raise ValueError(f"Cannot serialize the custom initializer {fn!r}: only "
                          f"{sorted(_KERAS_CLASS)} can be saved")
-    config = {"seed": getattr(fn, "seed", None)} if name in _SEEDED else {}
+    config = {**_OPTIONS.get(name, {}), **getattr(fn, "options", {})}
+    if name in _SEEDED:
+        config["seed"] = getattr(fn, "seed", None)
     return {"module": "keras.initializers", "class_name": _KERAS_CLASS[name], "config": config,
             "registered_name": None}

@@ -54,15 +54,26 @@ def layer_paths(model):
             yield path, layer
 
 
+def variable_groups(model):
+    """(path, layer, variables) per weights group: a layer's `{path}/vars`, or where its
+    `weight_groups()` puts them (Keras keeps an LSTM's in `{path}/cell/vars`)."""
+    for path, layer in layer_paths(model):
+        groups = layer.weight_groups() if hasattr(layer, "weight_groups") else [("", layer.weights)]
+        for sub, variables in groups:
+            yield path + sub, layer, variables
+
+
 def write(model, h5, include_optimizer=True, attrs=None):
     """Write the model's weights (and optimizer state) into an open, empty h5py File;
     `attrs` become attributes of the file's root (Keras ignores them)."""
     for key, value in (attrs or {}).items():
         h5.attrs[key] = value
     for path, layer in layer_paths(model):
-        group = h5.create_group(f"{path}/vars")
+        h5.create_group(f"{path}/vars").attrs["name"] = layer.name
+    for path, layer, variables in variable_groups(model):
+        group = h5.require_group(f"{path}/vars")
         group.attrs["name"] = layer.name
-        for i, var in enumerate(layer.weights):
+        for i, var in enumerate(variables):
             group.create_dataset(str(i), data=var.value)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
@@ -117,9 +128,8 @@ def read(model, h5, skip_mismatch=False, file_bytes=None):
     """Check the file against the model and load it; nothing changes unless all fits."""
     staged, problems = [], []
     expected_paths = set()
-    for path, layer in layer_paths(model):
+    for path, layer, variables in variable_groups(model):
         expected_paths.add(path)
-        variables = layer.weights
         group = h5.get(f"{path}/vars")
         try:
             found = [] if group is None else _datasets(group, f"{path}/vars")
