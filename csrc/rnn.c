@@ -23,8 +23,11 @@
  * pre-activation gradients dG (N, T, G*U), then dh_{t-1} = dG_t R^T (one small GEMM);
  * after the loop dW = X^T dG, dR = Hp^T dG, dX = dG W^T are one GEMM each over all
  * steps, and db the column sums of dG (in row order).
- * Every loop splits rows (or columns) between threads, never a sum: results are
- * bitwise independent of the thread count. */
+ * Threads: the big GEMMs split as usual; the time loop runs in one parallel region in
+ * which each thread owns a block of batch rows for every step (its own small GEMMs and
+ * gate loops: the rows' recurrences are independent), so the steps need no barrier and
+ * a descheduled thread delays only its rows.  Every loop splits rows (or columns), never
+ * a sum: results are bitwise independent of the thread count. */
 #include <math.h>
 #include <string.h>
 #include "parallel.h"
@@ -50,12 +53,32 @@ static size_t gemm_max(const fnn_rnn_shape *s) {
 /* 64-float aligned pieces of the workspace */
 static size_t al(size_t n) { return (n + 63) / 64 * 64; }
 
+/* GEMM scratch of one thread's per-step products (rows [lo, hi) of the batch) */
+static size_t step_gemm_floats(const fnn_rnn_shape *s) {
+    const int64_t N = s->N, U = s->U, GU = gates_of(s->cell) * U;
+    size_t a = fnn_gemm_workspace_per_thread(N, GU, U), b = fnn_gemm_workspace_per_thread(N, U, GU);
+    return al((a > b ? a : b) + 64);
+}
+
 size_t fnn_rnn_workspace_size(const fnn_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, GU = gates_of(s->cell) * U;
     size_t fwd = al(N * T * GU) + al(N * GU) + al(fnn_gemm_packed_b_size(GU, U));
     size_t bwd = 2 * al(N * T * GU) + 2 * al(N * U) + al(N * 2 * U) +
                  al(fnn_gemm_packed_b_size(U, GU));
-    return (fwd > bwd ? fwd : bwd) + gemm_max(s) + 64;
+    size_t steps = step_gemm_floats(s) * (size_t)fnn_get_num_threads();
+    size_t gemm = gemm_max(s) > steps ? gemm_max(s) : steps;
+    return (fwd > bwd ? fwd : bwd) + gemm + 64;
+}
+
+/* How many threads run the time loop: each owns a block of batch rows for every step
+ * (the rows' recurrences are independent), so the loop needs no barrier at all. */
+static int loop_threads(const fnn_rnn_shape *s, size_t work_floats) {
+    const int64_t GU = gates_of(s->cell) * s->U;
+    int nt = fnn_threads_for(s->N * GU * s->U * 2 * s->T / 4);
+    if (nt > s->N / 4) nt = (int)(s->N / 4); /* at least 4 rows each */
+    size_t per = step_gemm_floats(s);
+    if ((size_t)nt > work_floats / per) nt = (int)(work_floats / per);
+    return nt < 1 ? 1 : nt;
 }
 
 /* ---- activations (plain C the compiler vectorizes; no libm calls) ----------------- */
@@ -275,21 +298,6 @@ static rows_fn pick(int backward) {
     return backward ? backward_rows_generic : forward_rows_generic;
 }
 
-/* rows [0, N) split between threads in whole rows (each row's work is independent) */
-static void run_rows(rows_fn fn, const step_args *a, int64_t N, int64_t cost_per_row) {
-    int nt = fnn_threads_for(N * cost_per_row);
-    if (nt > N) nt = (int)N;
-    if (nt <= 1) {
-        fn(a, 0, N);
-        return;
-    }
-#pragma omp parallel num_threads(fnn_team(nt))
-    {
-        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
-        if (t < n_t) fn(a, N * t / n_t, N * (t + 1) / n_t);
-    }
-}
-
 /* db[j] = sum over rows of m[row, j], rows in order; threads split the columns */
 static void column_sums(float *db, const float *m, int64_t rows, int64_t cols) {
     int nt = fnn_threads_for(rows * cols);
@@ -311,6 +319,45 @@ static void column_sums(float *db, const float *m, int64_t rows, int64_t cols) {
 
 static int64_t time_index(const fnn_rnn_shape *s, int64_t step) {
     return s->reverse ? s->T - 1 - step : step;
+}
+
+/* The time loop over batch rows [lo, hi): per step h_{t-1} R for these rows (one
+ * thread's GEMM), then their gate loop. */
+static void forward_loop(const step_args *base, rows_fn fn, const float *Rp, int64_t lo,
+                         int64_t hi, float *gw, size_t gsize) {
+    const fnn_rnn_shape *s = base->s;
+    const int64_t T = s->T, U = s->U, GU = gates_of(s->cell) * U;
+    step_args a = *base;
+    for (int64_t step = 0; step < T; step++) {
+        a.s_idx = step;
+        a.t = time_index(s, step);
+        a.tnext = step + 1 < T ? time_index(s, step + 1) : -1;
+        fnn_gemm_op rec = {.C = (float *)a.gb + lo * GU, .A = a.Hp + (lo * T + a.t) * U,
+                           .B_packed = Rp, .M = hi - lo, .N = GU, .K = U, .lda = T * U,
+                           .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
+        fnn_gemm_run(&rec, gw, gsize, 1);
+        fn(&a, lo, hi);
+    }
+}
+
+/* Backward through time over batch rows [lo, hi). */
+static void backward_loop(const step_args *base, rows_fn fn, const float *Rp, int64_t lo,
+                          int64_t hi, float *gw, size_t gsize) {
+    const fnn_rnn_shape *s = base->s;
+    const int64_t T = s->T, U = s->U, GU = gates_of(s->cell) * U;
+    const int gru = s->cell == FNN_RNN_GRU;
+    step_args a = *base;
+    for (int64_t step = T - 1; step >= 0; step--) {
+        a.s_idx = step;
+        a.t = time_index(s, step);
+        a.tprev = step > 0 ? time_index(s, step - 1) : -1;
+        fn(&a, lo, hi);
+        /* dh_{t-1} = dG_t R^T  (+ the direct path GRU's loop left in dh) */
+        fnn_gemm_op rec = {.C = a.dh + lo * U, .A = a.dGr + (lo * T + a.t) * GU, .B_packed = Rp,
+                           .M = hi - lo, .N = U, .K = GU, .lda = T * GU, .ldc = U,
+                           .alpha = 1.0f, .beta = gru ? 1.0f : 0.0f};
+        fnn_gemm_run(&rec, gw, gsize, 1);
+    }
 }
 
 void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *x,
@@ -345,14 +392,16 @@ void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *
     step_args a = {.s = s, .P = P, .gb = gb, .A = A, .Hp = Hp, .h = h, .c = c,
                    .y = s->return_sequences ? y : NULL,
                    .brec = (s->cell == FNN_RNN_GRU && b) ? b + GU : NULL};
-    for (int64_t step = 0; step < T; step++) {
-        a.s_idx = step;
-        a.t = time_index(s, step);
-        a.tnext = step + 1 < T ? time_index(s, step + 1) : -1;
-        fnn_gemm_op rec = {.C = gb, .A = Hp + a.t * U, .B_packed = Rp, .M = N, .N = GU, .K = U,
-                           .lda = T * U, .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
-        fnn_gemm_run(&rec, gw, gsize, nth);
-        run_rows(fn, &a, N, GU * 24);
+    const int nt = loop_threads(s, gsize);
+    const size_t per = step_gemm_floats(s);
+    if (nt == 1) {
+        forward_loop(&a, fn, Rp, 0, N, gw, per);
+        return;
+    }
+#pragma omp parallel num_threads(fnn_team(nt))
+    {
+        int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        if (t < n_t) forward_loop(&a, fn, Rp, N * t / n_t, N * (t + 1) / n_t, gw + t * per, per);
     }
 }
 
@@ -367,7 +416,6 @@ void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, f
     float *scratch = dc + al(N * U), *Rp = scratch + al(N * 2 * U);
     float *gw = Rp + al(fnn_gemm_packed_b_size(U, GU));
     size_t gsize = work_size - (size_t)(gw - work);
-    const int nth = fnn_get_num_threads();
     const int gru = s->cell == FNN_RNN_GRU;
     if (!gru) dGr = dG;
 
@@ -380,15 +428,17 @@ void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, f
     rows_fn fn = pick(1);
     step_args a = {.s = s, .A = (float *)A, .Hp = (float *)Hp, .dy = s->return_sequences ? dy : NULL,
                    .c0 = c0, .dG = dG, .dGr = dGr, .dh = dh, .dc = dc, .scratch = scratch};
-    for (int64_t step = T - 1; step >= 0; step--) {
-        a.s_idx = step;
-        a.t = time_index(s, step);
-        a.tprev = step > 0 ? time_index(s, step - 1) : -1;
-        run_rows(fn, &a, N, GU * 16);
-        /* dh_{t-1} = dG_t R^T  (+ the direct path GRU's loop left in dh) */
-        fnn_gemm_op rec = {.C = dh, .A = dGr + a.t * GU, .B_packed = Rp, .M = N, .N = U, .K = GU,
-                           .lda = T * GU, .ldc = U, .alpha = 1.0f, .beta = gru ? 1.0f : 0.0f};
-        fnn_gemm_run(&rec, gw, gsize, nth);
+    const int nt = loop_threads(s, gsize);
+    const size_t per = step_gemm_floats(s);
+    if (nt == 1) {
+        backward_loop(&a, fn, Rp, 0, N, gw, per);
+    } else {
+#pragma omp parallel num_threads(fnn_team(nt))
+        {
+            int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+            if (t < n_t)
+                backward_loop(&a, fn, Rp, N * t / n_t, N * (t + 1) / n_t, gw + t * per, per);
+        }
     }
     if (dh0) memcpy(dh0, dh, (size_t)(N * U) * sizeof(float));
     if (dc0 && s->cell == FNN_RNN_LSTM) memcpy(dc0, dc, (size_t)(N * U) * sizeof(float));

@@ -337,3 +337,13 @@ def test_fastnn_rnn_files_load_in_keras(tmp_path):
     res = subprocess.run([TF_PYTHON, "-c", script, str(tmp_path)], capture_output=True,
                          text=True, env=env, timeout=300)
     assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+
+
+@pytest.mark.parametrize("module", ["fastnn.layers.embedding", "fastnn.layers.rnn",
+                                    "fastnn.layers.wrappers", "fastnn.layers.conv1d",
+                                    "fastnn.layers.pooling1d", "fastnn.layers.reshaping1d",
+                                    "fastnn.utils.sequence"])
+def test_doctests(module):
+    import doctest
+    import importlib
+    assert doctest.testmod(importlib.import_module(module)).failed == 0
