@@ -18,19 +18,6 @@ import numpy as np
 
 from fastnn import _C
 
-__all__ = [
-    "sgemm", "dense_forward", "dense_backward_input", "dense_backward_weight",
-    "conv2d_output_shape", "conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
-    "maxpool2d_forward", "maxpool2d_backward",
-    "relu_forward", "relu_backward", "sigmoid_forward", "sigmoid_backward",
-    "tanh_forward", "tanh_backward", "softmax_forward", "softmax_backward",
-    "dropout_forward", "dropout_backward",
-    "softmax_cross_entropy_forward", "softmax_cross_entropy_backward",
-    "sparse_softmax_cross_entropy_forward", "sparse_softmax_cross_entropy_backward",
-    "adam_update", "sgd_update", "rmsprop_update",
-]
-
-
 class _InputError(TypeError):
     """A conversion failure; `_named` prefixes it with the op's name."""
 
@@ -268,3 +255,127 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
     _C.rmsprop_update(_inplace("param", param), _inplace("velocity", velocity), buf,
                       _f32(grad), learning_rate, rho, momentum, epsilon)
+
+
+def _opt(a):
+    return None if a is None else _f32(a)
+
+
+# ---- BatchNormalization (csrc/batchnorm.c) ----------------------------------------------
+@_named
+def batchnorm_stats(x, axis=-1):
+    """(mean, var): per-channel mean and biased variance of x along `axis`."""
+    return _C.batchnorm_stats(_f32(x), axis)
+
+
+@_named
+def batchnorm_forward(x, mean, var, gamma=None, beta=None, axis=-1, epsilon=1e-3, relu=False):
+    """(x - mean) * gamma / sqrt(var + epsilon) + beta along `axis` (relu=True fuses max(y, 0))."""
+    return _C.batchnorm_forward(_f32(x), _f32(mean), _f32(var), _opt(gamma), _opt(beta), axis,
+                                epsilon, relu)
+
+
+@_named
+def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3,
+                       batch_stats=True):
+    """(dx, dgamma, dbeta); y is the ReLU-fused forward output (else None); batch_stats:
+    mean and var were the batch's own (training)."""
+    return _C.batchnorm_backward(_f32(dy), _f32(x), _opt(y), _f32(mean), _f32(var), _opt(gamma),
+                                 axis, epsilon, batch_stats)
+
+
+# ---- image preprocessing and augmentation (csrc/image_ops.c) --------------------------------
+@_named
+def scale_shift(x, scale, shift=None):
+    """x * scale + shift over x's trailing scale.size values."""
+    return _C.scale_shift(_f32(x), _f32(scale), _opt(shift))
+
+
+@_named
+def resize_forward(x, size, interpolation="bilinear", crop=None):
+    """Images (N, H, W, C) resampled to `size` (half-pixel centres), from the crop window
+    (top, left, height, width) when given."""
+    return _C.resize_forward(_f32(x), size, interpolation, crop)
+
+
+@_named
+def resize_backward(dy, x_shape, interpolation="bilinear", crop=None):
+    return _C.resize_backward(_f32(dy), x_shape, interpolation, crop)
+
+
+@_named
+def warp_forward(x, transforms, size=None, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0):
+    """Projective warp of images by Keras's (N, 8) transforms, with its fill modes."""
+    return _C.warp_forward(_f32(x), _f32(transforms), size, interpolation, fill_mode,
+                           fill_value)
+
+
+@_named
+def warp_backward(dy, transforms, x_shape, interpolation="bilinear", fill_mode="reflect"):
+    return _C.warp_backward(_f32(dy), _f32(transforms), x_shape, interpolation, fill_mode)
+
+
+@_named
+def brightness_forward(x, delta, value_range):
+    """clip(x + delta[n], *value_range) per image n."""
+    return _C.brightness_forward(_f32(x), _f32(delta), value_range)
+
+
+@_named
+def brightness_backward(dy, x, delta, value_range):
+    return _C.brightness_backward(_f32(dy), _f32(x), _f32(delta), value_range)
+
+
+@_named
+def contrast_forward(x, factor, value_range):
+    """clip((x - m) * factor[n] + m, *value_range), m each image's per-channel mean."""
+    return _C.contrast_forward(_f32(x), _f32(factor), value_range)
+
+
+@_named
+def contrast_backward(dy, x, factor, value_range):
+    return _C.contrast_backward(_f32(dy), _f32(x), _f32(factor), value_range)
+
+
+# ---- sequence models (csrc/embedding.c, csrc/rnn.c) -------------------------------------
+@_named
+def embedding_forward(ids, table):
+    """table[ids]: rows of a (V, D) table for integer ids of any shape."""
+    return _C.embedding_forward(_i32(ids), _f32(table))
+
+
+@_named
+def embedding_backward(dy, ids, input_dim):
+    """The (input_dim, D) table gradient: dy's rows scatter-added at ids."""
+    return _C.embedding_backward(_f32(dy), _i32(ids), int(input_dim))
+
+
+@_named
+def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, cell="lstm",
+                activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
+                return_sequences=False):
+    """A SimpleRNN/LSTM/GRU over x (N, T, K): (y, h, c, state); see fastnn._C.rnn_forward."""
+    return _C.rnn_forward(_f32(x), _f32(kernel), _f32(recurrent_kernel), _opt(bias), _opt(h0),
+                          _opt(c0), cell=cell, activation=activation,
+                          recurrent_activation=recurrent_activation,
+                          go_backwards=go_backwards, return_sequences=return_sequences)
+
+
+@_named
+def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
+                 cell="lstm", activation="tanh", recurrent_activation="sigmoid",
+                 go_backwards=False, return_sequences=False, need_dx=True):
+    """(dx, dh0, dc0, dkernel, drecurrent_kernel, dbias) for rnn_forward's `state`."""
+    return _C.rnn_backward(_f32(dy), _opt(dh), _opt(dc), _f32(state), _f32(x), _f32(kernel),
+                           _f32(recurrent_kernel), _opt(bias), _opt(h0), _opt(c0), cell=cell,
+                           activation=activation, recurrent_activation=recurrent_activation,
+                           go_backwards=go_backwards, return_sequences=return_sequences,
+                           need_dx=need_dx)
+
+
+# Every public function above, so the list cannot drift from the module (a tripwire in
+# tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
+__all__ = sorted(name for name, value in list(globals().items())
+                 if callable(value) and not name.startswith("_") and
+                 getattr(value, "__module__", None) == __name__)

@@ -54,6 +54,18 @@ def subprocess_env(**overrides):
     return env
 
 
+def keras_python():
+    """A Python interpreter with real Keras 3 (TensorFlow backend), for the tests that check
+    files in both directions: this one when it has Keras, else the interpreter named by
+    FASTNN_TEST_KERAS_PYTHON (e.g. a separate venv with tensorflow-cpu), else None."""
+    import importlib.util
+    import sys
+    if importlib.util.find_spec("keras") and importlib.util.find_spec("tensorflow"):
+        return sys.executable
+    other = os.environ.get("FASTNN_TEST_KERAS_PYTHON")
+    return other if other and os.path.exists(other) else None
+
+
 # Property tests (test_properties.py): 25 examples each by default, so the suite stays
 # fast; `pytest --hypothesis-profile=thorough` runs 500 (tools/sanitize.sh uses "fastnn").
 from hypothesis import HealthCheck, settings  # noqa: E402

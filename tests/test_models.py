@@ -335,9 +335,10 @@ def test_summary_of_a_branching_graph_has_connected_to(fresh_names):
     header = next(l for l in lines if "Layer (type)" in l)
     assert re.match(r"^\s*Layer \(type\)\s+Output Shape\s+Param #\s+Connected to\s*$", header)
     text = "\n".join(lines)
-    assert re.search(r"^ concatenate \(Concatenate\)\s+\(None, 8\)\s+0\s+dense, dense_1\s*$",
-                     text, re.M)
-    assert re.search(r"^ dense \(Dense\)\s+\(None, 5\)\s+25\s+input_layer\s*$", text, re.M)
+    assert re.search(r"^ concatenate \(Concatenate\)\s+\(None, 8\)\s+0\s+"
+                     r"dense\[0\]\[0\], dense_1\[0\]\[0\]\s*$", text, re.M)
+    assert re.search(r"^ dense \(Dense\)\s+\(None, 5\)\s+25\s+input_layer\[0\]\[0\]\s*$", text,
+                     re.M)
     assert f"Total params: {branching_model().count_params()}" in lines
 
 

@@ -12,7 +12,7 @@ import fastnn
 from fastnn import _C
 from fastnn import _reference as ref
 from fastnn.layers import GRU, LSTM, Dense, Embedding, Input, SimpleRNN
-from fastnn.models import Sequential, load_model
+from fastnn.models import Model, Sequential, load_model
 from fastnn.optimizers import Adam
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -21,7 +21,7 @@ CELLS = ["simple", "lstm", "gru"]
 
 
 def rnn_operands(rng, cell, N, T, K, U, bias=True, init=False, scale=0.5):
-    G = ref.rnn_gates(cell)
+    G = ref._gates(cell)
     f = lambda *s: (rng.standard_normal(s) * scale).astype(np.float32)
     x, W, R = f(N, T, K) * 2, f(K, G * U), f(U, G * U)
     b = (f(2, G * U) if cell == "gru" else f(G * U)) if bias else None
@@ -347,3 +347,37 @@ def test_doctests(module):
     import doctest
     import importlib
     assert doctest.testmod(importlib.import_module(module)).failed == 0
+
+
+def test_functional_return_state_and_initial_state(rng, tmp_path):
+    """An encoder's final states start a decoder: multi-output layers and keyword tensors
+    in a Functional model; trains, and the file reloads (in Keras too, where installed)."""
+    x = rng.standard_normal((32, 5, 3)).astype(np.float32)
+    y = rng.standard_normal((32, 1)).astype(np.float32)
+    inp = Input((5, 3))
+    _, h, c = LSTM(4, return_state=True)(inp)
+    seq, _ = GRU(4, return_sequences=True, return_state=True)(inp)
+    dec = LSTM(4)(seq, initial_state=[h, c])
+    model = Model(inp, Dense(1)(dec))
+    model.compile(optimizer=Adam(0.01), loss="mse")
+    hist = model.fit(x, y, epochs=8, batch_size=8, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    want = model.predict(x, verbose=0)
+    np.testing.assert_array_equal(load_model(path).predict(x, verbose=0), want)
+    layer = GRU(4)
+    assert layer(x, initial_state=[np.zeros((32, 4), np.float32)]).shape == (32, 4)
+    if os.path.exists(TF_PYTHON):
+        np.save(tmp_path / "x.npy", x)
+        np.save(tmp_path / "want.npy", want)
+        script = ("import numpy as np, keras, sys\n"
+                  "d = sys.argv[1]\n"
+                  "m = keras.models.load_model(d + '/m.keras', compile=False)\n"
+                  "np.testing.assert_allclose(m.predict(np.load(d + '/x.npy'), verbose=0), "
+                  "np.load(d + '/want.npy'), rtol=1e-5, atol=1e-6)\n"
+                  "print('ok')\n")
+        env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+        res = subprocess.run([TF_PYTHON, "-c", script, str(tmp_path)], capture_output=True,
+                             text=True, env=env, timeout=300)
+        assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]

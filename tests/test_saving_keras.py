@@ -4,7 +4,6 @@ Keras -> fastnn: fixtures written by real Keras 3.15 (tests/data/make_keras_fixt
 them) load in fastnn and predict what Keras predicted.  fastnn -> Keras: when keras is
 importable, a subprocess loads fastnn's files in Keras and compares predictions.
 """
-import importlib.util
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from fastnn import layers
 from fastnn.models import Model, Sequential, load_model
 from fastnn.utils import set_random_seed
-from conftest import subprocess_env
+from conftest import keras_python, subprocess_env
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -79,14 +78,10 @@ def test_keras_functional_model_loads(expected):
     assert type(model.optimizer).__name__ == "SGD" and model.optimizer.momentum == 0.9
 
 
-def _keras_available():
-    return importlib.util.find_spec("keras") is not None and \
-        importlib.util.find_spec("tensorflow") is not None
-
-
-@pytest.mark.skipif(not _keras_available(),
-                    reason="keras with TensorFlow is not installed: the fastnn -> Keras "
-                           "direction is checked only where Keras can run")
+@pytest.mark.skipif(keras_python() is None,
+                    reason="keras with TensorFlow is not installed (nor named by "
+                           "FASTNN_TEST_KERAS_PYTHON): the fastnn -> Keras direction is "
+                           "checked only where Keras can run")
 def test_fastnn_files_load_in_keras(tmp_path):
     set_random_seed(7)
     rng = np.random.default_rng(0)
@@ -123,6 +118,6 @@ def test_fastnn_files_load_in_keras(tmp_path):
         print("KERAS-OK")
     """)
     env = subprocess_env()
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+    proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
                           timeout=300, env=env)
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]

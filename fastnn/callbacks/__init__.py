@@ -1,6 +1,7 @@
 """Callbacks: hooks into `fit()`, `evaluate()` and `predict()` (Keras's `keras.callbacks`)."""
 from fastnn.callbacks.backup_and_restore import BackupAndRestore
-from fastnn.callbacks.callback import Callback, CallbackList
+from fastnn.callbacks.callback import Callback
+from fastnn.callbacks.callback_list import CallbackList
 from fastnn.callbacks.csv_logger import CSVLogger
 from fastnn.callbacks.early_stopping import EarlyStopping
 from fastnn.callbacks.history import History

@@ -20,8 +20,9 @@ class InputLayer(Layer):
             raise ValueError(f"Input shape must be a tuple of positive ints, received shape={shape}")
         self.shape = (batch_size,) + shape
         self.built = True
-        self.output = KerasTensor(self.shape, Node(self, [], []), 0, name=self.name)
-        self.output.node.outputs.append(self.output)
+        node = Node(self, [], [])
+        node.outputs.append(KerasTensor(self.shape, node, 0, name=self.name))
+        self._inbound_nodes.append(node)
 
     def compute_output_shape(self, input_shape):
         return self.shape

@@ -9,6 +9,8 @@ import re
 import numpy as np
 
 from fastnn import _validate, initializers
+from fastnn.autodiff import tape as _tape
+from fastnn.autodiff.operators import ArrayOperators
 
 _name_counts = {}
 # Keras class name (and aliases) -> fastnn class, filled as layer classes are defined (see
@@ -24,6 +26,11 @@ def unique_name(base):
     n = _name_counts.get(base, 0)
     _name_counts[base] = n + 1
     return base if n == 0 else f"{base}_{n}"
+
+
+def reset_names():
+    """Start the automatic names again ('dense', 'dense_1', ...): `keras.backend.clear_session`."""
+    _name_counts.clear()
 
 
 def snake_case(name):
@@ -51,16 +58,40 @@ def reject_unsupported(layer, **options):
                              f"supported by fastnn")
 
 
+def _is_dtype_name(text):
+    try:
+        np.dtype(text)
+        return True
+    except TypeError:
+        return text == "bfloat16"
+
+
+def _regularizer(value):
+    """A regularizer argument: None, a callable, or a name/config fastnn.regularizers reads."""
+    if value is None or callable(value):
+        return value
+    try:
+        from fastnn import regularizers
+    except ImportError:
+        raise ValueError(f"Regularizer {value!r}: pass a callable (fastnn has no "
+                         f"regularizers module yet)") from None
+    return regularizers.get(value)
+
+
 def shape_str(shape):
     return "(" + ", ".join("None" if d is None else str(d) for d in shape) + \
         ("," if len(shape) == 1 else "") + ")"
 
 
-class Variable:
-    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability."""
+class Variable(ArrayOperators):
+    """A weight: a float32 array `value`, its gradient `grad`, a name and trainability.
+    Python operators on it run keras.ops (recorded inside custom layers)."""
+
+    def __array__(self, dtype=None, copy=None):
+        return self.value if dtype is None else self.value.astype(dtype)
 
     def __init__(self, value, name, trainable=True):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.value = np.require(value, np.float32, "C")  # keeps a 0-d weight 0-d
         self.grad = np.zeros_like(self.value)
         self.name = name
         self.trainable = trainable
@@ -70,6 +101,14 @@ class Variable:
     def numpy(self):
         return self.value.copy()
 
+    def assign_add(self, value):
+        self.assign(self.value + np.asarray(value))
+        return self
+
+    def assign_sub(self, value):
+        self.assign(self.value - np.asarray(value))
+        return self
+
     def assign(self, value):
         value = _validate.weight_value(value, self.name, self.value.shape)
         self.value[...] = value
@@ -78,8 +117,10 @@ class Variable:
         return f"<Variable '{self.name}' shape={self.value.shape} dtype=float32>"
 
 
-class KerasTensor:
-    """A symbolic tensor: a shape with None for the batch, and the node that made it."""
+class KerasTensor(ArrayOperators):
+    """A symbolic tensor: a shape with None for the batch, and the node that made it
+    (`node.outputs[index]` is this tensor).  keras.ops and Python operators on it add
+    layers to the Functional graph."""
 
     def __init__(self, shape, node=None, index=0, name=None):
         self.shape = tuple(shape)
@@ -90,17 +131,51 @@ class KerasTensor:
 
     ndim = property(lambda self: len(self.shape))
 
+    @property
+    def _keras_history(self):
+        """(layer, node index, tensor index), as Keras names a tensor's origin."""
+        return self.node.layer, self.node.layer._inbound_nodes.index(self.node), self.index
+
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype=float32, name={self.name}>"
 
 
 class Node:
-    """One call of a layer on symbolic tensors."""
+    """One call of a layer on symbolic tensors.
 
-    def __init__(self, layer, inputs, outputs):
+    `inputs` is the flat list of tensors the call read: the positional input(s), then the
+    tensors given as keyword arguments (`initial_state=[h, c]`), in `kwargs`'s order.
+    `kwargs` keeps the call's keyword arguments as given (tensors included), `training`
+    an explicit `training=` of the call (None: follow the model), `takes_list` whether
+    the positional input was a list."""
+
+    def __init__(self, layer, inputs, outputs, kwargs=None, training=None, takes_list=False,
+                 n_positional=None, multi_output=False):
         self.layer = layer
+        self.multi_output = multi_output  # the layer returns a list (even of one tensor)
         self.inputs = inputs    # list of KerasTensor
         self.outputs = outputs  # list of KerasTensor
+        self.kwargs = kwargs or {}
+        self.training = training
+        self.takes_list = takes_list
+        self.n_positional = len(inputs) if n_positional is None else n_positional
+
+
+def flatten_tensors(value):
+    """The KerasTensors in a nested list/tuple/dict, in order."""
+    if isinstance(value, KerasTensor):
+        return [value]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in flatten_tensors(v)]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in flatten_tensors(v)]
+    return []
+
+
+def is_shape_list(shape):
+    """Whether compute_output_shape returned several shapes (a layer with several outputs)."""
+    return isinstance(shape, list) or (isinstance(shape, tuple) and len(shape) > 0 and
+                                       all(isinstance(s, (tuple, list)) for s in shape))
 
 
 class Layer:
@@ -121,6 +196,12 @@ class Layer:
         if cls.__module__.startswith("fastnn.") and not cls.__name__.startswith("_"):
             for name in (cls.__name__,) + tuple(cls.__dict__.get("keras_aliases", ())):
                 LAYERS[name] = cls
+        # A layer written as Keras's guide writes it (`call` with keras.ops, no forward /
+        # backward) is trained by the tape (fastnn.autodiff.layers); models excluded.
+        if "call" in cls.__dict__ and "forward" not in cls.__dict__ and \
+                not hasattr(cls, "forward_graph"):
+            from fastnn.autodiff.layers import make_tape_layer
+            make_tape_layer(cls)
 
     def __init__(self, name=None, trainable=True, dtype=None, input_shape=None,
                  batch_input_shape=None, input_dim=None, activity_regularizer=None,
@@ -133,7 +214,9 @@ class Layer:
             raise ValueError(f"Argument `name` must be a non-empty string without '/', "
                              f"received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        reject_unsupported(self, activity_regularizer=activity_regularizer)
+        if not getattr(type(self), "_tape_layer", False):  # custom layers: see autodiff
+            reject_unsupported(self, activity_regularizer=activity_regularizer)
+        self.activity_regularizer = _regularizer(activity_regularizer)
         self.trainable = bool(trainable)
         self.built = False
         self._variables = []
@@ -148,7 +231,31 @@ class Layer:
             self.input_shape_hint = (None,) + tuple(batch_input_shape)[1:]
 
     # ---- weights ----------------------------------------------------------------
-    def add_weight(self, shape, initializer="glorot_uniform", name=None, trainable=True):
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
+                   autocast=True, regularizer=None, constraint=None, aggregation="none",
+                   overwrite_with_gradient=False, name=None):
+        """Keras 3's signature.  fastnn's built-in layers may pass the name third:
+        `add_weight(shape, initializer, "kernel")`."""
+        if isinstance(dtype, str) and name is None and not _is_dtype_name(dtype):
+            dtype, name = None, dtype
+        check_dtype(dtype)
+        if constraint is not None:
+            raise ValueError(f"Layer '{self.name}': add_weight(constraint=...) is not supported "
+                             f"by fastnn yet")
+        shape = () if shape is None else tuple(int(d) for d in shape)
+        initializer = "glorot_uniform" if initializer is None else initializer
+        if name is None:  # Keras's automatic names: variable, variable_1, ...
+            n = sum(v.name.split("/")[-1].startswith("variable") for v in self._variables)
+            name = "variable" if n == 0 else f"variable_{n}"
+        var = self._add_weight(shape, initializer, name, bool(trainable))
+        if regularizer is not None:
+            if not getattr(type(self), "_tape_layer", False):
+                raise ValueError(f"Layer '{self.name}': add_weight(regularizer=...) is supported "
+                                 f"in custom layers (written with call) only")
+            var.regularizer = _regularizer(regularizer)
+        return var
+
+    def _add_weight(self, shape, initializer, name, trainable):
         global _weight_budget
         if _weight_budget is not None:
             _weight_budget -= int(np.prod(shape, dtype=np.float64))
@@ -201,7 +308,7 @@ class Layer:
             if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
                                  f"with provided weight shape {w.shape}.")
-            values.append(w)
+            values.append(_validate.weight_value(w, var.name, var.shape))  # float32 range
         for var, w in zip(own, values):
             var.assign(w)
 
@@ -231,22 +338,21 @@ class Layer:
 
     takes_list = False  # merge layers take a list of inputs
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
+        if _tape._stack:  # inside a custom layer's call or a GradientTape: record the call
+            from fastnn.autodiff.layers import call_recorded
+            return call_recorded(self, inputs, training)
         multi = isinstance(inputs, (list, tuple)) and (self.takes_list or any(
             isinstance(t, (np.ndarray, KerasTensor)) for t in inputs))  # else: nested lists
         items = list(inputs) if multi else [inputs]
+        extra = flatten_tensors(kwargs)
         if all(isinstance(t, KerasTensor) for t in items):
-            shapes = [t.shape for t in items] if multi else items[0].shape
-            self.ensure_built(shapes)
-            self.check_input_shape(shapes)
-            out_shape = self.compute_output_shape(shapes)
-            node = Node(self, items, [])
-            out = KerasTensor(out_shape, node, 0, name=self.name)
-            node.outputs.append(out)
-            self._inbound_nodes.append(node)
-            return out
-        if any(isinstance(t, KerasTensor) for t in items):
+            return self._call_symbolic(items, multi, extra, kwargs, training)
+        if any(isinstance(t, KerasTensor) for t in items + extra):
             raise ValueError(f"Layer '{self.name}' received a mix of symbolic and concrete inputs")
+        if kwargs:
+            return self.call_arrays(items if multi else items[0], training=bool(training),
+                                    **kwargs)
         what = f"input of layer '{self.name}'"
         arrays = [_validate.kernel_array(_validate.numeric_array(t, what), np.float32, what)
                   for t in items]
@@ -256,8 +362,77 @@ class Layer:
         self.ensure_built(shapes)
         self.check_input_shape(shapes)
         if any(a.ndim > 0 and a.shape[0] == 0 for a in arrays):  # an empty batch, as Keras
-            return np.zeros(self.compute_output_shape(shapes), np.float32)
-        return np.array(self.forward(arrays if multi else arrays[0], training=training))
+            out_shape = self.compute_output_shape(shapes)
+            if is_shape_list(out_shape):
+                return [np.zeros(s, np.float32) for s in out_shape]
+            return np.zeros(out_shape, np.float32)
+        out = self.forward(arrays if multi else arrays[0], training=bool(training))
+        if isinstance(out, (list, tuple)):
+            return [np.array(o) for o in out]
+        return np.array(out)
+
+    def call_arrays(self, inputs, training=False, **kwargs):
+        """A concrete call with keyword tensors (`initial_state=...`): layers that take
+        them override this; others refuse the arguments."""
+        raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) got unexpected keyword "
+                        f"arguments {sorted(kwargs)}")
+
+    def _call_symbolic(self, items, multi, extra, kwargs, training):
+        """Record a call on KerasTensors: build the layer, add a Node, return its outputs."""
+        if kwargs and not self.accepts_call_kwargs(kwargs):
+            raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) got unexpected "
+                            f"keyword arguments {sorted(kwargs)}")
+        shapes = [t.shape for t in items] if multi else items[0].shape
+        if extra:  # keyword tensors: the layer sees one flat list, positional ones first
+            shapes = [t.shape for t in items + extra]
+        self.ensure_built(shapes)
+        self.check_input_shape(shapes)
+        out_shape = self.compute_output_shape(shapes)
+        node = Node(self, items + extra, [], kwargs=kwargs, training=training,
+                    takes_list=multi, n_positional=len(items),
+                    multi_output=is_shape_list(out_shape))
+        shapes_out = [tuple(s) for s in out_shape] if is_shape_list(out_shape) else [out_shape]
+        for i, shp in enumerate(shapes_out):
+            node.outputs.append(KerasTensor(shp, node, i, name=self.name))
+        self._inbound_nodes.append(node)
+        return list(node.outputs) if is_shape_list(out_shape) else node.outputs[0]
+
+    def accepts_call_kwargs(self, kwargs):
+        """Whether this layer takes these keyword arguments in a call (RNNs take
+        `initial_state`, ...).  The base layer takes none."""
+        return False
+
+    # ---- the graph this layer was called in ----------------------------------------
+    def _single_node(self, what):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has never been called and thus has no "
+                                 f"defined {what}.")
+        if len(self._inbound_nodes) > 1:
+            raise AttributeError(f"Layer '{self.name}' has multiple inbound nodes, with "
+                                 f"different {what}s. Use `get_{what}_at(node_index)` instead.")
+        return self._inbound_nodes[0]
+
+    @staticmethod
+    def _one_or_list(tensors):
+        return tensors[0] if len(tensors) == 1 else list(tensors)
+
+    @property
+    def input(self):
+        """The symbolic input(s) of the layer's only call (Keras's `layer.input`)."""
+        node = self._single_node("input")
+        return list(node.inputs) if node.takes_list else self._one_or_list(node.inputs)
+
+    @property
+    def output(self):
+        """The symbolic output(s) of the layer's only call (Keras's `layer.output`)."""
+        return self._one_or_list(self._single_node("output").outputs)
+
+    def get_input_at(self, node_index):
+        node = self._inbound_nodes[node_index]
+        return list(node.inputs) if node.takes_list else self._one_or_list(node.inputs)
+
+    def get_output_at(self, node_index):
+        return self._one_or_list(self._inbound_nodes[node_index].outputs)
 
     # ---- sublayers -----------------------------------------------------------------
     _untracked = frozenset({"_inbound_nodes", "_buffers", "_variables"})

@@ -124,7 +124,7 @@ class _Recurrent(Layer):
 
     def weight_groups(self):
         """Where the weights go in a weights file: Keras keeps them in the `cell` group."""
-        return [("/cell", self.weights)]
+        return [("/cell", list(self._variables))]
 
     def compute_output_shape(self, input_shape):
         x_shape, _ = self._split_shapes(input_shape)
@@ -133,6 +133,30 @@ class _Recurrent(Layer):
         if not self.return_state:
             return out
         return [out] + [(x_shape[0], self.units)] * self.n_states
+
+    def build_config(self):
+        """Keras's: with initial states, the shapes of both call arguments by name."""
+        shape = getattr(self, "input_spec_shape", None)
+        if shape and isinstance(shape[0], (tuple, list)):
+            return {"shapes_dict": {"sequences_shape": list(shape[0]),
+                                    "initial_state_shape": [list(s) for s in shape[1:]]}}
+        return super().build_config()
+
+    # ---- calls with initial_state= ---------------------------------------------------
+    def accepts_call_kwargs(self, kwargs):
+        return set(kwargs) <= {"initial_state"}
+
+    def call_arrays(self, inputs, training=False, initial_state=None):
+        """layer(x, initial_state=[h] or [h, c]) on arrays."""
+        if initial_state is None:
+            return self(inputs, training=training)
+        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        arrays = [np.ascontiguousarray(a, np.float32) for a in [inputs] + states]
+        shapes = [a.shape for a in arrays]
+        self.ensure_built(shapes)
+        self.check_input_shape(shapes)
+        out = self.forward(arrays, training=bool(training))
+        return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
 
     # ---- compute --------------------------------------------------------------------
     def forward(self, x, training=False):

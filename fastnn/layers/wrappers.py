@@ -1,7 +1,7 @@
 """Layer wrappers: Bidirectional (an RNN run both ways) and TimeDistributed (a layer
-applied to every time step).  They hold their inner layers as sublayers; in files the
-inner weights live in the groups Keras uses (`forward_layer/cell`, `backward_layer/cell`,
-`layer`)."""
+applied to every time step).  They hold their inner layers as sublayers (public attributes
+`forward_layer`, `backward_layer`, `layer`), which is where Keras's files keep their
+weights (`forward_layer/cell/vars`, ...)."""
 import copy
 
 import numpy as np
@@ -14,11 +14,6 @@ MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 def _serialization():
     from fastnn.saving import serialization  # late: the saving package imports the layers
     return serialization
-
-
-def _groups(prefix, layer):
-    groups = layer.weight_groups() if hasattr(layer, "weight_groups") else [("", layer.weights)]
-    return [(prefix + sub, variables) for sub, variables in groups]
 
 
 def _remove_prefix(name, prefix):
@@ -87,6 +82,20 @@ class Bidirectional(Layer):
         self.return_state = bool(getattr(fwd, "return_state", False))
         self._pending_weights = weights
 
+    def accepts_call_kwargs(self, kwargs):
+        return set(kwargs) <= {"initial_state"}
+
+    def call_arrays(self, inputs, training=False, initial_state=None):
+        """layer(x, initial_state=[forward states..., backward states...]) on arrays."""
+        if initial_state is None:
+            return self(inputs, training=training)
+        arrays = [np.ascontiguousarray(a, np.float32) for a in [inputs] + list(initial_state)]
+        shapes = [a.shape for a in arrays]
+        self.ensure_built(shapes)
+        self.check_input_shape(shapes)
+        out = self.forward(arrays, training=bool(training))
+        return [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
+
     # ---- shapes -----------------------------------------------------------------------
     def _split(self, shapes_or_arrays):
         """(x, forward states, backward states) from the input (a list with states)."""
@@ -113,10 +122,6 @@ class Bidirectional(Layer):
             self.built = True
             self.set_weights(self._pending_weights)
             self._pending_weights = None
-
-    def weight_groups(self):
-        return _groups("/forward_layer", self.forward_layer) + \
-            _groups("/backward_layer", self.backward_layer)
 
     def compute_output_shape(self, input_shape):
         x, fs, bs = self._split(input_shape)
@@ -261,9 +266,6 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         self.layer.ensure_built((None,) + tuple(input_shape[2:]))
-
-    def weight_groups(self):
-        return _groups("/layer", self.layer)
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape((None,) + tuple(input_shape[2:]))

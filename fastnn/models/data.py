@@ -10,17 +10,19 @@ def as_list(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def check_cardinality(xs, y, allow_empty=False):
+def check_cardinality(xs, ys, allow_empty=False):
+    """The number of samples, or Keras's error when the arrays disagree on it; `ys` is
+    None, one array or a list of arrays (None entries skipped)."""
     sizes = [len(a) for a in xs]
-    if y is not None:
-        sizes_y = len(y)
-        if len(set(sizes)) > 1 or sizes[0] != sizes_y:
-            raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the same "
-                             "number of samples.'x' sizes: " + ", ".join(map(str, sizes)) +
-                             f"\n'y' sizes: {sizes_y}")
-    elif len(set(sizes)) > 1:
-        raise ValueError("Data cardinality is ambiguous. Make sure all arrays contain the same "
-                         "number of samples.'x' sizes: " + ", ".join(map(str, sizes)))
+    ys = [] if ys is None else [t for t in (ys if isinstance(ys, list) else [ys])
+                                if t is not None]
+    sizes_y = [len(t) for t in ys]
+    if len(set(sizes + sizes_y)) > 1:
+        message = ("Data cardinality is ambiguous. Make sure all arrays contain the same "
+                   "number of samples.'x' sizes: " + ", ".join(map(str, sizes)))
+        if sizes_y:
+            message += "\n'y' sizes: " + ", ".join(map(str, sizes_y))
+        raise ValueError(message)
     if sizes[0] == 0 and not allow_empty:
         raise ValueError("The dataset is empty: `x` has 0 samples")
     return sizes[0]
@@ -45,6 +47,13 @@ def check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
                          f"validation_freq={validation_freq!r}")
 
 
+def check_steps(steps, name):
+    """`steps`-like arguments: None or a positive integer."""
+    if steps is not None and (not _is_int(steps) or steps < 1):
+        raise ValueError(f"`{name}` must be a positive integer or None, received "
+                         f"{name}={steps!r}")
+
+
 def unpack_validation_data(validation_data):
     """(x_val, y_val, sample_weight or None) from a 2- or 3-item tuple or list."""
     if isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3):
@@ -56,11 +65,11 @@ def unpack_validation_data(validation_data):
                      f"we received {what}.")
 
 
-def check_batch_size(batch_size):
+def check_batch_size(batch_size, name="batch_size"):
     if batch_size is None:
         return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, received batch_size={batch_size!r}")
+        raise ValueError(f"`{name}` must be a positive integer, received {name}={batch_size!r}")
     return int(batch_size)
 
 

@@ -138,6 +138,8 @@ def fuse(plan, output_slots, shapes):
             readers.setdefault(s, []).append(i)
     fused, dropped = {}, set()
     for i, (conv, ins, out, wants, need_dx) in enumerate(plan):
+        if type(out) is not int:  # a layer with several outputs
+            continue
         users = readers.get(out, [])
         if out in output_slots or len(users) != 1 or len(ins) != 1:
             continue

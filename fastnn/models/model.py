@@ -10,6 +10,7 @@ their gradients live in two contiguous buffers, so the optimizer is one fused pa
 """
 from fastnn import _validate
 from fastnn.layers.layer import KerasTensor, Layer, shape_str, unique_name
+from fastnn.models import graph
 from fastnn.models.trainer import Trainer
 
 
@@ -17,31 +18,7 @@ def _flatten(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-def topological_nodes(inputs, outputs):
-    """The nodes between `inputs` and `outputs`, each after the nodes it depends on."""
-    input_ids = {id(t) for t in inputs}
-    order, state = [], {}
-
-    def visit(tensor):
-        if id(tensor) in input_ids:
-            return
-        node = tensor.node
-        if node is None or not node.inputs:
-            raise ValueError(f"Graph disconnected: cannot reach tensor {tensor} from the "
-                             f"model's inputs {[t.name for t in inputs]}")
-        if state.get(id(node)) == "done":
-            return
-        if state.get(id(node)) == "active":
-            raise ValueError("The graph has a cycle")
-        state[id(node)] = "active"
-        for t in node.inputs:
-            visit(t)
-        state[id(node)] = "done"
-        order.append(node)
-
-    for t in outputs:
-        visit(t)
-    return order
+topological_nodes = graph.topological_nodes
 
 
 class Model(Trainer, Layer):
@@ -54,6 +31,8 @@ class Model(Trainer, Layer):
     (None, 3)
     """
 
+    keras_aliases = ("Functional",)
+
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         Layer.__init__(self, name=name or unique_name(self._default_name()), trainable=trainable,
                        **kwargs)
@@ -62,50 +41,53 @@ class Model(Trainer, Layer):
         if inputs is not None or outputs is not None:
             if inputs is None or outputs is None:
                 raise ValueError("A Functional model needs both `inputs` and `outputs`")
-            self._set_graph(_flatten(inputs), _flatten(outputs))
+            self._output_keys = list(outputs) if isinstance(outputs, dict) else None
+            self._input_keys = list(inputs) if isinstance(inputs, dict) else None
+            # Keras 3: a one-element list of outputs still makes a single-output model
+            self._single_output = not isinstance(outputs, dict) and len(_flatten(outputs)) == 1
+            self._set_graph(_flatten(list(inputs.values()) if isinstance(inputs, dict)
+                                     else inputs),
+                            _flatten(list(outputs.values()) if isinstance(outputs, dict)
+                                     else outputs))
 
     def _default_name(self):
         return "functional" if type(self) is Model else snake_case_name(type(self).__name__)
 
     # ---- the graph ----------------------------------------------------------------
+    _output_keys = _input_keys = None
+    _single_output = True
+
     def _set_graph(self, inputs, outputs):
         for t in inputs + outputs:
             if not isinstance(t, KerasTensor):
                 raise TypeError(f"Model inputs and outputs must be symbolic tensors from "
                                 f"`Input` and layer calls, received {type(t).__name__}")
         self.inputs, self.outputs = inputs, outputs
-        self._nodes = topological_nodes(inputs, outputs)
-        layers = [n.layer for n in self._nodes]
-        if len({id(l) for l in layers}) != len(layers):
-            raise NotImplementedError("fastnn does not support calling the same layer twice in "
-                                      "one model (shared layers) yet")
-        self._input_ids = {id(t) for t in inputs}
-        self._output_consumers = {}
-        for node in self._nodes:
-            for t in node.inputs:
-                self._output_consumers[id(t)] = self._output_consumers.get(id(t), 0) + 1
-        self._plan = self._make_plan()
-        from fastnn.saving.serialization import keras_layer_order
-        self._keras_layers = keras_layer_order(inputs, outputs)
+        if len(outputs) > 1:
+            self._single_output = False
+        self._nodes = graph.topological_nodes(inputs, outputs)
+        if any(n.layer is self for n in self._nodes):
+            raise ValueError(f"Model '{self.name}' cannot be a layer of itself")
+        self._keras_layers = graph.keras_layer_order(inputs, outputs)
         self._graph_built = True
         self.built = True
+        self._make_plan()
 
     def _make_plan(self):
-        """The graph as slot numbers, so a step walks lists instead of hashing tensors:
-        (layer, input slots, output slot, which inputs need a gradient, whether any does)."""
-        slot = {id(t): i for i, t in enumerate(self.inputs)}
-        shapes = [t.shape for t in self.inputs]  # per slot, batch axis None
-        plan = []
-        for node in self._nodes:
-            slot[id(node.outputs[0])] = len(slot)
-            shapes.append(node.outputs[0].shape)
-            ins = [slot[id(t)] for t in node.inputs]
-            wants = [id(t) not in self._input_ids for t in node.inputs]
-            plan.append((node.layer, ins, slot[id(node.outputs[0])], wants, any(wants)))
-        self._n_slots = len(slot)
-        self._output_slots = [slot[id(t)] for t in self.outputs]
+        """The graph as slot numbers, so a step walks lists instead of hashing tensors."""
+        plan, self._n_slots, self._output_slots, shapes, self._uses_masks = \
+            graph.make_plan(self)
         from fastnn.models.fusion import fuse
-        return fuse(plan, self._output_slots, shapes)
+        self._plan = fuse(plan, self._output_slots, shapes)
+        readers = {}
+        for _, ins, _, _, _ in self._plan:
+            for i in ins:
+                readers[i] = readers.get(i, 0) + 1
+        self._slot_readers = readers
+
+    def _output_read_by_layers(self, k):
+        """Whether output k of the model also feeds a layer of the model."""
+        return self._slot_readers.get(self._output_slots[k], 0) > 0
 
     def _ensure_graph(self, input_shapes):
         """Subclassed models: trace `call` on symbolic inputs the first time."""
@@ -114,7 +96,25 @@ class Model(Trainer, Layer):
         from fastnn.layers.input_layer import Input
         inputs = [Input(tuple(s[1:])) for s in input_shapes]
         outputs = self.call(inputs if len(inputs) > 1 else inputs[0])
+        self._single_output = not isinstance(outputs, dict) and len(_flatten(outputs)) == 1
+        if isinstance(outputs, dict):
+            self._output_keys = list(outputs)
+            outputs = list(outputs.values())
         self._set_graph(inputs, _flatten(outputs))
+
+    def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (batch axis included, e.g.
+        `(None, 8)`, or a list of shapes for several inputs)."""
+        shapes = input_shape if isinstance(input_shape, list) and input_shape and \
+            isinstance(input_shape[0], (list, tuple)) else [input_shape]
+        for s in shapes:
+            if not isinstance(s, (list, tuple)) or len(s) < 2:
+                raise ValueError(f"Model.build expects an input shape with the batch axis, "
+                                 f"such as (None, 8); received input_shape={input_shape!r}")
+        self._ensure_graph([tuple(s) for s in shapes])
+
+    def inlinable(self):
+        return True
 
     def call(self, inputs, training=None):
         raise NotImplementedError(f"{type(self).__name__} has no graph: pass inputs= and outputs= "
@@ -127,29 +127,72 @@ class Model(Trainer, Layer):
     def layers(self):
         if not self._graph_built:
             return Layer._sublayers(self)
-        return list(self._keras_layers) if type(self) is Model else [n.layer for n in self._nodes]
+        if type(self) is Model:
+            return list(self._keras_layers)
+        seen, out = set(), []
+        for n in self._nodes:  # subclassed: the layers its call used, each once
+            if id(n.layer) not in seen:
+                seen.add(id(n.layer))
+                out.append(n.layer)
+        return out
 
     def get_layer(self, name=None, index=None):
+        """A layer of the model by name or by index in `model.layers`."""
         if index is not None:
-            return self.layers[index]
+            if name is not None:
+                raise ValueError("Provide only a layer name or a layer index. Received: "
+                                 f"index={index}, name={name}.")
+            layers = self.layers
+            if not isinstance(index, int) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"Was asked to retrieve layer at index {index} but model only "
+                                 f"has {len(layers)} layers.")
+            return layers[index]
+        if name is None:
+            raise ValueError("Provide either a layer name or layer index at `get_layer`.")
         for layer in self.layers:
             if layer.name == name:
                 return layer
         raise ValueError(f"No such layer: {name}. Existing layers are: "
                          f"{[l.name for l in self.layers]}.")
 
+    def _unique_weights(self, which):
+        seen, out = set(), []
+        for layer in self.layers:
+            for v in getattr(layer, which):
+                if id(v) not in seen:
+                    seen.add(id(v))
+                    out.append(v)
+        return out
+
     @property
     def weights(self):
-        return [v for layer in self.layers for v in layer.weights] if self._graph_built else []
+        return self._unique_weights("weights") if self._graph_built else \
+            Layer.weights.fget(self)
 
     @property
     def trainable_weights(self):
-        return [v for layer in self.layers for v in layer.trainable_weights] \
-            if self._graph_built and self.trainable else []
+        if not self.trainable:
+            return []
+        return self._unique_weights("trainable_weights") if self._graph_built else \
+            Layer.trainable_weights.fget(self)
 
     @property
     def non_trainable_weights(self):
-        return [v for v in self.weights if all(v is not t for t in self.trainable_weights)]
+        trainable = {id(v) for v in self.trainable_weights}
+        return [v for v in self.weights if id(v) not in trainable]
+
+    @property
+    def output_names(self):
+        """Keras's names of the outputs: the dict keys, else the output layers' names."""
+        if self._output_keys is not None:
+            return list(self._output_keys)
+        return [t.node.layer.name for t in self.outputs]
+
+    @property
+    def input_names(self):
+        if self._input_keys is not None:
+            return list(self._input_keys)
+        return [t.node.layer.name for t in self.inputs]
 
     def get_weights(self):
         return [v.numpy() for v in self.weights]
@@ -180,7 +223,33 @@ class Model(Trainer, Layer):
     @property
     def output_shape(self):
         shapes = [t.shape for t in self.outputs]
-        return shapes[0] if len(shapes) == 1 else shapes
+        return shapes[0] if self._single_output else shapes
+
+    # ---- a model used as a layer -------------------------------------------------------
+    def check_input_shape(self, input_shape):
+        shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+        if len(shapes) != len(self.inputs):
+            raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), but it "
+                             f"received {len(shapes)} input tensors")
+        for i, (s, t) in enumerate(zip(shapes, self.inputs)):
+            if len(s) != len(t.shape) or any(a is not None and b is not None and a != b
+                                             for a, b in zip(s[1:], t.shape[1:])):
+                raise ValueError(f"Input {i} of layer '{self.name}' is incompatible with the "
+                                 f"layer: expected shape={tuple(t.shape)}, found "
+                                 f"shape={tuple(s)}")
+
+    def ensure_built(self, input_shape):
+        if not self._graph_built:
+            shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+            self._ensure_graph([tuple(s) for s in shapes])
+
+    def compute_output_shape(self, input_shape):
+        shapes = [tuple(t.shape) for t in self.outputs]
+        return shapes[0] if self._single_output else shapes
+
+    @property
+    def takes_list(self):
+        return self._graph_built and len(self.inputs) > 1
 
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
@@ -189,6 +258,20 @@ class Model(Trainer, Layer):
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
     # ---- configs and files (the work is in fastnn.saving) -----------------------------
+    def keras_class_info(self):
+        """(module, class_name, registered_name) as Keras writes this model's class."""
+        if type(self) is Model:
+            return "keras.src.models.functional", "Functional", "Functional"
+        name = type(self).__name__
+        return type(self).__module__, name, name
+
+    def build_input_shape(self):
+        """The input shape a file's `build_config` records (None for a Functional model,
+        whose config holds its inputs)."""
+        if type(self) is Model or not self._graph_built or len(self.inputs) != 1:
+            return None
+        return self.inputs[0].shape
+
     def get_config(self):
         """The model's architecture as Keras 3 writes it (Functional: layers and wiring)."""
         if type(self) is Model:
@@ -229,36 +312,52 @@ class Model(Trainer, Layer):
     def forward_graph(self, xs, training):
         """Run every layer on the list of input arrays; returns the list of outputs."""
         values = list(xs) + [None] * (self._n_slots - len(xs))
-        for layer, ins, out, _, _ in self._plan:
-            values[out] = layer.forward(values[ins[0]] if len(ins) == 1 else
-                                        [values[i] for i in ins], training)
+        run = graph.run_forward_masked if self._uses_masks else graph.run_forward
+        self._values = run(self._plan, values, training)
         return [values[i] for i in self._output_slots]
 
     def backward_graph(self, douts):
-        """Backpropagate output gradients; every layer writes its weights' gradients.
-        Gradients are summed where a tensor feeds several layers."""
+        """Backpropagate output gradients (None: that output has no loss); every layer
+        writes its weights' gradients, summed where a tensor or a layer is used twice."""
         grads = [None] * self._n_slots
         for i, d in zip(self._output_slots, douts):
-            grads[i] = d
-        for layer, ins, out, wants, need_dx in reversed(self._plan):
-            dy = grads[out]
-            if dy is None:  # nothing downstream depends on this layer's output
-                for v in layer.weights:
-                    v.grad[...] = 0
-                continue
-            dxs = layer.backward(dy, need_dx)
-            if not need_dx:
-                continue
-            for i, dx, want in zip(ins, dxs if len(ins) > 1 else (dxs,), wants):
-                if want:
-                    grads[i] = dx if grads[i] is None else grads[i] + dx
+            if d is not None:
+                grads[i] = d if grads[i] is None else grads[i] + d
+        graph.run_backward(self._plan, grads, self._values)
 
-    def __call__(self, inputs, training=False):
+    def __call__(self, inputs, training=None, mask=None, **kwargs):
+        from fastnn.autodiff import tape as _tape
+        if _tape._stack:  # inside a GradientTape or a custom layer: one recorded step
+            from fastnn.autodiff.layers import call_recorded
+            return call_recorded(self, inputs, training)
+        if isinstance(inputs, dict):
+            inputs = self._inputs_from_dict(inputs)
         items = _flatten(inputs)
         if any(isinstance(t, KerasTensor) for t in items):
-            raise NotImplementedError("Calling a model on symbolic tensors (nesting models) is "
-                                      "not supported by fastnn yet")
-        return self._infer(inputs, training)
+            return Layer.__call__(self, inputs, training=training, mask=mask, **kwargs)
+        if kwargs:
+            raise TypeError(f"Model '{self.name}' got unexpected keyword arguments "
+                            f"{sorted(kwargs)}")
+        return self._infer(inputs, bool(training))
+
+    def _inputs_from_dict(self, inputs):
+        """Dict inputs in the model's input order, keyed by input (layer) names."""
+        if not self._graph_built:
+            return list(inputs.values())
+        names = self.input_names
+        unknown = sorted(set(inputs) - set(names))
+        missing = [n for n in names if n not in inputs]
+        if unknown or missing:
+            raise ValueError(f"Model '{self.name}' has inputs {names}; the dict given has keys "
+                             f"{sorted(inputs)}" + (f" (missing {missing})" if missing else "")
+                             + (f" (unknown {unknown})" if unknown else ""))
+        return [inputs[n] for n in names]
+
+    def _structure_outputs(self, outs):
+        """The model's outputs as the user built them: one array, a list or a dict."""
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, outs))
+        return outs[0] if self._single_output else list(outs)
 
     def _expects_single_input(self):
         return self._graph_built and len(self.inputs) == 1

@@ -46,8 +46,12 @@ class Sequential(Model):
         if any(l.name == layer.name for l in self._stack):
             raise ValueError(f"All layers added to a Sequential model should have unique names. "
                              f"Name '{layer.name}' is already the name of a layer in this model.")
-        if not self._stack and self._input_shape is None and layer.input_shape_hint is not None:
-            self._input_shape = layer.input_shape_hint
+        hint = layer.input_shape_hint
+        if hint is None and isinstance(layer, Model) and layer._graph_built and \
+                len(layer.inputs) == 1:  # a nested model knows its input shape
+            hint = tuple(layer.inputs[0].shape)
+        if not self._stack and self._input_shape is None and hint is not None:
+            self._input_shape = hint
         self._stack.append(layer)
         self._graph_built = False
         if self._input_shape is not None:
@@ -88,12 +92,32 @@ class Sequential(Model):
     def _expects_single_input(self):
         return True
 
+    def build(self, input_shape=None):
+        """Create the weights for inputs of `input_shape` (batch axis included, e.g.
+        `(None, 8)`); without it, the shape given by an `Input` or `input_shape=`."""
+        shape = input_shape if input_shape is not None else self._input_shape
+        if shape is None:
+            raise ValueError("You must provide an `input_shape` argument.")
+        if not isinstance(shape, (list, tuple)) or len(shape) < 2 or \
+                isinstance(shape[0], (list, tuple)):
+            raise ValueError(f"Sequential.build expects one input shape with the batch axis, "
+                             f"such as (None, 8); received input_shape={input_shape!r}")
+        self._graph_built = False
+        self._input_shape = tuple(shape)
+        self._ensure_graph([tuple(shape)])
+
     @property
     def layers(self):
         return list(self._stack)
 
     def _input_layer_name(self):
         return self._input_tensor.node.layer.name if self._input_tensor else "input_layer"
+
+    def keras_class_info(self):
+        return "keras", "Sequential", None
+
+    def build_input_shape(self):
+        return self._input_shape
 
     def get_config(self):
         from fastnn.saving.serialization import sequential_config

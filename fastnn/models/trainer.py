@@ -11,8 +11,8 @@ import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn._validate import allocate
-from fastnn.callbacks import CallbackList
-from fastnn.models import data
+from fastnn.callbacks.callback_list import CallbackList
+from fastnn.models import compile_utils, data, data_adapters
 
 
 class Trainer:
@@ -21,7 +21,8 @@ class Trainer:
         self.compiled = False
         self.stop_training = False
         self.history = None
-        self._metric_ids, self._metrics = [], None
+        self._metric_ids, self._outputs_spec = None, None
+        self._loss_id = self._loss_weights = None
         self._packed_ids = None
         self._gather = data.BatchGatherer()
 
@@ -29,56 +30,131 @@ class Trainer:
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
-        """Configure the model for training: optimizer (default "rmsprop"), loss, metrics."""
+        """Configure the model for training: optimizer (default "rmsprop"), loss (one, a
+        list or a dict keyed by output names), loss_weights, metrics."""
+        if weighted_metrics is not None:
+            raise ValueError("compile(weighted_metrics=...) is not supported by fastnn yet: "
+                             "pass the metrics in `metrics=` (they are computed unweighted)")
+        if steps_per_execution != 1:
+            raise ValueError(f"compile(steps_per_execution={steps_per_execution!r}) is not "
+                             f"supported by fastnn (each step already runs in C)")
         self.optimizer = optimizers.get(optimizer)
-        self.loss = None if loss is None else losses.get(loss)
-        self._loss_id = loss
-        if metrics is not None and not isinstance(metrics, (list, tuple)):
-            raise ValueError(f"Expected `metrics` to be a list, received {type(metrics).__name__}")
-        self._metric_ids = list(metrics or [])
-        self._metrics = None
+        if loss is not None and not isinstance(loss, (list, tuple, dict)):
+            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
+        elif isinstance(loss, (list, tuple, dict)):
+            for l in (loss.values() if isinstance(loss, dict) else loss):
+                if l is not None:
+                    losses.get(l).check_trainable()
+        self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
+            else losses.get(loss)
+        self._loss_id, self._loss_weights = loss, loss_weights
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
+            raise ValueError(f"Expected `metrics` to be a list or a dict, received "
+                             f"{type(metrics).__name__}")
+        self._metric_ids = metrics
+        self._outputs_spec = None
         self.compiled = True
 
     def get_compile_config(self):
         """What `compile()` was given, as Keras writes it in a `.keras` file."""
         if not self.compiled:
             return None
+
+        def loss_entry(l):
+            return l if l is None or isinstance(l, str) else losses.serialize(losses.get(l))
+
+        def metric_entry(m):
+            if isinstance(m, (list, tuple)):
+                return [metric_entry(x) for x in m]
+            return m if m is None or isinstance(m, str) else getattr(m, "name", str(m))
+
         loss = self._loss_id
-        if loss is not None and not isinstance(loss, str):
-            loss = losses.serialize(self.loss)
-        metrics = [m if isinstance(m, str) else getattr(m, "name", str(m))
-                   for m in self._metric_ids] or None
+        if isinstance(loss, dict):
+            loss = {k: loss_entry(v) for k, v in loss.items()}
+        elif isinstance(loss, (list, tuple)):
+            loss = [loss_entry(v) for v in loss]
+        else:
+            loss = loss_entry(loss)
+        metrics = self._metric_ids
+        if isinstance(metrics, dict):
+            metrics = {k: metric_entry(v) for k, v in metrics.items()}
+        elif metrics is not None:
+            metrics = metric_entry(metrics) or None
+        weights = self._loss_weights
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
-                "loss_weights": None, "metrics": metrics, "weighted_metrics": None,
+                "loss_weights": list(weights) if isinstance(weights, tuple) else weights,
+                "metrics": metrics, "weighted_metrics": None,
                 "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
     def compile_from_config(self, config):
         """`compile()` with the arguments of `get_compile_config()`'s output."""
         if not isinstance(config, dict):
             raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
-        unsupported = {k: v for k, v in config.items()
-                       if k in ("loss_weights", "weighted_metrics") and v is not None}
-        if unsupported:
-            raise ValueError(f"compile_config: {unsupported} is not supported by fastnn")
+        if config.get("weighted_metrics") is not None:
+            raise ValueError(f"compile_config: weighted_metrics={config['weighted_metrics']} "
+                             f"is not supported by fastnn")
+
+        def metric_id(m):
+            if isinstance(m, list):
+                return [metric_id(x) for x in m]
+            if isinstance(m, dict) and "class_name" in m:  # a metric object's config
+                return (m.get("config") or {}).get("name", m.get("class_name"))
+            return m
+
+        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
+            return losses.get(entry) if isinstance(entry, dict) else entry
+
         metrics = config.get("metrics")
-        if isinstance(metrics, list):  # Keras may write metric objects as config dicts
-            metrics = [(m.get("config") or {}).get("name", m.get("class_name"))
-                       if isinstance(m, dict) else m for m in metrics]
+        if isinstance(metrics, dict):
+            metrics = {k: metric_id(v) for k, v in metrics.items()}
+        elif isinstance(metrics, list):
+            metrics = metric_id(metrics)
+        loss = config.get("loss")
+        if isinstance(loss, dict) and "class_name" in loss:
+            loss = loss_obj(loss)
+        elif isinstance(loss, dict):
+            loss = {k: loss_obj(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=config.get("loss"), metrics=metrics)
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
 
     @property
     def metrics_names(self):
-        return ["loss"] + [m.name for m in self._metrics or []]
+        if self._outputs_spec is None:
+            return ["loss"]
+        return compile_utils.log_keys(self._outputs_spec)
 
     def _require_compiled(self, method):
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
-        if self.loss is None:
+        if self._loss_id is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+        for name in ("train_step", "test_step", "predict_step"):
+            if getattr(type(self), name, None) is not getattr(Trainer, name):
+                raise NotImplementedError(
+                    f"{type(self).__name__} overrides `{name}`, which fastnn's `fit`, "
+                    f"`evaluate` and `predict` do not call yet: they would silently skip your "
+                    f"code. Write the step's logic as layers and a loss, or train with your "
+                    f"own loop over `train_on_batch`.")
+
+    # Keras's customization points; fastnn refuses overrides of them (see above).
+    def train_step(self, data):
+        raise NotImplementedError("fastnn runs its own fused training step")
+
+    def test_step(self, data):
+        raise NotImplementedError("fastnn runs its own fused evaluation step")
+
+    def predict_step(self, data):
+        raise NotImplementedError("fastnn runs its own fused inference step")
 
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
+        if isinstance(x, dict):
+            if not self._graph_built:
+                raise ValueError(f"A dict `{what}` needs a model whose inputs are known: "
+                                 f"build the model first")
+            x = self._inputs_from_dict(x)
         items = data.as_list(x)
         if len(items) > 1 and self._expects_single_input() and \
                 not any(isinstance(a, np.ndarray) for a in items):
@@ -102,42 +178,88 @@ class Trainer:
                              f"expected shape={tuple(t.shape)}, found shape={a.shape}")
         return xs
 
-    def _targets(self, y, n_outputs_shape):
-        if len(self.outputs) != 1:
-            raise NotImplementedError("fastnn trains models with one output only")
+    def _specs(self):
+        if self._outputs_spec is None:
+            loss = self.loss if self.loss is not None else self._loss_id  # the same object
+            self._outputs_spec = compile_utils.resolve(self, loss, self._loss_weights,
+                                                       self._metric_ids)
+        return self._outputs_spec
+
+    def _targets(self, y):
+        """One prepared target array per output (None for an output without a loss)."""
         if y is None:
             raise ValueError("Training and evaluating need targets: pass `y` (the labels) "
                              "along with `x`")
-        y = data.numeric_array(y, "y", " Labels must be numbers (class indices or one-hot).")
-        if y.ndim == 0:
-            raise ValueError("`y` must have a batch dimension, received a scalar")
-        return self.loss.prepare_targets(y, (len(y),) + tuple(n_outputs_shape[1:]))
+        specs = self._specs()
+        names = self.output_names
+        if isinstance(y, dict):
+            unknown = sorted(set(y) - set(names))
+            if unknown:
+                raise ValueError(f"`y` has keys {unknown} that match no model output; the "
+                                 f"model's outputs are {names}")
+            ys = [y.get(n) for n in names]
+        elif len(names) > 1:
+            if not isinstance(y, (list, tuple)) or len(y) != len(names):
+                raise ValueError(f"Model '{self.name}' has {len(names)} outputs {names}: pass "
+                                 f"`y` as a list of {len(names)} arrays or a dict keyed by "
+                                 f"output names")
+            ys = list(y)
+        else:
+            ys = [y]
+        out = []
+        for spec, target in zip(specs, ys):
+            if spec.loss is None:
+                out.append(None)
+                continue
+            if target is None:
+                raise ValueError(f"No target given for output '{spec.name}', which has a loss")
+            what = "y" if len(names) == 1 else f"y['{spec.name}']"
+            target = data.numeric_array(target, what, " Labels must be numbers (class "
+                                        "indices or one-hot).")
+            if target.ndim == 0:
+                raise ValueError(f"`{what}` must have a batch dimension, received a scalar")
+            shape = self.outputs[spec.index].shape
+            out.append(spec.loss.prepare_targets(target, (len(target),) + tuple(shape[1:])))
+        return out
 
     def _prepare(self, x, y, what=""):
         xs = self._inputs(x, "x" + what)
-        y = self._targets(y, self.output_shape)
-        data.check_cardinality(xs, y)
+        ys = self._targets(y)
+        data.check_cardinality(xs, ys)
         for a in xs:
             data.check_finite(a, "x" + what)
-        data.check_finite(y, "y" + what)
+        for t in ys:
+            if t is not None:
+                data.check_finite(t, "y" + what)
         self._prepare_training_state()
-        return xs, y
+        return xs, ys
 
     def _prepare_training_state(self):
-        if self._metrics is None:
-            self._metrics = [metrics_module.get(m, self.loss, self.output_shape)
-                             for m in self._metric_ids]
-        self._fused_layer = self._find_fused_layer()
+        self._specs()
+        self._fused_layers = self._find_fused_layers()
+        # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
+        self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
 
-    def _find_fused_layer(self):
-        """The output layer whose activation the loss can take over (softmax + cross-entropy)."""
-        if getattr(self.loss, "from_logits", True) or self.loss.fused_activation is None:
-            return None
-        layer = self.outputs[0].node.layer
-        act = getattr(layer, "activation", None)
-        alone = self._output_consumers.get(id(self.outputs[0]), 0) == 0
-        ok = alone and hasattr(layer, "defer_activation") and act is not None
-        return layer if ok and act.name == self.loss.fused_activation else None
+    def _find_fused_layers(self):
+        """{output index: output layer} whose activation the loss can take over (softmax +
+        cross-entropy): the layer makes only that output and nothing else reads it."""
+        found = {}
+        for spec in self._outputs_spec:
+            loss = spec.loss
+            if loss is None or getattr(loss, "from_logits", True) or \
+                    loss.fused_activation is None:
+                continue
+            tensor = self.outputs[spec.index]
+            layer = tensor.node.layer
+            act = getattr(layer, "activation", None)
+            alone = (not self._output_read_by_layers(spec.index) and
+                     len(layer._inbound_nodes) == 1 and
+                     sum(t is tensor for t in self.outputs) == 1 and
+                     any(step is layer for step, *_ in self._plan))
+            if alone and hasattr(layer, "defer_activation") and act is not None and \
+                    act.name == loss.fused_activation:
+                found[spec.index] = layer
+        return found
 
     def _pack_parameters(self):
         """Trainable weights and gradients as views into two contiguous buffers."""
@@ -156,67 +278,96 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
+        self._packed_variables = variables
 
     # ---- one step ------------------------------------------------------------------
-    def _loss_step(self, xs, y, weights, training):
-        """Forward, loss and (when training) backward; returns (weighted loss sum, preds)."""
-        if len(y) == 0:  # a rank's empty share of a last global batch smaller than the job
+    def _loss_step(self, xs, ys, weights, training):
+        """Forward, losses and (when training) backward.  Returns (weighted total loss
+        summed over the batch, each loss-bearing output's unweighted loss sum, predictions
+        per output)."""
+        specs = [s for s in self._outputs_spec if s.loss is not None]
+        n = len(xs[0])
+        if n == 0:  # a rank's empty share of a last global batch smaller than the job
             if training:
                 self._flat_grads.fill(0)
-                for layer in self.layers:
+                for layer in self.walk_layers():
                     layer.skip_batch()
-            return 0.0, np.empty((0,) + tuple(self.output_shape[1:]), dtype=np.float32)
-        fused = self._fused_layer
-        if fused is not None:
-            fused.defer_activation = True
+            return 0.0, [0.0] * len(specs), [
+                np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
+        fused = self._fused_layers
+        for layer in fused.values():
+            layer.defer_activation = True
         try:
-            out = self.forward_graph(xs, training)[0]
-            if fused is not None:
-                per_sample, dout, preds = self.loss.forward_backward_logits(y, out)
-            else:
-                per_sample, dout = self.loss.forward_backward(y, out)
-                preds = out
-            if weights is not None:
-                per_sample = per_sample * weights
-                dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+            outs = self.forward_graph(xs, training)
+            preds, douts = list(outs), [None] * len(outs)
+            total, sums = 0.0, []
+            for spec in specs:
+                k, y = spec.index, ys[spec.index]
+                if k in fused:
+                    per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
+                else:
+                    per_sample, dout = spec.loss.forward_backward(y, outs[k])
+                if weights is not None:
+                    per_sample = per_sample * weights
+                    dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+                if spec.weight != 1.0:
+                    dout *= np.float32(spec.weight)
+                part = float(np.sum(per_sample))
+                sums.append(part)
+                total += spec.weight * part
+                douts[k] = dout
             if training:
-                self.backward_graph([dout])
+                self.backward_graph(douts)
         finally:
-            if fused is not None:
-                fused.defer_activation = False
-        return float(np.sum(per_sample)), preds
+            for layer in fused.values():
+                layer.defer_activation = False
+        if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
+            from fastnn.autodiff.layers import added_loss_total
+            total += added_loss_total(self._tape_layers) * n
+        return total, sums, preds
 
     @_interrupt.stops_at_batch_boundary
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient step on one batch; returns the batch's loss (and metrics)."""
         self._require_compiled("train_on_batch")
-        xs, y = self._prepare(x, y)
+        xs, ys = self._prepare(x, y)
         self._pack_parameters()
         dist = distributed.strategy()
         dist.broadcast_state(self, once=True)
-        w = data.sample_weights(y, class_weight, sample_weight)
-        return self._batch_result(*self._train_batch(xs, y, w, dist.start_batch(len(y))), y,
-                                  return_dict)
+        w = self._sample_weights(ys, class_weight, sample_weight)
+        logs = _Running(self._outputs_spec)
+        total, sums, preds = self._train_batch(xs, ys, w, dist.start_batch(len(xs[0])))
+        logs.add(total, sums, ys, preds, len(xs[0]))
+        return self._batch_result(logs, return_dict)
 
-    def _train_batch(self, xs, y, w, global_count):
-        total, preds = self._loss_step(xs, y, w, training=True)
+    def _sample_weights(self, ys, class_weight, sample_weight):
+        y = next(t for t in ys if t is not None)
+        if class_weight is not None and len(self.outputs) > 1:
+            raise ValueError("`class_weight` is only supported for Models with a single output.")
+        if isinstance(sample_weight, (dict, list, tuple)) and len(self.outputs) > 1:
+            raise ValueError("Per-output `sample_weight` (a list or dict) is not supported by "
+                             "fastnn yet: pass one array, which weighs every output's loss")
+        return data.sample_weights(y, class_weight, sample_weight)
+
+    def _train_batch(self, xs, ys, w, global_count):
+        total, sums, preds = self._loss_step(xs, ys, w, training=True)
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
-        distributed.strategy().average_gradients(self._flat_grads, len(y), global_count)
-        self.optimizer.apply(self._flat_params, self._flat_grads)
-        return total, preds
+        distributed.strategy().average_gradients(self._flat_grads, len(xs[0]), global_count)
+        self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
+        return total, sums, preds
 
-    def _batch_result(self, total, preds, y, return_dict):
-        for m in self._metrics:
-            m.reset()
-            m.update(y, preds)
-        logs = self._means(total, len(y))  # data-parallel: over every rank's batch
+    def _batch_result(self, running, return_dict):
+        logs = running.logs()  # data-parallel: over every rank's batch
         return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
-        xs, y = self._prepare(x, y)
-        w = data.sample_weights(y, None, sample_weight)
-        return self._batch_result(*self._loss_step(xs, y, w, training=False), y, return_dict)
+        xs, ys = self._prepare(x, y)
+        w = self._sample_weights(ys, None, sample_weight)
+        logs = _Running(self._outputs_spec)
+        total, sums, preds = self._loss_step(xs, ys, w, training=False)
+        logs.add(total, sums, ys, preds, len(xs[0]))
+        return self._batch_result(logs, return_dict)
 
     def predict_on_batch(self, x):
         return self._infer(x, training=False)
@@ -231,7 +382,7 @@ class Trainer:
             outs = [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
         else:
             outs = [o.copy() for o in self.forward_graph(xs, training=bool(training))]
-        return outs[0] if len(outs) == 1 else outs
+        return self._structure_outputs(outs)
 
     # ---- fit -------------------------------------------------------------------------
     @_interrupt.stops_at_batch_boundary  # Ctrl-C: KeyboardInterrupt between two steps
@@ -241,90 +392,164 @@ class Trainer:
             validation_batch_size=None, validation_freq=1):
         """Train the model for a fixed number of epochs; returns a `History`."""
         self._require_compiled("fit")
-        batch_size = data.check_batch_size(batch_size)
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
+        data.check_steps(validation_steps, "validation_steps")
+        val_batch_size = None if validation_batch_size is None else \
+            data.check_batch_size(validation_batch_size, "validation_batch_size")
         verbose = 1 if verbose == "auto" else verbose
-        xs, y = self._prepare(x, y)
-        w = data.sample_weights(y, class_weight, sample_weight)
+        source = None
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            self._check_source_support(x, validation_split)
+            source = data_adapters.get(x, y, sample_weight, steps_per_epoch, shuffle,
+                                       class_weight, batch_size)
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            xs, ys = self._prepare(x, y)
+            w = self._sample_weights(ys, class_weight, sample_weight)
+        val_batch_size = val_batch_size or batch_size
         val = None
-        if validation_data is not None:
+        if data_adapters.is_source(validation_data):
+            self._check_source_support(validation_data, 0)
+            val = data_adapters.get(validation_data, steps=validation_steps,
+                                    what="validation_steps")
+        elif validation_data is not None:
             vx, vy, vw = data.unpack_validation_data(validation_data)
-            val = self._prepare(vx, vy, what=" (validation_data)")
-            val = val + (data.sample_weights(val[1], None, vw),)
+            vxs, vys = self._prepare(vx, vy, what=" (validation_data)")
+            val = (vxs, vys, self._sample_weights(vys, None, vw))
         elif validation_split:
-            arrays = xs + [y] + ([w] if w is not None else [])
+            present = [t for t in ys if t is not None]
+            arrays = xs + present + ([w] if w is not None else [])
             train, held = data.train_validation_split(arrays, validation_split)
-            xs, y, w = train[:len(xs)], train[len(xs)], (train[-1] if w is not None else None)
-            val = (held[:len(xs)], held[len(xs)], None)
-        self._pack_parameters()
+            n_x = len(xs)
+            xs, w = train[:n_x], (train[-1] if w is not None else None)
+            val_ys, train_ys, j = [], [], n_x
+            for t in ys:
+                train_ys.append(None if t is None else train[j])
+                val_ys.append(None if t is None else held[j])
+                j += t is not None
+            ys = train_ys
+            val = (held[:n_x], val_ys, None)
+        if self._graph_built:
+            self._pack_parameters()
         dist = distributed.strategy()
-        n = len(y)
-        global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
-        steps = -(-n // global_batch)
-        if steps_per_epoch is not None:
-            steps = min(steps, int(steps_per_epoch))
+        if source is not None:
+            steps = source.steps_hint
+        else:
+            n = len(xs[0])
+            global_batch = batch_size * dist.size  # data-parallel: `batch_size` is per rank
+            steps = -(-n // global_batch)
+            if steps_per_epoch is not None:
+                steps = min(steps, int(steps_per_epoch))
         cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0 and dist.is_chief, model=self,
             verbose=verbose, epochs=epochs, steps=steps)
         self.stop_training = False
         self._initial_epoch = None
         cbs.on_train_begin()
-        dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
+        if self._graph_built:
+            dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
-        for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch)
-            order = random.generator().permutation(n) if shuffle else None
-            logs = self._train_epoch(xs, y, w, order, global_batch, steps, cbs)
-            if val is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_loop(val[0], val[1], val[2],
-                                               validation_batch_size or batch_size, cbs)
-                logs.update({"val_" + k: v for k, v in val_logs.items()})
-            cbs.on_epoch_end(epoch, logs)
-            _interrupt.raise_if_pending()
-            if self._should_stop():
-                break
+        try:
+            for epoch in range(initial_epoch, epochs):
+                cbs.on_epoch_begin(epoch)
+                if source is not None:
+                    batches = self._source_batches(source, class_weight)
+                else:
+                    order = random.generator().permutation(n) if shuffle else None
+                    batches = self._array_batches(xs, ys, w, order, global_batch, steps)
+                epoch_logs = self._train_epoch(batches, cbs)
+                if source is not None and source.ran_out:
+                    self.stop_training = True
+                    if not epoch_logs:  # nothing left to read: this epoch did not happen
+                        break
+                logs = epoch_logs
+                if val is not None and (epoch + 1) % validation_freq == 0:
+                    if isinstance(val, data_adapters.EpochIterator):
+                        val_batches = self._source_batches(val, None)
+                    else:
+                        val_batches = self._array_eval_batches(*val, val_batch_size,
+                                                               validation_steps)
+                    val_logs = self._evaluate_loop(val_batches, cbs)
+                    logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, logs)
+                _interrupt.raise_if_pending()
+                if self._should_stop():
+                    break
+        finally:
+            for it in (source, val):
+                if isinstance(it, data_adapters.EpochIterator):
+                    it.close()
         cbs.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, xs, y, w, order, batch_size, steps, cbs):
+    def _check_source_support(self, x, validation_split):
+        if validation_split:
+            raise ValueError(f"`validation_split` is only supported for Tensors or NumPy arrays, "
+                             f"found following types in the input: {type(x)}")
+        if distributed.strategy().active:
+            raise NotImplementedError("fastnn's data-parallel training reads NumPy arrays: pass "
+                                      f"arrays instead of a {type(x).__name__}")
+
+    def _source_batches(self, source, class_weight, targets=True):
+        """Prepared `(xs, ys, w, count)` batches of one epoch of a non-array source; the
+        batch is named in the error when one is malformed."""
+        epoch = source.epoch()
+        try:
+            for step, (x, y, sw) in epoch:
+                try:
+                    if not targets:
+                        xs = self._inputs(x)
+                        for a in xs:
+                            data.check_finite(a, "x")
+                        yield xs, None, None, data.check_cardinality(xs, None, allow_empty=True)
+                        continue
+                    xs, ys = self._prepare(x, y)
+                    w = self._sample_weights(ys, class_weight, sw)
+                except ValueError as exc:
+                    raise ValueError(f"Batch {step} of the {source.kind}: {exc}") from None
+                if step == 0:
+                    self._pack_parameters()  # the first batch may have built the model
+                yield xs, ys, w, len(xs[0])
+        finally:
+            epoch.close()
+
+    def _array_batches(self, xs, ys, w, order, batch_size, steps):
         dist = distributed.strategy()
-        for m in self._metrics:
-            m.reset()
-        seen, loss_sum, logs = 0, 0.0, {}
+        n = len(xs[0])
         for step in range(steps):
-            cbs.on_train_batch_begin(step)
-            lo, hi = step * batch_size, min((step + 1) * batch_size, len(y))
+            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             count = hi - lo
             lo, hi = dist.shard(lo, hi)  # this rank's slice of the global batch
             if order is None:
-                bx, by = [a[lo:hi] for a in xs], y[lo:hi]
+                bx = [a[lo:hi] for a in xs]
+                by = [None if t is None else t[lo:hi] for t in ys]
                 bw = None if w is None else w[lo:hi]
             else:
                 idx = order[lo:hi]
                 bx = [self._gather.take(a, idx, i) for i, a in enumerate(xs)]
-                by = self._gather.take(y, idx, "y")
+                by = [None if t is None else self._gather.take(t, idx, ("y", k))
+                      for k, t in enumerate(ys)]
                 bw = None if w is None else w[idx]
-            total, preds = self._train_batch(bx, by, bw, count)
-            seen += hi - lo
-            loss_sum += total
-            for m in self._metrics:
-                m.update(by, preds)
-            logs = self._means(loss_sum, seen)
-            cbs.on_train_batch_end(step, logs)
-            _interrupt.raise_if_pending()
-            if self._should_stop():
-                break
-        return dict(logs)
+            yield bx, by, bw, count
 
-    def _means(self, loss_sum, seen):
-        """Loss and metrics averaged over the samples seen; data-parallel, over every rank's."""
-        dist = distributed.strategy()
-        if not dist.active:
-            return {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
-        sums = dist.sum([loss_sum, seen] + [v for m in self._metrics for v in (m._total, m._count)])
-        ratios = [t / c if c else 0.0 for t, c in zip(sums[2::2], sums[3::2])]
-        return {"loss": sums[0] / sums[1], **{m.name: r for m, r in zip(self._metrics, ratios)}}
+    def _train_epoch(self, batches, cbs):
+        running, logs = None, {}
+        try:
+            for step, (bx, by, bw, count) in enumerate(batches):
+                if running is None:  # after the first batch: a source may have built the model
+                    running = _Running(self._outputs_spec)
+                cbs.on_train_batch_begin(step)
+                total, sums, preds = self._train_batch(bx, by, bw, count)
+                running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
+                logs = running.logs()
+                cbs.on_train_batch_end(step, logs)
+                _interrupt.raise_if_pending()
+                if self._should_stop():
+                    break
+        finally:
+            batches.close()
+        return dict(logs)
 
     def _should_stop(self):
         """Whether to stop; data-parallel, every rank stops when any rank's callbacks asked."""
@@ -335,52 +560,80 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Loss and metrics on the data: a scalar, `[loss, *metrics]`, or a dict."""
+        if kwargs:
+            raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}")
         self._require_compiled("evaluate")
-        batch_size = data.check_batch_size(batch_size)
+        data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
-        xs, y = self._prepare(x, y)
-        w = data.sample_weights(y, None, sample_weight)
         dist = distributed.strategy()
-        n_steps = -(-dist.shard_len(len(y)) // batch_size)
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            self._check_source_support(x, 0)
+            source = data_adapters.get(x, y, sample_weight, steps, batch_size=batch_size,
+                                       what="steps")
+            batches, n_steps = self._source_batches(source, None), source.steps_hint
+        else:
+            batch_size = data.check_batch_size(batch_size)
+            xs, ys = self._prepare(x, y)
+            w = self._sample_weights(ys, None, sample_weight)
+            n_steps = -(-dist.shard_len(len(xs[0])) // batch_size)
+            if steps is not None:
+                n_steps = min(n_steps, steps)
+            batches = self._array_eval_batches(xs, ys, w, batch_size, steps)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and dist.is_chief, model=self,
                            verbose=verbose, epochs=1, steps=n_steps)
-        logs = self._evaluate_loop(xs, y, w, batch_size, cbs)
+        logs = self._evaluate_loop(batches, cbs)
         if return_dict:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
-    def _evaluate_loop(self, xs, y, w, batch_size, cbs):
-        *xs, y, w = distributed.strategy().shard_arrays(xs + [y, w])  # data-parallel: a part each
-        for m in self._metrics:
-            m.reset()
+    def _array_eval_batches(self, xs, ys, w, batch_size, steps=None):
+        *parts, w = distributed.strategy().shard_arrays(xs + ys + [w])  # data-parallel: a part each
+        xs, ys = parts[:len(xs)], parts[len(xs):]
+        n = len(xs[0])
+        n_steps = -(-n // batch_size)
+        if steps is not None:
+            n_steps = min(n_steps, steps)
+        for step in range(n_steps):
+            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+            yield ([a[lo:hi] for a in xs], [None if t is None else t[lo:hi] for t in ys],
+                   None if w is None else w[lo:hi], hi - lo)
+
+    def _evaluate_loop(self, batches, cbs):
         cbs.on_test_begin()
-        seen, loss_sum, logs = 0, 0.0, {}
-        for step in range(-(-len(y) // batch_size)):
-            cbs.on_test_batch_begin(step)
-            lo, hi = step * batch_size, min((step + 1) * batch_size, len(y))
-            total, preds = self._loss_step([a[lo:hi] for a in xs], y[lo:hi],
-                                           None if w is None else w[lo:hi], training=False)
-            seen += hi - lo
-            loss_sum += total
-            for m in self._metrics:
-                m.update(y[lo:hi], preds)
-            logs = {"loss": loss_sum / seen, **{m.name: m.result() for m in self._metrics}}
-            cbs.on_test_batch_end(step, logs)
-            _interrupt.raise_if_pending()
-        logs = self._means(loss_sum, seen)  # data-parallel: over every rank's part
+        running, logs = None, {}
+        try:
+            for step, (bx, by, bw, count) in enumerate(batches):
+                if running is None:
+                    running = _Running(self._outputs_spec)
+                cbs.on_test_batch_begin(step)
+                total, sums, preds = self._loss_step(bx, by, bw, training=False)
+                running.add(total, sums, by, preds, count)
+                logs = running.logs(local=True)
+                cbs.on_test_batch_end(step, logs)
+                _interrupt.raise_if_pending()
+        finally:
+            batches.close()
+        if running is None:  # data-parallel: a rank whose part is empty still joins the sums
+            running = _Running(self._specs())
+        logs = running.logs()  # data-parallel: over every rank's part
         cbs.on_test_end(logs)
         return dict(logs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs, computed batch by batch (float32 arrays)."""
-        batch_size = data.check_batch_size(batch_size)
+        data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
+        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
+            return self._predict_source(x, batch_size, verbose, steps, callbacks)
+        batch_size = data.check_batch_size(batch_size)
         xs = self._inputs(x)
         n = data.check_cardinality(xs, None)
         for a in xs:
             data.check_finite(a, "x")
         n_steps = -(-n // batch_size)
+        if steps is not None and steps < n_steps:
+            n_steps, n = steps, min(n, steps * batch_size)
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
                            model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_predict_begin()
@@ -394,4 +647,78 @@ class Trainer:
                 r[lo:hi] = o
             cbs.on_predict_batch_end(step, {"outputs": results})
         cbs.on_predict_end()
-        return results[0] if len(results) == 1 else results
+        return self._structure_outputs(results)
+
+    def _predict_source(self, x, batch_size, verbose, steps, callbacks):
+        """predict() on a generator, PyDataset or dataset: the outputs of every batch, joined."""
+        self._check_source_support(x, 0)
+        source = data_adapters.get(x, steps=steps, batch_size=batch_size, what="steps")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
+                           model=self, verbose=verbose, epochs=1, steps=source.steps_hint)
+        cbs.on_predict_begin()
+        parts = None
+        batches = self._source_batches(source, None, targets=False)
+        try:
+            for step, (bx, _, _, count) in enumerate(batches):
+                if parts is None:
+                    parts = [[] for _ in self.outputs]
+                cbs.on_predict_batch_begin(step)
+                outs = self.forward_graph(bx, training=False) if count else \
+                    [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
+                for p, o in zip(parts, outs):
+                    p.append(o.copy())
+                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
+        finally:
+            batches.close()
+            source.close()
+        cbs.on_predict_end()
+        if parts is None:
+            raise ValueError("predict() received no batches from the "
+                             f"{source.kind}: it yielded nothing")
+        return self._structure_outputs([np.concatenate(p) for p in parts])
+
+
+class _Running:
+    """Running means over an epoch of the loss, each output's loss and the metrics,
+    weighted by batch size; data-parallel, `logs()` sums over every rank's samples."""
+
+    def __init__(self, specs):
+        self.specs = specs
+        self.loss_specs = [s for s in specs if s.loss is not None]
+        self.metrics = [(key, m, s.index) for s in specs for key, m in s.metrics]
+        for _, m, _ in self.metrics:
+            m.reset()
+        self.seen, self.loss_sum = 0, 0.0
+        self.sums = [0.0] * len(self.loss_specs)
+        self.keys = compile_utils.log_keys(specs)
+
+    def add(self, total, sums, ys, preds, count):
+        self.seen += count
+        self.loss_sum += total
+        for i, v in enumerate(sums):
+            self.sums[i] += v
+        for _, m, k in self.metrics:
+            if ys[k] is not None:
+                m.update(ys[k], preds[k])
+
+    def logs(self, local=False):
+        dist = distributed.strategy()
+        if local or not dist.active:
+            seen = self.seen or 1
+            values = {"loss": self.loss_sum / seen}
+            for s, v in zip(self.loss_specs, self.sums):
+                if s.loss_key:
+                    values[s.loss_key] = v / seen
+            values.update({key: m.result() for key, m, _ in self.metrics})
+        else:
+            totals = dist.sum([self.loss_sum, self.seen] + self.sums +
+                              [v for _, m, _ in self.metrics for v in (m._total, m._count)])
+            seen = totals[1] or 1
+            values = {"loss": totals[0] / seen}
+            for s, v in zip(self.loss_specs, totals[2:2 + len(self.sums)]):
+                if s.loss_key:
+                    values[s.loss_key] = v / seen
+            rest = totals[2 + len(self.sums):]
+            for (key, _, _), t, c in zip(self.metrics, rest[0::2], rest[1::2]):
+                values[key] = t / c if c else 0.0
+        return {k: values[k] for k in self.keys}

@@ -17,6 +17,9 @@ def _expect(condition, what):
 
 def serialize_layer(layer):
     """`{"module", "class_name", "config", "registered_name", "build_config"}` like Keras."""
+    from fastnn.models import Model
+    if isinstance(layer, Model):  # a nested model: written as a whole model is
+        return serialize_model(layer)
     out = {"module": "keras.layers", "class_name": type(layer).__name__,
            "config": layer.get_config(), "registered_name": None}
     build = None if isinstance(layer, InputLayer) else layer.build_config()
@@ -42,7 +45,13 @@ def deserialize_layer(obj, custom_objects=None):
     _expect(isinstance(obj, dict) and isinstance(obj.get("class_name"), str)
             and isinstance(obj.get("config"), dict), f"a layer entry must be a dict with "
             f"'class_name' and 'config', received {str(obj)[:200]}")
-    cls = _find_class(obj["class_name"], custom_objects, Layer)
+    from fastnn.models import Model
+    name = obj["class_name"]
+    if name in ("Sequential", "Functional", "Model") and name not in (custom_objects or {}) or \
+            isinstance((custom_objects or {}).get(name), type) and \
+            issubclass(custom_objects[name], Model):
+        return deserialize_model(obj, custom_objects)
+    cls = _find_class(name, custom_objects, Layer)
     try:
         return cls.from_config(dict(obj["config"]))
     except TypeError as exc:
@@ -51,142 +60,195 @@ def deserialize_layer(obj, custom_objects=None):
 
 
 # ---- Functional graphs ----------------------------------------------------------------
-def keras_layer_order(inputs, outputs):
-    """Layers in the order Keras lists them (`model.layers`, the weights file, the config):
-    by decreasing depth from the outputs, ties broken by when a depth-first walk from the
-    outputs first meets them (keras/src/ops/function.py's map_graph).  Input layers
-    included; every layer here has exactly one node."""
-    first_seen, post_order, done = {}, [], set()
-
-    def visit(tensor):
-        node = tensor.node
-        if id(node) in done:
-            return
-        first_seen.setdefault(id(node.layer), len(first_seen))
-        for t in node.inputs:
-            visit(t)
-        done.add(id(node))
-        post_order.append(node)
-
-    for t in outputs:
-        visit(t)
-    depth = {}
-    for node in reversed(post_order):
-        d = depth.setdefault(id(node), 0)
-        for t in node.inputs:
-            depth[id(t.node)] = max(depth.get(id(t.node), 0), d + 1)
-    nodes = list(post_order)
-    for t in inputs:  # inputs the outputs do not depend on come last, like Keras
-        if id(t.node) not in depth:
-            depth[id(t.node)], first_seen[id(t.node.layer)] = 0, -1
-            nodes.append(t.node)
-    nodes.sort(key=lambda n: (-depth[id(n)], first_seen[id(n.layer)]))
-    return [n.layer for n in nodes]
+def _node_index(tensor, own_nodes):
+    """Keras's node index of the call that made `tensor`: its place among the calls of
+    its layer that belong to this model (a nested Functional counts its built-in node)."""
+    from fastnn.models import Model
+    layer = tensor.node.layer
+    index = [n for n in layer._inbound_nodes if id(n) in own_nodes].index(tensor.node) \
+        if id(tensor.node) in own_nodes else 0
+    return index + (1 if type(layer) is Model else 0)
 
 
-def _tensor_ref(tensor):
+def _tensor_ref(tensor, own_nodes):
     return {"class_name": "__keras_tensor__",
             "config": {"shape": list(tensor.shape), "dtype": "float32",
-                       "keras_history": [tensor.node.layer.name, 0, 0]}}
+                       "keras_history": [tensor.node.layer.name,
+                                         _node_index(tensor, own_nodes), tensor.index]}}
 
 
-def _layer_refs(tensors):
-    refs = [[t.node.layer.name, 0, 0] for t in tensors]
+def _serialize_call_value(value, own_nodes):
+    from fastnn.layers.layer import KerasTensor
+    if isinstance(value, KerasTensor):
+        return _tensor_ref(value, own_nodes)
+    if isinstance(value, (list, tuple)):
+        return [_serialize_call_value(v, own_nodes) for v in value]
+    if isinstance(value, dict):
+        return {k: _serialize_call_value(v, own_nodes) for k, v in value.items()}
+    return value
+
+
+def _layer_refs(tensors, own_nodes):
+    refs = [[t.node.layer.name, _node_index(t, own_nodes), t.index] for t in tensors]
     return refs[0] if len(refs) == 1 else refs
 
 
 def functional_config(model):
+    from fastnn.models import Model
+    own = {id(n) for n in model._nodes} | {id(t.node) for t in model.inputs}
     entries = []
-    node_of = {id(n.layer): n for n in model._nodes}
     for layer in model.layers:
         entry = serialize_layer(layer)
         entry["name"] = layer.name
-        node = node_of.get(id(layer))
-        if node is None:
-            entry["inbound_nodes"] = []
-        else:
-            refs = [_tensor_ref(t) for t in node.inputs]
-            entry["inbound_nodes"] = [{"args": [refs if len(refs) > 1 else refs[0]],
-                                       "kwargs": {}}]
+        nodes = []
+        for node in layer._inbound_nodes:
+            if id(node) not in own or not node.inputs:
+                continue
+            positional = node.inputs[:node.n_positional]
+            arg = [_tensor_ref(t, own) for t in positional] if node.takes_list else \
+                _tensor_ref(positional[0], own)
+            kwargs = {k: _serialize_call_value(v, own) for k, v in node.kwargs.items()}
+            if node.training is not None:
+                kwargs["training"] = node.training
+            if isinstance(layer, Model):
+                kwargs.setdefault("mask", None)
+            nodes.append({"args": [arg], "kwargs": kwargs})
+        entry["inbound_nodes"] = nodes
         entries.append(entry)
+    out_refs = _layer_refs(model.outputs, own)
+    if model._output_keys is not None:
+        out_refs = dict(zip(model._output_keys,
+                            [_layer_refs([t], own) for t in model.outputs]))
+    elif not model._single_output and len(model.outputs) == 1:
+        out_refs = [out_refs]
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
-            "input_layers": _layer_refs(model.inputs),
-            "output_layers": _layer_refs(model.outputs)}
+            "input_layers": _layer_refs(model.inputs, own), "output_layers": out_refs}
 
 
 def _history(ref, where):
-    """The producing layer's name from a `keras_history` [name, node, tensor] triple."""
-    _expect(isinstance(ref, (list, tuple)) and len(ref) == 3 and isinstance(ref[0], str),
+    """(layer name, node index, tensor index) from a `keras_history` triple."""
+    _expect(isinstance(ref, (list, tuple)) and len(ref) == 3 and isinstance(ref[0], str)
+            and all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i < 2 ** 31
+                    for i in ref[1:]),
             f"{where}: expected [layer_name, node_index, tensor_index], received {ref!r}")
-    if ref[1] != 0 or ref[2] != 0:
-        raise ValueError(f"{where}: the config reuses a layer or one of several outputs "
-                         f"({ref!r}); fastnn does not support shared layers yet")
-    return ref[0]
+    return tuple(ref)
 
 
-def _node_inputs(entry):
-    """Names of the layers feeding a Functional config entry, and whether it takes a list."""
-    nodes = entry.get("inbound_nodes", [])
-    _expect(isinstance(nodes, list) and len(nodes) <= 1,
-            f"layer '{entry.get('name')}' is called {len(nodes)} times; fastnn does not "
-            f"support shared layers yet")
-    if not nodes:
-        return None, False
-    node = nodes[0]
+def _is_tensor_ref(value):
+    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+
+
+def _call_refs(value, where):
+    """The keras_history triples in a serialized call value, in order."""
+    if _is_tensor_ref(value):
+        _expect(isinstance(value.get("config"), dict), f"{where}: bad tensor {str(value)[:200]}")
+        return [_history(value["config"].get("keras_history"), where)]
+    if isinstance(value, list):
+        return [r for v in value for r in _call_refs(v, where)]
+    if isinstance(value, dict):
+        return [r for v in value.values() for r in _call_refs(v, where)]
+    return []
+
+
+def _parse_node(entry, node):
+    """(refs of the positional input(s), whether a list, tensor kwargs, training flag)."""
+    where = f"layer '{entry.get('name')}'"
     _expect(isinstance(node, dict) and isinstance(node.get("args"), list)
-            and len(node["args"]) == 1, f"layer '{entry.get('name')}': unexpected inbound "
-            f"node {str(node)[:200]}")
-    extra = {k: v for k, v in (node.get("kwargs") or {}).items() if v is not None}
-    _expect(not extra, f"layer '{entry.get('name')}' is called with arguments {extra}, "
-            f"which fastnn does not support")
+            and len(node["args"]) == 1, f"{where}: unexpected inbound node {str(node)[:200]}")
+    kwargs = dict(node.get("kwargs") or {})
+    _expect(isinstance(kwargs, dict), f"{where}: call kwargs must be a dict")
+    training = kwargs.pop("training", None)
+    _expect(training is None or isinstance(training, bool),
+            f"{where}: training must be a bool or null, received {training!r}")
+    kwargs.pop("mask", None) if kwargs.get("mask") is None else None
     arg = node["args"][0]
     many = isinstance(arg, list)
-    refs = arg if many else [arg]
-    names = []
-    for ref in refs:
-        _expect(isinstance(ref, dict) and isinstance(ref.get("config"), dict),
-                f"layer '{entry.get('name')}': unexpected input {str(ref)[:200]}")
-        names.append(_history(ref["config"].get("keras_history"), f"layer '{entry['name']}'"))
-    return names, many
+    refs = _call_refs(arg, where)
+    _expect(refs and (many or _is_tensor_ref(arg)), f"{where}: unexpected input {str(arg)[:200]}")
+    return refs, many, kwargs, training
 
 
 def functional_from_config(cls, config, custom_objects=None):
+    from fastnn.models import Model
     _expect(isinstance(config, dict) and isinstance(config.get("layers"), list),
             "a Functional config needs a 'layers' list")
-    outputs, pending = {}, []
+    layers, pending = {}, []
     for entry in config["layers"]:
         _expect(isinstance(entry, dict) and isinstance(entry.get("name"), str),
                 f"each layer entry needs a 'name', received {str(entry)[:200]}")
         layer = deserialize_layer(entry, custom_objects)
-        _expect(layer.name == entry["name"] and entry["name"] not in outputs,
+        _expect(layer.name == entry["name"] and entry["name"] not in layers,
                 f"layer name '{entry['name']}' is missing from its config or repeated")
-        sources, many = _node_inputs(entry)
-        if sources is None:
+        layers[layer.name] = layer
+        nodes = entry.get("inbound_nodes", [])
+        _expect(isinstance(nodes, list), f"layer '{layer.name}': inbound_nodes must be a list")
+        if not nodes:
             _expect(isinstance(layer, InputLayer), f"layer '{layer.name}' has no inputs")
-            outputs[layer.name] = layer.output
-        else:
-            pending.append((layer, sources, many))
-    while pending:  # call each layer once everything it reads exists
-        ready = [p for p in pending if all(s in outputs for s in p[1])]
-        _expect(ready, f"layers {[p[0].name for p in pending]} read layers that are not in "
-                f"the config")
-        for layer, sources, many in ready:
-            args = [outputs[s] for s in sources]
-            outputs[layer.name] = layer(args if many else args[0])
-            pending.remove((layer, sources, many))
+        for node in nodes:
+            pending.append((layer, entry, _parse_node(entry, node)))
 
-    def tensors(refs, what):
+    def tensor(ref, where):
+        name, node_index, tensor_index = ref
+        _expect(name in layers, f"{where}: reads unknown layer '{name}'")
+        layer = layers[name]
+        if type(layer) is Model:  # Keras counts a Functional's built-in node
+            node_index -= 1
+        nodes = layer._inbound_nodes
+        if not 0 <= node_index < len(nodes):
+            return None
+        outs = nodes[node_index].outputs
+        _expect(0 <= tensor_index < len(outs), f"{where}: layer '{name}' has no output "
+                f"{tensor_index}")
+        return outs[tensor_index]
+
+    def rebuild(value, where):
+        if _is_tensor_ref(value):
+            return tensor(_history(value["config"].get("keras_history"), where), where)
+        if isinstance(value, list):
+            return [rebuild(v, where) for v in value]
+        if isinstance(value, dict):
+            return {k: rebuild(v, where) for k, v in value.items()}
+        return value
+
+    while pending:  # call each layer, its calls in order, once everything they read exists
+        progressed = False
+        for item in list(pending):
+            layer, entry, (refs, many, kwargs, training) = item
+            earlier = [p for p in pending if p[0] is layer]
+            if earlier[0] is not item:
+                continue  # a layer's calls are replayed in their order
+            where = f"layer '{layer.name}'"
+            inputs = [tensor(r, where) for r in refs]
+            call_kwargs = rebuild(kwargs, where)
+            if any(t is None for t in inputs) or None in _flat(call_kwargs):
+                continue
+            layer(inputs if many else inputs[0], training=training, **call_kwargs)
+            pending.remove(item)
+            progressed = True
+        _expect(progressed, f"layers {[p[0].name for p in pending]} read layers or calls "
+                f"that are not in the config")
+
+    def outputs_of(refs, what):
+        if isinstance(refs, dict):
+            return {k: outputs_of(v, what) for k, v in refs.items()}
         _expect(isinstance(refs, list) and refs, f"'{what}' must be a non-empty list")
-        refs = refs if isinstance(refs[0], list) else [refs]
-        names = [_history(r, what) for r in refs]
-        _expect(all(n in outputs for n in names), f"'{what}' names unknown layers {names}")
-        return [outputs[n] for n in names]
+        many = isinstance(refs[0], list)
+        found = [tensor(_history(r, what), what) for r in (refs if many else [refs])]
+        _expect(all(t is not None for t in found), f"'{what}' names calls that do not exist")
+        return found if many else found[0]
 
-    inputs = tensors(config.get("input_layers"), "input_layers")
-    outs = tensors(config.get("output_layers"), "output_layers")
-    return cls(inputs=inputs if len(inputs) > 1 else inputs[0],
-               outputs=outs if len(outs) > 1 else outs[0], name=config.get("name"),
+    inputs = outputs_of(config.get("input_layers"), "input_layers")
+    outs = outputs_of(config.get("output_layers"), "output_layers")
+    return cls(inputs=inputs, outputs=outs, name=config.get("name"),
                trainable=config.get("trainable", True))
+
+
+def _flat(value):
+    if isinstance(value, dict):
+        return [x for v in value.values() for x in _flat(v)]
+    if isinstance(value, list):
+        return [x for v in value for x in _flat(v)]
+    return [value]
 
 
 # ---- Sequential -------------------------------------------------------------------------
@@ -222,20 +284,10 @@ def sequential_from_config(cls, config, custom_objects=None):
 # ---- whole models -------------------------------------------------------------------------
 def serialize_model(model):
     """The `config.json` object of a `.keras` file (without compile_config)."""
-    from fastnn.models import Model, Sequential
-    if type(model) is Sequential:
-        out = {"module": "keras", "class_name": "Sequential", "config": model.get_config(),
-               "registered_name": None}
-        shape = model._input_shape
-    elif type(model) is Model:
-        out = {"module": "keras.src.models.functional", "class_name": "Functional",
-               "config": model.get_config(), "registered_name": "Functional"}
-        shape = None
-    else:
-        name = type(model).__name__
-        out = {"module": type(model).__module__, "class_name": name,
-               "config": model.get_config(), "registered_name": name}
-        shape = model.inputs[0].shape if model._graph_built and len(model.inputs) == 1 else None
+    module, class_name, registered = model.keras_class_info()
+    out = {"module": module, "class_name": class_name, "config": model.get_config(),
+           "registered_name": registered}
+    shape = model.build_input_shape()
     out["build_config"] = {"input_shape": None if shape is None else list(shape)}
     return out
 

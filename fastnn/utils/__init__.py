@@ -3,6 +3,7 @@ from fastnn import random as _random
 from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
+from fastnn.utils.py_dataset import PyDataset, Sequence
 from fastnn.utils.sequence import pad_sequences
 
 
@@ -18,4 +19,5 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["Progbar", "pad_sequences", "plot_history", "set_random_seed", "to_categorical"]
+__all__ = ["Progbar", "PyDataset", "Sequence", "pad_sequences", "plot_history", "set_random_seed",
+           "to_categorical"]

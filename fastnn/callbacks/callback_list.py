@@ -1,0 +1,120 @@
+"""CallbackList: the callbacks of one fit/evaluate/predict call, run as one."""
+from fastnn.callbacks.callback import Callback
+from fastnn.callbacks.history import History
+from fastnn.callbacks.progbar_logger import ProgbarLogger
+
+
+class CallbackList(Callback):
+    """Container abstracting a list of callbacks.
+
+    A hook called on the list runs on every callback, in order, with one `logs`
+    dict (a callback may add keys that later ones see).
+
+    Args:
+        callbacks: List of `Callback` instances.
+        add_history: Whether to append a `History` if `callbacks` has none.
+        add_progbar: Whether to insert a `ProgbarLogger` first if `callbacks` has
+            none (so each epoch's line prints before other callbacks' messages).
+        model: The `Model` these callbacks are used with.
+        **params: If provided, passed to each callback via `set_params`.
+
+    Example:
+
+    >>> cbs = CallbackList(add_history=True, verbose=0, epochs=1, steps=1)
+    >>> cbs.on_train_begin(); cbs.on_epoch_end(0, {"loss": 0.25})
+    >>> cbs.callbacks[0].history
+    {'loss': [0.25]}
+    """
+
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False,
+                 model=None, **params):
+        self.callbacks = list(callbacks) if callbacks else []
+        self._add_default_callbacks(add_history, add_progbar)
+        self.set_model(model)
+        self.set_params(params)
+
+    def _add_default_callbacks(self, add_history, add_progbar):
+        self._history = next((c for c in self.callbacks if isinstance(c, History)), None)
+        self._progbar = next((c for c in self.callbacks if isinstance(c, ProgbarLogger)), None)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.insert(0, self._progbar)
+        if self._history is None and add_history:
+            self._history = History()
+            self.callbacks.append(self._history)
+
+    def append(self, callback):
+        self.callbacks.append(callback)
+
+    def set_params(self, params):
+        self.params = params
+        if params:
+            for callback in self.callbacks:
+                callback.set_params(params)
+
+    def set_model(self, model):
+        if model is not None:
+            self.model = model
+            if self._history is not None:
+                model.history = self._history
+            for callback in self.callbacks:
+                callback.set_model(model)
+
+    def _call(self, hook, *args):
+        # Keras passes logs positionally to epoch and begin/end hooks, by
+        # keyword to batch hooks; every callback sees the same dict.
+        *args, logs = args
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            getattr(callback, hook)(*args, logs)
+
+    def _call_batch(self, hook, batch, logs):
+        logs = {} if logs is None else logs
+        for callback in self.callbacks:
+            getattr(callback, hook)(batch, logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._call("on_epoch_begin", epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._call("on_epoch_end", epoch, logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._call_batch("on_train_batch_begin", batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._call_batch("on_train_batch_end", batch, logs)
+
+    def on_test_batch_begin(self, batch, logs=None):
+        self._call_batch("on_test_batch_begin", batch, logs)
+
+    def on_test_batch_end(self, batch, logs=None):
+        self._call_batch("on_test_batch_end", batch, logs)
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        self._call_batch("on_predict_batch_begin", batch, logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._call_batch("on_predict_batch_end", batch, logs)
+
+    def on_train_begin(self, logs=None):
+        self._call("on_train_begin", logs)
+
+    def on_train_end(self, logs=None):
+        self._call("on_train_end", logs)
+
+    def on_test_begin(self, logs=None):
+        self._call("on_test_begin", logs)
+
+    def on_test_end(self, logs=None):
+        self._call("on_test_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._call("on_predict_begin", logs)
+
+    def on_predict_end(self, logs=None):
+        self._call("on_predict_end", logs)
+
+    # As in Keras 2: the list's legacy batch hooks run the train batch hooks.
+    on_batch_begin = on_train_batch_begin
+    on_batch_end = on_train_batch_end

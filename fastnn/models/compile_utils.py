@@ -1,0 +1,117 @@
+"""What `compile()` was given, matched to the model's outputs as Keras matches it.
+
+`loss` may be one loss (used for every output), a list (one per output, None for an
+output without a loss) or a dict keyed by output names; `loss_weights` and `metrics`
+likewise (metrics: a list for a single-output model; a list of lists or a dict for
+several outputs).  The logged names follow Keras 3: `loss` is the weighted sum, and with
+more than one loss each output adds `<output>_loss` (unweighted) and each metric is
+logged as `<output>_<metric>`.
+"""
+import numbers
+
+from fastnn import losses, metrics as metrics_module
+
+
+class OutputSpec:
+    """One model output's loss, loss weight and metrics."""
+
+    def __init__(self, index, name, loss, weight):
+        self.index, self.name, self.loss, self.weight = index, name, loss, weight
+        self.loss_key = None
+        self.metrics = []  # (logged key, metric object)
+
+
+def _per_output(value, names, what, allow_single):
+    """`value` spread over the outputs: a list in output order, from a single value, a
+    list/tuple or a dict keyed by output names."""
+    n = len(names)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(names))
+        if unknown:
+            raise ValueError(f"In the dict argument `{what}`, key(s) {unknown} do not "
+                             f"correspond to any model output. Received: {what}={value}; "
+                             f"the model's outputs are {names}")
+        return [value.get(name) for name in names]
+    if isinstance(value, (list, tuple)) and (n > 1 or what == "loss_weights"):
+        if len(value) != n:
+            raise ValueError(f"`{what}` has {len(value)} entries, but the model has {n} "
+                             f"outputs {names}; pass one per output (None for none), or a "
+                             f"dict keyed by output names")
+        return list(value)
+    if not allow_single and n > 1:
+        raise ValueError(f"Invalid `{what}`: with several outputs it should be a dict or a "
+                         f"list matching the outputs of the model {names}. "
+                         f"Received: {what}={value!r}")
+    return [value] * n
+
+
+def resolve(model, loss, loss_weights, metrics):
+    """A list of OutputSpec, one per model output."""
+    names = model.output_names
+    n = len(names)
+    loss_list = _per_output(loss, names, "loss", allow_single=True)
+    if loss_weights is None:
+        weights = [1.0] * n
+    elif isinstance(loss_weights, numbers.Real) and not isinstance(loss_weights, bool) and n == 1:
+        weights = [loss_weights]
+    else:
+        weights = [1.0 if w is None else w for w in
+                   _per_output(loss_weights, names, "loss_weights", allow_single=False)]
+    for w in weights:
+        if isinstance(w, bool) or not isinstance(w, numbers.Real) or not w == w or \
+                abs(w) == float("inf"):
+            raise ValueError(f"`loss_weights` must be finite numbers, received {loss_weights!r}")
+    specs = [OutputSpec(k, names[k], None if l is None else losses.get(l), float(w))
+             for k, (l, w) in enumerate(zip(loss_list, weights))]
+    with_loss = [s for s in specs if s.loss is not None]
+    if not with_loss:
+        raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+    used = set()
+
+    def unique(key):  # outputs of one nested model share its name: key, key_1, ...
+        base, i = key, 0
+        while key in used:
+            i += 1
+            key = f"{base}_{i}"
+        used.add(key)
+        return key
+
+    if n > 1 and len(with_loss) > 1:
+        for s in with_loss:
+            s.loss_key = unique(f"{s.name}_loss")
+    if metrics is None:
+        metric_lists = [[] for _ in specs]
+    elif n == 1:
+        if isinstance(metrics, dict):
+            metric_lists = _per_output(metrics, names, "metrics", True)
+            metric_lists = [m if isinstance(m, (list, tuple)) else [m] for m in metric_lists]
+        elif not isinstance(metrics, (list, tuple)):
+            raise ValueError(f"Expected `metrics` to be a list, received "
+                             f"{type(metrics).__name__}")
+        else:
+            metric_lists = [list(metrics)]
+    else:
+        if isinstance(metrics, (list, tuple)) and metrics and not all(
+                isinstance(m, (list, tuple, type(None))) for m in metrics):
+            raise ValueError(f"Invalid `metrics`: with several outputs `metrics` should be a "
+                             f"dict or a list of lists matching the output names of the model "
+                             f"{names}. Received: metrics={list(metrics)!r}")
+        metric_lists = _per_output(metrics, names, "metrics", allow_single=False)
+        metric_lists = [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
+                        for m in metric_lists]
+    for spec, ids in zip(specs, metric_lists):
+        shape = model.outputs[spec.index].shape
+        for ident in ids:
+            metric = metrics_module.get(ident, spec.loss, shape)
+            key = unique(metric.name if n == 1 else f"{spec.name}_{metric.name}")
+            spec.metrics.append((key, metric))
+    return specs
+
+
+def log_keys(specs):
+    """The keys a step logs, in the order `evaluate` returns them: the loss, the outputs'
+    losses in output order, then the metrics (sorted by name with several outputs, as
+    Keras orders them)."""
+    keys = ["loss"] + [s.loss_key for s in specs if s.loss_key]
+    metric_keys = [key for s in specs for key, _ in s.metrics]
+    return keys + (sorted(metric_keys) if len(specs) > 1 else metric_keys)
