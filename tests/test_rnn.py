@@ -381,3 +381,17 @@ def test_functional_return_state_and_initial_state(rng, tmp_path):
         res = subprocess.run([TF_PYTHON, "-c", script, str(tmp_path)], capture_output=True,
                              text=True, env=env, timeout=300)
         assert res.returncode == 0 and "ok" in res.stdout, res.stderr[-2000:]
+
+
+def test_training_conv1d_global_pooling_model(rng):
+    """The timeseries-classification shape: Conv1D stacks, global pooling, softmax."""
+    from fastnn.layers import Conv1D, GlobalAveragePooling1D, MaxPooling1D
+    x = rng.standard_normal((128, 20, 1)).astype(np.float32)
+    y = (x[:, :, 0].mean(1) > 0).astype(np.int32)
+    model = Sequential([Input((20, 1)), Conv1D(8, 3, padding="same", activation="relu"),
+                        MaxPooling1D(), Conv1D(8, 3, padding="causal", activation="relu"),
+                        GlobalAveragePooling1D(), Dense(2, activation="softmax")])
+    model.compile(optimizer=Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    hist = model.fit(x, y, epochs=10, batch_size=16, verbose=0)
+    assert hist.history["loss"][-1] < 0.7 * hist.history["loss"][0]

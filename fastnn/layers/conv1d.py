@@ -137,7 +137,8 @@ class Conv1D(Layer):
         return self._y
 
     def backward(self, dy, need_dx=True):
-        dy = np.ascontiguousarray(self.activation.backward(dy, self._y), np.float32)
+        dy = np.ascontiguousarray(self.activation.backward(np.ascontiguousarray(dy, np.float32),
+                                                           self._y), np.float32)
         x4, work = self._x4, self._work(self._x4)
         dy4 = dy.reshape(dy.shape[0], 1, dy.shape[1], dy.shape[2])
         _C.conv2d_backward_weight(dy4, x4, (1, self.kernel_size), (1, self.strides),

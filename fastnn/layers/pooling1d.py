@@ -171,7 +171,8 @@ class GlobalAveragePooling1D(_GlobalPooling1D):
         dy = dy.reshape(dy.shape[0], -1)
         n, t, c = self._x_shape
         if self._weights is None:
-            return np.broadcast_to(dy[:, None, :] / t, (n, t, c)).astype(np.float32)
+            return np.ascontiguousarray(np.broadcast_to(dy[:, None, :] / t, (n, t, c)),
+                                        dtype=np.float32)
         return (self._weights[:, :, None] * dy[:, None, :]).astype(np.float32)
 
 
