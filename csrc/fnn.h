@@ -237,6 +237,45 @@ void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n
                      float learning_rate_power, float l1, float l2, float l2_shrinkage,
                      float beta);
 
+
+/* ---- Sequence models (embedding.c, rnn.c) -------------------------------------- */
+/* Embedding: y (n, D) = table (V, D) rows ids (n), every id in [0, V).  backward
+ * overwrites dtable with the scatter-add of dy's rows; threads split the D columns, so
+ * it is bitwise independent of the thread count. */
+void fnn_embedding_forward(float *y, const int32_t *ids, const float *table, int64_t n,
+                           int64_t V, int64_t D);
+void fnn_embedding_backward(float *dtable, const float *dy, const int32_t *ids, int64_t n,
+                            int64_t V, int64_t D);
+
+/* Recurrent layers over a whole sequence (rnn.c's header gives the maths).  x (N, T, K),
+ * w (K, G*U), r (U, G*U) with G = 1, 4 (LSTM i f c o), 3 (GRU z r h, reset_after);
+ * b (G*U), GRU (2, 3U), or NULL.  Glossary: T time steps, U units. */
+enum { FNN_RNN_SIMPLE = 0, FNN_RNN_LSTM = 1, FNN_RNN_GRU = 2 };
+enum { FNN_RNN_ACT_LINEAR = 0, FNN_RNN_ACT_TANH = 1, FNN_RNN_ACT_SIGMOID = 2, FNN_RNN_ACT_RELU = 3,
+       FNN_RNN_ACT_HARD_SIGMOID = 4 };
+typedef struct {
+    int64_t N, T, K, U;
+    int cell;                 /* FNN_RNN_* */
+    int activation;           /* FNN_RNN_ACT_* */
+    int recurrent_activation; /* FNN_RNN_ACT_* (LSTM and GRU gates) */
+    int reverse;              /* go_backwards: steps over t = T-1 .. 0 */
+    int return_sequences;     /* y (N, T, U) in processing order, else only hT */
+} fnn_rnn_shape;
+/* Floats the forward keeps for the backward (the caller holds them in between). */
+size_t fnn_rnn_state_size(const fnn_rnn_shape *s);
+size_t fnn_rnn_workspace_size(const fnn_rnn_shape *s);
+/* y (N, T, U) if return_sequences (else unused, may be NULL); hT, cT (N, U) the final
+ * states (cT: LSTM only, else may be NULL); h0, c0 initial states or NULL (zeros). */
+void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *x,
+                     const float *h0, const float *c0, const float *w, const float *r,
+                     const float *b, const fnn_rnn_shape *s, float *work, size_t work_size);
+/* Gradients for dy (N, T, U) if return_sequences (else NULL), dhT, dcT (N, U) those of
+ * the final states (or NULL: zero).  Writes dx (may be NULL: skipped), dh0, dc0 (NULL:
+ * skipped), dw, dr, db (NULL when the layer has no bias).  c0 as given to the forward. */
+void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, float *db,
+                      const float *dy, const float *dhT, const float *dcT, const float *state,
+                      const float *x, const float *c0, const float *w, const float *r,
+                      const fnn_rnn_shape *s, float *work, size_t work_size);
 /* ---- BatchNormalization (batchnorm.c): x seen as (A, C, B), C the normalized axis -- */
 /* Scratch floats for any of the three kernels below. */
 size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B);

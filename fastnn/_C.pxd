@@ -102,6 +102,25 @@ cdef extern from "fnn.h" nogil:
                          float learning_rate_power, float l1, float l2, float l2_shrinkage,
                          float beta)
 
+    # sequence models (embedding.c, rnn.c)
+    void fnn_embedding_forward(float *y, const int32_t *ids, const float *table, int64_t n,
+                               int64_t V, int64_t D)
+    void fnn_embedding_backward(float *dtable, const float *dy, const int32_t *ids, int64_t n,
+                                int64_t V, int64_t D)
+    enum: FNN_RNN_SIMPLE, FNN_RNN_LSTM, FNN_RNN_GRU
+    enum: FNN_RNN_ACT_LINEAR, FNN_RNN_ACT_TANH, FNN_RNN_ACT_SIGMOID, FNN_RNN_ACT_RELU, FNN_RNN_ACT_HARD_SIGMOID
+    ctypedef struct fnn_rnn_shape:
+        int64_t N, T, K, U
+        int cell, activation, recurrent_activation, reverse, return_sequences
+    size_t fnn_rnn_state_size(const fnn_rnn_shape *s)
+    size_t fnn_rnn_workspace_size(const fnn_rnn_shape *s)
+    void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *x,
+                         const float *h0, const float *c0, const float *w, const float *r,
+                         const float *b, const fnn_rnn_shape *s, float *work, size_t work_size)
+    void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, float *db,
+                          const float *dy, const float *dhT, const float *dcT, const float *state,
+                          const float *x, const float *c0, const float *w, const float *r,
+                          const fnn_rnn_shape *s, float *work, size_t work_size)
     size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B)
     void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
                              int64_t B, float *work, size_t work_size)

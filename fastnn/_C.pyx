@@ -413,6 +413,7 @@ def dense_backward_weight(dy, x, bint use_bias=True, out_kernel=None, out_bias=N
 include "_C_windows.pxi"
 include "_C_pointwise.pxi"
 include "_C_optimizers.pxi"
+include "_C_sequence.pxi"
 include "_C_normalization.pxi"
 include "_C_activations.pxi"
 include "_C_image.pxi"

@@ -389,6 +389,154 @@ def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
     accumulator[...] = new_acc
 
 
+# ---- sequence models: Embedding and the recurrent cells ----------------------------
+
+def embedding_forward(ids, table, out=None):
+    return _store(out, table[np.asarray(ids)])
+
+
+def embedding_backward(dy, ids, input_dim, out=None):
+    dtable = np.zeros((input_dim, dy.shape[-1]), dy.dtype)
+    np.add.at(dtable, np.asarray(ids).reshape(-1), dy.reshape(-1, dy.shape[-1]))
+    return _store(out, dtable)
+
+
+def _rnn_act(name):
+    return {"linear": lambda z: z, "tanh": np.tanh, "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+            "relu": lambda z: np.maximum(z, 0),
+            "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / 6}[name]
+
+
+def _gates(cell):
+    return {"simple": 1, "lstm": 4, "gru": 3}[cell]
+
+
+def _rnn_cell_step(cell, x_t, h, c, kernel, recurrent_kernel, bias, act, sig):
+    """One step of a cell: (h_t, c_t) from x_t (N, K) and the previous h, c (N, U)."""
+    U = recurrent_kernel.shape[0]
+    if cell == "simple":
+        z = x_t @ kernel + h @ recurrent_kernel
+        return act(z if bias is None else z + bias), c
+    if cell == "lstm":
+        z = x_t @ kernel + h @ recurrent_kernel
+        if bias is not None:
+            z = z + bias
+        i, f, g, o = sig(z[:, :U]), sig(z[:, U:2 * U]), act(z[:, 2 * U:3 * U]), sig(z[:, 3 * U:])
+        c = f * c + i * g
+        return o * act(c), c
+    xz = x_t @ kernel  # GRU, reset_after: bias[0] on the input side, bias[1] recurrent
+    hz = h @ recurrent_kernel
+    if bias is not None:
+        xz, hz = xz + bias[0], hz + bias[1]
+    z = sig(xz[:, :U] + hz[:, :U])
+    r = sig(xz[:, U:2 * U] + hz[:, U:2 * U])
+    hh = act(xz[:, 2 * U:] + r * hz[:, 2 * U:])
+    return z * h + (1 - z) * hh, c
+
+
+def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, cell="lstm",
+                activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
+                return_sequences=False, out=None, out_h=None, out_c=None, state=None, work=None):
+    """Step by step; returns (y, h, c, state) as fastnn._C.rnn_forward (state: None)."""
+    N, T, _ = x.shape
+    U = recurrent_kernel.shape[0]
+    act, sig = _rnn_act(activation), _rnn_act(recurrent_activation)
+    h = np.zeros((N, U), x.dtype) if h0 is None else h0
+    c = np.zeros((N, U), x.dtype) if c0 is None else c0
+    ys = []
+    for t in (range(T - 1, -1, -1) if go_backwards else range(T)):
+        h, c = _rnn_cell_step(cell, x[:, t], h, c, kernel, recurrent_kernel, bias, act, sig)
+        ys.append(h)
+    y = np.stack(ys, axis=1) if return_sequences else h
+    return (_store(out if return_sequences else out_h, y), _store(out_h, h) if return_sequences
+            else y, _store(out_c, c) if cell == "lstm" else None, None)
+
+
+def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
+                 cell="lstm", activation="tanh", recurrent_activation="sigmoid",
+                 go_backwards=False, return_sequences=False, need_dx=True, out_dx=None,
+                 out_dh0=None, out_dc0=None, out_kernel=None, out_recurrent_kernel=None,
+                 out_bias=None, work=None):
+    """Backward through time by reverse-mode differentiation of rnn_cell_step, written
+    out per cell: recompute the forward, keep each step's gates, walk the steps back."""
+    N, T, K = x.shape
+    U = recurrent_kernel.shape[0]
+    act, sig = _rnn_act(activation), _rnn_act(recurrent_activation)
+    dact = {"linear": lambda y: np.ones_like(y), "tanh": lambda y: 1 - y * y,
+            "sigmoid": lambda y: y * (1 - y), "relu": lambda y: (y > 0).astype(y.dtype),
+            "hard_sigmoid": lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6}
+    da, ds = dact[activation], dact[recurrent_activation]
+    order = list(range(T - 1, -1, -1) if go_backwards else range(T))
+    h = np.zeros((N, U), x.dtype) if h0 is None else h0
+    c = np.zeros((N, U), x.dtype) if c0 is None else c0
+    saved = []  # per step: (t, h_prev, c_prev, gates)
+    for t in order:
+        xz, hz = x[:, t] @ kernel, h @ recurrent_kernel
+        if cell == "gru":
+            if bias is not None:
+                xz, hz = xz + bias[0], hz + bias[1]
+            z, r = sig(xz[:, :U] + hz[:, :U]), sig(xz[:, U:2 * U] + hz[:, U:2 * U])
+            hh = act(xz[:, 2 * U:] + r * hz[:, 2 * U:])
+            saved.append((t, h, c, (z, r, hh, hz[:, 2 * U:])))
+            h = z * h + (1 - z) * hh
+        else:
+            a = xz + hz + (0 if bias is None else bias)
+            if cell == "simple":
+                hn = act(a)
+                saved.append((t, h, c, (hn,)))
+                h = hn
+            else:
+                i, f, g, o = sig(a[:, :U]), sig(a[:, U:2 * U]), act(a[:, 2 * U:3 * U]), sig(a[:, 3 * U:])
+                saved.append((t, h, c, (i, f, g, o)))
+                c = f * c + i * g
+                h = o * act(c)
+    dx = np.zeros_like(x)
+    dW, dR = np.zeros_like(kernel), np.zeros_like(recurrent_kernel)
+    db = None if bias is None else np.zeros_like(bias)
+    dh_ = np.zeros((N, U), x.dtype) if dh is None else dh.copy()
+    dc_ = np.zeros((N, U), x.dtype) if dc is None or cell != "lstm" else dc.copy()
+    if not return_sequences:
+        dh_ = dh_ + dy
+    c_next = c
+    for step in range(T - 1, -1, -1):
+        t, hp, cp, gates = saved[step]
+        if return_sequences:
+            dh_ = dh_ + dy[:, step]
+        if cell == "simple":
+            (hn,) = gates
+            dg = dh_ * da(hn)
+            dgr = dg
+            dh_ = dgr @ recurrent_kernel.T
+        elif cell == "lstm":
+            i, f, g, o = gates
+            ac = act(c_next)
+            dcc = dc_ + dh_ * o * da(ac)
+            dg = np.concatenate([dcc * g * ds(i), dcc * cp * ds(f), dcc * i * da(g),
+                                 dh_ * ac * ds(o)], axis=1)
+            dc_ = dcc * f
+            dgr = dg
+            dh_ = dgr @ recurrent_kernel.T
+            c_next = cp
+        else:
+            z, r, hh, rh = gates
+            dz = dh_ * (hp - hh) * ds(z)
+            dah = dh_ * (1 - z) * da(hh)
+            dr = dah * rh * ds(r)
+            dg = np.concatenate([dz, dr, dah], axis=1)
+            dgr = np.concatenate([dz, dr, dah * r], axis=1)
+            dh_ = dh_ * z + dgr @ recurrent_kernel.T
+        dx[:, t] = dg @ kernel.T
+        dW += x[:, t].T @ dg
+        dR += hp.T @ dgr
+        if bias is not None:
+            if cell == "gru":
+                db[0] += dg.sum(0)
+                db[1] += dgr.sum(0)
+            else:
+                db += dg.sum(0)
+    return (_store(out_dx, dx) if need_dx else None, _store(out_dh0, dh_),
+            _store(out_dc0, dc_) if cell == "lstm" else None, _store(out_kernel, dW),
+            _store(out_recurrent_kernel, dR), None if db is None else _store(out_bias, db))
 # ---- BatchNormalization (imagea) ---------------------------------------------------
 
 def _bn_axes(x, axis):

@@ -442,6 +442,40 @@ def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid"
     """(dkernel, dbias or None) of a grouped, dilated Conv2D."""
     return _C.gconv2d_backward_weight(_f32(dy), _f32(x), kernel_shape, strides, padding,
                                       dilation_rate, groups, use_bias)
+# ---- sequence models (csrc/embedding.c, csrc/rnn.c) -------------------------------------
+@_named
+def embedding_forward(ids, table):
+    """table[ids]: rows of a (V, D) table for integer ids of any shape."""
+    return _C.embedding_forward(_i32(ids), _f32(table))
+
+
+@_named
+def embedding_backward(dy, ids, input_dim):
+    """The (input_dim, D) table gradient: dy's rows scatter-added at ids."""
+    return _C.embedding_backward(_f32(dy), _i32(ids), int(input_dim))
+
+
+@_named
+def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, cell="lstm",
+                activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
+                return_sequences=False):
+    """A SimpleRNN/LSTM/GRU over x (N, T, K): (y, h, c, state); see fastnn._C.rnn_forward."""
+    return _C.rnn_forward(_f32(x), _f32(kernel), _f32(recurrent_kernel), _opt(bias), _opt(h0),
+                          _opt(c0), cell=cell, activation=activation,
+                          recurrent_activation=recurrent_activation,
+                          go_backwards=go_backwards, return_sequences=return_sequences)
+
+
+@_named
+def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
+                 cell="lstm", activation="tanh", recurrent_activation="sigmoid",
+                 go_backwards=False, return_sequences=False, need_dx=True):
+    """(dx, dh0, dc0, dkernel, drecurrent_kernel, dbias) for rnn_forward's `state`."""
+    return _C.rnn_backward(_f32(dy), _opt(dh), _opt(dc), _f32(state), _f32(x), _f32(kernel),
+                           _f32(recurrent_kernel), _opt(bias), _opt(h0), _opt(c0), cell=cell,
+                           activation=activation, recurrent_activation=recurrent_activation,
+                           go_backwards=go_backwards, return_sequences=return_sequences,
+                           need_dx=need_dx)
 
 
 # Every public function above, so the list cannot drift from the module (a tripwire in

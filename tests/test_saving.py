@@ -281,9 +281,9 @@ def test_unknown_and_hostile_classes_are_never_imported(tmp_path):
     src = tmp_path / "m.keras"
     trained_cnn().save(src)
     config = _config(src)
-    config["config"]["layers"][2]["class_name"] = "LSTM"
+    config["config"]["layers"][2]["class_name"] = "ConvLSTM2D"
     _rewrite(src, tmp_path / "bad.keras", config)
-    with pytest.raises(ValueError, match="Unknown layer class 'LSTM'"):
+    with pytest.raises(ValueError, match="Unknown layer class 'ConvLSTM2D'"):
         load_model(tmp_path / "bad.keras")
     # a config naming a module and function to run: fastnn never imports or calls it
     config = _config(src)

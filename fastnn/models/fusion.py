@@ -133,7 +133,7 @@ class BatchNormRelu:
 
 def _plain_relu(layer):
     if type(layer) is Activation:
-        return layer.activation is activations.relu and not layer.defer_activation
+        return layer.activation is activations.relu
     return type(layer).__name__ == "ReLU" and getattr(layer, "is_plain_relu", False)
 
 

@@ -82,15 +82,27 @@ def layer_paths(model):
     yield from walk(model, "")
 
 
+def variable_groups(model):
+    """(path, layer, variables) per weights group: a layer's `{path}/vars`, or where its
+    `weight_groups()` puts them (Keras keeps an LSTM's in `{path}/cell/vars`)."""
+    for path, layer in layer_paths(model):
+        groups = layer.weight_groups() if hasattr(layer, "weight_groups") else \
+            [("", own_variables(layer))]
+        for sub, variables in groups:
+            yield path + sub, layer, variables
+
+
 def write(model, h5, include_optimizer=True, attrs=None):
     """Write the model's weights (and optimizer state) into an open, empty h5py File;
     `attrs` become attributes of the file's root (Keras ignores them)."""
     for key, value in (attrs or {}).items():
         h5.attrs[key] = value
     for path, layer in layer_paths(model):
-        group = h5.create_group(f"{path}/vars")
+        h5.create_group(f"{path}/vars").attrs["name"] = layer.name
+    for path, layer, variables in variable_groups(model):
+        group = h5.require_group(f"{path}/vars")
         group.attrs["name"] = layer.name
-        for i, var in enumerate(own_variables(layer)):
+        for i, var in enumerate(variables):
             group.create_dataset(str(i), data=var.value)
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None:
@@ -123,9 +135,8 @@ def read(model, stored, skip_mismatch=False):
     fits."""
     staged, problems = [], []
     expected_paths = set()
-    for path, layer in layer_paths(model):
+    for path, layer, variables in variable_groups(model):
         expected_paths.add(path)
-        variables = own_variables(layer)
         found = stored.groups.get(f"{path}/vars", [])
         try:
             if len(found) != len(variables):

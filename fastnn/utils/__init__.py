@@ -10,6 +10,7 @@ from fastnn.utils.numerical import to_categorical
 from fastnn.utils.plotting import plot_history
 from fastnn.utils.progbar import Progbar
 from fastnn.utils.py_dataset import PyDataset, Sequence
+from fastnn.utils.sequence import pad_sequences
 
 
 def set_random_seed(seed):
@@ -24,7 +25,7 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "plot_history", "image_dataset_from_directory",
+__all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "pad_sequences", "plot_history", "image_dataset_from_directory",
            "model_to_dot", "plot_model", "array_to_img", "img_to_array", "load_img", "save_img",
            "set_random_seed", "split_dataset", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical", "pack_x_y_sample_weight",

@@ -32,7 +32,7 @@ PROGRAMS = [
      "fit refuses an overridden train_step (NotImplementedError): it is not called yet "
      "(issue 15, custom training steps)"),
     ("kio_bidirectional_lstm_imdb.py", "https://keras.io/examples/nlp/bidirectional_lstm_imdb/",
-     "keras.layers.Embedding, LSTM and Bidirectional are not provided yet (issue 17)"),
+     None),
     ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/",
      "keras.layers.Embedding and LSTM (issue 17) and multi-output models with dict losses "
      "are not provided yet"),
@@ -41,9 +41,7 @@ PROGRAMS = [
     ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"
      "notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_timeseries_classification.py",
-     "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/",
-     "keras.layers.Conv1D, ReLU and GlobalAveragePooling1D are not provided yet "
-     "(issues 16 and 17)"),
+     "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
