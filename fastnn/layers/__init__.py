@@ -11,8 +11,12 @@ import pkgutil
 from fastnn.layers.input_layer import Input
 from fastnn.layers.layer import LAYERS, KerasTensor, Layer, Variable
 
+_functions = {}
 for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
+    _mod = importlib.import_module(f"{__name__}.{_module.name}")
+    # Keras's functional forms a module offers (`layers.concatenate([...])`)
+    _functions.update({name: getattr(_mod, name) for name in getattr(_mod, "FUNCTIONS", ())})
 
 globals().update(LAYERS)
-__all__ = sorted(set(LAYERS) | {"Input", "KerasTensor", "Layer", "Variable"})
+globals().update(_functions)
+__all__ = sorted(set(LAYERS) | set(_functions) | {"Input", "KerasTensor", "Layer", "Variable"})

@@ -33,9 +33,7 @@ PROGRAMS = [
      "(issue 15, custom training steps)"),
     ("kio_bidirectional_lstm_imdb.py", "https://keras.io/examples/nlp/bidirectional_lstm_imdb/",
      None),
-    ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/",
-     "keras.layers.Embedding and LSTM (issue 17) and multi-output models with dict losses "
-     "are not provided yet"),
+    ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/", None),
     ("dlwp_ch5_imdb_regularization.py", "https://github.com/fchollet/deep-learning-with-"
      "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb", None),
     ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"

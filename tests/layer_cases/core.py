@@ -57,3 +57,30 @@ for axis, shapes in [(-1, [(3, 2), (3, 5)]), (1, [(2, 3, 4, 2), (2, 1, 4, 2)])]:
                       lambda axis=axis: Concatenate(axis=axis), shapes,
                       lambda xs, ws, axis=axis: np.concatenate(xs, axis=axis),
                       bad=[([(3, 2), (4, 5, 1)], "matching shapes")]))
+
+# element-wise merges (fastnn/layers/merging_elementwise.py)
+from fastnn.layers import Average, Maximum, Minimum, Multiply, Subtract  # noqa: E402
+
+CASES.append(Case("Subtract", Subtract, [(3, 4)] * 2, lambda xs, ws: xs[0] - xs[1],
+                  bad=[([(3, 4)] * 3, "exactly 2 inputs"), ([(3, 4), (3, 5)], "same shape")]))
+CASES.append(Case("Multiply-3", Multiply, [(3, 4)] * 3, lambda xs, ws: xs[0] * xs[1] * xs[2],
+                  bad=[([(3, 4), (3, 5)], "same shape")]))
+CASES.append(Case("Average-2", Average, [(3, 4)] * 2, lambda xs, ws: (xs[0] + xs[1]) / 2))
+
+
+def _apart(rng, shapes):
+    """Inputs whose values all differ (no ties between inputs: no kink at a difference)."""
+    from layer_harness import distinct_values
+    flat = distinct_values(rng, (sum(int(np.prod(s)) for s in shapes),))
+    out, i = [], 0
+    for s in shapes:
+        n = int(np.prod(s))
+        out.append(flat[i:i + n].reshape(s))
+        i += n
+    return out
+
+
+CASES.append(Case("Maximum-3", Maximum, [(3, 4)] * 3, lambda xs, ws: np.maximum.reduce(xs),
+                  inputs=_apart))
+CASES.append(Case("Minimum-2", Minimum, [(2, 5)] * 2, lambda xs, ws: np.minimum(*xs),
+                  inputs=_apart))
