@@ -190,6 +190,59 @@ void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                         float lr, float rho, float momentum, float epsilon);
 
+/* ---- BatchNormalization (batchnorm.c): x seen as (A, C, B), C the normalized axis -- */
+/* Scratch floats for any of the three kernels below. */
+size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B);
+/* mean[c], var[c] (biased) over the A * B positions of channel c. */
+void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
+                         int64_t B, float *work, size_t work_size);
+/* y = (x - mean) * gamma / sqrt(var + eps) + beta (then max(y, 0) if relu); gamma, beta
+ * may be NULL (1 and 0).  y may be x. */
+void fnn_batchnorm_forward(float *y, const float *x, const float *mean, const float *var,
+                           const float *gamma, const float *beta, int64_t A, int64_t C,
+                           int64_t B, float epsilon, int relu, float *work, size_t work_size);
+/* dgamma, dbeta (C each) and dx; y is the forward output when it was fused with ReLU
+ * (else NULL); batch_stats: mean and var were the batch's own (training), else fixed. */
+void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *y, const float *mean,
+                            const float *var, const float *gamma, int64_t A, int64_t C,
+                            int64_t B, float epsilon, int batch_stats, float *work,
+                            size_t work_size);
+/* ---- Image preprocessing and augmentation (image_ops.c; maths in its header) ------ */
+enum { FNN_INTERP_NEAREST = 0, FNN_INTERP_BILINEAR = 1 };
+enum { FNN_FILL_REFLECT = 0, FNN_FILL_WRAP = 1, FNN_FILL_NEAREST = 2, FNN_FILL_CONSTANT = 3 };
+/* y[r, j] = x[r, j] * scale[j] + shift[j] over `rows` rows of P values; shift may be NULL;
+ * y may be x. */
+void fnn_scale_shift(float *y, const float *x, const float *scale, const float *shift,
+                     int64_t rows, int64_t P);
+/* Resample the window (top, left, CH, CW) of x (N, H, W, C) to y (N, OH, OW, C) with
+ * half-pixel centres; bilinear != 0 or nearest.  backward overwrites all of dx. */
+void fnn_resize_forward(float *y, const float *x, int64_t N, int64_t H, int64_t W, int64_t C,
+                        int64_t top, int64_t left, int64_t CH, int64_t CW, int64_t OH,
+                        int64_t OW, int bilinear);
+void fnn_resize_backward(float *dx, const float *dy, int64_t N, int64_t H, int64_t W, int64_t C,
+                         int64_t top, int64_t left, int64_t CH, int64_t CW, int64_t OH,
+                         int64_t OW, int bilinear);
+/* Projective warp, transforms (N, 8) mapping output to input pixel coordinates. */
+void fnn_warp_forward(float *y, const float *x, const float *transforms, int64_t N, int64_t H,
+                      int64_t W, int64_t C, int64_t OH, int64_t OW, int interpolation,
+                      int fill_mode, float fill_value);
+void fnn_warp_backward(float *dx, const float *dy, const float *transforms, int64_t N,
+                       int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
+                       int interpolation, int fill_mode);
+/* y = clip(x + delta[n], lo, hi) over images of P values; dx may be dy. */
+void fnn_brightness_forward(float *y, const float *x, const float *delta, int64_t N,
+                            int64_t P, float lo, float hi);
+void fnn_brightness_backward(float *dx, const float *dy, const float *x, const float *delta,
+                             int64_t N, int64_t P, float lo, float hi);
+/* y = clip((x - m) f[n] + m, lo, hi), m the per-channel mean over the HW pixels; dx may
+ * be dy.  work: fnn_contrast_workspace_size floats. */
+size_t fnn_contrast_workspace_size(int64_t N, int64_t C);
+void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t N, int64_t HW,
+                          int64_t C, float lo, float hi, float *work);
+void fnn_contrast_backward(float *dx, const float *dy, const float *x, const float *factor,
+                           int64_t N, int64_t HW, int64_t C, float lo, float hi, float *work);
+
 #ifdef __cplusplus
 }
 #endif

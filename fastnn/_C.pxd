@@ -86,3 +86,44 @@ cdef extern from "fnn.h" nogil:
                         float lr, float momentum, int nesterov)
     void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
                             float lr, float rho, float momentum, float epsilon)
+
+    size_t fnn_batchnorm_workspace_size(int64_t A, int64_t C, int64_t B)
+    void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int64_t C,
+                             int64_t B, float *work, size_t work_size)
+    void fnn_batchnorm_forward(float *y, const float *x, const float *mean, const float *var,
+                               const float *gamma, const float *beta, int64_t A, int64_t C,
+                               int64_t B, float epsilon, int relu, float *work, size_t work_size)
+    void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *y, const float *mean,
+                                const float *var, const float *gamma, int64_t A, int64_t C,
+                                int64_t B, float epsilon, int batch_stats, float *work,
+                                size_t work_size)
+    enum: FNN_INTERP_NEAREST
+    enum: FNN_INTERP_BILINEAR
+    enum: FNN_FILL_REFLECT
+    enum: FNN_FILL_WRAP
+    enum: FNN_FILL_NEAREST
+    enum: FNN_FILL_CONSTANT
+    void fnn_scale_shift(float *y, const float *x, const float *scale, const float *shift,
+                         int64_t rows, int64_t P)
+    void fnn_resize_forward(float *y, const float *x, int64_t N, int64_t H, int64_t W, int64_t C,
+                            int64_t top, int64_t left, int64_t CH, int64_t CW, int64_t OH,
+                            int64_t OW, int bilinear)
+    void fnn_resize_backward(float *dx, const float *dy, int64_t N, int64_t H, int64_t W,
+                             int64_t C, int64_t top, int64_t left, int64_t CH, int64_t CW,
+                             int64_t OH, int64_t OW, int bilinear)
+    void fnn_warp_forward(float *y, const float *x, const float *transforms, int64_t N,
+                          int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
+                          int interpolation, int fill_mode, float fill_value)
+    void fnn_warp_backward(float *dx, const float *dy, const float *transforms, int64_t N,
+                           int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
+                           int interpolation, int fill_mode)
+    void fnn_brightness_forward(float *y, const float *x, const float *delta, int64_t N,
+                                int64_t P, float lo, float hi)
+    void fnn_brightness_backward(float *dx, const float *dy, const float *x, const float *delta,
+                                 int64_t N, int64_t P, float lo, float hi)
+    size_t fnn_contrast_workspace_size(int64_t N, int64_t C)
+    void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t N,
+                              int64_t HW, int64_t C, float lo, float hi, float *work)
+    void fnn_contrast_backward(float *dx, const float *dy, const float *x, const float *factor,
+                               int64_t N, int64_t HW, int64_t C, float lo, float hi, float *work)

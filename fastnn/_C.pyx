@@ -385,3 +385,5 @@ def dense_backward_weight(dy, x, bint use_bias=True, out_kernel=None, out_bias=N
 # The other op families, one file each (Cython includes: still one module).
 include "_C_windows.pxi"
 include "_C_pointwise.pxi"
+include "_C_normalization.pxi"
+include "_C_image.pxi"

@@ -38,7 +38,8 @@ def kernel_array(arr, dtype=np.float32, what="x"):
         with np.errstate(over="raise"):
             out = np.asarray(arr, dtype=dtype, order="C")  # 0-d stays 0-d
     except FloatingPointError:
-        big = float(np.max(np.abs(arr)))
+        with np.errstate(invalid="ignore"):
+            big = float(np.nanmax(np.abs(np.asarray(arr, np.float64))))
         raise ValueError(f"`{what}` holds values too large for float32 (largest magnitude "
                          f"{big:.3g} > {np.finfo(np.float32).max:.3g})") from None
     return out if out.flags.aligned else out.copy()
@@ -68,7 +69,7 @@ def weight_value(value, name, shape):
     if arr.shape != tuple(shape):
         raise ValueError(f"Weight {name} has shape {tuple(shape)}, but the value given has "
                          f"shape {arr.shape}")
-    return arr
+    return kernel_array(arr, np.float32, f"value for weight {name}")  # 1e300 is an error
 
 
 def _physical_memory():

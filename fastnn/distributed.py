@@ -101,6 +101,8 @@ class _MPIStrategy:
         if once and getattr(model, "_broadcast_pack", None) is model._packed_ids:
             return
         opt = model.optimizer
+        if opt is not None:  # slots follow the variables: lay them out as the model packs
+            opt.bind(model._packed_variables)
         slots = opt._slots if opt is not None and opt._slots is not None and \
             opt._slots_size == model._flat_params.size else None
         dropouts = [layer for layer in model.walk_layers() if layer.random_state() is not None]
@@ -123,11 +125,10 @@ class _MPIStrategy:
         if opt is not None:
             opt.iterations, opt.learning_rate = opt_state
             if n_slots is None:
-                opt._slots = None
+                opt._init_slot_state()  # rank 0 has no optimizer state yet
             else:
                 if slots is None:
-                    opt._slots = slots = [np.zeros_like(model._flat_params) for _ in range(n_slots)]
-                    opt._slots_size = model._flat_params.size
+                    slots = opt.ensure_slots(model._flat_params, model._packed_variables)
                 for s in slots:
                     self.comm.Bcast(s, root=0)
         random.generator().bit_generator.state = rng_state

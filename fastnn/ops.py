@@ -257,6 +257,87 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
                       _f32(grad), learning_rate, rho, momentum, epsilon)
 
 
+def _opt(a):
+    return None if a is None else _f32(a)
+
+
+# ---- BatchNormalization (csrc/batchnorm.c) ----------------------------------------------
+@_named
+def batchnorm_stats(x, axis=-1):
+    """(mean, var): per-channel mean and biased variance of x along `axis`."""
+    return _C.batchnorm_stats(_f32(x), axis)
+
+
+@_named
+def batchnorm_forward(x, mean, var, gamma=None, beta=None, axis=-1, epsilon=1e-3, relu=False):
+    """(x - mean) * gamma / sqrt(var + epsilon) + beta along `axis` (relu=True fuses max(y, 0))."""
+    return _C.batchnorm_forward(_f32(x), _f32(mean), _f32(var), _opt(gamma), _opt(beta), axis,
+                                epsilon, relu)
+
+
+@_named
+def batchnorm_backward(dy, x, y, mean, var, gamma=None, axis=-1, epsilon=1e-3,
+                       batch_stats=True):
+    """(dx, dgamma, dbeta); y is the ReLU-fused forward output (else None); batch_stats:
+    mean and var were the batch's own (training)."""
+    return _C.batchnorm_backward(_f32(dy), _f32(x), _opt(y), _f32(mean), _f32(var), _opt(gamma),
+                                 axis, epsilon, batch_stats)
+
+
+# ---- image preprocessing and augmentation (csrc/image_ops.c) --------------------------------
+@_named
+def scale_shift(x, scale, shift=None):
+    """x * scale + shift over x's trailing scale.size values."""
+    return _C.scale_shift(_f32(x), _f32(scale), _opt(shift))
+
+
+@_named
+def resize_forward(x, size, interpolation="bilinear", crop=None):
+    """Images (N, H, W, C) resampled to `size` (half-pixel centres), from the crop window
+    (top, left, height, width) when given."""
+    return _C.resize_forward(_f32(x), size, interpolation, crop)
+
+
+@_named
+def resize_backward(dy, x_shape, interpolation="bilinear", crop=None):
+    return _C.resize_backward(_f32(dy), x_shape, interpolation, crop)
+
+
+@_named
+def warp_forward(x, transforms, size=None, interpolation="bilinear", fill_mode="reflect",
+                 fill_value=0.0):
+    """Projective warp of images by Keras's (N, 8) transforms, with its fill modes."""
+    return _C.warp_forward(_f32(x), _f32(transforms), size, interpolation, fill_mode,
+                           fill_value)
+
+
+@_named
+def warp_backward(dy, transforms, x_shape, interpolation="bilinear", fill_mode="reflect"):
+    return _C.warp_backward(_f32(dy), _f32(transforms), x_shape, interpolation, fill_mode)
+
+
+@_named
+def brightness_forward(x, delta, value_range):
+    """clip(x + delta[n], *value_range) per image n."""
+    return _C.brightness_forward(_f32(x), _f32(delta), value_range)
+
+
+@_named
+def brightness_backward(dy, x, delta, value_range):
+    return _C.brightness_backward(_f32(dy), _f32(x), _f32(delta), value_range)
+
+
+@_named
+def contrast_forward(x, factor, value_range):
+    """clip((x - m) * factor[n] + m, *value_range), m each image's per-channel mean."""
+    return _C.contrast_forward(_f32(x), _f32(factor), value_range)
+
+
+@_named
+def contrast_backward(dy, x, factor, value_range):
+    return _C.contrast_backward(_f32(dy), _f32(x), _f32(factor), value_range)
+
+
 # Every public function above, so the list cannot drift from the module (a tripwire in
 # tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
 __all__ = sorted(name for name, value in list(globals().items())

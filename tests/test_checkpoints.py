@@ -203,7 +203,8 @@ def test_backup_files_and_double_checkpoint(tmp_path):
         model.fit(x, y, epochs=4, verbose=0,
                   callbacks=[BackupAndRestore(backup, double_checkpoint=True), Stop()])
     assert sorted(os.listdir(backup)) == ["latest.weights.h5", "latest.weights.h5.bkp",
-                                          "training_metadata.json"]
+                                          "training_metadata.json",
+                                          "training_metadata.json.bkp"]
     assert (backup / "training_metadata.json").read_text() == '{"epoch": 2, "batch": 0}'
     (backup / "latest.weights.h5").write_bytes(b"corrupted")  # the previous one is used
     resumed = mlp()

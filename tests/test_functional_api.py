@@ -515,3 +515,26 @@ def test_graph_files_load_in_keras(tmp_path, rng):
     proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
                           timeout=300, env=subprocess_env())
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_compile_config_with_loss_objects_and_dicts_round_trips(tmp_path, rng):
+    from fastnn import losses
+    inp = Input((4,))
+    single = Model(inp, Dense(3)(inp))
+    single.compile("adam", losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"])
+    single.save(tmp_path / "one.keras")
+    loaded = load_model(tmp_path / "one.keras")
+    assert type(loaded.loss).__name__ == "SparseCategoricalCrossentropy"
+    assert loaded.loss.from_logits
+    model = _ticket_model()
+    model.compile("sgd", loss={"priority": "mse",
+                               "department": losses.CategoricalCrossentropy()},
+                  loss_weights={"priority": 1.0, "department": 0.5},
+                  metrics={"department": ["accuracy"]})
+    model.save(tmp_path / "multi.keras")
+    again = load_model(tmp_path / "multi.keras")
+    xs, ys = _ticket_data(rng, 8)
+    a = model.evaluate(xs, ys, verbose=0, return_dict=True)
+    b = again.evaluate(xs, ys, verbose=0, return_dict=True)
+    assert a == b

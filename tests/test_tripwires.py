@@ -31,7 +31,8 @@ def c_kernels():
 
 
 def test_every_kernel_has_a_numpy_twin_and_the_reverse():
-    twins = _functions(_reference) - NOT_KERNELS
+    twins = {n for n in _functions(_reference) - NOT_KERNELS
+             if not n.endswith("_workspace_size")}
     assert c_kernels() - twins == set(), "kernels without a NumPy twin in fastnn/_reference.py"
     assert twins - c_kernels() == set(), "twins in fastnn/_reference.py without a kernel"
 

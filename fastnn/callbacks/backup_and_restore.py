@@ -28,9 +28,12 @@ class BackupAndRestore(Callback):
         backup_dir: folder for the backup (created if needed).
         save_freq: "epoch", or an int to also back up every that many batches (a resume
             then restarts the interrupted epoch, as in Keras).
-        double_checkpoint: keep the previous backup too (`*.bkp`), used if the latest
-            cannot be read.
-        delete_checkpoint: delete `backup_dir` when training ends normally.
+        double_checkpoint: keep the previous backup too (`*.bkp`, written atomically). As
+            in Keras, it is used only when the latest backup cannot be *read* (damaged,
+            truncated, not a weights file); a readable backup that does not fit the model
+            (the script changed) is an error, and the backups are left as they are.
+        delete_checkpoint: delete the whole `backup_dir` folder when training ends
+            normally, as Keras does: do not keep other files in it.
     """
 
     def __init__(self, backup_dir, save_freq="epoch", double_checkpoint=False,
@@ -60,26 +63,50 @@ class BackupAndRestore(Callback):
                              "before you call `fit()`.")
         if not os.path.exists(self._weights_path):
             return
+        from fastnn.saving.files import UnreadableFileError, atomic_write
         try:
             self._restore(self._weights_path)
-        except (OSError, ValueError):
+        except (OSError, UnreadableFileError):
+            # As Keras: only a backup that cannot be *read* falls back to the previous one; a
+            # readable backup that does not fit the model is an error (the run changed).
             previous = self._weights_path + ".bkp"
             if not os.path.exists(previous):
                 raise
-            shutil.copyfile(previous, self._weights_path)
-            self._restore(self._weights_path)
+            self._restore(previous)
+            with open(previous, "rb") as f:  # the previous backup becomes the latest
+                data = f.read()
+            atomic_write(self._weights_path, lambda f: f.write(data))
+            meta = self._metadata_path + ".bkp"
+            if os.path.exists(meta):
+                with open(meta, "rb") as f:
+                    meta_data = f.read()
+                atomic_write(self._metadata_path, lambda f: f.write(meta_data))
 
     def _restore(self, path):
+        """Everything in the backup is checked before the model, the optimizer or any
+        random stream changes: the weights and optimizer state by `load_weights` (all or
+        nothing), the training state here, first, with a rollback if loading fails."""
         from fastnn import saving
-        state = json.loads(saving.read_weights_attrs(path).get(_STATE_ATTR, "{}"))
-        self.model.load_weights(path)
-        if "rng" in state:
-            random.generator().bit_generator.state = state["rng"]
-        streams = state.get("random_states", {})
-        for layer in self.model.walk_layers():
-            if layer.name in streams:
-                layer.set_random_state(streams[layer.name])
-        self._current_epoch = int(state.get("epoch", 0))
+        state = _training_state(saving.read_weights_attrs(path).get(_STATE_ATTR, "{}"), path)
+        layers = [l for l in self.model.walk_layers() if l.name in state["random_states"]]
+        saved_rng = random.generator().bit_generator.state
+        saved_streams = [(l, l.random_state()) for l in layers]
+        try:
+            try:
+                if "rng" in state:
+                    random.generator().bit_generator.state = state["rng"]
+                for layer in layers:
+                    layer.set_random_state(state["random_states"][layer.name])
+            except (TypeError, ValueError, KeyError, OverflowError) as exc:
+                raise ValueError(f"{path}: the backup's random state cannot be restored "
+                                 f"({exc!r})") from None
+            saving.load_weights_file(self.model, path)
+        except BaseException:
+            random.generator().bit_generator.state = saved_rng
+            for layer, layer_state in saved_streams:
+                layer.set_random_state(layer_state)
+            raise
+        self._current_epoch = state["epoch"]
         self.model._initial_epoch = self._current_epoch
 
     # ---- backing up --------------------------------------------------------------------
@@ -105,8 +132,12 @@ class BackupAndRestore(Callback):
         from fastnn import saving
         from fastnn.saving.files import atomic_write
         os.makedirs(self.backup_dir, exist_ok=True)
-        if self.double_checkpoint and os.path.exists(self._weights_path):
-            shutil.copyfile(self._weights_path, self._weights_path + ".bkp")
+        if self.double_checkpoint:  # the previous backup, copied atomically
+            for path in (self._weights_path, self._metadata_path):
+                if os.path.exists(path):
+                    with open(path, "rb") as f:
+                        data = f.read()
+                    atomic_write(path + ".bkp", lambda f: f.write(data))
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         state = dict(metadata, rng=random.generator().bit_generator.state,
                      random_states={l.name: l.random_state() for l in self.model.walk_layers()
@@ -119,6 +150,26 @@ class BackupAndRestore(Callback):
     def on_train_end(self, logs=None):
         if self.delete_checkpoint and is_chief() and os.path.exists(self.backup_dir):
             shutil.rmtree(self.backup_dir)
+
+
+def _training_state(text, path):
+    """The training state kept in a backup's attributes, checked: a dict with a whole
+    epoch >= 0 and a dict of per-layer random states."""
+    try:
+        state = json.loads(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        state = None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: the backup's training state ({_STATE_ATTR}) is not a "
+                         f"JSON object")
+    epoch = state.get("epoch", 0)
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch < 2 ** 31:
+        raise ValueError(f"{path}: the backup's epoch must be a whole number >= 0, found "
+                         f"{epoch!r}")
+    streams = state.get("random_states", {})
+    if not isinstance(streams, dict):
+        raise ValueError(f"{path}: the backup's random_states must be a JSON object")
+    return dict(state, epoch=epoch, random_states=streams)
 
 
 def _plain(value):

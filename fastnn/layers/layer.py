@@ -28,6 +28,11 @@ def unique_name(base):
     return base if n == 0 else f"{base}_{n}"
 
 
+def reset_names():
+    """Start the automatic names again ('dense', 'dense_1', ...): `keras.backend.clear_session`."""
+    _name_counts.clear()
+
+
 def snake_case(name):
     """Keras's class-name-to-layer-name rule: MaxPooling2D -> max_pooling2d."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
@@ -86,7 +91,7 @@ class Variable(ArrayOperators):
         return self.value if dtype is None else self.value.astype(dtype)
 
     def __init__(self, value, name, trainable=True):
-        self.value = np.ascontiguousarray(value, dtype=np.float32)
+        self.value = np.require(value, np.float32, "C")  # keeps a 0-d weight 0-d
         self.grad = np.zeros_like(self.value)
         self.name = name
         self.trainable = trainable
@@ -308,7 +313,7 @@ class Layer:
             if w.shape != var.shape:
                 raise ValueError(f"Layer {self.name} weight shape {var.shape} is not compatible "
                                  f"with provided weight shape {w.shape}.")
-            values.append(w)
+            values.append(_validate.weight_value(w, var.name, var.shape))  # float32 range
         for var, w in zip(own, values):
             var.assign(w)
 

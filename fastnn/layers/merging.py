@@ -58,13 +58,20 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)):
+            raise ValueError(f"Concatenate: `axis` must be an int, received axis={axis!r}")
         if axis == 0:
             raise ValueError("Concatenate cannot join along the batch axis (axis=0)")
+        axis = int(axis)
         self.axis = axis
 
     def check_input_shape(self, input_shape):
         super().check_input_shape(input_shape)
         rank = len(input_shape[0])
+        if not -rank <= self.axis < rank or self.axis % rank == 0:
+            raise ValueError(f"Concatenate(axis={self.axis}) does not fit inputs of rank "
+                             f"{rank}: the axis must be in [{1 - rank}, {rank - 1}] and not the "
+                             f"batch axis. Received: input_shape={input_shape}")
         ax = self.axis % rank
         for s in input_shape:
             if len(s) != rank or any(a != b for i, (a, b) in enumerate(zip(s, input_shape[0]))

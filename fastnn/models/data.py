@@ -65,11 +65,11 @@ def unpack_validation_data(validation_data):
                      f"we received {what}.")
 
 
-def check_batch_size(batch_size):
+def check_batch_size(batch_size, name="batch_size"):
     if batch_size is None:
         return 32
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive integer, received batch_size={batch_size!r}")
+        raise ValueError(f"`{name}` must be a positive integer, received {name}={batch_size!r}")
     return int(batch_size)
 
 

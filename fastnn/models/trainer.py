@@ -41,11 +41,11 @@ class Trainer:
                              f"supported by fastnn (each step already runs in C)")
         self.optimizer = optimizers.get(optimizer)
         if loss is not None and not isinstance(loss, (list, tuple, dict)):
-            losses.get(loss)  # an unknown loss fails here, as in Keras
+            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
         elif isinstance(loss, (list, tuple, dict)):
             for l in (loss.values() if isinstance(loss, dict) else loss):
                 if l is not None:
-                    losses.get(l)
+                    losses.get(l).check_trainable()
         self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
             else losses.get(loss)
         self._loss_id, self._loss_weights = loss, loss_weights
@@ -102,14 +102,23 @@ class Trainer:
                 return (m.get("config") or {}).get("name", m.get("class_name"))
             return m
 
+        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
+            return losses.get(entry) if isinstance(entry, dict) else entry
+
         metrics = config.get("metrics")
         if isinstance(metrics, dict):
             metrics = {k: metric_id(v) for k, v in metrics.items()}
         elif isinstance(metrics, list):
             metrics = metric_id(metrics)
+        loss = config.get("loss")
+        if isinstance(loss, dict) and "class_name" in loss:
+            loss = loss_obj(loss)
+        elif isinstance(loss, dict):
+            loss = {k: loss_obj(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=config.get("loss"), loss_weights=config.get("loss_weights"),
-                     metrics=metrics)
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
 
     @property
     def metrics_names(self):
@@ -282,6 +291,7 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
+        self._packed_variables = variables
 
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, ys, weights, training):
@@ -358,7 +368,7 @@ class Trainer:
         total, sums, preds = self._loss_step(xs, ys, w, training=True)
         # data-parallel: the mean gradient over every rank's samples (one fused allreduce)
         distributed.strategy().average_gradients(self._flat_grads, len(xs[0]), global_count)
-        self.optimizer.apply(self._flat_params, self._flat_grads)
+        self.optimizer.apply(self._flat_params, self._flat_grads, self._packed_variables)
         return total, sums, preds
 
     def _batch_result(self, running, return_dict):
@@ -408,7 +418,7 @@ class Trainer:
         data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
         data.check_steps(validation_steps, "validation_steps")
         val_batch_size = None if validation_batch_size is None else \
-            data.check_batch_size(validation_batch_size)
+            data.check_batch_size(validation_batch_size, "validation_batch_size")
         verbose = 1 if verbose == "auto" else verbose
         source = None
         if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...

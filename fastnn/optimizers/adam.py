@@ -20,9 +20,12 @@ class Adam(Optimizer):
         super().__init__(learning_rate, name, **kwargs)
         if amsgrad:
             raise ValueError("Adam(amsgrad=True) is not supported by fastnn yet")
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1 = self._hyperparameter("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = self._hyperparameter("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = self._hyperparameter("epsilon", epsilon, 0.0, float("inf"))
 
     interleaved_slots = True
+    nonnegative_slots = (1,)  # v
 
     def num_slots(self):
         return 2

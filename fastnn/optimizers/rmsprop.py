@@ -17,7 +17,11 @@ class RMSprop(Optimizer):
         super().__init__(learning_rate, name, **kwargs)
         if centered:
             raise ValueError("RMSprop(centered=True) is not supported by fastnn yet")
-        self.rho, self.momentum, self.epsilon = float(rho), float(momentum), float(epsilon)
+        self.rho = self._hyperparameter("rho", rho, 0.0, 1.0)
+        self.momentum = self._hyperparameter("momentum", momentum, 0.0, 1.0)
+        self.epsilon = self._hyperparameter("epsilon", epsilon, 0.0, float("inf"))
+
+    nonnegative_slots = (0,)  # the squared-gradient average
 
     def num_slots(self):
         return 2 if self.momentum else 1

@@ -13,7 +13,8 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name=None, **kwargs):
         super().__init__(learning_rate, name, **kwargs)
-        if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or \
+                not 0 <= momentum <= 1:  # also refuses NaN
             raise ValueError("`momentum` must be a float between [0, 1].")
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 

@@ -13,7 +13,7 @@ import json
 import os
 import sys
 
-from fastnn.saving import files, serialization, weights_store
+from fastnn.saving import files, h5_reader, serialization, weights_store
 
 # The version of Keras's file format that fastnn writes and reads.
 KERAS_FORMAT_VERSION = "3.15.1"
@@ -87,21 +87,22 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         config = _json(archive.read(_CONFIG, files.MAX_JSON_BYTES), f"{filepath}: {_CONFIG}")
         if _METADATA in archive.members:
             _json(archive.read(_METADATA, files.MAX_JSON_BYTES), f"{filepath}: {_METADATA}")
-        weights = archive.read(_WEIGHTS, files.MAX_WEIGHTS_BYTES)
+        weights = archive.read(_WEIGHTS, files.max_weights_bytes())
     if not isinstance(config, dict):
         raise ValueError(f"{filepath}: {_CONFIG} must hold a JSON object")
-    with files.open_h5(weights, f"{filepath}: {_WEIGHTS}") as h5:
-        from fastnn.layers import layer as layer_module
-        layer_module._weight_budget = weights_store.stored_elements(h5) + 16
-        try:
-            model = serialization.deserialize_model(config, custom_objects)
-        except (KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise ValueError(f"{filepath}: the model config cannot be read: {exc!r}") from exc
-        finally:
-            layer_module._weight_budget = None
+    stored = h5_reader.parse(weights, f"{filepath}: {_WEIGHTS}")
+    from fastnn.layers import layer as layer_module
+    layer_module._weight_budget = stored.stored_elements() + 16
+    try:
+        model = serialization.deserialize_model(config, custom_objects)
         if compile and config.get("compile_config") is not None:
             model.compile_from_config(config["compile_config"])
-        weights_store.read(model, h5, file_bytes=len(weights))
+    except (KeyError, TypeError, IndexError, AttributeError, OverflowError,
+            RecursionError) as exc:
+        raise ValueError(f"{filepath}: the model config cannot be read: {exc!r}") from exc
+    finally:
+        layer_module._weight_budget = None
+    weights_store.read(model, stored)
     return model
 
 
@@ -126,9 +127,8 @@ def write_weights_file(model, filepath, attrs=None):
 
 def read_weights_attrs(filepath):
     """The root attributes of a weights file (where fastnn keeps its training state)."""
-    data = files.read_file(filepath, files.MAX_WEIGHTS_BYTES, "Weights file")
-    with files.open_h5(data, filepath) as h5:
-        return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in h5.attrs.items()}
+    data = files.read_file(filepath, files.max_weights_bytes(), "Weights file")
+    return h5_reader.parse(data, filepath).attrs
 
 
 def load_weights(model, filepath, skip_mismatch=False, **kwargs):
@@ -144,17 +144,28 @@ def load_weights(model, filepath, skip_mismatch=False, **kwargs):
         raise FileNotFoundError(f"No such weights file: {filepath!r}")
     if filepath.endswith(".keras"):
         with files.Archive(filepath) as archive:
-            data = archive.read(_WEIGHTS, files.MAX_WEIGHTS_BYTES)
+            data = archive.read(_WEIGHTS, files.max_weights_bytes())
     elif filepath.endswith(".weights.h5") or filepath.endswith(".h5"):
-        data = files.read_file(filepath, files.MAX_WEIGHTS_BYTES, "Weights file")
+        data = files.read_file(filepath, files.max_weights_bytes(), "Weights file")
     else:
         raise ValueError(f"File format not supported: filepath={filepath}. fastnn loads "
                          f"`.weights.h5` and `.keras` files.")
+    _load_weights_data(model, data, filepath, skip_mismatch)
+
+
+def _load_weights_data(model, data, what, skip_mismatch=False):
     if not model.built or not getattr(model, "_graph_built", True):
         raise ValueError(f"Model '{model.name}' is not built yet: call it on data, or give "
                          f"it an Input, before loading weights")
-    with files.open_h5(data, filepath) as h5:
-        weights_store.read(model, h5, skip_mismatch=skip_mismatch, file_bytes=len(data))
+    weights_store.read(model, h5_reader.parse(data, what), skip_mismatch=skip_mismatch)
+
+
+def load_weights_file(model, filepath):
+    """`load_weights` for a file in the `.weights.h5` format whatever its name (a
+    BackupAndRestore `.bkp`)."""
+    filepath = os.fspath(filepath)
+    _load_weights_data(model, files.read_file(filepath, files.max_weights_bytes(),
+                                              "Weights file"), filepath)
 
 
 __all__ = ["load_model", "load_weights", "save_model", "save_weights"]

@@ -96,75 +96,53 @@ def write(model, h5, include_optimizer=True, attrs=None):
     if include_optimizer and optimizer is not None:
         group = h5.create_group("optimizer/vars")
         group.attrs["name"] = optimizer.name
-        shapes = [v.shape for v in model.trainable_weights]
-        for i, value in enumerate(optimizer.keras_variables(shapes)):
+        for i, value in enumerate(optimizer.keras_variables(model.trainable_weights)):
             group.create_dataset(str(i), data=value)
     h5.create_group("vars").attrs["name"] = model.name
 
 
-def _datasets(group, path):
-    """The datasets "0".."n-1" of a vars group, or a ValueError saying what is wrong."""
-    import h5py
-    keys = sorted(group.keys(), key=lambda k: int(k) if k.isdigit() else -1)
-    if keys != [str(i) for i in range(len(keys))] or \
-            not all(isinstance(group[k], h5py.Dataset) for k in keys):
-        raise ValueError(f"{path}: expected datasets named 0..n-1, found {keys[:10]}")
-    return [group[k] for k in keys]
-
-
-def _read(dataset, shape, where, file_bytes):
-    """A dataset as a float32 array of the expected shape, after checking it."""
-    if tuple(dataset.shape) != tuple(shape):
-        raise ValueError(f"{where}: the file holds shape {tuple(dataset.shape)}, the model "
+def _value(array, shape, where):
+    """A stored array as a float32 array of the expected shape, after checking it: the
+    shape, and values float32 can hold (1e300 in a float64 file is an error, not inf)."""
+    if tuple(array.shape) != tuple(shape):
+        raise ValueError(f"{where}: the file holds shape {tuple(array.shape)}, the model "
                          f"expects {tuple(shape)}")
-    if dataset.dtype.kind not in "fiu" or dataset.dtype.itemsize > 8:
-        raise ValueError(f"{where}: expected a float dataset, found dtype {dataset.dtype}")
-    if file_bytes is not None and dataset.size * dataset.dtype.itemsize > file_bytes:
-        raise ValueError(f"{where}: the dataset claims more bytes than the file has")
-    value = np.empty(shape, dtype=dataset.dtype)
-    if value.size:
-        dataset.read_direct(value)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = array.astype(np.float32)
+    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
+        overflow = np.isinf(value) & np.isfinite(array)
+        if overflow.any():
+            raise ValueError(f"{where}: the file holds values too large for float32 (e.g. "
+                             f"{array[overflow].ravel()[0]:.3g})")
     return value
 
 
-def stored_elements(h5):
-    """Number of values in the model's datasets of a weights file (bounds what loading builds)."""
-    import h5py
-    total = 0
-
-    def count(name, obj):
-        nonlocal total
-        if isinstance(obj, h5py.Dataset) and not name.startswith("optimizer/"):
-            total += int(np.prod(obj.shape, dtype=np.float64))
-
-    h5.visititems(count)
-    return total
-
-
-def read(model, h5, skip_mismatch=False, file_bytes=None):
-    """Check the file against the model and load it; nothing changes unless all fits."""
+def read(model, stored, skip_mismatch=False):
+    """Check `stored` (an h5_reader.StoredWeights) against the model and load it: weights,
+    then optimizer state, are all staged and checked first; nothing changes unless all
+    fits."""
     staged, problems = [], []
     expected_paths = set()
     for path, layer in layer_paths(model):
         expected_paths.add(path)
         variables = own_variables(layer)
-        group = h5.get(f"{path}/vars")
+        found = stored.groups.get(f"{path}/vars", [])
         try:
-            found = [] if group is None else _datasets(group, f"{path}/vars")
             if len(found) != len(variables):
                 raise ValueError(f"Layer '{layer.name}' expected {len(variables)} variables, "
                                  f"but received {len(found)} variables during loading "
                                  f"(file group {path}/vars). Expected: "
                                  f"{[v.name.split('/')[-1] for v in variables]}")
-            values = [_read(d, v.shape, f"Layer '{layer.name}' variable {v.name} "
-                            f"({path}/vars/{i})", file_bytes)
-                      for i, (d, v) in enumerate(zip(found, variables))]
+            values = [_value(a, v.shape, f"Layer '{layer.name}' variable {v.name} "
+                             f"({path}/vars/{i})")
+                      for i, (a, v) in enumerate(zip(found, variables))]
             staged.extend(zip(variables, values))
         except ValueError as exc:
             if not skip_mismatch:
                 raise
             problems.append(str(exc))
-    extra = sorted(p for p in _groups_with_weights(h5) if p not in expected_paths)
+    extra = sorted(p[:-len("/vars")] for p, arrays in stored.groups.items()
+                   if p.startswith("layers/") and arrays and p[:-len("/vars")] not in expected_paths)
     if extra:
         msg = (f"The file has weights for layers the model does not have: {extra[:10]}. "
                f"The model and the file describe different architectures.")
@@ -172,7 +150,7 @@ def read(model, h5, skip_mismatch=False, file_bytes=None):
             raise ValueError(msg)
         problems.append(msg)
     try:
-        apply_optimizer = _stage_optimizer(model, h5, file_bytes)
+        apply_optimizer = _stage_optimizer(model, stored)
     except ValueError as exc:
         if not skip_mismatch:
             raise
@@ -187,38 +165,34 @@ def read(model, h5, skip_mismatch=False, file_bytes=None):
                       stacklevel=3)
 
 
-def _groups_with_weights(h5):
-    import h5py
-    found = set()
-
-    def visit(name, obj):
-        if isinstance(obj, h5py.Dataset) and name.startswith("layers/") and "/vars/" in name:
-            found.add(name.rsplit("/vars/", 1)[0])
-
-    h5.visititems(visit)
-    return found
-
-
-def _stage_optimizer(model, h5, file_bytes):
-    """A function that restores the optimizer state from the file, or None."""
+def _stage_optimizer(model, stored):
+    """A function that restores the optimizer state from the file, or None; the state is
+    checked (counts, shapes, iterations, learning rate, slot values) here, first."""
     optimizer = getattr(model, "optimizer", None)
-    group = h5.get("optimizer/vars")
-    if optimizer is None or group is None:
+    found = stored.groups.get("optimizer/vars")
+    if optimizer is None or found is None:
         return None
-    found = _datasets(group, "optimizer/vars")
-    shapes = [v.shape for v in model.trainable_weights]
-    built = optimizer.keras_variable_shapes(shapes)
+    variables = model.trainable_weights
+    built = optimizer.keras_variable_shapes(variables)
     if len(found) not in (2, len(built)):
         warnings.warn(f"Skipping variable loading for optimizer '{optimizer.name}', because "
                       f"it has {len(built)} variables whereas the saved optimizer has "
                       f"{len(found)} variables.", stacklevel=4)
         return None
-    values = [_read(d, s, f"optimizer variable {i}", file_bytes)
-              for i, (d, s) in enumerate(zip(found, built))]
-    if values[0] < 0 or values[1] < 0:
-        raise ValueError("optimizer/vars: negative iterations or learning rate in the file")
+    values = [_value(a, s, f"optimizer variable {i} (optimizer/vars/{i})") if i >= 2 else
+              _scalar(a, s, i) for i, (a, s) in enumerate(zip(found, built))]
+    optimizer.check_keras_variables(values, variables)
 
     def apply():
         model._pack_parameters()
-        optimizer.set_keras_variables(values, shapes)
+        optimizer.set_keras_variables(values, variables)
+        optimizer.bind(model._packed_variables)  # the flat slots, laid out as the model packs
     return apply
+
+
+def _scalar(array, shape, i):
+    if array.shape != ():
+        raise ValueError(f"optimizer/vars/{i}: expected a scalar "
+                         f"({'iterations' if i == 0 else 'learning rate'}), the file holds "
+                         f"shape {array.shape}")
+    return array[()]

@@ -1,0 +1,87 @@
+"""The `tensorflow` a script sees under the runner: a stand-in holding only `keras`.
+
+`import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
+work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
+has: `tf.random.set_seed`, and `tf.data.Dataset`/`tf.data.AUTOTUNE` once fastnn's own
+dataset object exists (the hook: `DATA_SOURCES`).  Anything else a script asks of
+TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
+tf.linalg; run this script with real TensorFlow`.
+"""
+import types
+
+# tf.data names -> where fastnn keeps them (searched in order; a module that has not
+# landed yet is skipped, and the name then reports itself as missing).
+DATA_SOURCES = ["fastnn.utils.dataset", "fastnn.data"]
+DATA_NAMES = ("Dataset", "AUTOTUNE", "Options")
+
+
+def _absent(path):
+    return AttributeError(f"fastnn's tensorflow stand-in has no {path}; run this script "
+                          f"with real TensorFlow")
+
+
+class _StandIn(types.ModuleType):
+    """A module whose unknown attributes say they belong to real TensorFlow."""
+
+    def __init__(self, name, path, attrs):
+        super().__init__(name)
+        self._path = path
+        self.__path__ = []
+        self.__dict__.update(attrs)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return self._lookup(attr)
+
+    def _lookup(self, attr):
+        raise _absent(f"{self._path}.{attr}")
+
+
+class _Data(_StandIn):
+    def _lookup(self, attr):
+        if attr in DATA_NAMES:
+            from fastnn.keras._namespace import _import_optional
+            for source in DATA_SOURCES:
+                module = _import_optional(source)
+                if module is not None and hasattr(module, attr):
+                    return getattr(module, attr)
+            raise AttributeError(f"fastnn's tensorflow stand-in has no tf.data.{attr} yet "
+                                 f"(fastnn's dataset object has not landed); pass NumPy "
+                                 f"arrays to fit, or run this script with real TensorFlow")
+        return super()._lookup(attr)
+
+
+def _set_seed(seed):
+    """`tf.random.set_seed`: seeds fastnn's generator (weights, shuffling, dropout)."""
+    from fastnn import random
+    random.set_seed(seed)
+
+
+_module = None
+_submodules = None
+
+
+def submodules():
+    """`tf.data` and `tf.random` (besides `tf.keras`), by their names under tensorflow."""
+    global _submodules
+    if _submodules is None:
+        _submodules = {
+            "data": _Data("tensorflow.data", "tf.data", {}),
+            "random": _StandIn("tensorflow.random", "tf.random", {"set_seed": _set_seed}),
+        }
+    return _submodules
+
+
+def module():
+    """The `tensorflow` stand-in module."""
+    global _module
+    if _module is None:
+        import fastnn
+        import fastnn.keras
+        attrs = {"keras": fastnn.keras, "__version__":
+                 f"fastnn-{fastnn.__version__} (tensorflow stand-in)",
+                 "__doc__": __doc__}
+        attrs.update(submodules())
+        _module = _StandIn("tensorflow", "tf", attrs)
+    return _module

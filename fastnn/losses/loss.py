@@ -1,0 +1,268 @@
+"""The Loss base class: Keras's `reduction`, `sample_weight` and masks, and the training
+interface the model uses.
+
+A built-in loss implements `values_and_grad(y_true, y_pred)` -> (values, dvalues): the
+per-element losses (y_pred's shape without the last axis, as Keras's loss functions return
+them) and the gradient of their *sum* with respect to y_pred.  Everything else (Keras's
+reductions, sample weights, the `forward_backward` the trainer calls) is done here, once.
+
+A user's `Loss` subclass overrides `call(y_true, y_pred)` instead; training it needs its
+gradient, which comes from the `fastnn.autodiff` tape when that module is present
+(`autodiff.value_and_grad(fn)(y_true, y_pred)` -> (values, d sum(values) / d y_pred)).
+"""
+import numpy as np
+
+from fastnn._validate import kernel_array
+
+EPSILON = 1e-7  # keras.config.epsilon()
+
+REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "mean_with_sample_weight", "none", None)
+# Reductions a compiled model can train with (the per-sample form below); "none" and
+# "mean_with_sample_weight" are for calling a loss object directly.
+TRAINABLE_REDUCTIONS = ("sum", "sum_over_batch_size", "mean")
+
+
+def standardize_reduction(reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"Invalid value for argument `reduction`. Expected one of "
+                         f"{REDUCTIONS}. Received: reduction={reduction!r}")
+    return reduction
+
+
+def reduce_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
+    """Keras's `reduce_weighted_values`: weight, mask, then reduce an array of losses."""
+    values = np.asarray(values, dtype=np.float64)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+        else:
+            fmask = mask.astype(np.float64)
+        sample_weight = fmask if sample_weight is None else \
+            broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+    weight_sum = None
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, np.float64)
+        weight_sum = sample_weight.sum()  # Keras divides by the weights as given
+        values = values * broadcast_weights(sample_weight, values.shape)
+    if reduction is None or reduction == "none" or values.shape in ((), (0,)):
+        return values.astype(np.float32)
+    total = values.sum()
+    if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        if reduction == "mean_with_sample_weight" and weight_sum is not None:
+            divisor = weight_sum
+        else:
+            divisor = values.size
+        total = total / divisor if divisor else 0.0
+    return np.float32(total)
+
+
+def broadcast_weights(w, shape):
+    """Sample weights of shape (N,) or (N, ..., 1) against losses of `shape`, as Keras
+    squeezes or expands them to the same rank."""
+    if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
+        w = w[..., 0]
+    while w.ndim < len(shape):
+        w = w[..., None]
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        raise ValueError(f"`sample_weight` of shape {w.shape} does not match the losses of "
+                         f"shape {tuple(shape)}") from None
+
+
+def match_rank(y_true, y_pred):
+    """Keras's `squeeze_or_expand_to_same_rank` for y_true, then the shapes must agree."""
+    if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true[..., 0]
+    elif y_true.ndim + 1 == y_pred.ndim and y_pred.shape[-1] == 1:
+        y_true = y_true[..., None]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"Arguments `target` and `output` must have the same shape. "
+                         f"Received: target.shape={y_true.shape}, output.shape={y_pred.shape}")
+    return y_true
+
+
+def _float(a, what):
+    a = np.asarray(a)
+    if a.dtype == np.float64:
+        return a
+    return np.asarray(a, dtype=np.float32) if a.dtype != np.float32 else a
+
+
+class Loss:
+    """Loss base class, as `keras.losses.Loss`.
+
+    Subclasses implement `call(y_true, y_pred)` returning the per-sample losses; calling the
+    object applies `sample_weight` and `reduction` and returns a scalar (or the weighted
+    losses with `reduction="none"`).
+
+    Args:
+        name: the loss's name.
+        reduction: "sum_over_batch_size" (default), "sum", "mean",
+            "mean_with_sample_weight", "none" or None.
+        dtype: only float32 (or None).
+
+    >>> import numpy as np
+    >>> class MyMSE(Loss):
+    ...     def call(self, y_true, y_pred):
+    ...         return np.mean((y_pred - y_true) ** 2, axis=-1)
+    >>> float(MyMSE()(np.zeros((2, 2)), np.ones((2, 2))))
+    1.0
+    """
+    fused_activation = None  # the output activation a fused logits path replaces
+
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
+        if dtype not in (None, "float32", np.float32):
+            raise ValueError(f"fastnn computes losses in float32 only; received dtype={dtype!r}")
+        self.name = name or getattr(type(self), "default_name", None) or \
+            _snake(type(self).__name__)
+        self.reduction = standardize_reduction(reduction)
+        self.dtype = "float32"
+
+    # ---- Keras's API ----------------------------------------------------------------
+    def call(self, y_true, y_pred):
+        """Per-sample losses (y_pred's shape without its last axis)."""
+        values, _ = self.values_and_grad(*self._standardize(y_true, y_pred), need_grad=False)
+        return values
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        y_true, y_pred = self._standardize(y_true, y_pred)
+        values = np.asarray(self.call(y_true, y_pred))
+        return reduce_values(values, sample_weight, getattr(self, "_last_mask", None),
+                             self.reduction)
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("dtype", None)
+        return cls(**config)
+
+    # ---- what built-ins implement -------------------------------------------------
+    values_and_grad = None  # (y_true, y_pred, need_grad=True) -> (values, d sum(values)/d y_pred)
+
+    def _standardize(self, y_true, y_pred):
+        y_pred = _float(y_pred, "y_pred")
+        y_true = _float(y_true, "y_true")
+        self._last_mask = None
+        return match_rank(y_true, y_pred), y_pred
+
+    # ---- the trainer's interface ------------------------------------------------------
+    def prepare_targets(self, y, pred_shape):
+        """Targets as training wants them (float32, y_pred's shape), or Keras's ValueError."""
+        y = kernel_array(y, np.float32, "y")
+        pred_shape = tuple(pred_shape)
+        if y.shape != pred_shape:
+            if y.ndim == len(pred_shape) - 1 and pred_shape[-1] == 1:
+                y = y.reshape(pred_shape)
+            else:
+                raise ValueError(f"Arguments `target` and `output` must have the same shape. "
+                                 f"Received: target.shape={y.shape}, "
+                                 f"output.shape={pred_shape} (loss {self.name})")
+        return y
+
+    def check_trainable(self):
+        """Raise at compile() when the model cannot train with this loss."""
+        if self.reduction not in TRAINABLE_REDUCTIONS:
+            raise ValueError(f"Loss '{self.name}': compile() trains with reduction "
+                             f"'sum_over_batch_size', 'mean' or 'sum'; received "
+                             f"reduction={self.reduction!r}")
+        if self._analytic() is None:
+            _autodiff_or_raise(self)
+
+    def _analytic(self):
+        """The built-in `values_and_grad`, unless a subclass replaced `call()`."""
+        if self.values_and_grad is None or (type(self).call is not Loss.call and
+                                            not getattr(self, "_call_is_builtin", False)):
+            return None
+        return self.values_and_grad
+
+    def forward_backward(self, y_true, y_pred):
+        """(per-sample loss (N,), d batch loss / d y_pred) for a batch.
+
+        The batch loss (the reduced value Keras reports) is the mean of the per-sample
+        losses, so a trainer multiplies both by sample weights and sums."""
+        analytic = self._analytic()
+        if analytic is not None:
+            self._last_mask = None
+            values, dvalues = analytic(y_true, y_pred)
+        else:
+            values, dvalues = _autodiff_or_raise(self).value_and_grad(self.call)(y_true, y_pred)
+        return self._per_sample(np.asarray(values), np.asarray(dvalues), y_pred)
+
+    def _per_sample(self, values, dvalues, y_pred):
+        n = y_pred.shape[0]
+        mask = self._last_mask
+        if mask is not None and self.reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            scale = 1.0 / valid if valid else 0.0
+        elif self.reduction == "sum":
+            scale = 1.0
+        else:
+            scale = 1.0 / max(values.size, 1)
+        per_sample = values.reshape(n, -1).sum(axis=1) * (scale * n)
+        grad = dvalues * scale
+        return per_sample.astype(np.float32), grad.astype(np.float32, copy=False)
+
+
+def _autodiff_or_raise(loss):
+    try:
+        from fastnn import autodiff
+    except ImportError:
+        raise NotImplementedError(
+            f"Loss '{loss.name}' ({type(loss).__name__}) defines only `call()`: training with "
+            f"it needs its gradient, which fastnn takes from the differentiable `fastnn.ops` "
+            f"tape (not in this build yet). Use a built-in loss, or implement "
+            f"`values_and_grad(y_true, y_pred, need_grad=True)` returning the per-sample "
+            f"losses and the gradient of their sum") from None
+    return autodiff
+
+
+def _snake(name):
+    import re
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+class LossFunctionWrapper(Loss):
+    """A loss object around a function `fn(y_true, y_pred, **kwargs)` (Keras's wrapper).
+
+    Built-in functions (`fastnn.losses.mean_squared_error`, ...) train with their analytic
+    gradients; other functions need the `fastnn.autodiff` tape."""
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction,
+                         dtype=dtype)
+        self.fn, self._fn_kwargs = fn, kwargs
+        from fastnn.losses import _BUILTIN_FUNCTIONS
+        cls = _BUILTIN_FUNCTIONS.get(fn)
+        self._builtin = None if cls is None else cls(reduction=reduction, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self._builtin is not None:
+            return self._builtin(y_true, y_pred, sample_weight)
+        return super().__call__(y_true, y_pred, sample_weight)
+
+    def _analytic(self):
+        return None if self._builtin is None else self._builtin._analytic()
+
+    def prepare_targets(self, y, pred_shape):
+        if self._builtin is not None:
+            return self._builtin.prepare_targets(y, pred_shape)
+        return super().prepare_targets(y, pred_shape)
+
+    def forward_backward(self, y_true, y_pred):
+        if self._builtin is not None:
+            return self._builtin.forward_backward(y_true, y_pred)
+        return super().forward_backward(y_true, y_pred)
+
+    def get_config(self):
+        return {**super().get_config(), "fn": getattr(self.fn, "__name__", str(self.fn)),
+                **self._fn_kwargs}

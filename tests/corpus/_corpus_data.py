@@ -1,0 +1,92 @@
+"""Local data for the corpus programs, in place of their downloads.
+
+NumPy only (no fastnn, no Keras), so a program runs the same under fastnn's runner and
+under real Keras.  Every loader returns what the Keras loader it replaces returns
+(shapes, dtypes, label ranges), shrunk to a few hundred samples.
+"""
+import os
+
+import numpy as np
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_DATA = os.path.join(_HERE, "..", "..", "fastnn", "datasets", "data")
+
+
+def fashion_mnist(n_train=600, n_test=200):
+    """`(x_train, y_train), (x_test, y_test)` as keras.datasets.(fashion_)mnist.load_data():
+    uint8 images (n, 28, 28), uint8 labels 0-9 (fastnn's shipped Fashion-MNIST subset)."""
+    with np.load(os.path.join(_DATA, "fashion_mnist_subset.npz")) as d:
+        return ((d["x_train"][:n_train], d["y_train"][:n_train]),
+                (d["x_test"][:n_test], d["y_test"][:n_test]))
+
+
+def cifar10(n_train=300, n_test=100, seed=0):
+    """As keras.datasets.cifar10.load_data(): uint8 (n, 32, 32, 3), uint8 labels (n, 1);
+    synthetic images whose mean colour depends on the class, so a model can learn."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        y = rng.integers(0, 10, size=(n, 1)).astype(np.uint8)
+        base = (y[:, :, None, None] * 23 % 255).astype(np.float64)
+        x = base.reshape(n, 1, 1, 1) + rng.normal(0, 30, size=(n, 32, 32, 3))
+        return np.clip(x, 0, 255).astype(np.uint8), y
+    return make(n_train), make(n_test)
+
+
+def imdb(num_words=1000, n_train=400, n_test=200, seed=0):
+    """As keras.datasets.imdb.load_data(num_words=...): object arrays of int lists
+    (word indices 1..num_words-1, starting with 1), labels 0/1; a label's reviews favour
+    its own half of the vocabulary."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        y = rng.integers(0, 2, size=n)
+        xs = []
+        for label in y:
+            length = int(rng.integers(20, 120))
+            half = rng.integers(2 + label * (num_words // 2), (1 + label) * (num_words // 2),
+                                size=length // 2)
+            rest = rng.integers(2, num_words, size=length - length // 2)
+            xs.append([1] + list(np.concatenate([half, rest]).astype(int)))
+        out = np.empty(n, dtype=object)
+        out[:] = xs
+        return out, y.astype(np.int64)
+    return make(n_train), make(n_test)
+
+
+def reuters(num_words=1000, n_train=400, n_test=200, seed=1):
+    """As keras.datasets.reuters.load_data(num_words=...): int lists, labels 0..45."""
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        y = rng.integers(0, 46, size=n)
+        xs = []
+        for label in y:
+            length = int(rng.integers(20, 80))
+            topic = rng.integers(2 + label * 20, 22 + label * 20, size=length // 2) % num_words
+            rest = rng.integers(2, num_words, size=length - length // 2)
+            xs.append([1] + list(np.concatenate([topic, rest]).astype(int)))
+        out = np.empty(n, dtype=object)
+        out[:] = xs
+        return out, y.astype(np.int64)
+    return make(n_train), make(n_test)
+
+
+def boston_housing(n_train=300, n_test=100, seed=2):
+    """As keras.datasets.boston_housing.load_data(): float64 (n, 13), prices (n,)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=13)
+
+    def make(n):
+        x = rng.normal(size=(n, 13)) * rng.uniform(1, 50, size=13) + rng.uniform(0, 100, 13)
+        y = 22 + ((x - x.mean(0)) / x.std(0)) @ w + rng.normal(0, 1, size=n)
+        return x, y
+    return make(n_train), make(n_test)
+
+
+def iris():
+    """Iris as (features float64 (150, 4), species names (150,)), from fastnn's shipped CSV."""
+    rows = np.genfromtxt(os.path.join(_DATA, "iris.csv"), delimiter=",", skip_header=1,
+                         dtype=None, encoding="utf-8")
+    x = np.array([[r[0], r[1], r[2], r[3]] for r in rows], dtype=np.float64)
+    return x, np.array([r[4] for r in rows])

@@ -1,0 +1,60 @@
+"""The corpus: public Keras programs run unchanged through `python -m fastnn.keras`.
+
+One row per program: its file, the public program it follows, and either None (it must
+run to completion on fastnn) or the reason it cannot yet (an expected failure, strict:
+the test fails when the program starts to pass, so the row is updated as features land).
+`docs/corpus.md` is generated from this table (`python tools/corpus.py`).
+"""
+PROGRAMS = [
+    # (file, source, reason it is expected to fail on fastnn now or None)
+    ("kio_mnist_convnet.py", "https://keras.io/examples/vision/mnist_convnet/", None),
+    ("kio_functional_api_mnist.py", "https://keras.io/guides/functional_api/", None),
+    ("kio_custom_callbacks.py", "https://keras.io/guides/writing_your_own_callbacks/", None),
+    ("dlwp_ch2_mnist_dense.py", "https://github.com/fchollet/deep-learning-with-python-"
+     "notebooks/blob/master/chapter02_mathematical-building-blocks.ipynb", None),
+    ("dlwp_ch4_imdb.py", "https://github.com/fchollet/deep-learning-with-python-notebooks/"
+     "blob/master/chapter04_getting-started-with-neural-networks.ipynb", None),
+    ("dlwp_ch4_reuters.py", "https://github.com/fchollet/deep-learning-with-python-notebooks/"
+     "blob/master/chapter04_getting-started-with-neural-networks.ipynb", None),
+    ("dlwp_ch4_boston_kfold.py", "https://github.com/fchollet/deep-learning-with-python-"
+     "notebooks/blob/master/chapter04_getting-started-with-neural-networks.ipynb", None),
+    ("tf_cnn_cifar10.py", "https://www.tensorflow.org/tutorials/images/cnn", None),
+    ("iris_mlp_seed.py", "fastnn's seed program (the issue's Iris MLP)", None),
+    ("tf_basic_classification.py", "https://www.tensorflow.org/tutorials/keras/classification",
+     "keras.layers.Softmax is not provided yet (issue 16, activation layers)"),
+    ("kio_sequential_model.py", "https://keras.io/guides/sequential_model/",
+     "keras.layers.GlobalMaxPooling2D is not provided yet (issue 16, pooling)"),
+    ("kio_training_builtin.py", "https://keras.io/guides/training_with_built_in_methods/",
+     "metric objects in compile (keras.metrics.SparseCategoricalAccuracy()) are not "
+     "supported yet (issue 15, metrics)"),
+    ("tf_save_and_load.py", "https://www.tensorflow.org/tutorials/keras/save_and_load",
+     "metric objects in compile (tf.keras.metrics.SparseCategoricalAccuracy()) are not "
+     "supported yet (issue 15, metrics)"),
+    ("kio_lr_schedule.py", "https://keras.io/guides/training_with_built_in_methods/",
+     "keras.optimizers.schedules.ExponentialDecay is not provided yet (issue 15, schedules)"),
+    ("kio_custom_layer_linear.py",
+     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/",
+     "the 'random_normal' initializer is not provided yet (issue 15, initializers; keras.ops "
+     "and custom layers with call() have landed)"),
+    ("kio_custom_train_step.py", "https://keras.io/guides/custom_train_step_in_tensorflow/",
+     "fit refuses an overridden train_step (NotImplementedError): it is not called yet "
+     "(issue 15, custom training steps)"),
+    ("kio_bidirectional_lstm_imdb.py", "https://keras.io/examples/nlp/bidirectional_lstm_imdb/",
+     "keras.layers.Embedding, LSTM and Bidirectional are not provided yet (issue 17)"),
+    ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/",
+     "keras.layers.Embedding and LSTM (issue 17) and multi-output models with dict losses "
+     "are not provided yet"),
+    ("dlwp_ch5_imdb_regularization.py", "https://github.com/fchollet/deep-learning-with-"
+     "python-notebooks/blob/master/chapter05_fundamentals-of-ml.ipynb",
+     "keras.regularizers (l1, l2, l1_l2) are not provided yet (issue 15, regularizers)"),
+    ("dlwp_ch7_callbacks.py", "https://github.com/fchollet/deep-learning-with-python-"
+     "notebooks/blob/master/chapter07_working-with-keras.ipynb",
+     "keras.callbacks.TensorBoard is not provided yet (issue 18)"),
+    ("kio_timeseries_classification.py",
+     "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/",
+     "keras.layers.Conv1D, ReLU and GlobalAveragePooling1D are not provided yet "
+     "(issues 16 and 17)"),
+]
+
+# Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
+NOT_STRICT = set()
