@@ -71,13 +71,13 @@ def apply_gradients(optimizer, grads, variables):
             gview[...] = np.reshape(value(g), v.shape)
     if params is None:  # gathered: copy in, update, copy out
         flat = np.concatenate([v.value.reshape(-1) for v in variables]).astype(np.float32)
-        optimizer.apply(flat, flat_grads)
+        optimizer.apply(flat, flat_grads, variables)
         offset = 0
         for v in variables:
             v.value[...] = flat[offset:offset + v.value.size].reshape(v.shape)
             offset += v.value.size
     else:
-        optimizer.apply(params, flat_grads)
+        optimizer.apply(params, flat_grads, variables)
 
 
 def _packing(variables):
