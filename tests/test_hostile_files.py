@@ -4,6 +4,7 @@ without allocating what the file only declares, and without changing the model."
 import importlib.util
 import os
 import subprocess
+import tempfile
 import sys
 import threading
 
@@ -118,7 +119,8 @@ except ValueError as e:
 def test_bombs_are_refused_under_a_memory_limit(name):
     """A 2 GiB address-space limit: the bombs must be refused before they allocate."""
     out = subprocess.run([sys.executable, "-c", BOMB, os.path.join(HERE, name)],
-                         capture_output=True, text=True, timeout=300, env=subprocess_env())
+                         capture_output=True, text=True, timeout=300, env=subprocess_env(),
+                         cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.startswith("ValueError"), out.stdout + out.stderr[-2000:]
 

@@ -2,6 +2,7 @@
 float32 cannot hold, validation_batch_size, uint64 labels, OpenMP thread failures."""
 import os
 import subprocess
+import tempfile
 import sys
 
 import numpy as np
@@ -139,7 +140,8 @@ def test_thread_creation_failure_is_an_exception_not_an_exit():
     """With 96 MiB of address space left, 200 threads (8 MiB stacks) cannot start: libgomp
     would exit(1); fastnn checks first and raises."""
     out = subprocess.run([sys.executable, "-c", THREADS, "200"], capture_output=True,
-                         text=True, timeout=300, env=subprocess_env(OMP_NUM_THREADS="2"))
+                         text=True, timeout=300, env=subprocess_env(OMP_NUM_THREADS="2"),
+                         cwd=tempfile.gettempdir())
     assert out.returncode == 0, (out.returncode, out.stdout, out.stderr[-2000:])
     assert "RuntimeError: adam_update: cannot start 200 threads" in out.stdout, out.stdout
     assert "after True" in out.stdout and "finally ran" in out.stdout
@@ -148,7 +150,8 @@ def test_thread_creation_failure_is_an_exception_not_an_exit():
 @pytest.mark.skipif(not _C.has_openmp(), reason="built without OpenMP")
 def test_threads_that_can_start_still_run():
     out = subprocess.run([sys.executable, "-c", THREADS, "3"], capture_output=True,
-                         text=True, timeout=300, env=subprocess_env())
+                         text=True, timeout=300, env=subprocess_env(),
+                         cwd=tempfile.gettempdir())
     assert out.returncode == 0, out.stderr[-2000:]
     assert "ran" in out.stdout.splitlines()[0]
 
