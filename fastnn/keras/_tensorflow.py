@@ -2,8 +2,9 @@
 
 `import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
-has: `tf.random.set_seed`, and `tf.data.Dataset`/`tf.data.AUTOTUNE` once fastnn's own
-dataset object exists (the hook: `DATA_SOURCES`).  Anything else a script asks of
+has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
+`train_step` of the "customizing fit" guide), and `tf.data.Dataset`/`tf.data.AUTOTUNE`
+(the hook: `DATA_SOURCES`).  Anything else a script asks of
 TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
@@ -79,7 +80,8 @@ def module():
     if _module is None:
         import fastnn
         import fastnn.keras
-        attrs = {"keras": fastnn.keras, "__version__":
+        from fastnn.autodiff import GradientTape
+        attrs = {"keras": fastnn.keras, "GradientTape": GradientTape, "__version__":
                  f"fastnn-{fastnn.__version__} (tensorflow stand-in)",
                  "__doc__": __doc__}
         attrs.update(submodules())

@@ -28,9 +28,7 @@ PROGRAMS = [
     ("kio_lr_schedule.py", "https://keras.io/guides/training_with_built_in_methods/", None),
     ("kio_custom_layer_linear.py",
      "https://keras.io/guides/making_new_layers_and_models_via_subclassing/", None),
-    ("kio_custom_train_step.py", "https://keras.io/guides/custom_train_step_in_tensorflow/",
-     "fit refuses an overridden train_step (NotImplementedError): it is not called yet "
-     "(issue 15, custom training steps)"),
+    ("kio_custom_train_step.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
     ("kio_bidirectional_lstm_imdb.py", "https://keras.io/examples/nlp/bidirectional_lstm_imdb/",
      None),
     ("kio_functional_multi_io.py", "https://keras.io/guides/functional_api/", None),
