@@ -18,8 +18,6 @@ def _flatten(x):
     return list(x) if isinstance(x, (list, tuple)) else [x]
 
 
-topological_nodes = graph.topological_nodes
-
 
 class Model(Trainer, Layer):
     """A model grouping layers into an object with training and inference features.
@@ -113,9 +111,6 @@ class Model(Trainer, Layer):
                 raise ValueError(f"Model.build expects an input shape with the batch axis, "
                                  f"such as (None, 8); received input_shape={input_shape!r}")
         self._ensure_graph([tuple(s) for s in shapes])
-
-    def inlinable(self):
-        return True
 
     def call(self, inputs, training=None):
         raise NotImplementedError(f"{type(self).__name__} has no graph: pass inputs= and outputs= "
