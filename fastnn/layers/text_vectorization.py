@@ -68,7 +68,8 @@ class _Vocabulary:
     string tokens, one OOV index)."""
 
     def __init__(self, owner, max_tokens, mask_token, oov_token, output_mode,
-                 pad_to_max_tokens, num_oov_indices=1):
+                 pad_to_max_tokens, num_oov_indices=1, kind="string"):
+        self.kind = kind  # "string" tokens (ties by UTF-8 bytes) or "int" (ties by value)
         self.owner, self.max_tokens, self.mask_token = owner, max_tokens, mask_token
         self.oov_token, self.output_mode = oov_token, output_mode
         self.pad_to_max_tokens, self.num_oov_indices = pad_to_max_tokens, num_oov_indices
@@ -114,7 +115,8 @@ class _Vocabulary:
             self.frozen_size = self.size()
             return
         # count high to low, ties by UTF-8 bytes high to low (Keras's lexsort reversed)
-        order = sorted(counts, key=lambda t: (counts[t], t.encode("utf8")), reverse=True)
+        tie = (lambda t: t.encode("utf8")) if self.kind == "string" else (lambda t: t)
+        order = sorted(counts, key=lambda t: (counts[t], tie(t)), reverse=True)
         if self.max_tokens:
             order = order[:max(self.max_tokens - self.token_start(), 0)]
         self._set_tokens(order)
@@ -156,7 +158,7 @@ class _Vocabulary:
             while lines and lines[-1] == "":
                 lines.pop()
             vocabulary = lines
-        vocabulary = [_to_str(v, "utf-8") for v in np.asarray(vocabulary, dtype=object).ravel()]
+        vocabulary = [self.convert(v) for v in np.asarray(vocabulary, dtype=object).ravel()]
         if not vocabulary:
             raise ValueError(f"Cannot set an empty vocabulary. Received: vocabulary={vocabulary}")
         start = self.token_start()
@@ -193,6 +195,13 @@ class _Vocabulary:
         self._set_tokens(tokens)
         self.frozen_size = self.size()
 
+    def convert(self, value):
+        if self.kind == "string":
+            return _to_str(value, "utf-8")
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"expected integers, received {value!r}")
+        return int(value)
+
     # lookup
     def depth(self):
         if self.pad_to_max_tokens:
@@ -207,7 +216,16 @@ class _Vocabulary:
     def lookup(self, token):
         if self.mask_token is not None and token == self.mask_token:
             return 0 if self.output_mode == "int" else -1
-        return self.index.get(token, self.oov_start())
+        found = self.index.get(token)
+        if found is not None:
+            return found
+        if self.num_oov_indices == 1:
+            return self.oov_start()
+        if self.num_oov_indices == 0:
+            raise ValueError(f"When `num_oov_indices=0` all inputs should be in vocabulary, "
+                             f"found OOV values [{token!r}], consider setting "
+                             f"`num_oov_indices=1`.")
+        return self.oov_start() + token % self.num_oov_indices  # ints only (floormod)
 
     def encode_rows(self, rows):
         """Rows of tokens as (n, depth) multi-hot / counts (int64, as Keras) or tf-idf
