@@ -15,7 +15,7 @@ TF_PYTHON = os.environ.get("FASTNN_TF_PYTHON", "/work/tfvenv/bin/python")
 
 TRAIN = ["The cat sat on the mat.", "the DOG ate my homework!!", "Cat, dog & bird: friends?",
          "  spaces   and\ttabs\nnewlines ", "ÀB Éc x\u00a0y résumé CAFÉ", "", "a b c a b a",
-         "zebra yak xylophone", "the the the cat"]
+         "zebra yak xylophone", "the the the cat", "p\x1cq r\x1fs"]
 TEST = ["the cat and the dog", "unknown words only", "", "Éc àb a a a", "a b c d e f g h i j"]
 
 CONFIGS = [

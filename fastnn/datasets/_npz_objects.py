@@ -30,7 +30,7 @@ import zlib
 
 import numpy as np
 
-MAX_MEMBER_BYTES = 1 << 30  # decompressed bytes of one member
+MAX_MEMBER_BYTES = 256 << 20  # decompressed bytes of one member (Keras's are ~20 MB)
 MAX_RATIO = 200  # decompressed / compressed bytes of one deflated member
 MAX_WORD = (1 << 31) - 1  # largest word index accepted in a sequence
 

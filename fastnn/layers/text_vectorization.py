@@ -31,6 +31,16 @@ _WHITESPACE = re.compile("[ \t\n\v\f\r]+")
 _OUTPUT_MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
 
 
+def _split_whitespace(s):
+    """`s` split on runs of ASCII whitespace (TensorFlow's rule). For ASCII text without
+    the separators \x1c-\x1f (which Python also counts as whitespace) `str.split()` is
+    the same and several times faster than the regular expression."""
+    if s.isascii() and "\x1c" not in s and "\x1d" not in s and "\x1e" not in s and \
+            "\x1f" not in s:
+        return s.split()
+    return [t for t in _WHITESPACE.split(s) if t]
+
+
 def _check_string_arg(value, allowed, caller, arg, allow_none=False, allow_callables=False):
     if (allow_none and value is None) or (allow_callables and callable(value)) or \
             (isinstance(value, str) and value in allowed):
@@ -436,7 +446,7 @@ class TextVectorization(Layer):
                                      f"rank={arr.ndim}")
                 arr = arr[:, 0]
             if self._split == "whitespace":
-                rows = [[t for t in _WHITESPACE.split(s) if t] for s in arr]
+                rows = [_split_whitespace(s) for s in arr]
             elif self._split == "character":
                 rows = [list(s) for s in arr]
             else:
@@ -476,7 +486,8 @@ class TextVectorization(Layer):
         rows, flat_out = self._tokens(arr)
         if self._output_mode != "int":
             return self._vocab.encode_rows(rows)
-        ids = [[self._vocab.lookup(t) for t in row] for row in rows]
+        get, oov = self._vocab.index.get, self._vocab.oov_start()
+        ids = [[get(t, oov) if t else 0 for t in row] for row in rows]  # "" is the mask: 0
         if flat_out and self._output_sequence_length is None:
             return np.array([r[0] for r in ids], dtype=np.int64)
         width = self._output_sequence_length

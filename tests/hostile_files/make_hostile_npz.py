@@ -83,6 +83,8 @@ CASES = [
     ("bad_magic.npz", "not a .npy"),
     ("missing_member.npz", "missing the array"),
     ("not_zip.npz", "not a readable .npz"),
+    ("huge_string.npz", "not a readable object array"),
+    ("oversized_member.npz", "decompression bomb"),
 ]
 
 
@@ -122,6 +124,18 @@ def main():
     parts = members()
     del parts["x_test"]
     write("missing_member.npz", parts)
+    # a pickle string opcode declaring 4 GB, with a few bytes behind it
+    stream = npy(rows)
+    at = stream.index(b"\x8c\x02O8")
+    write("huge_string.npz", members(x_train=stream[:at] + b"X\xff\xff\xff\xffO8"))
+    # a member whose zip entry declares more than the 256 MB cap (stored, not deflated)
+    write("oversized_member.npz", members())
+    with open(os.path.join(HERE, "oversized_member.npz"), "r+b") as f:
+        data = f.read()
+        # the central directory's uncompressed size of the first member
+        cd = data.index(b"PK\x01\x02")
+        f.seek(cd + 24)
+        f.write((300 << 20).to_bytes(4, "little"))
     with open(os.path.join(HERE, "not_zip.npz"), "wb") as f:
         f.write(b"this is not a zip archive\n" * 10)
 
