@@ -187,3 +187,34 @@ def test_same_as_keras(files, tmp_path):
     for args, expected in zip(REUTERS_ARGS, want["reuters"]):
         assert as_lists(reuters.load_data(**args)) == expected, args
     assert imdb.get_word_index() == want["index"]
+
+
+BOMB = r"""
+import os, resource, sys
+if "libasan" not in os.environ.get("LD_PRELOAD", ""):  # ASan reserves terabytes
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 31, 1 << 31))
+from fastnn.datasets import imdb
+for path in sys.argv[1:]:
+    try:
+        imdb.load_data(path=path)
+        print("LOADED", path)
+    except ValueError as e:
+        print("ValueError", e)
+"""
+
+
+def test_bombs_are_refused_under_a_memory_limit():
+    """A 2 GiB address-space limit: every size bomb is refused before it allocates."""
+    import sys
+    import tempfile
+    from conftest import subprocess_env
+    names = ["shape_bomb.npz", "reference_bomb.npz", "zip_bomb.npz", "huge_string.npz",
+             "oversized_member.npz"]
+    out = subprocess.run([sys.executable, "-c", BOMB] +
+                         [os.path.join(make.HERE, n) for n in names],
+                         capture_output=True, text=True, timeout=300, env=subprocess_env(),
+                         cwd=tempfile.gettempdir())
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = out.stdout.splitlines()
+    assert len(lines) == len(names) and all(l.startswith("ValueError") for l in lines), \
+        out.stdout + out.stderr[-2000:]
