@@ -109,3 +109,22 @@ def test_errors():
         layers.IntegerLookup(vocabulary=[1])(np.array([1.5]))
     with pytest.raises(NotImplementedError, match="before the model"):
         layers.IntegerLookup(vocabulary=[1])(layers.Input((1,)))
+
+
+def test_assets_round_trip(tmp_path):
+    layer = layers.IntegerLookup(output_mode="tf_idf")
+    layer.adapt(np.array(I_TRAIN))
+    layer.save_assets(str(tmp_path))
+    store = {}
+    layer.save_own_variables(store)
+    fresh = layers.IntegerLookup(output_mode="tf_idf")
+    fresh.load_own_variables(store)
+    fresh.load_assets(str(tmp_path))
+    assert fresh.get_vocabulary() == layer.get_vocabulary()
+    np.testing.assert_array_equal(fresh(np.array(I_TEST)), layer(np.array(I_TEST)))
+    strings = layers.StringLookup(mask_token="")
+    strings.adapt(np.array(S_TRAIN))
+    strings.save_assets(str(tmp_path))
+    again = layers.StringLookup(mask_token="")
+    again.load_assets(str(tmp_path))
+    assert again.get_vocabulary() == strings.get_vocabulary()

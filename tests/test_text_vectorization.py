@@ -51,7 +51,7 @@ def run_fastnn(config):
 
 
 KERAS_SCRIPT = r"""
-import json, sys
+import json, os, sys, tempfile
 import numpy as np
 import keras
 train, test, configs = json.loads(sys.stdin.read())
@@ -63,8 +63,16 @@ for config in configs:
     if "vocabulary" not in config:
         layer.adapt(train)
     out = keras.ops.convert_to_numpy(layer(np.array(test)[:, None]))
+    asset, idf = None, None
+    if "vocabulary" not in config:
+        with tempfile.TemporaryDirectory() as d:
+            layer.save_assets(d)
+            asset = open(os.path.join(d, "vocabulary.txt"), encoding="utf8").read()
+        store = {}
+        layer.save_own_variables(store)
+        idf = np.asarray(store["idf_weights"]).tolist() if "idf_weights" in store else None
     results.append({"vocab": [str(v) for v in layer.get_vocabulary()],
-                    "out": out.tolist(), "dtype": str(out.dtype)})
+                    "out": out.tolist(), "dtype": str(out.dtype), "asset": asset, "idf": idf})
 print("RESULT" + json.dumps(results))
 """
 
@@ -88,6 +96,35 @@ def test_same_as_keras(i, keras_results):
     assert vocab == want["vocab"]
     assert str(out.dtype) == want["dtype"]
     np.testing.assert_allclose(out, np.array(want["out"], dtype=out.dtype), rtol=1e-6)
+
+
+@pytest.mark.parametrize("i", [i for i, c in enumerate(CONFIGS) if "vocabulary" not in c])
+def test_vocabulary_assets_both_ways(i, keras_results, tmp_path):
+    """save_assets/save_own_variables write what Keras writes into a .keras file's assets
+    and weights; a layer loaded from Keras's files computes Keras's outputs."""
+    want = keras_results[i]
+    config = {k: tuple(v) if isinstance(v, list) else v for k, v in CONFIGS[i].items()}
+    layer = layers.TextVectorization(**config)
+    layer.adapt(TRAIN)
+    if any("\n" in t for t in want["vocab"]):  # Keras writes a file it cannot read back
+        with pytest.raises(ValueError, match="line break"):
+            layer.save_assets(str(tmp_path))
+        return
+    layer.save_assets(str(tmp_path))
+    assert (tmp_path / "vocabulary.txt").read_text(encoding="utf8") == want["asset"]
+    store = {}
+    layer.save_own_variables(store)
+    if want["idf"] is None:
+        assert store == {}
+    else:
+        np.testing.assert_allclose(store["idf_weights"], want["idf"], rtol=1e-6)
+    fresh = layers.TextVectorization(**config)
+    (tmp_path / "vocabulary.txt").write_text(want["asset"], encoding="utf8")
+    if want["idf"] is not None:
+        fresh.load_own_variables({"idf_weights": np.array(want["idf"], np.float32)})
+    fresh.load_assets(str(tmp_path))
+    assert fresh.get_vocabulary() == want["vocab"]
+    np.testing.assert_allclose(fresh(np.array(TEST)[:, None]), np.array(want["out"]), rtol=1e-6)
 
 
 def test_keras_docstring_example():

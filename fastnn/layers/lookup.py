@@ -105,6 +105,19 @@ class _Lookup(Layer):
     def set_vocabulary(self, vocabulary, idf_weights=None):
         self._vocab.set_vocabulary(vocabulary, idf_weights)
 
+    def save_assets(self, dir_path):
+        """Writes an adapted vocabulary to `dir_path/vocabulary.txt`, as Keras does."""
+        self._vocab.save_assets(dir_path, self.input_vocabulary)
+
+    def load_assets(self, dir_path):
+        self._vocab.load_assets(dir_path, self.input_vocabulary)
+
+    def save_own_variables(self, store):
+        self._vocab.save_own_variables(store)
+
+    def load_own_variables(self, store):
+        self._vocab.load_own_variables(store)
+
     # ---- the computation -------------------------------------------------------------
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         if isinstance(inputs, KerasTensor):

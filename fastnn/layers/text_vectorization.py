@@ -212,6 +212,50 @@ class _Vocabulary:
             raise ValueError(f"expected integers, received {value!r}")
         return int(value)
 
+    # Keras's saving hooks: an adapted vocabulary as an asset file, IDF weights as a variable
+    def save_assets(self, dir_path, input_vocabulary):
+        if input_vocabulary is not None:
+            return
+        bad = [t for t in self.tokens if "\n" in str(t)]
+        if bad:
+            raise ValueError(f"save_assets: the token {bad[0]!r} holds a line break, which "
+                             f"Keras's one-token-a-line vocabulary file cannot represent (Keras "
+                             f"would write a file that loads wrongly); keep the vocabulary "
+                             f"with get_vocabulary() instead")
+        with open(os.path.join(dir_path, "vocabulary.txt"), "w", encoding="utf8",
+                  newline="") as f:
+            f.write("\n".join(str(w) for w in self.get_vocabulary()))
+
+    def load_assets(self, dir_path, input_vocabulary):
+        if input_vocabulary is not None:
+            return
+        # one token per "\n"-separated line (not str.splitlines, which also breaks at
+        # \x1c-\x1e, \x85, \u2028..., characters a token may hold)
+        with open(os.path.join(dir_path, "vocabulary.txt"), encoding="utf8", newline="") as f:
+            lines = f.read().split("\n")
+        while lines and lines[-1] == "":
+            lines.pop()
+        values = lines if self.kind == "string" else [int(v) for v in lines]
+        if self.output_mode == "tf_idf":
+            if self.idf is None:
+                raise ValueError("load_assets: a tf_idf layer needs its `idf_weights` first "
+                                 "(load_own_variables)")
+            self.set_vocabulary(values, self.idf[:len(values)])
+        else:
+            self.set_vocabulary(values)
+
+    def save_own_variables(self, store):
+        if self.output_mode == "tf_idf":
+            store["idf_weights"] = np.array(self.idf, np.float32)
+
+    def load_own_variables(self, store):
+        if self.output_mode == "tf_idf":
+            idf = np.asarray(store["idf_weights"], dtype=np.float64)
+            if idf.ndim != 1 or not np.isfinite(idf).all():
+                raise ValueError("load_own_variables: `idf_weights` must be a 1-D array of "
+                                 "finite numbers")
+            self.idf = idf.astype(np.float32)
+
     # lookup
     def depth(self):
         if self.pad_to_max_tokens:
@@ -410,6 +454,23 @@ class TextVectorization(Layer):
         """Sets the vocabulary (a list/array of tokens or a file with one per line) and,
         for `"tf_idf"`, the IDF weights, instead of `adapt`."""
         self._vocab.set_vocabulary(vocabulary, idf_weights)
+
+    def save_assets(self, dir_path):
+        """Writes an adapted vocabulary to `dir_path/vocabulary.txt`, one token a line, as
+        Keras does in a `.keras` file's `assets/` (nothing for a `vocabulary=` layer)."""
+        self._vocab.save_assets(dir_path, self._input_vocabulary)
+
+    def load_assets(self, dir_path):
+        """Reads `dir_path/vocabulary.txt` as Keras writes it (after `load_own_variables`
+        for `"tf_idf"`)."""
+        self._vocab.load_assets(dir_path, self._input_vocabulary)
+
+    def save_own_variables(self, store):
+        """`store["idf_weights"]` in `"tf_idf"` mode (Keras's variable)."""
+        self._vocab.save_own_variables(store)
+
+    def load_own_variables(self, store):
+        self._vocab.load_own_variables(store)
 
     # ---- the computation -----------------------------------------------------------
     def _standardized(self, arr):
