@@ -61,7 +61,11 @@ def _invoke(layer, inputs, training, mask, extra):
     reg = getattr(layer, "activity_regularizer", None)
     if reg is not None and not layer.__dict__.get("_inferring"):
         for o in (out if isinstance(out, (list, tuple)) else [out]):
-            layer.add_loss(reg(o))
+            penalty = reg(o)
+            shape = np.shape(value(o))
+            if shape:  # Keras 3 divides by the batch size (divide_no_nan)
+                penalty = penalty / shape[0] if shape[0] else penalty * 0.0
+            layer.add_loss(penalty)
     if not layer.__dict__.get("_inferring"):
         for v in layer._variables:
             r = getattr(v, "regularizer", None)

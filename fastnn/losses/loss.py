@@ -17,9 +17,16 @@ from fastnn._validate import kernel_array
 EPSILON = 1e-7  # keras.config.epsilon()
 
 REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "mean_with_sample_weight", "none", None)
-# Reductions a compiled model can train with (the per-sample form below); "none" and
-# "mean_with_sample_weight" are for calling a loss object directly.
-TRAINABLE_REDUCTIONS = ("sum", "sum_over_batch_size", "mean")
+# Reductions a compiled model can train with: all of them, as in Keras 3.  In fit and
+# evaluate Keras reports (and logs) for each batch:
+#   "sum_over_batch_size", "mean"     sum(w * l) / l.size, differentiated as such
+#   "sum"                              sum(w * l)
+#   "mean_with_sample_weight"          sum(w * l) / sum(w)  (l.size without weights)
+#   "none", None                       the weighted losses l * w themselves: the logged loss
+#                                      is their mean, while the gradient is that of their
+#                                      *sum* (a GradientTape differentiates a non-scalar
+#                                      target as its sum)
+TRAINABLE_REDUCTIONS = REDUCTIONS
 
 
 def standardize_reduction(reduction):
@@ -172,10 +179,6 @@ class Loss:
 
     def check_trainable(self):
         """Raise at compile() when the model cannot train with this loss."""
-        if self.reduction not in TRAINABLE_REDUCTIONS:
-            raise ValueError(f"Loss '{self.name}': compile() trains with reduction "
-                             f"'sum_over_batch_size', 'mean' or 'sum'; received "
-                             f"reduction={self.reduction!r}")
         if self._analytic() is None:
             _autodiff_or_raise(self)
 
@@ -187,10 +190,12 @@ class Loss:
         return self.values_and_grad
 
     def forward_backward(self, y_true, y_pred):
-        """(per-sample loss (N,), d batch loss / d y_pred) for a batch.
+        """(per-sample loss (N,), d training loss / d y_pred) for a batch.
 
         The batch loss (the reduced value Keras reports) is the mean of the per-sample
-        losses, so a trainer multiplies both by sample weights and sums."""
+        losses, so a trainer multiplies both by sample weights and sums (then by
+        `weighted_scale(weights)`).  The training loss is the batch loss, except with
+        reduction "none" (its gradient is that of the sum, as in Keras)."""
         analytic = self._analytic()
         if analytic is not None:
             self._last_mask = None
@@ -206,13 +211,25 @@ class Loss:
         if mask is not None and self.reduction in ("mean", "sum_over_batch_size"):
             valid = mask.sum()
             scale = 1.0 / valid if valid else 0.0
-        elif self.reduction == "sum":
+        elif self.reduction in ("sum", "none", None):
             scale = 1.0
         else:
             scale = 1.0 / max(values.size, 1)
-        per_sample = values.reshape(n, -1).sum(axis=1) * (scale * n)
+        self._last_count = values.size
         grad = dvalues * scale
+        if self.reduction in ("none", None):  # reported: the mean; trained: the sum
+            scale = 1.0 / max(values.size, 1)
+        per_sample = values.reshape(n, -1).sum(axis=1) * (scale * n)
         return per_sample.astype(np.float32), grad.astype(np.float32, copy=False)
+
+    def weighted_scale(self, weights):
+        """The factor the trainer applies to the weighted per-sample losses and gradient
+        of the last batch: "mean_with_sample_weight" divides by the weights' sum instead
+        of the number of losses (Keras's divide_no_nan: 0 when the weights sum to 0)."""
+        if self.reduction != "mean_with_sample_weight" or weights is None:
+            return 1.0
+        total = float(np.sum(weights, dtype=np.float64))
+        return getattr(self, "_last_count", 0) / total if total else 0.0
 
 
 def _autodiff_or_raise(loss):

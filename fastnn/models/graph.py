@@ -189,6 +189,66 @@ class SharedCall:
         self.layer.skip_batch()
 
 
+class ActivityRegularized:
+    """Plan entry for a built-in layer with an `activity_regularizer`: Keras 3 adds
+    `regularizer(output) / batch_size` to the loss for each output of each call (training
+    and evaluation alike), so the forward pass keeps the penalty (`self.penalty`, read by
+    the trainer) and the backward pass adds the penalty's gradient to the output gradient.
+    Being a different step type, the layer is never fused with its neighbours nor has its
+    activation taken over by the loss (the penalty sees the real output)."""
+
+    def __init__(self, step):
+        self.step, self.name = step, step.name
+        self.layer = getattr(step, "layer", step)
+        self.penalty, self._outputs = 0.0, None
+
+    weights = property(lambda self: self.step.weights)
+    uses_batch_offset = property(lambda self: getattr(self.step, "uses_batch_offset", False))
+
+    def forward(self, x, training=False, **kwargs):
+        y = self.step.forward(x, training, **kwargs)
+        reg = self.layer.activity_regularizer
+        outs = y if isinstance(y, (list, tuple)) else [y]
+        penalty = 0.0
+        for o in outs:
+            value = float(reg(o))
+            penalty += value / o.shape[0] if o.ndim and o.shape[0] else \
+                (value if not o.ndim else 0.0)
+        self.penalty, self._outputs = penalty, outs
+        return y
+
+    def backward(self, dy, need_dx=True):
+        reg = self.layer.activity_regularizer
+        if isinstance(dy, (list, tuple)):
+            dy = [d + self._grad(reg, o) for d, o in zip(dy, self._outputs)]
+        else:
+            dy = dy + self._grad(reg, self._outputs[0])
+        return self.step.backward(dy, need_dx)
+
+    @staticmethod
+    def _grad(reg, o):
+        g = getattr(reg, "gradient", None)
+        if g is None:
+            raise NotImplementedError(
+                f"activity_regularizer {reg!r} has no gradient(x): use a fastnn.regularizers "
+                f"object, or a Regularizer subclass defining gradient(x)")
+        scale = 1.0 / o.shape[0] if o.ndim and o.shape[0] else (1.0 if not o.ndim else 0.0)
+        return (np.asarray(g(o), np.float32) * np.float32(scale)).astype(np.float32, copy=False)
+
+    def skip_batch(self):
+        self.step.skip_batch()
+
+
+def _check_nested_activity_regularizers(layer):
+    for sub in layer.walk_layers():
+        if getattr(sub, "activity_regularizer", None) is not None and \
+                not getattr(sub, "_tape_layer", False):
+            raise NotImplementedError(
+                f"Layer '{sub.name}' inside '{layer.name}' has an activity_regularizer: "
+                f"fastnn applies activity regularizers to the layers a model calls directly "
+                f"(not inside a wrapper such as TimeDistributed or Bidirectional)")
+
+
 # ---- flattening --------------------------------------------------------------------------
 def _inline(model, path, in_keys, training, calls):
     """Append the layer calls of `model` (nested models expanded) to `calls`; return the
@@ -236,6 +296,10 @@ def make_plan(model):
         elif mode is not None:
             step = FixedTraining(layer, mode)
         uses_masks |= layer_uses_masks(layer)
+        if not getattr(layer, "_tape_layer", False):  # a custom layer's tape adds its own
+            _check_nested_activity_regularizers(layer)
+            if getattr(layer, "activity_regularizer", None) is not None:
+                step = ActivityRegularized(step)
         plan.append((step, in_slots, out, wants, any(wants)))
     return plan, len(slot), [slot[k] for k in out_keys], shapes, uses_masks
 

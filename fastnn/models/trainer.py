@@ -260,6 +260,9 @@ class Trainer:
         self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
         # looked up once per fit, not per step (a step's Python work stays a few us a layer)
         self._weights_regularized = self._regularized_weights()
+        # built-in layers with an activity_regularizer (graph.ActivityRegularized steps)
+        self._activity_steps = [s for s, *_ in self._plan
+                                if isinstance(s, graph.ActivityRegularized)]
         self._weights_constrained = [v for v in self.trainable_weights
                                      if getattr(v, "constraint", None) is not None]
 
@@ -331,6 +334,10 @@ class Trainer:
             if weights is not None:
                 per_sample = per_sample * weights
                 dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+                rescale = spec.loss.weighted_scale(weights)  # mean_with_sample_weight
+                if rescale != 1.0:
+                    per_sample = per_sample * np.float32(rescale)
+                    dout *= np.float32(rescale)
             if spec.weight != 1.0:
                 dout *= np.float32(spec.weight)
             part = float(np.sum(per_sample))
@@ -343,6 +350,8 @@ class Trainer:
             from fastnn.autodiff.layers import added_loss_total
             total += added_loss_total(self._tape_layers) * n
         total += self._apply_regularizers(training) * n
+        for step in self._activity_steps:  # (their gradients went in through backward)
+            total += step.penalty * n
         return total, sums, preds
 
     # ---- weight regularizers and constraints (fastnn/regularizers.py, constraints.py) ---
