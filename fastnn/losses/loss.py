@@ -65,6 +65,34 @@ def reduce_values(values, sample_weight=None, mask=None, reduction="sum_over_bat
     return np.float32(total)
 
 
+def reduction_coefficients(shape, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size"):
+    """d reduce_values(values) / d values for losses of `shape` (reduce_values is linear
+    in the values): an array of `shape` (for "none", the weights each value is scaled by)."""
+    coef = np.ones(shape, np.float64)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+        else:
+            fmask = mask.astype(np.float64)
+        sample_weight = fmask if sample_weight is None else \
+            broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+    weight_sum = None
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, np.float64)
+        weight_sum = sample_weight.sum()
+        coef = coef * broadcast_weights(sample_weight, shape)
+    if reduction is None or reduction == "none" or tuple(shape) in ((), (0,)):
+        return coef
+    if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        divisor = weight_sum if reduction == "mean_with_sample_weight" and \
+            weight_sum is not None else int(np.prod(shape))
+        coef = coef / divisor if divisor else coef * 0.0
+    return coef
+
+
 def broadcast_weights(w, shape):
     """Sample weights of shape (N,) or (N, ..., 1) against losses of `shape`, as Keras
     squeezes or expands them to the same rank."""
@@ -140,10 +168,41 @@ class Loss:
         return values
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        recorded = _recording_slot(y_pred)
+        if recorded is not None:  # inside a GradientTape, on a recorded prediction
+            return self._recorded_call(recorded, y_true, y_pred, sample_weight)
         y_true, y_pred = self._standardize(y_true, y_pred)
         values = np.asarray(self.call(y_true, y_pred))
         return reduce_values(values, sample_weight, getattr(self, "_last_mask", None),
                              self.reduction)
+
+    def _recorded_call(self, recorded, y_true, y_pred, sample_weight):
+        """The loss as one step of the active tape: the built-in's analytic gradient (a
+        `call()` subclass is differentiated by the tape through its ops)."""
+        from fastnn.autodiff.tape import value
+        tape, slot = recorded
+        analytic = self._analytic()
+        if analytic is None:
+            grad_fn = _autodiff_or_raise(self).value_and_grad(self.call)
+            t, p = self._standardize(np.asarray(value(y_true)), np.asarray(value(y_pred)))
+            values, dvalues = grad_fn(t, p)
+        else:
+            t, p = self._standardize(np.asarray(value(y_true)), np.asarray(value(y_pred)))
+            values, dvalues = analytic(t, p)
+        values = np.asarray(values)
+        mask = getattr(self, "_last_mask", None)
+        sw = None if sample_weight is None else np.asarray(value(sample_weight))
+        out = reduce_values(values, sw, mask, self.reduction)
+        coef = reduction_coefficients(values.shape, sw, mask, self.reduction)
+        dvalues = np.asarray(dvalues, np.float64)
+        shape = np.shape(value(y_pred))
+
+        def vjp(g, needs):
+            c = coef * np.asarray(g, np.float64)
+            if dvalues.ndim > c.ndim:
+                c = c[..., None]
+            return (None, (dvalues * c).reshape(shape).astype(np.float32))
+        return tape.record(vjp, (-1, slot), np.asarray(out, np.float32))
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -230,6 +289,19 @@ class Loss:
             return 1.0
         total = float(np.sum(weights, dtype=np.float64))
         return getattr(self, "_last_count", 0) / total if total else 0.0
+
+
+def _recording_slot(y_pred):
+    """(tape, slot) when a tape records and y_pred is one of its tracked values."""
+    try:
+        from fastnn.autodiff import tape as _tape
+    except ImportError:
+        return None
+    tape = _tape.current()
+    if tape is None:
+        return None
+    slot = tape.slot_of(y_pred)
+    return (tape, slot) if slot >= 0 else None
 
 
 def _autodiff_or_raise(loss):

@@ -268,8 +268,10 @@ def _inline(model, path, in_keys, training, calls):
     return [alias[id(t)] for t in model.outputs]
 
 
-def make_plan(model):
-    """(plan, number of slots, output slots, slot shapes, whether any layer uses masks)."""
+def make_plan(model, input_grads=False):
+    """(plan, number of slots, output slots, slot shapes, whether any layer uses masks).
+    `input_grads`: the layers reading the model's inputs compute their input gradients
+    too (a recorded call whose inputs need a gradient: adversarial examples, GANs)."""
     calls = []
     in_keys = [((), id(t)) for t in model.inputs]
     out_keys = _inline(model, (), in_keys, None, calls)
@@ -287,7 +289,7 @@ def make_plan(model):
                 shapes.append(t.shape)
         in_slots = [slot[k] for k in ins]
         out = [slot[k] for k in outs] if node.multi_output else slot[outs[0]]
-        wants = [s >= len(model.inputs) for s in in_slots]
+        wants = [input_grads or s >= len(model.inputs) for s in in_slots]
         step = layer
         if counts[id(layer)] > 1:
             group = groups.setdefault(id(layer), SharedLayer(layer, counts[id(layer)]))

@@ -179,6 +179,13 @@ class Optimizer:
                 self._in_update = 0
             transforms.update_average(self, params, step)
 
+    def apply_gradients(self, grads_and_vars):
+        """Keras's `apply_gradients(zip(grads, variables))` (custom train steps)."""
+        pairs = list(grads_and_vars)
+        grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+        from fastnn.autodiff.custom_steps import apply_gradients
+        return apply_gradients(self, grads, variables)
+
     def _ensure_extra(self, params):
         """The EMA and gradient-accumulation buffers, laid out like the slots (they
         restart when the set of trained variables changes)."""
