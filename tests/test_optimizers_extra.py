@@ -178,3 +178,68 @@ def test_trains_a_cnn_and_saves(tmp_path, make):
     again.fit(x, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
     for u, v in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_allclose(u, v, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["adafactor", "amsgrad", "centered"])
+def test_a_keras_saved_optimizer_state_loads_and_continues(name):
+    """A .keras file saved by Keras 3 mid-training (tests/data/make_optimizer_state_fixtures.py):
+    fastnn restores the optimizer's slots (Adafactor's factored r and c of a rank-4 kernel
+    included) and its next step lands where Keras's did."""
+    from fastnn.saving import load_model
+    data = os.path.join(os.path.dirname(__file__), "data")
+    f = np.load(os.path.join(data, "keras_optstate.npz"))
+    model = load_model(os.path.join(data, f"keras_optstate_{name}.keras"))
+    assert model.optimizer.iterations == 2
+    model.fit(f["x"][:8], f["y"][:8], batch_size=8, epochs=1, shuffle=False, verbose=0)
+    for i, w in enumerate(model.get_weights()):
+        np.testing.assert_allclose(w, f[f"{name}_{i}"], rtol=1e-4, atol=2e-6,
+                                   err_msg=f"weight {i}")
+
+
+def _keras_python():
+    from conftest import keras_python
+    return keras_python()
+
+
+@pytest.mark.skipif(_keras_python() is None,
+                    reason="keras with TensorFlow is not installed (nor named by "
+                           "FASTNN_TEST_KERAS_PYTHON): the fastnn -> Keras direction is "
+                           "checked only where Keras can run")
+def test_fastnn_saved_optimizer_state_loads_in_keras(tmp_path):
+    import subprocess
+    import textwrap
+    from conftest import subprocess_env
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(16, 5, 5, 2)).astype(np.float32)
+    y = rng.integers(0, 3, size=16)
+    saved = {}
+    for name, make in (("adafactor", lambda: optimizers.Adafactor(0.05)),
+                       ("amsgrad", lambda: optimizers.Adam(0.01, amsgrad=True)),
+                       ("centered", lambda: optimizers.RMSprop(0.01, centered=True,
+                                                               momentum=0.5))):
+        model = Sequential([Input((5, 5, 2)), Conv2D(3, 3), Flatten(), Dense(3)])
+        model.compile(make(), "sparse_categorical_crossentropy")
+        model.fit(x, y, batch_size=8, epochs=1, verbose=0)
+        model.save(tmp_path / f"{name}.keras")
+        for k, v in enumerate(model.optimizer.keras_variables(model.trainable_weights)):
+            saved[f"{name}_{k}"] = np.asarray(v)
+    np.savez(tmp_path / "state.npz", **saved)
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import numpy as np, keras
+        d = np.load({str(tmp_path / "state.npz")!r})
+        for name in ("adafactor", "amsgrad", "centered"):
+            m = keras.models.load_model({str(tmp_path)!r} + "/" + name + ".keras")
+            got = [np.asarray(v) for v in m.optimizer.variables]
+            want = [d[f"{{name}}_{{k}}"] for k in range(len([f for f in d.files
+                                                              if f.startswith(name + "_")]))]
+            assert len(got) == len(want), (name, len(got), len(want))
+            for a, b in zip(got, want):
+                assert a.shape == b.shape, (name, a.shape, b.shape)
+                np.testing.assert_allclose(a, b, rtol=1e-6, atol=0)
+        print("KERAS-OK")
+    """)
+    proc = subprocess.run([_keras_python(), "-c", script], capture_output=True, text=True,
+                          timeout=300, env=subprocess_env(), cwd=str(tmp_path))
+    assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
