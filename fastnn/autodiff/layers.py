@@ -105,8 +105,12 @@ def tape_backward(self, dy, need_dx=True):
     seeds = [(o._slot, np.asarray(d, dtype=value(o).dtype)) for o, d in zip(outs, dys)
              if isinstance(o, Tensor) and o._tape is tape and d is not None]
     seeds += [(s, np.ones((), v.dtype)) for s, v in tape.losses]
+    # without need_dx (the model's first layer) the ops skip the inputs' gradients: for a
+    # Linear layer, the GEMM of dx (a quarter of an MLP step's arithmetic)
+    unwanted = () if need_dx else {t._slot for t in (xs if isinstance(xs, list) else [xs])
+                                   if isinstance(t, Tensor)}
     with _tape.paused():
-        grads = tape.backward(seeds)
+        grads = tape.backward(seeds, unwanted)
     _write_variable_grads(self, tape, grads)
     if not need_dx:
         return None

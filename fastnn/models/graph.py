@@ -311,11 +311,25 @@ def layer_uses_masks(layer):
         getattr(layer, "supports_masking", False) or takes_mask(layer)
 
 
+_TAKES_MASK = {}  # forward function -> whether it has a `mask` parameter
+
+
 def takes_mask(layer):
+    """Whether the layer's forward takes a mask (inspected once per forward function: a
+    masked model asks for every layer at every step)."""
+    forward = getattr(layer, "forward", None)
+    key = getattr(forward, "__func__", None)
+    if key is not None:
+        known = _TAKES_MASK.get(key)
+        if known is not None:
+            return known
     try:
-        return "mask" in inspect.signature(layer.forward).parameters
+        result = "mask" in inspect.signature(forward).parameters
     except (TypeError, ValueError):
-        return False
+        result = False
+    if key is not None:
+        _TAKES_MASK[key] = result
+    return result
 
 
 # ---- running a plan -------------------------------------------------------------------------
