@@ -101,6 +101,15 @@ cdef extern from "fnn.h" nogil:
     void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n, float lr,
                          float learning_rate_power, float l1, float l2, float l2_shrinkage,
                          float beta)
+    void fnn_adam_amsgrad_update(float *w, float *m, float *v, float *v_hat, const float *g,
+                                 int64_t n, float lr, double beta_1, double beta_2, float epsilon,
+                                 int64_t step)
+    void fnn_rmsprop_centered_update(float *w, float *v, float *m, float *avg_g,
+                                     const float *g, int64_t n, float lr, double rho,
+                                     float momentum, float epsilon)
+    void fnn_adafactor_update(float *w, float *r, float *c, float *v, const float *g,
+                              const int64_t *dims, int64_t nvars, float rho_t, float beta_2_t,
+                              float epsilon_1, float epsilon_2, float clip_threshold)
 
     # sequence models (embedding.c, rnn.c)
     void fnn_embedding_forward(float *y, const int32_t *ids, const float *table, int64_t n,

@@ -906,3 +906,61 @@ def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid"
         out_bias[...] = db
         db = out_bias
     return _store(out_kernel, dk), db
+
+
+# ---- Adam(amsgrad), centered RMSprop, Adafactor (optim_extra.c; in place, Keras's maths) ---
+
+def adam_amsgrad_update(param, m, v, v_hat, grad, learning_rate=0.001, beta_1=0.9,
+                        beta_2=0.999, epsilon=1e-7, step=1):
+    dt = param.dtype.type
+    b1, b2 = dt(beta_1), dt(beta_2)
+    alpha = dt(float(dt(learning_rate)) * np.sqrt(1 - float(b2) ** step) / (1 - float(b1) ** step))
+    m += (grad - m) * dt(1 - beta_1)  # (1 - beta) in double, then float32, as Keras
+    v += (grad * grad - v) * dt(1 - beta_2)
+    np.maximum(v_hat, v, out=v_hat)
+    param -= m * alpha / (np.sqrt(v_hat) + dt(epsilon))
+
+
+def rmsprop_centered_update(param, velocity, momentum_buf, average_grad, grad,
+                            learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+    dt = param.dtype.type
+    lr, mu, one_m_rho, rho = dt(learning_rate), dt(momentum), dt(1 - rho), dt(rho)
+    velocity[...] = rho * velocity + one_m_rho * (grad * grad)
+    average_grad[...] = rho * average_grad + one_m_rho * grad
+    increment = lr * grad / np.sqrt(velocity - average_grad * average_grad + dt(epsilon))
+    if momentum == 0.0:
+        param -= increment
+        return
+    momentum_buf[...] = mu * momentum_buf + increment
+    param -= momentum_buf
+
+
+def adafactor_update(param, r, c, v, grad, shapes, rho_t=0.001, beta_2_t=0.0,
+                     epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0):
+    dt = param.dtype.type
+    beta, one_m, eps1 = dt(beta_2_t), dt(1) - dt(beta_2_t), dt(epsilon_1)
+    offset = 0
+    for shape in shapes:
+        shape = tuple(int(d) for d in shape)
+        n = int(np.prod(shape, dtype=np.int64))
+        if n == 0:
+            continue
+        w, g = param[offset:offset + n].reshape(shape), grad[offset:offset + n].reshape(shape)
+        vv = v[offset:offset + n].reshape(shape)
+        alpha = np.maximum(dt(epsilon_2), dt(np.sqrt(np.mean(w.astype(np.float64) ** 2)))) * \
+            dt(rho_t)
+        sq = g * g + eps1
+        if len(shape) >= 2:
+            rows, cols = shape[:-1], shape[:-2] + shape[-1:]
+            rr = r[offset:offset + int(np.prod(rows))].reshape(rows)
+            cc = c[offset:offset + int(np.prod(cols))].reshape(cols)
+            rr[...] = beta * rr + one_m * np.mean(sq, axis=-1, dtype=np.float64).astype(dt)
+            cc[...] = beta * cc + one_m * np.mean(sq, axis=-2, dtype=np.float64).astype(dt)
+            rmean = np.mean(rr, axis=-1, keepdims=True, dtype=np.float64).astype(dt)
+            vv[...] = (rr / rmean)[..., None] * cc[..., None, :]
+        else:
+            vv[...] = beta * vv + one_m * sq
+        u = g / np.sqrt(vv)
+        rms_u = dt(np.sqrt(np.mean(u.astype(np.float64) ** 2)))
+        w -= alpha * (u / np.maximum(dt(1), rms_u / dt(clip_threshold)))
+        offset += n

@@ -305,6 +305,36 @@ def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
                    l1, l2, l2_shrinkage, beta)
 
 
+@_named
+def adam_amsgrad_update(param, m, v, v_hat, grad, learning_rate=0.001, beta_1=0.9,
+                        beta_2=0.999, epsilon=1e-7, step=1):
+    """One Keras Adam(amsgrad=True) step, updating param, m, v and v_hat in place."""
+    _C.adam_amsgrad_update(_inplace("param", param), _inplace("m", m), _inplace("v", v),
+                           _inplace("v_hat", v_hat), _f32(grad), learning_rate, beta_1,
+                           beta_2, epsilon, step)
+
+
+@_named
+def rmsprop_centered_update(param, velocity, momentum_buf, average_grad, grad,
+                            learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+    """One Keras RMSprop(centered=True) step in place (momentum_buf may be None without
+    momentum)."""
+    buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
+    _C.rmsprop_centered_update(_inplace("param", param), _inplace("velocity", velocity), buf,
+                               _inplace("average_grad", average_grad), _f32(grad),
+                               learning_rate, rho, momentum, epsilon)
+
+
+@_named
+def adafactor_update(param, r, c, v, grad, shapes, rho_t=0.001, beta_2_t=0.0,
+                     epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0):
+    """One Keras Adafactor step in place over the variables of `shapes` packed in `param`
+    (r, c, v the size of param; see fastnn/_C_optim_extra.pxi for the layout)."""
+    _C.adafactor_update(_inplace("param", param), _inplace("r", r), _inplace("c", c),
+                        _inplace("v", v), _f32(grad), shapes, rho_t, beta_2_t, epsilon_1,
+                        epsilon_2, clip_threshold)
+
+
 def _opt(a):
     return None if a is None else _f32(a)
 
