@@ -369,6 +369,33 @@ void fnn_rmsprop_centered_update(float *w, float *v, float *m, float *avg_g, con
 void fnn_adafactor_update(float *w, float *r, float *c, float *v, const float *g,
                           const int64_t *dims, int64_t nvars, float rho_t, float beta_2_t,
                           float epsilon_1, float epsilon_2, float clip_threshold);
+/* ---- Layer, Group and Unit normalization (norm.c; maths in its header) -------------- */
+/* layernorm: x (R, K) rows; mean, rstd (R) are saved for backward; gamma, beta (K) or
+ * NULL; rms: Keras's rms_scaling (y = x * rstd * gamma, beta unused).  y may be x. */
+void fnn_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                           const float *gamma, const float *beta, int64_t R, int64_t K,
+                           float epsilon, int rms);
+size_t fnn_layernorm_workspace_size(int64_t R, int64_t K);
+/* dgamma, dbeta (K) always written; dx may be dy. */
+void fnn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int64_t R, int64_t K, int rms, float *work,
+                            size_t work_size);
+/* groupnorm: x (N, S, C), G groups dividing C; mean, rstd (N, G); gamma, beta (C) or
+ * NULL.  y may be x, dx may be dy. */
+size_t fnn_groupnorm_workspace_size(int64_t N, int64_t C);
+void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
+                           const float *gamma, const float *beta, int64_t N, int64_t S,
+                           int64_t C, int64_t G, float epsilon, float *work,
+                           size_t work_size);
+void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int64_t N, int64_t S, int64_t C, int64_t G,
+                            float *work, size_t work_size);
+/* unitnorm: x (R, K) rows scaled to unit L2 norm (at most 1/epsilon times x). */
+void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float epsilon);
+void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
+                           float epsilon);
 
 #ifdef __cplusplus
 }

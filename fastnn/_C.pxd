@@ -196,3 +196,26 @@ cdef extern from "fnn.h" nogil:
     size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s)
     void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                      const fnn_gconv2d_shape *s, float *work)
+
+# ---- Layer, Group and Unit normalization (norm.c) ----
+cdef extern from "fnn.h" nogil:
+    void fnn_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                               const float *gamma, const float *beta, int64_t R, int64_t K,
+                               float epsilon, int rms)
+    size_t fnn_layernorm_workspace_size(int64_t R, int64_t K)
+    void fnn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *mean, const float *rstd,
+                                const float *gamma, int64_t R, int64_t K, int rms, float *work,
+                                size_t work_size)
+    size_t fnn_groupnorm_workspace_size(int64_t N, int64_t C)
+    void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
+                               const float *gamma, const float *beta, int64_t N, int64_t S,
+                               int64_t C, int64_t G, float epsilon, float *work,
+                               size_t work_size)
+    void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *mean, const float *rstd,
+                                const float *gamma, int64_t N, int64_t S, int64_t C, int64_t G,
+                                float *work, size_t work_size)
+    void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float epsilon)
+    void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
+                               float epsilon)

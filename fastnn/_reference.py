@@ -964,3 +964,81 @@ def adafactor_update(param, r, c, v, grad, shapes, rho_t=0.001, beta_2_t=0.0,
         rms_u = dt(np.sqrt(np.mean(u.astype(np.float64) ** 2)))
         w -= alpha * (u / np.maximum(dt(1), rms_u / dt(clip_threshold)))
         offset += n
+# ---- LayerNormalization, GroupNormalization, UnitNormalization (csrc/norm.c) ------------
+
+def layernorm_forward(x, gamma=None, beta=None, epsilon=1e-3, rms_scaling=False, out=None,
+                      out_mean=None, out_rstd=None):
+    mean = x.mean(axis=-1)
+    rstd = 1 / np.sqrt(((x - mean[..., None]) ** 2).mean(axis=-1) + epsilon)
+    y = (x - (0 if rms_scaling else mean[..., None])) * rstd[..., None]
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return (_store(out, y.astype(x.dtype, copy=False)), _store(out_mean, mean),
+            _store(out_rstd, rstd))
+
+
+def layernorm_backward(dy, x, mean, rstd, gamma=None, rms_scaling=False, out=None,
+                       out_gamma=None, out_beta=None, work=None):
+    K = x.shape[-1]
+    xh = (x - mean[..., None]) * rstd[..., None]          # the centred, scaled input
+    xo = x * rstd[..., None] if rms_scaling else xh         # what gamma multiplies
+    g = dy if gamma is None else dy * gamma
+    c1 = 0 if rms_scaling else g.sum(axis=-1, keepdims=True) / K
+    c2 = (g * xo).sum(axis=-1, keepdims=True) / K
+    dx = rstd[..., None] * (g - c1 - xh * c2)
+    rows = tuple(range(x.ndim - 1))
+    return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, (dy * xo).sum(axis=rows)),
+            _store(out_beta, dy.sum(axis=rows)))
+
+
+def _groups(x, groups):
+    """x (N, ..., C) as (N, S, G, C / G)."""
+    N, C = x.shape[0], x.shape[-1]
+    return x.reshape(N, -1, groups, C // groups)
+
+
+def groupnorm_forward(x, groups, gamma=None, beta=None, epsilon=1e-3, out=None, out_mean=None,
+                      out_rstd=None, work=None):
+    xg = _groups(x, groups)
+    mean = xg.mean(axis=(1, 3))
+    rstd = 1 / np.sqrt(((xg - mean[:, None, :, None]) ** 2).mean(axis=(1, 3)) + epsilon)
+    y = ((xg - mean[:, None, :, None]) * rstd[:, None, :, None]).reshape(x.shape)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return (_store(out, y.astype(x.dtype, copy=False)), _store(out_mean, mean),
+            _store(out_rstd, rstd))
+
+
+def groupnorm_backward(dy, x, mean, rstd, groups, gamma=None, out=None, out_gamma=None,
+                       out_beta=None, work=None):
+    xh = (_groups(x, groups) - mean[:, None, :, None]) * rstd[:, None, :, None]
+    g = _groups(dy if gamma is None else dy * gamma, groups)
+    c1 = g.mean(axis=(1, 3), keepdims=True)
+    c2 = (g * xh).mean(axis=(1, 3), keepdims=True)
+    dx = (rstd[:, None, :, None] * (g - c1 - xh * c2)).reshape(x.shape)
+    xh = xh.reshape(x.shape)
+    rows = tuple(range(x.ndim - 1))
+    return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, (dy * xh).sum(axis=rows)),
+            _store(out_beta, dy.sum(axis=rows)))
+
+
+def _inv_norm(x, epsilon):
+    """min(1 / ||row||, 1 / epsilon) per row of the last axis, and whether it was capped."""
+    with np.errstate(divide="ignore"):
+        inv = 1 / np.sqrt((x * x).sum(axis=-1, keepdims=True))
+    return np.minimum(inv, 1 / epsilon), ~(inv < 1 / epsilon)
+
+
+def unitnorm_forward(x, epsilon=1e-12, out=None):
+    inv, _ = _inv_norm(x, epsilon)
+    return _store(out, (x * inv).astype(x.dtype, copy=False))
+
+
+def unitnorm_backward(dy, x, epsilon=1e-12, out=None):
+    inv, capped = _inv_norm(x, epsilon)
+    t = np.where(capped, 0, (dy * x).sum(axis=-1, keepdims=True) * inv * inv)
+    return _store(out, (inv * (dy - x * t)).astype(x.dtype, copy=False))

@@ -508,6 +508,45 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
                            need_dx=need_dx)
 
 
+# ---- LayerNormalization, GroupNormalization, UnitNormalization (csrc/norm.c) -------------
+@_named
+def layernorm_forward(x, gamma=None, beta=None, epsilon=1e-3, rms_scaling=False):
+    """(y, mean, rstd): each row of x's last axis normalized, then * gamma + beta."""
+    return _C.layernorm_forward(_f32(x), _opt(gamma), _opt(beta), epsilon, rms_scaling)
+
+
+@_named
+def layernorm_backward(dy, x, mean, rstd, gamma=None, rms_scaling=False):
+    """(dx, dgamma, dbeta) of layernorm_forward, from its mean and rstd."""
+    return _C.layernorm_backward(_f32(dy), _f32(x), _f32(mean), _f32(rstd), _opt(gamma),
+                                 rms_scaling)
+
+
+@_named
+def groupnorm_forward(x, groups, gamma=None, beta=None, epsilon=1e-3):
+    """(y, mean, rstd): x (N, ..., C) normalized per sample and group of channels."""
+    return _C.groupnorm_forward(_f32(x), groups, _opt(gamma), _opt(beta), epsilon)
+
+
+@_named
+def groupnorm_backward(dy, x, mean, rstd, groups, gamma=None):
+    """(dx, dgamma, dbeta) of groupnorm_forward, from its mean and rstd."""
+    return _C.groupnorm_backward(_f32(dy), _f32(x), _f32(mean), _f32(rstd), groups,
+                                 _opt(gamma))
+
+
+@_named
+def unitnorm_forward(x, epsilon=1e-12):
+    """Each row of x's last axis scaled to unit L2 norm."""
+    return _C.unitnorm_forward(_f32(x), epsilon)
+
+
+@_named
+def unitnorm_backward(dy, x, epsilon=1e-12):
+    """dx of unitnorm_forward."""
+    return _C.unitnorm_backward(_f32(dy), _f32(x), epsilon)
+
+
 # Every public function above, so the list cannot drift from the module (a tripwire in
 # tests/test_tripwires.py also checks it against the kernels and their NumPy twins).
 __all__ = sorted(name for name, value in list(globals().items())

@@ -312,8 +312,13 @@ class Trainer:
         if n == 0:  # a rank's empty share of a last global batch smaller than the job
             if training:
                 self._flat_grads.fill(0)
-                for layer in self.walk_layers():
+                layers = self.walk_layers()
+                for layer in layers:
                     layer.skip_batch()
+                for layer in reversed(layers):  # synchronized BatchNormalization's backward
+                    skip = getattr(layer, "skip_backward", None)
+                    if skip is not None:
+                        skip()
             return 0.0, [0.0] * len(specs), [
                 np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
         fused = self._fused_layers
