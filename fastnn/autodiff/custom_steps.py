@@ -217,8 +217,12 @@ def _reset_metrics(model):
 
 
 def _floats(logs):
+    """Keras 3's pythonify_logs: keys sorted, nested dicts flattened, scalars as floats."""
     out = {}
-    for k, v in dict(logs or {}).items():
+    for k, v in sorted(dict(logs or {}).items()):
+        if isinstance(v, dict):
+            out.update(_floats(v))
+            continue
         v = value(v) if not isinstance(v, (int, float)) else v
         out[k] = float(v) if np.ndim(v) == 0 else np.asarray(v)
     return out
@@ -354,7 +358,14 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, 
     cbs.on_test_end(logs)
     if return_dict:
         return dict(logs)
-    values = list(logs.values())
+    return _flatten_in_order(model, logs)
+
+
+def _flatten_in_order(model, logs):
+    """evaluate()'s list: the values of `model.metrics` by name, then the rest sorted."""
+    names = [getattr(m, "name", None) for m in model.metrics]
+    values = [logs[k] for k in names if k in logs]
+    values += [logs[k] for k in sorted(logs) if k not in names]
     return values[0] if len(values) == 1 else values
 
 
@@ -378,8 +389,7 @@ def train_on_batch(model, x, y, sample_weight, return_dict):
     logs = _floats(model.train_step(_data(xs, y, sw, 0, len(xs[0]), None, single)))
     if return_dict:
         return logs
-    values = list(logs.values())
-    return values[0] if len(values) == 1 else values
+    return _flatten_in_order(model, logs)
 
 
 # ---- predict_step overrides ------------------------------------------------------------------

@@ -124,9 +124,12 @@ class Trainer:
 
     @property
     def metrics_names(self):
-        if self._outputs_spec is None:
-            return ["loss"]
-        return compile_utils.log_keys(self._outputs_spec)
+        """Keras 3's names: "loss", "compile_metrics" when `compile` got `metrics`, then
+        each output's loss once a multi-output model has seen data (not the log keys)."""
+        if not self.compiled:
+            return []
+        names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
+        return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
 
     def _require_compiled(self, method):
         if not self.compiled:
@@ -419,7 +422,7 @@ class Trainer:
 
     def _batch_result(self, running, return_dict):
         logs = running.logs()  # data-parallel: over every rank's batch
-        return logs if return_dict else (list(logs.values()) if len(logs) > 1 else logs["loss"])
+        return logs if return_dict else compile_utils.flatten_logs(logs, self._outputs_spec)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         self._require_compiled("test_on_batch")
@@ -661,8 +664,7 @@ class Trainer:
                 source.close()  # with `steps`, its reader thread outlives the epoch
         if return_dict:
             return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return compile_utils.flatten_logs(logs, self._outputs_spec)
 
     def _array_eval_batches(self, xs, ys, w, batch_size, steps=None):
         *parts, w = distributed.strategy().shard_arrays(xs + ys + [w])  # data-parallel: a part each
@@ -800,4 +802,11 @@ class _Running:
                     values[s.loss_key] = v / seen
             for (key, _, _), r in zip(self.metrics, results):
                 values[key] = r
-        return {k: values[k] for k in self.keys}
+        # Keras 3 sorts its logs and reports float32 results as Python floats
+        return {k: _python_value(values[k]) for k in sorted(self.keys)}
+
+
+def _python_value(value):
+    """A scalar result as the Python float of its float32 value (as Keras 3 reports it);
+    an array result (F1Score(average=None), ...) as it is."""
+    return float(np.float32(value)) if np.ndim(value) == 0 else value
