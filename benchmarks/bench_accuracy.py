@@ -89,6 +89,7 @@ def main():
                 print(f"({name} not importable: {e}; skipped)")
                 break
             rows.append((name, seed, *train(lib, x, y, xt, yt)))
+            print("run:", *rows[-1], flush=True)  # each run as it ends: runs are long
     print(f"\nSeed CNN on Fashion-MNIST, early stopping, {args.threads} thread(s)\n")
     print("| framework | seed | epochs | test accuracy | test loss | s/epoch |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -98,8 +99,11 @@ def main():
         runs = [r for r in rows if r[0] == name]
         if len(runs) > 1:
             accs = [r[3] for r in runs]
-            print(f"| {name}, mean of {len(runs)} | | {np.mean([r[2] for r in runs]):.1f} "
-                  f"| {np.mean(accs):.4f} (min {min(accs):.4f}, max {max(accs):.4f}) "
+            epochs = [r[2] for r in runs]
+            print(f"| {name}, mean of {len(runs)} | | {np.mean(epochs):.1f} "
+                  f"(s.e. {np.std(epochs, ddof=1) / np.sqrt(len(runs)):.1f}) "
+                  f"| {np.mean(accs):.4f} (s.e. {np.std(accs, ddof=1) / np.sqrt(len(runs)):.4f}, "
+                  f"min {min(accs):.4f}, max {max(accs):.4f}) "
                   f"| {np.mean([r[4] for r in runs]):.4f} | {np.mean([r[5] for r in runs]):.1f} |")
 
 
