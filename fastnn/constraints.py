@@ -2,6 +2,8 @@
 each optimizer step (`kernel_constraint=constraints.MaxNorm(2)`)."""
 import numpy as np
 
+from fastnn import _identifiers
+
 EPSILON = 1e-7
 
 
@@ -88,24 +90,7 @@ _BY_NAME = {"MaxNorm": MaxNorm, "NonNeg": NonNeg, "UnitNorm": UnitNorm, "MinMaxN
 
 def get(identifier):
     """A constraint from None, a name ("non_neg"), a Keras config dict or a Constraint."""
-    if identifier is None or isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        config = identifier.get("config") or {}
-        if cls is not None and isinstance(config, dict):
-            try:
-                return cls.from_config(dict(config))
-            except TypeError as exc:
-                raise ValueError(f"Could not build constraint from {identifier}: {exc}") from None
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}. Known "
-                     f"constraints: {sorted(_BY_NAME)}")
+    return _identifiers.resolve(identifier, Constraint, _BY_NAME, "constraint", allow_callable=True)
 
 
 def serialize(constraint):

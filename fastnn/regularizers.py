@@ -7,6 +7,8 @@ per step (Keras adds `model.losses` to the loss the same way; the logged loss in
 """
 import numpy as np
 
+from fastnn import _identifiers
+
 EPSILON = 1e-7
 
 
@@ -157,22 +159,7 @@ _BY_NAME = {"L1": L1, "L2": L2, "L1L2": L1L2, "OrthogonalRegularizer": Orthogona
 
 def get(identifier):
     """A regularizer from None, a name ("l2"), a Keras config dict or a Regularizer."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str) and identifier in _BY_NAME:
-        return _BY_NAME[identifier]()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(identifier.get("class_name"))
-        config = identifier.get("config") or {}
-        if cls is not None and isinstance(config, dict):
-            try:
-                return cls.from_config(dict(config))
-            except TypeError as exc:
-                raise ValueError(f"Could not build regularizer from {identifier}: {exc}") from None
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}. Known "
-                     f"regularizers: {sorted(_BY_NAME)}")
+    return _identifiers.resolve(identifier, Regularizer, _BY_NAME, "regularizer")
 
 
 def serialize(regularizer):
