@@ -591,3 +591,25 @@ def test_a_direct_call_takes_the_layers_own_training_default(rng):
     ones = np.ones((8, 16), np.float32)
     np.testing.assert_array_equal(Dropout(0.5)(ones), ones)
     assert not np.array_equal(Dropout(0.5)(ones, training=True), ones)
+
+
+def test_build_called_by_hand_leaves_the_layer_built():
+    """`build` then `set_weights` then a call: the call must not build (and initialize)
+    the layer again, for built-in and user layers alike."""
+    dense = Dense(3)
+    dense.build((None, 4))
+    assert dense.built and dense.build_config() == {"input_shape": [None, 4]}
+    dense.set_weights([np.ones((4, 3), np.float32), np.zeros(3, np.float32)])
+    np.testing.assert_array_equal(dense(np.ones((2, 4), np.float32)), np.full((2, 3), 4.0))
+
+    class Scale(Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+
+        def call(self, x):
+            return x * self.w
+
+    scale = Scale()
+    scale.build((None, 2))
+    scale.set_weights([np.array([2.0, 3.0], np.float32)])
+    np.testing.assert_allclose(scale(np.ones((1, 2), np.float32)), [[2.0, 3.0]])

@@ -4,6 +4,7 @@ A layer is a pair of plain functions over NumPy arrays: `forward(x, training)` a
 `backward(dy, need_dx)`, which writes its weights' gradients and returns dx.  There is
 no autograd engine: a model calls forwards in order and backwards in reverse.
 """
+import functools
 import re
 
 import numpy as np
@@ -179,6 +180,26 @@ def is_shape_list(shape):
                                        all(isinstance(s, (tuple, list)) for s in shape))
 
 
+def _marks_built(build):
+    """`build` that leaves the layer built, as Keras's does: `layer.build(shape)` called by
+    hand, then `set_weights`, must not be undone by a second build on the first call."""
+    if getattr(build, "_marks_built", False):
+        return build
+
+    @functools.wraps(build)
+    def build_and_mark(self, input_shape, *args, **kwargs):
+        out = build(self, input_shape, *args, **kwargs)
+        self.built = True
+        if getattr(self, "input_spec_shape", None) is None:  # Keras's build_config
+            flat = isinstance(input_shape, (list, tuple)) and all(
+                d is None or isinstance(d, int) for d in input_shape)
+            self.input_spec_shape = tuple(input_shape) if flat else input_shape
+        return out
+
+    build_and_mark._marks_built = True
+    return build_and_mark
+
+
 class Layer:
     """Base class of all layers: weights, lazy building, symbolic calls, configs.
 
@@ -197,6 +218,8 @@ class Layer:
         if cls.__module__.startswith("fastnn.") and not cls.__name__.startswith("_"):
             for name in (cls.__name__,) + tuple(cls.__dict__.get("keras_aliases", ())):
                 LAYERS[name] = cls
+        if "build" in cls.__dict__:  # built after build(), also when called by hand
+            cls.build = _marks_built(cls.__dict__["build"])
         # A layer written as Keras's guide writes it (`call` with keras.ops, no forward /
         # backward) is trained by the tape (fastnn.autodiff.layers); models excluded.
         if "call" in cls.__dict__ and "forward" not in cls.__dict__ and \
