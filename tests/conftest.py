@@ -75,3 +75,20 @@ settings.register_profile("fastnn", max_examples=25, deadline=None,
 settings.register_profile("thorough", max_examples=500, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("fastnn")
+
+
+def summary_rows(text):
+    """The rows of a Keras 3 box-drawn `model.summary()` table (header first), each a list
+    of its cells' text; a cell wrapped over several lines is joined with spaces."""
+    rows, current = [], None
+    for line in text.splitlines():
+        if line[:1] in ("│", "┃"):
+            cells = [c.strip() for c in line[1:-1].split(line[0])]
+            if current is None:
+                current = cells
+            else:
+                current = [f"{a} {b}".strip() for a, b in zip(current, cells)]
+        elif current is not None:
+            rows.append(current)
+            current = None
+    return rows

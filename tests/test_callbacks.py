@@ -332,7 +332,7 @@ def test_progbar_logger_in_fit_non_tty(capsys):
     lines = capsys.readouterr().out.split("\n")
     assert lines[0] == "Epoch 1/5" and lines[2] == "Epoch 2/5" and lines[4] == "Epoch 3/5"
     for i, val_loss in ((1, "0.5000"), (3, "0.4000"), (5, "0.4500")):
-        assert re.match(r"^4/4 \[={30}\] - \d+s \d+(us|ms|s)/step - loss: 0\.3000 - "
+        assert re.match(r"^4/4 ━{20} \d+s \d+(us|ms|s)/step - loss: 0\.3000 - "
                         r"accuracy: 0\.9000 - val_loss: " + re.escape(val_loss) + "$", lines[i])
     assert lines[6:] == ["Epoch 3: early stopping", ""]
 
@@ -361,9 +361,9 @@ def test_progbar_logger_evaluate_and_predict(capsys):
         cbs.on_predict_batch_end(batch, {"outputs": np.zeros(3)})
     cbs.on_predict_end()
     lines = capsys.readouterr().out.split("\n")
-    assert re.match(r"^2/2 \[={30}\] - \d+s \d+(us|ms|s)/step - loss: 0\.7500 - "
+    assert re.match(r"^2/2 ━{20} \d+s \d+(us|ms|s)/step - loss: 0\.7500 - "
                     r"accuracy: 0\.5000$", lines[0]), lines
-    assert re.match(r"^2/2 \[={30}\] - \d+s \d+(us|ms|s)/step$", lines[1]), lines
+    assert re.match(r"^2/2 ━{20} \d+s \d+(us|ms|s)/step$", lines[1]), lines
     assert lines[2:] == [""]
 
 
@@ -376,7 +376,7 @@ def test_progbar_logger_unknown_steps_learns_target(capsys):
         logger.on_train_batch_end(batch, {"loss": 0.5})
     logger.on_epoch_end(0, {"loss": 0.5})
     assert logger.target == 3
-    assert capsys.readouterr().out.startswith("3/3 [==============================] - ")
+    assert capsys.readouterr().out.startswith("3/3 " + "━" * 20 + " ")
 
 
 @pytest.mark.parametrize("module", [callbacks_pkg, callback_module, early_stopping_module,

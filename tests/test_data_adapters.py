@@ -130,7 +130,7 @@ def test_unknown_total_progress_bar(capsys):
     m = model()
     m.fit(iter(list(batches_of(x, y))), epochs=1, verbose=1)
     out = capsys.readouterr().out  # not a terminal: only the final line, its total learned
-    assert out.startswith("3/3 [=====")
+    assert out.startswith("3/3 ━━━━━")
 
 
 def test_validation_data_sources():

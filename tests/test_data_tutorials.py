@@ -120,8 +120,7 @@ def test_training_with_built_in_methods_datasets_and_pydataset(fashion):
     test_dataset = tf_data.Dataset.from_tensor_slices((x_test, y_test))
     test_dataset = test_dataset.batch(64)
     model.fit(train_dataset, epochs=3, verbose=0)
-    result = model.evaluate(test_dataset, verbose=0)
-    logs = dict(zip(model.metrics_names, result))
+    logs = model.evaluate(test_dataset, verbose=0, return_dict=True)
     assert logs["sparse_categorical_accuracy"] > 0.6
     model = get_compiled_model()
     train_dataset = tf_data.Dataset.from_tensor_slices((x_train, y_train))

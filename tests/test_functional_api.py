@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import keras_python, subprocess_env
+from conftest import summary_rows
 from fastnn.layers import (Activation, Add, Concatenate, Dense, Dropout, Input, Layer)
 from fastnn.models import Model, Sequential, load_model
 from fastnn.utils import set_random_seed
@@ -169,9 +170,13 @@ def test_multi_input_multi_output_training_with_dicts(rng):
     np.testing.assert_allclose(logs["loss"], logs["priority_loss"] + 0.2 * logs["department_loss"],
                                rtol=1e-5)
     values = model.evaluate(xs, ys, verbose=0)
-    assert model.metrics_names == ["loss", "priority_loss", "department_loss",
-                                   "department_accuracy", "priority_mae"]
-    assert values == [logs[k] for k in model.metrics_names]
+    # Keras 3: names of the metric objects; evaluate's list is the loss, the outputs'
+    # losses, then the metrics sorted; the dict is sorted
+    assert model.metrics_names == ["loss", "compile_metrics", "priority_loss",
+                                   "department_loss"]
+    assert values == [logs[k] for k in ["loss", "priority_loss", "department_loss",
+                                        "department_accuracy", "priority_mae"]]
+    assert list(logs) == sorted(logs)
     preds = model.predict(xs, verbose=0)
     assert set(preds) == {"priority", "department"} and preds["department"].shape == (48, 3)
     # lists in input order give the same as dicts keyed by input names
@@ -193,7 +198,7 @@ def test_multi_output_losses_as_list_and_single(rng):
     m2 = Model(inp, [a, b])
     m2.compile("sgd", ["mse", None], metrics=[["mae"], []])
     logs = m2.evaluate(x, [ya, None], verbose=0, return_dict=True)
-    assert list(logs) == ["loss", "a_mae"]  # one loss: no per-output loss key, as Keras
+    assert list(logs) == ["a_mae", "loss"]  # one loss: no per-output loss key, as Keras
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -401,9 +406,9 @@ def test_sublayers_held_as_attributes_are_tracked():
     assert block.trainable_weights == [] and len(block.non_trainable_weights) == 6
 
 
-def test_overridden_train_step_runs_and_predict_step_is_refused(rng):
-    """fit runs an overridden train_step (fastnn.autodiff.custom_steps; the guide's
-    patterns are in test_custom_train_step.py); a predict_step override is refused."""
+def test_overridden_train_step_and_predict_step_run(rng):
+    """fit runs an overridden train_step and predict an overridden predict_step
+    (fastnn.autodiff.custom_steps; the guide's patterns are in test_custom_train_step.py)."""
     class Custom(Model):
         def train_step(self, data):
             self.seen = getattr(self, "seen", 0) + len(data[0])
@@ -417,12 +422,16 @@ def test_overridden_train_step_runs_and_predict_step_is_refused(rng):
 
     class CustomPredict(Model):
         def predict_step(self, data):
-            raise AssertionError("never reached")
+            return {"doubled": super().predict_step(data) * 2, "rows": data.sum(axis=1)}
 
     model = CustomPredict(inp, Dense(1)(inp))
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    out = model.predict(x, batch_size=2, verbose=0)
+    np.testing.assert_allclose(out["doubled"], 2 * model.predict_on_batch(x),
+                               rtol=1e-6)
+    np.testing.assert_allclose(out["rows"], x.sum(axis=1), rtol=1e-6)
     model.compile("sgd", "mse")
-    with pytest.raises(NotImplementedError, match="overrides `predict_step`"):
-        model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
+    model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)  # fit unaffected
 
 
 @pytest.mark.parametrize("call, message", [
@@ -466,8 +475,9 @@ def test_keras_nested_shared_two_output_file_loads(tmp_path):
         np.testing.assert_array_equal(a, b)
     lines = []
     model.summary(print_fn=lines.append)
-    text = "\n".join(lines)
-    assert "shared[0][0], shared[1][0]" in text and "two (Functional)" in text
+    rows = {r[0]: r for r in summary_rows(lines[0])}
+    assert "shared[0][0], shared[1][0]" in [r[-1] for r in rows.values()]
+    assert "two (Functional)" in rows
 
 
 def _graph_models():

@@ -1,4 +1,5 @@
-"""Progbar: the Keras 2 look on a terminal, one clean line per bar elsewhere."""
+"""Progbar: the Keras 3 look (or Keras 2's as an option) on a terminal, one clean line per
+bar elsewhere."""
 import doctest
 import io
 import re
@@ -9,7 +10,8 @@ import pytest
 from fastnn.utils import progbar as progbar_module
 from fastnn.utils.progbar import Progbar
 
-FINAL_TTY = re.compile(r"^\s*10/10 \[=+\] - \d+s \d+(us|ms|s)/step - loss: 0\.\d{4}$")
+FINAL_TTY = re.compile(r"^\s*10/10 ━{20} \d+s \d+(us|ms|s)/step - loss: 0\.\d{4}$")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class TTY(io.StringIO):
@@ -34,8 +36,8 @@ def clock(monkeypatch):
     return fake
 
 
-def run(stream, target=10, verbose=1, interval=0.0, values=(("loss", 0.25),)):
-    bar = Progbar(target, verbose=verbose, interval=interval, file=stream)
+def run(stream, target=10, verbose=1, interval=0.0, values=(("loss", 0.25),), style=None):
+    bar = Progbar(target, verbose=verbose, interval=interval, file=stream, style=style)
     for step in range(1, target + 1):
         bar.update(step, list(values), finalize=False)
     bar.update(target, list(values), finalize=True)
@@ -61,16 +63,46 @@ def test_tty_redraws_in_place_and_ends_with_final_line():
     segments = text.split("\r")
     assert segments[0] == ""
     assert len(segments) == 12  # 10 running redraws (interval 0) + the final line
-    assert FINAL_TTY.match(segments[-1].rstrip("\n")), segments[-1]
+    assert FINAL_TTY.match(ANSI.sub("", segments[-1].rstrip("\n"))), segments[-1]
+    assert re.match(r"^ 5/10 ━{20} \d+s \d+(us|ms|s)/step - loss: 0\.2500$",
+                    ANSI.sub("", segments[5]))
+    # colours on a terminal: the count and the ETA bold, the done part green, the rest white
+    assert segments[5].startswith("\x1b[1m 5/10\x1b[0m \x1b[32m" + "━" * 10 + "\x1b[0m\x1b[37m"
+                                  + "━" * 10 + "\x1b[0m \x1b[1m")
+
+
+def test_keras2_style_on_a_terminal():
+    segments = run(TTY(), style="keras2").split("\r")
     assert re.match(r"^ 5/10 \[={14}>\.{15}\] - ETA: \d+s - loss: 0\.2500$", segments[5])
+    assert re.match(r"^10/10 \[=+\] - \d+s \d+(us|ms|s)/step - loss: 0\.\d{4}$",
+                    segments[-1].rstrip("\n"))
+
+
+def test_output_style_switch_and_bad_style():
+    from fastnn.utils import output_style
+    try:
+        output_style.set_output_style("keras2")
+        assert Progbar(3).style == "keras2" and Progbar(3).width == 30
+    finally:
+        output_style.set_output_style("keras3")
+    assert Progbar(3).style == "keras3" and Progbar(3).width == 20
+    with pytest.raises(ValueError, match="Invalid output style 'keras1'"):
+        output_style.set_output_style("keras1")
+    with pytest.raises(ValueError, match="Invalid style"):
+        Progbar(3, style="plain")
 
 
 def test_bar_shape_and_right_aligned_count():
-    bar = Progbar(313, file=io.StringIO())
+    bar = Progbar(313, file=io.StringIO(), style="keras2")
     assert bar._bar(7) == "  7/313 [" + "." * 30 + "]"  # Keras 2: no '>' before 1/30 done
     assert bar._bar(157) == "157/313 [" + "=" * 14 + ">" + "." * 15 + "]"
     assert bar._bar(313) == "313/313 [" + "=" * 30 + "]"
     assert Progbar(None)._bar(12) == "     12/Unknown"
+    bar = Progbar(313, file=io.StringIO())
+    assert bar._bar(7) == "  7/313 " + "━" * 20
+    assert bar._bar(157, colour=True) == ("\x1b[1m157/313\x1b[0m \x1b[32m" + "━" * 10 +
+                                          "\x1b[0m\x1b[37m" + "━" * 10 + "\x1b[0m")
+    assert bar._bar(7, colour=True).count("\x1b[32m") == 0  # nothing done yet: no green
 
 
 def test_verbose_2_single_line_at_finalize():
@@ -121,7 +153,7 @@ def test_default_file_is_stdout_at_call_time(capsys):
     bar.add(1, [("loss", 0.5)])
     bar.add(1, [("loss", 0.25)])
     out = capsys.readouterr().out
-    assert out.startswith("2/2 [") and out.endswith(" - loss: 0.2500\n")
+    assert out.startswith("2/2 ━") and out.endswith(" - loss: 0.2500\n")
 
 
 def test_time_per_step_excludes_first_step(clock):
@@ -132,7 +164,7 @@ def test_time_per_step_excludes_first_step(clock):
     for step in range(2, 12):
         clock.now += 1.0
         bar.update(step)
-    assert out.getvalue() == "11/11 [==============================] - 20s 1s/step\n"
+    assert out.getvalue() == "11/11 " + "━" * 20 + " 20s 1s/step\n"
 
 
 @pytest.mark.parametrize("seconds, text", [(2.0, "2s/step"), (0.0031, "3ms/step"),
@@ -151,7 +183,7 @@ def test_eta_formats(clock, target, eta):
     bar = Progbar(target, file=out)
     clock.now += 1.0
     bar.update(1)
-    assert out.getvalue().split(" - ")[1] == f"ETA: {eta}"
+    assert ANSI.sub("", out.getvalue()).split()[2] == eta
 
 
 def test_shorter_redraw_is_padded_on_a_terminal():
@@ -162,7 +194,8 @@ def test_shorter_redraw_is_padded_on_a_terminal():
     bar._values.clear()
     bar.update(2)
     second = out.getvalue()[len(first):]
-    assert len(second) == len(first)  # trailing spaces erase the longer line
+    # trailing spaces erase the longer line (colour codes take no room on screen)
+    assert len(ANSI.sub("", second)) == len(ANSI.sub("", first))
 
 
 def test_doctests():

@@ -81,19 +81,25 @@ def shapes(rng, n, label_noise=0.0):
 
 
 def table_rows(out):
-    return re.findall(r"^ (\w+) \((\w+)\)\s+(\([^)]*\))\s+([\d,]+)\s*$", out, re.M)
+    """(name, type, output shape, params) of each row of Keras 3's box-drawn summary."""
+    from conftest import summary_rows
+    rows = []
+    for cells in summary_rows(out)[1:]:
+        name, kind = re.match(r"^(\S+) \((\w+)\)$", cells[0]).groups()
+        rows.append((name, kind, cells[1], cells[2]))
+    return rows
 
 
 def check_mlp_summary(out, name, with_input):
     assert out.splitlines()[0].startswith(f'Model: "{name}')
-    assert re.search(r"Layer \(type\)\s+Output Shape\s+Param #", out)
+    assert re.search(r"┃ Layer \(type\)\s+┃ Output Shape\s+┃\s+Param # ┃", out)
     rows = table_rows(out)
     kinds = [r[1] for r in rows]
     assert kinds == ["InputLayer"] * with_input + ["Dense"] * 4
     assert [r[2:] for r in rows[with_input:]] == [("(None, 32)", "160"), ("(None, 32)", "1,056"),
                                                   ("(None, 32)", "1,056"), ("(None, 3)", "99")]
-    assert "Total params: 2,371" in out and "Trainable params: 2,371" in out
-    assert "Non-trainable params: 0" in out
+    assert " Total params: 2,371 (9.26 KB)\n Trainable params: 2,371 (9.26 KB)\n" in out
+    assert " Non-trainable params: 0 (0.00 B)" in out
 
 
 @pytest.mark.parametrize("program, name, with_input", [(SEQUENTIAL_MLP, "sequential", 0),
@@ -134,9 +140,9 @@ def test_cnn_program(rng, capsys):
     assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert re.findall(r"^Epoch (\d+)/30$", out, re.M) == [str(e + 1) for e in range(epochs)]
     # validation_split=0.1 trains on floor(900 * 0.9) = 810 rows: ceil(810 / 128) = 7 steps
-    bars = re.findall(r"^7/7 \[=+\] - .* - val_accuracy: \d\.\d{4}$", out, re.M)
+    bars = re.findall(r"^7/7 ━{20} \d+s .* - val_loss: \d\.\d{4}$", out, re.M)
     assert len(bars) == epochs and history.params["steps"] == 7
-    assert re.search(r"^10/10 \[=+\] - .* - loss: \d\.\d{4} - accuracy: \d\.\d{4}$", out, re.M)
+    assert re.search(r"^10/10 ━{20} .* - accuracy: \d\.\d{4} - loss: \d\.\d{4}$", out, re.M)
     assert y_train.dtype == np.float64  # to_categorical returns float64, as in Keras
     assert re.search(r"^The test loss is \d+\.\d\d$", out, re.M)
     accuracy = float(re.search(r"^The test accuracy is (\d+\.\d\d)%$", out, re.M).group(1))

@@ -8,6 +8,9 @@ import pytest
 from fastnn.layers import Dense, Dropout
 from fastnn.models import Sequential
 from fastnn.utils import model_visualization, plot_model
+from fastnn.utils.output_style import set_output_style
+
+from conftest import summary_rows
 
 
 def small():
@@ -18,24 +21,26 @@ def small():
 
 
 def lines_of(model, **kwargs):
-    lines = []
-    model.summary(print_fn=lines.append, **kwargs)
-    return lines
+    calls = []
+    model.summary(print_fn=calls.append, **kwargs)
+    assert len(calls) == 1  # Keras 3 passes the whole table to print_fn at once
+    return calls[0].splitlines()
 
 
 def test_show_trainable_column():
-    lines = lines_of(small(), show_trainable=True)
-    assert lines[2].rstrip().endswith("Trainable") and len(lines[1]) == 76  # tf-keras: 65 + 11
-    rows = {ln.split()[0]: ln.split()[-1] for ln in lines[3:] if ln.startswith(" ") and "(" in ln}
+    lines = lines_of(small(), show_trainable=True, line_length=100)
+    # Keras 3: the column is 10% of the line; "Trainable" does not fit in it
+    assert lines[2].endswith("┃ Traina… ┃") and len(lines[1]) == 100
+    rows = {r[0].split()[0]: r[-1] for r in summary_rows("\n".join(lines))[1:]}
     assert rows == {"a": "N", "d": "-", "b": "Y"}
-    assert "Trainable" not in lines_of(small())[2]
+    assert "Trai" not in lines_of(small())[2]
 
 
 def test_line_length_positions_and_layer_range():
-    lines = lines_of(small(), line_length=50, positions=[20, 40, 50])
-    assert len(lines[1]) == 50 and lines[2].index("Output Shape") == 21
-    picked = [ln.split()[0] for ln in lines_of(small(), layer_range=["d", "b"])
-              if ln.startswith(" ") and "(" in ln and "Layer" not in ln]
+    lines = lines_of(small(), line_length=50, positions=[0.4, 0.8, 1.0])
+    assert len(lines[1]) == 50 and lines[2].index("Output Shape") == 22
+    picked = [r[0].split()[0] for r in
+              summary_rows("\n".join(lines_of(small(), layer_range=["d", "b"])))[1:]]
     assert picked == ["d", "b"]
     with pytest.raises(ValueError, match="layer_range must be a list or tuple of length 2"):
         small().summary(layer_range=["a"])
@@ -91,8 +96,10 @@ def nested():
 
 
 def test_expand_nested_in_summary_and_plot():
-    rows = [ln.strip() for ln in lines_of(nested(), expand_nested=True) if "(" in ln][1:]
-    assert [r.split("(")[0].strip() for r in rows] == ["inner", "└ i1", "└ i2", "o"]
+    rows = summary_rows("\n".join(lines_of(nested(), expand_nested=True)))[1:]
+    assert [r[0] for r in rows] == ["inner (Sequential)", "└ i1 (Dense)", "└ i2 (Dense)",
+                                    "o (Dense)"]
+    assert [r[2] for r in rows] == ["26", "16", "10", "3"]
     assert len([ln for ln in lines_of(nested()) if "(Dense)" in ln]) == 1
     if not model_visualization.check_pydot():
         pytest.skip("pydot is not installed")
@@ -100,3 +107,31 @@ def test_expand_nested_in_summary_and_plot():
     deep = model_visualization.model_to_dot(nested(), expand_nested=True).to_string()
     assert "subgraph" not in flat and flat.count("->") == 2
     assert "subgraph" in deep and deep.count("->") == 3 and "i1" in deep
+
+
+def test_keras2_style_summary_on_request():
+    set_output_style("keras2")
+    try:
+        lines = lines_of_keras2(small())
+    finally:
+        set_output_style("keras3")
+    assert set(lines[1]) == {"_"} and set(lines[3]) == {"="} and len(lines[1]) == 65
+    assert "Total params: 26" in lines and "Non-trainable params: 16" in lines
+
+
+def lines_of_keras2(model):
+    lines = []
+    model.summary(print_fn=lines.append)  # tf-keras called print_fn once per line
+    return lines
+
+
+def test_box_summary_sizes_and_unbuilt_model():
+    from fastnn.utils.summary_box import readable_size
+    assert [readable_size(n) for n in (0, 64, 1023, 1024, 54565, 3 * 2 ** 30)] == [
+        "0.00 B", "64.00 B", "1023.00 B", "1.00 KB", "53.29 KB", "3.00 GB"]
+    lines = lines_of(Sequential([Dense(3, name="p"), Dense(2, name="q")], name="u"),
+                     line_length=76)
+    assert summary_rows("\n".join(lines))[1:] == [["p (Dense)", "?", "0 (unbuilt)"],
+                                                  ["q (Dense)", "?", "0 (unbuilt)"]]
+    assert lines[-3:] == [" Total params: 0 (0.00 B)", " Trainable params: 0 (0.00 B)",
+                          " Non-trainable params: 0 (0.00 B)"]

@@ -32,7 +32,8 @@ def _per_output(value, names, what, allow_single):
                              f"correspond to any model output. Received: {what}={value}; "
                              f"the model's outputs are {names}")
         return [value.get(name) for name in names]
-    if isinstance(value, (list, tuple)) and (n > 1 or what == "loss_weights"):
+    if isinstance(value, (list, tuple)) and (n > 1 or what == "loss_weights" or
+                                             (what == "loss" and len(value) == 1)):
         if len(value) != n:
             raise ValueError(f"`{what}` has {len(value)} entries, but the model has {n} "
                              f"outputs {names}; pass one per output (None for none), or a "
@@ -115,3 +116,12 @@ def log_keys(specs):
     keys = ["loss"] + [s.loss_key for s in specs if s.loss_key]
     metric_keys = [key for s in specs for key, _ in s.metrics]
     return keys + (sorted(metric_keys) if len(specs) > 1 else metric_keys)
+
+
+def flatten_logs(logs, specs):
+    """`evaluate()`'s list (or scalar) from a logs dict: the `log_keys` order, then any
+    other key sorted (Keras 3's `_flatten_metrics_in_order`)."""
+    order = log_keys(specs) if specs is not None else ["loss"]
+    values = [logs[k] for k in order if k in logs]
+    values += [logs[k] for k in sorted(logs) if k not in order]
+    return values[0] if len(values) == 1 else values

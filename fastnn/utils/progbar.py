@@ -1,36 +1,50 @@
-"""A text progress bar with the look of Keras 2 (tf-keras)."""
+"""A text progress bar with the look of Keras 3 (or, as an option, of Keras 2)."""
 import math
 import sys
 import time
 
 import numpy as np
 
+from fastnn.utils import output_style as _style
+
+_BOLD, _GREEN, _WHITE, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
+
 
 class Progbar:
     """Displays a progress bar.
 
-    On a terminal the bar is redrawn in place:
-    `  7/313 [..............................] - ETA: 3s - loss: 0.2871`, and the
-    last update leaves `313/313 [==============================] - 1s 3ms/step -
-    loss: 0.0287`. When the output is not a terminal (a log file, a pipe, a
-    captured stream) only that final line is written, without `\\r` or `\\b`.
+    Keras 3's look (the default): on a terminal the bar is redrawn in place,
+    `  7/313 ━━━━━━━━━━━━━━━━━━━━ 3s 11ms/step - loss: 0.2871` with an ETA
+    while running (the done part green, the rest white), and the last update
+    leaves `313/313 ━━━━━━━━━━━━━━━━━━━━ 1s 3ms/step - loss: 0.0287` (the
+    elapsed time in place of the ETA). When the output is not a terminal (a log
+    file, a pipe, a captured stream) only that final line is written, without
+    colours, `\\r` or `\\b`. `verbose=2` writes one line when the bar is
+    finalized: `313/313 - 1s - 3ms/step - loss: 0.0287`.
+
+    With `style="keras2"` (or `fastnn.utils.output_style.set_output_style("keras2")`)
+    the bar has tf-keras's look instead: `313/313 [==============================]
+    - 1s 3ms/step - loss: 0.0287`, `- ETA: 3s` while running.
 
     Values are displayed as given: the caller passes running means (as fastnn's
     and Keras 3's models do), so the bar does not average them again.
 
     Args:
         target: Total number of steps expected, `None` if unknown.
-        width: Progress bar width on screen. Defaults to `30`.
+        width: Progress bar width on screen. Defaults to `20` (`30` in the
+            Keras 2 style).
         verbose: Verbosity mode, 0 (silent), 1 (progress bar), 2 (one line
             when the bar is finalized). Defaults to `1`.
         interval: Minimum visual progress update interval (in seconds).
             Defaults to `0.05`.
-        stateful_metrics: Iterable of metric names. Accepted for Keras
-            compatibility; every value is displayed as given.
+        stateful_metrics, stateless_metrics: Iterables of metric names,
+            accepted for Keras compatibility; every value is displayed as given.
         unit_name: Display name for step counts (usually `"step"` or
             `"sample"`). Defaults to `"step"`.
         file: Stream written to. Defaults to `None`, meaning `sys.stdout` as
             it is at the time of each write.
+        style: `"keras3"` or `"keras2"`; `None` (default) follows
+            `fastnn.utils.output_style`.
 
     Example:
 
@@ -39,19 +53,23 @@ class Progbar:
     >>> bar = Progbar(4, file=out)
     >>> for step in range(1, 5):
     ...     bar.update(step, [("loss", 1.0 / step)])
-    >>> print(out.getvalue().split(" - ")[0])
-    4/4 [==============================]
+    >>> print(out.getvalue().split(" ")[:2])
+    ['4/4', '━━━━━━━━━━━━━━━━━━━━']
     >>> out.getvalue().endswith(" - loss: 0.2500\\n")
     True
     """
 
-    def __init__(self, target, width=30, verbose=1, interval=0.05,
-                 stateful_metrics=None, unit_name="step", file=None):
+    def __init__(self, target, width=None, verbose=1, interval=0.05, stateful_metrics=None,
+                 stateless_metrics=None, unit_name="step", file=None, style=None):
+        self.style = style or _style.output_style()
+        if self.style not in _style.STYLES:
+            raise ValueError(f"Invalid style {style!r}: expected one of {list(_style.STYLES)}")
         self.target = target
-        self.width = width
+        self.width = width if width is not None else (20 if self.style == "keras3" else 30)
         self.verbose = verbose
         self.interval = interval
         self.stateful_metrics = set(stateful_metrics or ())
+        self.stateless_metrics = set(stateless_metrics or ())
         self.unit_name = unit_name
         self.file = file
         self._values = {}  # name -> last value given; dicts keep insertion order
@@ -86,44 +104,66 @@ class Progbar:
             stream = self.file if self.file is not None else sys.stdout
             live = _is_live(stream)
             if finalize or live:
-                line = self._bar(current)
-                if finalize or not self.target:
-                    line += f" - {now - self._start:.0f}s" + _format_time(per_step, self.unit_name)
-                else:
-                    line += " - ETA: " + _format_eta(per_step * (self.target - current))
-                line += self._metrics()
+                line, visible = self._line(current, now, per_step, finalize, live)
                 text = line
                 if live:
-                    text = "\r" + line + " " * max(self._prev_width - len(line), 0)
-                    self._prev_width = 0 if finalize else len(line)
+                    text = "\r" + line + " " * max(self._prev_width - visible, 0)
+                    self._prev_width = 0 if finalize else visible
                 _write(stream, text + "\n" if finalize else text)
         elif self.verbose == 2 and finalize:
             stream = self.file if self.file is not None else sys.stdout
             line = self._count(current) + f" - {now - self._start:.0f}s -"
-            line += _format_time(per_step, self.unit_name) + self._metrics()
-            _write(stream, line + "\n")
+            line += _format_time(per_step, self.unit_name)
+            # Keras 3's one-line form tests `value > 1e-3` (not its absolute value)
+            _write(stream, line + self._metrics(signed_rule=self.style == "keras3") + "\n")
         self._last_update = now
 
     def add(self, n, values=None):
         """Advances the bar by `n` steps; see `update` for `values`."""
         self.update(self._seen_so_far + n, values)
 
+    def _line(self, current, now, per_step, finalize, colour):
+        """The verbose=1 line and its visible width (without colour codes)."""
+        ends = finalize or not self.target
+        if self.style == "keras2":
+            line = self._bar(current)
+            if ends:
+                line += f" - {now - self._start:.0f}s" + _format_time(per_step, self.unit_name)
+            else:
+                line += " - ETA: " + _format_eta(per_step * (self.target - current))
+            line += self._metrics()
+            return line, len(line)
+        plain, coloured = self._bar(current), self._bar(current, colour=True)
+        when = f"{now - self._start:.0f}s" if ends else \
+            _format_eta(per_step * (self.target - current))
+        tail = _format_time(per_step, self.unit_name) + self._metrics()
+        plain += f" {when}" + tail
+        coloured += f" {_BOLD}{when}{_RESET}" + tail
+        return (coloured if colour else plain), len(plain)
+
     def _count(self, current):
         if not self.target:
             return f"{current:7d}/Unknown"
         return f"{current:>{len(str(self.target))}}/{self.target}"
 
-    def _bar(self, current):
+    def _bar(self, current, colour=False):
         if not self.target:
             return self._count(current)
         done = min(int(self.width * current / self.target), self.width)
+        if self.style == "keras3":
+            if not colour:
+                return self._count(current) + " " + "━" * self.width
+            return (f"{_BOLD}{self._count(current)}{_RESET} " +
+                    (f"{_GREEN}{'━' * done}{_RESET}" if done else "") +
+                    f"{_WHITE}{'━' * (self.width - done)}{_RESET}")
         bar = self._count(current) + " ["
         if done > 0:
             bar += "=" * (done - 1) + (">" if current < self.target else "=")
         return bar + "." * (self.width - done) + "]"
 
-    def _metrics(self):
-        return "".join(f" - {k}: {_format_value(v)}" for k, v in self._values.items())
+    def _metrics(self, signed_rule=False):
+        return "".join(f" - {k}: {_format_value(v, signed_rule)}"
+                       for k, v in self._values.items())
 
     def _step_duration(self, current, now):
         # Keras 3: the first step (compilation, warm-up) is left out of the
@@ -156,14 +196,15 @@ def _write(stream, text):
         flush()
 
 
-def _format_value(value):
+def _format_value(value, signed_rule=False):
     if isinstance(value, str):
         return value
     try:
         value = float(np.mean(value))
     except (TypeError, ValueError):
         return str(value)
-    return f"{value:.4f}" if abs(value) > 1e-3 else f"{value:.4e}"
+    big = value > 1e-3 if signed_rule else abs(value) > 1e-3
+    return f"{value:.4f}" if big else f"{value:.4e}"
 
 
 def _format_time(seconds, unit_name):

@@ -1,4 +1,5 @@
-"""model.summary(): the Keras (tf-keras) table of layers, output shapes and parameter counts.
+"""model.summary(): Keras 3's box-drawn table of layers, output shapes and parameter counts
+(or, with `fastnn.utils.output_style.set_output_style("keras2")`, tf-keras's ruled table).
 
 Keras's options: `line_length`, `positions` (fractions of the line or absolute columns),
 `print_fn` (called with each line), `show_trainable` (a "Trainable" column: Y, N, or - for
@@ -9,6 +10,7 @@ the first to the last layer matching the second).
 import re
 
 from fastnn.layers.layer import shape_str
+from fastnn.utils import output_style
 
 
 def _rows_of(fields, positions):
@@ -98,6 +100,10 @@ def _nested_rows(layer, level, chain, show_trainable):
 
 def print_summary(model, line_length=None, positions=None, print_fn=None, show_trainable=False,
                   expand_nested=False, layer_range=None):
+    if output_style.output_style() == "keras3":
+        from fastnn.utils.summary_box import print_box_summary
+        return print_box_summary(model, line_length, positions, print_fn, show_trainable,
+                                 expand_nested, layer_range)
     print_fn = print_fn or print
     if not model._graph_built:
         raise ValueError("This model has not yet been built. Build the model first by calling "
