@@ -250,7 +250,8 @@ void fnn_embedding_backward(float *dtable, const float *dy, const int32_t *ids, 
 /* Recurrent layers over a whole sequence (rnn.c's header gives the maths).  x (N, T, K),
  * w (K, G*U), r (U, G*U) with G = 1, 4 (LSTM i f c o), 3 (GRU z r h, reset_after);
  * b (G*U), GRU (2, 3U), or NULL.  Glossary: T time steps, U units. */
-enum { FNN_RNN_SIMPLE = 0, FNN_RNN_LSTM = 1, FNN_RNN_GRU = 2 };
+enum { FNN_RNN_SIMPLE = 0, FNN_RNN_LSTM = 1, FNN_RNN_GRU = 2,
+       FNN_RNN_GRU_BEFORE = 3 /* GRU reset_after=False: b (3U), hh = act(x W_h + (r h) R_h + b_h) */ };
 enum { FNN_RNN_ACT_LINEAR = 0, FNN_RNN_ACT_TANH = 1, FNN_RNN_ACT_SIGMOID = 2, FNN_RNN_ACT_RELU = 3,
        FNN_RNN_ACT_HARD_SIGMOID = 4 };
 typedef struct {
@@ -260,6 +261,15 @@ typedef struct {
     int recurrent_activation; /* FNN_RNN_ACT_* (LSTM and GRU gates) */
     int reverse;              /* go_backwards: steps over t = T-1 .. 0 */
     int return_sequences;     /* y (N, T, U) in processing order, else only hT */
+    /* Keras masking: mask (N, T) by input time index, nonzero = keep, or NULL.  A masked
+     * step carries the states through unchanged; its output (return_sequences) is zeros if
+     * zero_output_for_mask, else the previous step's output (zeros before the row's first
+     * unmasked step). */
+    const uint8_t *mask;
+    int zero_output_for_mask;
+    /* recurrent_dropout (Keras's): (N, G, U) one scaled mask per gate (0 or 1 / (1 - rate))
+     * on h_{t-1} in that gate's recurrent product, the same at every step; or NULL */
+    const float *rec_mask;
 } fnn_rnn_shape;
 /* Floats the forward keeps for the backward (the caller holds them in between). */
 size_t fnn_rnn_state_size(const fnn_rnn_shape *s);

@@ -13,6 +13,11 @@
  *              h_t = z h_{t-1} + (1 - z) hh
  * go_backwards (reverse) runs the steps over t = T-1, ..., 0; outputs are stored in
  * processing order (Keras's convention).
+ * Recurrent dropout (Keras's): rec_mask (N, G, U) holds one scaled mask per gate for the
+ * whole sequence; gate g's recurrent product reads h_{t-1} m_g (GRU's direct path z h_{t-1}
+ * keeps h_{t-1}): per step G small GEMMs against R's column blocks, packed once each.
+ * Masking (Keras's): at a masked step the row's states carry through unchanged and its
+ * gate gradients are zero; its output is zeros or the carried h (output_is_h).
  *
  * Forward: the input projection of every step is one GEMM (bias in its epilogue);
  * then each step is one small GEMM h_{t-1} R (R packed once per call) followed by the
@@ -33,9 +38,13 @@
 #include "parallel.h"
 #include "gemm/gemm.h"
 
-static int64_t gates_of(int cell) { return cell == FNN_RNN_LSTM ? 4 : cell == FNN_RNN_GRU ? 3 : 1; }
-/* floats of A per (n, t): SimpleRNN h; LSTM i f g o c; GRU z r hh rh */
-static int64_t stored_of(int cell) { return cell == FNN_RNN_LSTM ? 5 : cell == FNN_RNN_GRU ? 4 : 1; }
+static int64_t gates_of(int cell) { return cell == FNN_RNN_LSTM ? 4 : cell == FNN_RNN_SIMPLE ? 1 : 3; }
+/* floats of A per (n, t): SimpleRNN h; LSTM i f g o c; GRU z r hh rh (reset_after=False:
+ * z r hh and r h_{t-1}, the h columns' GEMM input) */
+static int64_t stored_of(int cell) { return cell == FNN_RNN_LSTM ? 5 : cell == FNN_RNN_SIMPLE ? 1 : 4; }
+/* GRU with reset_after=False: the candidate's recurrent product reads r h, so each step
+ * is two GEMMs (z and r columns, then the h columns) around two gate phases */
+static int before_of(int cell) { return cell == FNN_RNN_GRU_BEFORE; }
 
 size_t fnn_rnn_state_size(const fnn_rnn_shape *s) {
     return (size_t)(s->N * s->T * s->U * (stored_of(s->cell) + 1));
@@ -62,9 +71,18 @@ static size_t step_gemm_floats(const fnn_rnn_shape *s) {
 
 size_t fnn_rnn_workspace_size(const fnn_rnn_shape *s) {
     const int64_t N = s->N, T = s->T, U = s->U, GU = gates_of(s->cell) * U;
-    size_t fwd = al(N * T * GU) + al(N * GU) + al(fnn_gemm_packed_b_size(GU, U));
+    size_t fwd = al(N * T * GU) + al(N * GU) + al(fnn_gemm_packed_b_size(GU, U)) + al(2 * N);
     size_t bwd = 2 * al(N * T * GU) + 2 * al(N * U) + al(N * 2 * U) +
-                 al(fnn_gemm_packed_b_size(U, GU));
+                 al(fnn_gemm_packed_b_size(U, GU)) + al(2 * N);
+    if (before_of(s->cell)) { /* the h columns of R packed apart */
+        fwd += al(fnn_gemm_packed_b_size(U, U));
+        bwd += al(fnn_gemm_packed_b_size(U, U));
+    }
+    if (s->rec_mask) { /* per gate: R_g packed, h * m_g (and its products, Hp * m_g) */
+        const size_t packs = (size_t)gates_of(s->cell) * al(fnn_gemm_packed_b_size(U, U));
+        fwd += packs + al(N * U);
+        bwd += packs + al(N * U) + al(N * T * U);
+    }
     size_t steps = step_gemm_floats(s) * (size_t)fnn_get_num_threads();
     size_t gemm = gemm_max(s) > steps ? gemm_max(s) : steps;
     return (fwd > bwd ? fwd : bwd) + gemm + 64;
@@ -178,7 +196,19 @@ typedef struct {
     const float *c0;         /* LSTM initial carry (N, U) or NULL (zeros) */
     float *dG, *dGr, *dh, *dc, *scratch;
     int64_t tprev;           /* time index of the previous step (-1: first) */
+    const int64_t *first;    /* with a mask: each row's first unmasked step (T: none) */
+    const float *Rg;         /* recurrent dropout: R_g (or R_g^T) packed per gate, ... */
+    size_t rg_stride;        /* ... rg_stride floats apart */
+    float *hm;               /* (N, U) scratch: h * m_g, or a gate's dh product */
+    int phase;               /* GRU reset_after=False: which of the step's two row loops */
 } step_args;
+
+/* Whether row n's output at step s of the sequence is its carried h: an unmasked step, or
+ * (unless zero_output_for_mask) a masked one after the row's first unmasked step; else it
+ * is zeros. */
+FNN_INLINE int output_is_h(const step_args *a, int64_t n, int keep) {
+    return keep || (!a->s->zero_output_for_mask && a->s_idx > a->first[n]);
+}
 
 FNN_INLINE void forward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
     const fnn_rnn_shape *s = a->s;
@@ -188,7 +218,22 @@ FNN_INLINE void forward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
         const int64_t row = n * T + a->t;
         const float *p = a->P + row * GU, *g = a->gb + n * GU;
         float *st = a->A + row * S, *h = a->h + n * U;
-        if (s->cell == FNN_RNN_LSTM) {
+        const int keep = !s->mask || s->mask[row];
+        if (before_of(s->cell) && a->phase == 0) { /* z, r, and r h_{t-1} for the GEMM */
+            const float *hp = a->Hp + row * U;
+            float *rh = st + 3 * U;
+            if (!keep) {
+                memset(rh, 0, (size_t)U * sizeof(float));
+                continue;
+            }
+            for (int64_t j = 0; j < 2 * U; j++) st[j] = p[j] + g[j];
+            act_span(ra, st, st, 2 * U);
+            for (int64_t u = 0; u < U; u++) rh[u] = st[U + u] * hp[u];
+            continue;
+        }
+        if (!keep) { /* the states carry through; LSTM keeps c where the next step reads it */
+            if (s->cell == FNN_RNN_LSTM) memcpy(st + 4 * U, a->c + n * U, (size_t)U * sizeof(float));
+        } else if (s->cell == FNN_RNN_LSTM) {
             float *c = a->c + n * U, *cst = st + 4 * U;
             for (int64_t j = 0; j < GU; j++) st[j] = p[j] + g[j];
             act_span(ra, st, st, 2 * U);
@@ -211,12 +256,21 @@ FNN_INLINE void forward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
             for (int64_t u = 0; u < U; u++) st[2 * U + u] = p[2 * U + u] + st[U + u] * rh[u];
             act_span(act, st + 2 * U, st + 2 * U, U);
             for (int64_t u = 0; u < U; u++) h[u] = st[u] * hp[u] + (1.0f - st[u]) * st[2 * U + u];
+        } else if (before_of(s->cell)) { /* phase 1: g holds (r h_{t-1}) R_h in the h columns */
+            const float *hp = a->Hp + row * U;
+            for (int64_t u = 0; u < U; u++) st[2 * U + u] = p[2 * U + u] + g[2 * U + u];
+            act_span(act, st + 2 * U, st + 2 * U, U);
+            for (int64_t u = 0; u < U; u++) h[u] = st[u] * hp[u] + (1.0f - st[u]) * st[2 * U + u];
         } else {
             for (int64_t u = 0; u < U; u++) st[u] = p[u] + g[u];
             act_span(act, st, st, U);
             memcpy(h, st, (size_t)U * sizeof(float));
         }
-        if (a->y) memcpy(a->y + (n * T + a->s_idx) * U, h, (size_t)U * sizeof(float));
+        if (a->y) {
+            float *yr = a->y + (n * T + a->s_idx) * U;
+            if (!s->mask || output_is_h(a, n, keep)) memcpy(yr, h, (size_t)U * sizeof(float));
+            else memset(yr, 0, (size_t)U * sizeof(float));
+        }
         if (a->tnext >= 0) memcpy(a->Hp + (n * T + a->tnext) * U, h, (size_t)U * sizeof(float));
     }
 }
@@ -229,9 +283,25 @@ FNN_INLINE void backward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
         const int64_t row = n * T + a->t;
         const float *st = a->A + row * S;
         float *dg = a->dG + row * GU, *dh = a->dh + n * U;
-        if (a->dy) {
+        const int keep = !s->mask || s->mask[row];
+        if (before_of(s->cell) && a->phase == 1) { /* hm holds d(r h_{t-1}) for these rows */
+            if (!keep) continue;
+            const float *r = st + U, *hp = a->Hp + row * U, *drh = a->hm + n * U;
+            for (int64_t u = 0; u < U; u++) {
+                dg[U + u] = drh[u] * hp[u];
+                dh[u] += drh[u] * r[u];
+            }
+            dact_span(ra, dg + U, r, U);
+            continue;
+        }
+        if (a->dy && (!s->mask || output_is_h(a, n, keep))) {
             const float *dyr = a->dy + (n * T + a->s_idx) * U;
             for (int64_t u = 0; u < U; u++) dh[u] += dyr[u];
+        }
+        if (!keep) { /* no gate gradients; dh and dc pass through to the previous step */
+            memset(dg, 0, (size_t)GU * sizeof(float));
+            if (s->cell == FNN_RNN_GRU) memset(a->dGr + row * GU, 0, (size_t)GU * sizeof(float));
+            continue;
         }
         if (s->cell == FNN_RNN_LSTM) {
             const float *i = st, *f = st + U, *g = st + 2 * U, *o = st + 3 * U, *c = st + 4 * U;
@@ -248,6 +318,7 @@ FNN_INLINE void backward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
                 dg[2 * U + u] = dcc * i[u];
                 dg[3 * U + u] = dh[u] * ac[u];
                 dc[u] = dcc * f[u];
+                dh[u] = 0.0f; /* all of it went into the gates; the GEMM adds dG R^T */
             }
             dact_span(ra, dg, i, U);
             dact_span(ra, dg + U, f, U);
@@ -271,8 +342,20 @@ FNN_INLINE void backward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
             }
             dact_span(ra, dg + U, r, U);
             memcpy(dgr, dg, (size_t)(2 * U) * sizeof(float));
+        } else if (before_of(s->cell)) { /* phase 0: z and the candidate; r after the GEMM */
+            const float *z = st, *hh = st + 2 * U, *hp = a->Hp + row * U;
+            for (int64_t u = 0; u < U; u++) {
+                float d = dh[u];
+                dg[u] = d * (hp[u] - hh[u]);
+                dg[U + u] = 0.0f;
+                dg[2 * U + u] = d * (1.0f - z[u]);
+                dh[u] = d * z[u]; /* the direct path; phase 1 and the GEMM add the rest */
+            }
+            dact_span(ra, dg, z, U);
+            dact_span(act, dg + 2 * U, hh, U);
         } else {
             memcpy(dg, dh, (size_t)U * sizeof(float));
+            memset(dh, 0, (size_t)U * sizeof(float));
             dact_span(act, dg, st, U);
         }
     }
@@ -321,6 +404,19 @@ static int64_t time_index(const fnn_rnn_shape *s, int64_t step) {
     return s->reverse ? s->T - 1 - step : step;
 }
 
+/* first[n]: row n's first unmasked step in processing order (T when all are masked) */
+static int64_t *first_steps(const fnn_rnn_shape *s, float *space) {
+    if (!s->mask) return NULL;
+    int64_t *first = (int64_t *)space;
+    for (int64_t n = 0; n < s->N; n++) {
+        int64_t f = s->T;
+        for (int64_t step = 0; step < s->T; step++)
+            if (s->mask[n * s->T + time_index(s, step)]) { f = step; break; }
+        first[n] = f;
+    }
+    return first;
+}
+
 /* The time loop over batch rows [lo, hi): per step h_{t-1} R for these rows (one
  * thread's GEMM), then their gate loop. */
 static void forward_loop(const step_args *base, rows_fn fn, const float *Rp, int64_t lo,
@@ -332,10 +428,38 @@ static void forward_loop(const step_args *base, rows_fn fn, const float *Rp, int
         a.s_idx = step;
         a.t = time_index(s, step);
         a.tnext = step + 1 < T ? time_index(s, step + 1) : -1;
-        fnn_gemm_op rec = {.C = (float *)a.gb + lo * GU, .A = a.Hp + (lo * T + a.t) * U,
-                           .B_packed = Rp, .M = hi - lo, .N = GU, .K = U, .lda = T * U,
-                           .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
-        fnn_gemm_run(&rec, gw, gsize, 1);
+        if (s->rec_mask) { /* recurrent dropout: gate g reads h * m_g */
+            const int64_t G = gates_of(s->cell);
+            for (int64_t g = 0; g < G; g++) {
+                for (int64_t n = lo; n < hi; n++) {
+                    const float *hp = a.Hp + (n * T + a.t) * U, *m = s->rec_mask + (n * G + g) * U;
+                    float *hm = a.hm + n * U;
+                    for (int64_t u = 0; u < U; u++) hm[u] = hp[u] * m[u];
+                }
+                fnn_gemm_op rec = {.C = (float *)a.gb + lo * GU + g * U, .A = a.hm + lo * U,
+                                   .B_packed = a.Rg + g * a.rg_stride, .M = hi - lo, .N = U,
+                                   .K = U, .lda = U, .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
+                fnn_gemm_run(&rec, gw, gsize, 1);
+            }
+        } else if (before_of(s->cell)) { /* h R_zr; phase 0; (r h) R_h; phase 1 */
+            const int64_t S = stored_of(s->cell) * U;
+            fnn_gemm_op zr = {.C = (float *)a.gb + lo * GU, .A = a.Hp + (lo * T + a.t) * U,
+                              .B_packed = Rp, .M = hi - lo, .N = 2 * U, .K = U, .lda = T * U,
+                              .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
+            fnn_gemm_run(&zr, gw, gsize, 1);
+            a.phase = 0;
+            fn(&a, lo, hi);
+            fnn_gemm_op hc = {.C = (float *)a.gb + lo * GU + 2 * U,
+                              .A = a.A + (lo * T + a.t) * S + 3 * U, .B_packed = a.Rg, .M = hi - lo,
+                              .N = U, .K = U, .lda = T * S, .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
+            fnn_gemm_run(&hc, gw, gsize, 1);
+            a.phase = 1;
+        } else {
+            fnn_gemm_op rec = {.C = (float *)a.gb + lo * GU, .A = a.Hp + (lo * T + a.t) * U,
+                               .B_packed = Rp, .M = hi - lo, .N = GU, .K = U, .lda = T * U,
+                               .ldc = GU, .alpha = 1.0f, .beta = 0.0f};
+            fnn_gemm_run(&rec, gw, gsize, 1);
+        }
         fn(&a, lo, hi);
     }
 }
@@ -345,18 +469,47 @@ static void backward_loop(const step_args *base, rows_fn fn, const float *Rp, in
                           int64_t hi, float *gw, size_t gsize) {
     const fnn_rnn_shape *s = base->s;
     const int64_t T = s->T, U = s->U, GU = gates_of(s->cell) * U;
-    const int gru = s->cell == FNN_RNN_GRU;
     step_args a = *base;
     for (int64_t step = T - 1; step >= 0; step--) {
         a.s_idx = step;
         a.t = time_index(s, step);
         a.tprev = step > 0 ? time_index(s, step - 1) : -1;
+        a.phase = 0;
         fn(&a, lo, hi);
-        /* dh_{t-1} = dG_t R^T  (+ the direct path GRU's loop left in dh) */
-        fnn_gemm_op rec = {.C = a.dh + lo * U, .A = a.dGr + (lo * T + a.t) * GU, .B_packed = Rp,
-                           .M = hi - lo, .N = U, .K = GU, .lda = T * GU, .ldc = U,
-                           .alpha = 1.0f, .beta = gru ? 1.0f : 0.0f};
-        fnn_gemm_run(&rec, gw, gsize, 1);
+        if (before_of(s->cell)) { /* d(r h_{t-1}) = dG_h R_h^T, then r's gradient */
+            fnn_gemm_op hc = {.C = a.hm + lo * U, .A = a.dG + (lo * T + a.t) * GU + 2 * U,
+                              .B_packed = a.Rg, .M = hi - lo, .N = U, .K = U, .lda = T * GU,
+                              .ldc = U, .alpha = 1.0f, .beta = 0.0f};
+            fnn_gemm_run(&hc, gw, gsize, 1);
+            a.phase = 1;
+            fn(&a, lo, hi);
+            fnn_gemm_op zr = {.C = a.dh + lo * U, .A = a.dG + (lo * T + a.t) * GU, .B_packed = Rp,
+                              .M = hi - lo, .N = U, .K = 2 * U, .lda = T * GU, .ldc = U,
+                              .alpha = 1.0f, .beta = 1.0f};
+            fnn_gemm_run(&zr, gw, gsize, 1);
+            continue;
+        }
+        /* dh_{t-1} = dG_t R^T + what the rows' loop left in dh (GRU's direct path, a
+         * masked row's carried gradient, else zeros) */
+        if (s->rec_mask) { /* recurrent dropout: dh_{t-1} += (dG_g R_g^T) m_g per gate */
+            const int64_t G = gates_of(s->cell);
+            for (int64_t g = 0; g < G; g++) {
+                fnn_gemm_op rec = {.C = a.hm + lo * U, .A = a.dGr + (lo * T + a.t) * GU + g * U,
+                                   .B_packed = a.Rg + g * a.rg_stride, .M = hi - lo, .N = U,
+                                   .K = U, .lda = T * GU, .ldc = U, .alpha = 1.0f, .beta = 0.0f};
+                fnn_gemm_run(&rec, gw, gsize, 1);
+                for (int64_t n = lo; n < hi; n++) {
+                    const float *q = a.hm + n * U, *m = s->rec_mask + (n * G + g) * U;
+                    float *dh = a.dh + n * U;
+                    for (int64_t u = 0; u < U; u++) dh[u] += q[u] * m[u];
+                }
+            }
+        } else {
+            fnn_gemm_op rec = {.C = a.dh + lo * U, .A = a.dGr + (lo * T + a.t) * GU,
+                               .B_packed = Rp, .M = hi - lo, .N = U, .K = GU, .lda = T * GU,
+                               .ldc = U, .alpha = 1.0f, .beta = 1.0f};
+            fnn_gemm_run(&rec, gw, gsize, 1);
+        }
     }
 }
 
@@ -367,7 +520,20 @@ void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *
     const int64_t S = stored_of(s->cell) * U;
     float *A = state, *Hp = state + N * T * S;
     float *P = work, *gb = P + al(N * T * GU), *Rp = gb + al(N * GU);
-    float *gw = Rp + al(fnn_gemm_packed_b_size(GU, U));
+    float *fs = Rp + al(fnn_gemm_packed_b_size(GU, U)), *gw = fs + al(2 * N);
+    const size_t rg_stride = al(fnn_gemm_packed_b_size(U, U));
+    float *Rg = NULL, *hm = NULL;
+    if (before_of(s->cell)) { /* R_h */
+        Rg = gw;
+        gw += rg_stride;
+        fnn_gemm_pack_b(Rg, r + 2 * U, GU, 0, U, U);
+    }
+    if (s->rec_mask) {
+        Rg = gw;
+        hm = Rg + G * rg_stride;
+        gw = hm + al(N * U);
+        for (int64_t g = 0; g < G; g++) fnn_gemm_pack_b(Rg + g * rg_stride, r + g * U, GU, 0, U, U);
+    }
     size_t gsize = work_size - (size_t)(gw - work);
     const int nth = fnn_get_num_threads();
 
@@ -375,7 +541,8 @@ void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *
     fnn_gemm_op proj = {.C = P, .A = x, .B = w, .M = N * T, .N = GU, .K = K, .lda = K,
                         .ldb = GU, .ldc = GU, .alpha = 1.0f, .beta = 0.0f, .bias = b};
     fnn_gemm_run(&proj, gw, gsize, nth);
-    fnn_gemm_pack_b(Rp, r, GU, 0, U, GU);
+    if (before_of(s->cell)) fnn_gemm_pack_b(Rp, r, GU, 0, U, 2 * U);
+    else fnn_gemm_pack_b(Rp, r, GU, 0, U, GU);
 
     float *h = hT;
     float *c = cT;
@@ -391,7 +558,8 @@ void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *
     rows_fn fn = pick(0);
     step_args a = {.s = s, .P = P, .gb = gb, .A = A, .Hp = Hp, .h = h, .c = c,
                    .y = s->return_sequences ? y : NULL,
-                   .brec = (s->cell == FNN_RNN_GRU && b) ? b + GU : NULL};
+                   .brec = (s->cell == FNN_RNN_GRU && b) ? b + GU : NULL,
+                   .first = first_steps(s, fs), .Rg = Rg, .rg_stride = rg_stride, .hm = hm};
     const int nt = loop_threads(s, gsize);
     const size_t per = step_gemm_floats(s);
     if (nt == 1) {
@@ -414,7 +582,22 @@ void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, f
     const float *A = state, *Hp = state + N * T * S;
     float *dG = work, *dGr = dG + al(N * T * GU), *dh = dGr + al(N * T * GU), *dc = dh + al(N * U);
     float *scratch = dc + al(N * U), *Rp = scratch + al(N * 2 * U);
-    float *gw = Rp + al(fnn_gemm_packed_b_size(U, GU));
+    float *fs = Rp + al(fnn_gemm_packed_b_size(U, GU)), *gw = fs + al(2 * N);
+    const size_t rg_stride = al(fnn_gemm_packed_b_size(U, U));
+    float *Rg = NULL, *hm = NULL, *Hm = NULL;
+    if (before_of(s->cell)) { /* R_h^T, and d(r h) rows in hm */
+        Rg = gw;
+        hm = Rg + rg_stride;
+        gw = hm + al(N * U);
+        fnn_gemm_pack_b(Rg, r + 2 * U, GU, 1, U, U);
+    }
+    if (s->rec_mask) {
+        Rg = gw;
+        hm = Rg + G * rg_stride;
+        Hm = hm + al(N * U);
+        gw = Hm + al(N * T * U);
+        for (int64_t g = 0; g < G; g++) fnn_gemm_pack_b(Rg + g * rg_stride, r + g * U, GU, 1, U, U);
+    }
     size_t gsize = work_size - (size_t)(gw - work);
     const int gru = s->cell == FNN_RNN_GRU;
     if (!gru) dGr = dG;
@@ -423,11 +606,13 @@ void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, f
     else memset(dh, 0, (size_t)(N * U) * sizeof(float));
     if (dcT) memcpy(dc, dcT, (size_t)(N * U) * sizeof(float));
     else memset(dc, 0, (size_t)(N * U) * sizeof(float));
-    fnn_gemm_pack_b(Rp, r, GU, 1, GU, U); /* R^T (GU x U) */
+    if (before_of(s->cell)) fnn_gemm_pack_b(Rp, r, GU, 1, 2 * U, U); /* R_zr^T */
+    else fnn_gemm_pack_b(Rp, r, GU, 1, GU, U); /* R^T (GU x U) */
 
     rows_fn fn = pick(1);
     step_args a = {.s = s, .A = (float *)A, .Hp = (float *)Hp, .dy = s->return_sequences ? dy : NULL,
-                   .c0 = c0, .dG = dG, .dGr = dGr, .dh = dh, .dc = dc, .scratch = scratch};
+                   .c0 = c0, .dG = dG, .dGr = dGr, .dh = dh, .dc = dc, .scratch = scratch,
+                   .first = first_steps(s, fs), .Rg = Rg, .rg_stride = rg_stride, .hm = hm};
     const int nt = loop_threads(s, gsize);
     const size_t per = step_gemm_floats(s);
     if (nt == 1) {
@@ -444,7 +629,26 @@ void fnn_rnn_backward(float *dx, float *dh0, float *dc0, float *dw, float *dr, f
     if (dc0 && s->cell == FNN_RNN_LSTM) memcpy(dc0, dc, (size_t)(N * U) * sizeof(float));
 
     fnn_sgemm(dw, x, dG, K, GU, N * T, K, GU, GU, 1, 0, 1.0f, 0.0f, gw, gsize);
-    fnn_sgemm(dr, Hp, dGr, U, GU, N * T, U, GU, GU, 1, 0, 1.0f, 0.0f, gw, gsize);
+    if (s->rec_mask) { /* dR_g = (Hp m_g)^T dG_g */
+        for (int64_t g = 0; g < G; g++) {
+            for (int64_t n = 0; n < N; n++) {
+                const float *m = s->rec_mask + (n * G + g) * U;
+                for (int64_t t = 0; t < T; t++) {
+                    const float *hp = Hp + (n * T + t) * U;
+                    float *o = Hm + (n * T + t) * U;
+                    for (int64_t u = 0; u < U; u++) o[u] = hp[u] * m[u];
+                }
+            }
+            fnn_sgemm(dr + g * U, Hm, dGr + g * U, U, U, N * T, U, GU, GU, 1, 0, 1.0f, 0.0f, gw,
+                      gsize);
+        }
+    } else if (before_of(s->cell)) { /* dR_zr = Hp^T dG_zr, dR_h = (r h)^T dG_h */
+        fnn_sgemm(dr, Hp, dG, U, 2 * U, N * T, U, GU, GU, 1, 0, 1.0f, 0.0f, gw, gsize);
+        fnn_sgemm(dr + 2 * U, A + 3 * U, dG + 2 * U, U, U, N * T, S, GU, GU, 1, 0, 1.0f, 0.0f, gw,
+                  gsize);
+    } else {
+        fnn_sgemm(dr, Hp, dGr, U, GU, N * T, U, GU, GU, 1, 0, 1.0f, 0.0f, gw, gsize);
+    }
     if (db) {
         column_sums(db, dG, N * T, GU);
         if (gru) column_sums(db + GU, dGr, N * T, GU);

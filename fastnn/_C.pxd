@@ -116,11 +116,14 @@ cdef extern from "fnn.h" nogil:
                                int64_t V, int64_t D)
     void fnn_embedding_backward(float *dtable, const float *dy, const int32_t *ids, int64_t n,
                                 int64_t V, int64_t D)
-    enum: FNN_RNN_SIMPLE, FNN_RNN_LSTM, FNN_RNN_GRU
+    enum: FNN_RNN_SIMPLE, FNN_RNN_LSTM, FNN_RNN_GRU, FNN_RNN_GRU_BEFORE
     enum: FNN_RNN_ACT_LINEAR, FNN_RNN_ACT_TANH, FNN_RNN_ACT_SIGMOID, FNN_RNN_ACT_RELU, FNN_RNN_ACT_HARD_SIGMOID
     ctypedef struct fnn_rnn_shape:
         int64_t N, T, K, U
         int cell, activation, recurrent_activation, reverse, return_sequences
+        const uint8_t *mask
+        int zero_output_for_mask
+        const float *rec_mask
     size_t fnn_rnn_state_size(const fnn_rnn_shape *s)
     size_t fnn_rnn_workspace_size(const fnn_rnn_shape *s)
     void fnn_rnn_forward(float *y, float *hT, float *cT, float *state, const float *x,

@@ -59,7 +59,8 @@ def embedding_backward(dy, ids, int64_t input_dim, out=None):
 
 # ---- recurrent layers ---------------------------------------------------------------
 
-RNN_CELLS = {"simple": FNN_RNN_SIMPLE, "lstm": FNN_RNN_LSTM, "gru": FNN_RNN_GRU}
+RNN_CELLS = {"simple": FNN_RNN_SIMPLE, "lstm": FNN_RNN_LSTM, "gru": FNN_RNN_GRU,
+             "gru_reset_before": FNN_RNN_GRU_BEFORE}  # the last: GRU(reset_after=False)
 RNN_ACTIVATIONS = {"linear": FNN_RNN_ACT_LINEAR, "tanh": FNN_RNN_ACT_TANH, "sigmoid": FNN_RNN_ACT_SIGMOID,
                    "relu": FNN_RNN_ACT_RELU, "hard_sigmoid": FNN_RNN_ACT_HARD_SIGMOID}
 
@@ -82,11 +83,62 @@ cdef fnn_rnn_shape _rnn_shape(str op, str cell, int64_t N, int64_t T, int64_t K,
     s.recurrent_activation = RNN_ACTIVATIONS[recurrent_activation]
     s.reverse = go_backwards
     s.return_sequences = return_sequences
+    s.mask = NULL
+    s.zero_output_for_mask = 0
+    s.rec_mask = NULL
     return s
 
 
+cdef float _RNN_SIZING = 0.0  # a stand-in rec_mask: sizes the workspace for recurrent dropout
+
+
+cdef _rnn_rec_mask(str op, str cell, rec_mask, int64_t N, int64_t U):
+    if rec_mask is None:
+        return None
+    if cell == "gru_reset_before":
+        raise ValueError(f"{op}: rec_mask (recurrent dropout) is not supported with cell "
+                         f"'gru_reset_before' (GRU reset_after=False) yet")
+    G = rnn_gates(cell)
+    f32(op, "rec_mask", rec_mask, 3)
+    if tuple(rec_mask.shape) != (N, G, U):
+        raise ValueError(f"{op}: rec_mask must have shape {(int(N), G, int(U))} (batch, gates, "
+                         f"units), received {rec_mask.shape}")
+    return rec_mask
+
+
+cdef _rnn_mask(str op, mask, int64_t N, int64_t T):
+    """A Keras mask (N, T) (nonzero: keep) as N * T contiguous uint8, or None."""
+    if mask is None:
+        return None
+    m = np.asarray(mask)
+    if m.dtype == np.uint8 and m.ndim == 1 and m.size == N * T and m.flags.c_contiguous:
+        return m  # already converted (_rnn_mask_u8)
+    if m.shape != (N, T):
+        raise ValueError(f"{op}: mask must have shape {(int(N), int(T))} (batch, timesteps), "
+                         f"received {m.shape}")
+    if m.dtype != np.bool_ and m.dtype.kind not in "iuf":
+        raise TypeError(f"{op}: mask must be boolean, received dtype {m.dtype}")
+    return np.ascontiguousarray(m != 0).view(np.uint8).reshape(-1)
+
+
+def _rnn_mask_u8(mask, int64_t N, int64_t T):
+    """The layer's mask converted once per forward (the backward reuses it), or None."""
+    return _rnn_mask("rnn mask", mask, N, T)
+
+
+cdef _rnn_last_weight(mask, int64_t N, int64_t T, bint go_backwards, bint zero_output_for_mask):
+    """Per row, 1 where the last output (return_sequences=False) is the carried h and 0
+    where it is zeros: its last step is masked and zero_output_for_mask, or no step is
+    unmasked."""
+    keep = mask.view(np.bool_).reshape(N, T)
+    w = keep[:, 0 if go_backwards else T - 1].copy()
+    if not zero_output_for_mask:
+        w |= keep.any(axis=1)
+    return w.astype(np.float32)[:, None]
+
+
 def rnn_gates(str cell):
-    return {"simple": 1, "lstm": 4, "gru": 3}[cell]
+    return {"simple": 1, "lstm": 4, "gru": 3, "gru_reset_before": 3}[cell]
 
 
 def rnn_state_size(str cell, int64_t N, int64_t T, int64_t K, int64_t U):
@@ -94,8 +146,11 @@ def rnn_state_size(str cell, int64_t N, int64_t T, int64_t K, int64_t U):
     return fnn_rnn_state_size(&s)
 
 
-def rnn_workspace_size(str cell, int64_t N, int64_t T, int64_t K, int64_t U):
+def rnn_workspace_size(str cell, int64_t N, int64_t T, int64_t K, int64_t U,
+                       bint recurrent_dropout=False):
     cdef fnn_rnn_shape s = _rnn_shape("rnn_workspace_size", cell, N, T, K, U)
+    if recurrent_dropout:
+        s.rec_mask = &_RNN_SIZING
     return fnn_rnn_workspace_size(&s)
 
 
@@ -135,10 +190,14 @@ cdef _state_arg(str op, str name, a, int64_t N, int64_t U):
 def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, str cell="lstm",
                 str activation="tanh", str recurrent_activation="sigmoid",
                 bint go_backwards=False, bint return_sequences=False, out=None, out_h=None,
-                out_c=None, state=None, work=None):
+                out_c=None, state=None, work=None, mask=None, bint zero_output_for_mask=False,
+                rec_mask=None):
     """A recurrent layer over x (N, T, K): returns (y, h, c, state), y (N, T, U) when
-    return_sequences else h (N, U), c the final LSTM carry (else None), state what
-    rnn_backward needs (see csrc/rnn.c for the maths)."""
+    return_sequences else the last output (N, U) (h itself without a mask), c the final
+    LSTM carry (else None), state what rnn_backward needs (see csrc/rnn.c for the maths).
+    mask (N, T): Keras's, True where a step is kept; masked steps carry the states.
+    rec_mask (N, G, U) float32: recurrent dropout, gate g's recurrent product reading
+    h * rec_mask[:, g] (scaled masks, the same at every step)."""
     op = "rnn_forward"
     cdef int64_t N, T, K, U
     N, T, K, U = _rnn_check(op, cell, x, kernel, recurrent_kernel, bias)
@@ -146,6 +205,11 @@ def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, str ce
                                       go_backwards, return_sequences)
     h0 = _state_arg(op, "h0", h0, N, U)
     c0 = _state_arg(op, "c0", c0, N, U) if cell == "lstm" else None
+    m = _rnn_mask(op, mask, N, T)
+    s.zero_output_for_mask = zero_output_for_mask
+    rec_mask = _rnn_rec_mask(op, cell, rec_mask, N, U)
+    if rec_mask is not None:
+        s.rec_mask = fp(rec_mask)
     ins = (x, kernel, recurrent_kernel, bias, h0, c0)
     h = _output(op, "out_h", out_h, (N, U), F32, ins)
     c = _output(op, "out_c", out_c, (N, U), F32, ins + (h,)) if cell == "lstm" else None
@@ -165,8 +229,15 @@ def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, str ce
     cdef const float *B = fp_or_null(bias)
     cdef float *Wk = fp(work)
     cdef size_t ws = work.size
+    cdef const uint8_t[::1] mv
+    if m is not None:
+        mv = m
+        s.mask = &mv[0]
     with nogil:
         fnn_rnn_forward(Y, H, C, ST, X, H0, C0, Wt, R, B, &s, Wk, ws)
+    if m is not None and not return_sequences:
+        y = np.multiply(h, _rnn_last_weight(m, N, T, go_backwards, zero_output_for_mask),
+                        out=_output(op, "out", out, (N, U), F32, ins + (h, c, st)))
     return y, h, c, st
 
 
@@ -174,7 +245,8 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
                  str cell="lstm", str activation="tanh", str recurrent_activation="sigmoid",
                  bint go_backwards=False, bint return_sequences=False, bint need_dx=True,
                  out_dx=None, out_dh0=None, out_dc0=None, out_kernel=None,
-                 out_recurrent_kernel=None, out_bias=None, work=None):
+                 out_recurrent_kernel=None, out_bias=None, work=None, mask=None,
+                 bint zero_output_for_mask=False, rec_mask=None):
     """Gradients of a recurrent layer: dy (N, T, U) if return_sequences else (N, U) (the
     last output's), dh and dc (N, U) those of the returned final states (None: zero).
     Returns (dx or None, dh0, dc0 or None, dkernel, drecurrent_kernel, dbias or None).
@@ -196,6 +268,11 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
     dc = _state_arg(op, "dc", dc, N, U) if cell == "lstm" else None
     c0 = _state_arg(op, "c0", c0, N, U) if cell == "lstm" else None
     h0 = _state_arg(op, "h0", h0, N, U)
+    m = _rnn_mask(op, mask, N, T)
+    s.zero_output_for_mask = zero_output_for_mask
+    rec_mask = _rnn_rec_mask(op, cell, rec_mask, N, U)
+    if rec_mask is not None:
+        s.rec_mask = fp(rec_mask)
     ins = (dy, dh, dc, state, x, kernel, recurrent_kernel, c0)
     dx = _output(op, "out_dx", out_dx, (N, T, K), F32, ins) if need_dx else None
     dh0 = _output(op, "out_dh0", out_dh0, (N, U), F32, ins + (dx,))
@@ -211,10 +288,10 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
         dhT = None
     elif return_sequences:
         dhT = dh
-    elif dh is None:
-        dhT = dy
     else:
-        dhT = dy + dh
+        dhT = dy if m is None else dy * _rnn_last_weight(m, N, T, go_backwards, zero_output_for_mask)
+        if dh is not None:
+            dhT = dhT + dh
     cdef float *DX = fp_or_null(dx)
     cdef float *DH0 = fp(dh0)
     cdef float *DC0 = fp_or_null(dc0)
@@ -231,6 +308,10 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
     cdef const float *R = fp(recurrent_kernel)
     cdef float *Wk = fp(work)
     cdef size_t ws = work.size
+    cdef const uint8_t[::1] mv
+    if m is not None:
+        mv = m
+        s.mask = &mv[0]
     with nogil:
         fnn_rnn_backward(DX, DH0, DC0, DW, DR, DB, DY, DHT, DCT, ST, X, C0, Wt, R, &s, Wk, ws)
     return dx, dh0, dc0, dw, dr, db

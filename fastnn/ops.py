@@ -488,24 +488,30 @@ def embedding_backward(dy, ids, input_dim):
 @_named
 def rnn_forward(x, kernel, recurrent_kernel, bias=None, h0=None, c0=None, cell="lstm",
                 activation="tanh", recurrent_activation="sigmoid", go_backwards=False,
-                return_sequences=False):
-    """A SimpleRNN/LSTM/GRU over x (N, T, K): (y, h, c, state); see fastnn._C.rnn_forward."""
+                return_sequences=False, mask=None, zero_output_for_mask=False, rec_mask=None):
+    """A SimpleRNN/LSTM/GRU over x (N, T, K): (y, h, c, state); see fastnn._C.rnn_forward.
+    mask (N, T): Keras's timestep mask (True: keep); rec_mask (N, gates, units): recurrent
+    dropout's scaled per-gate masks on h."""
     return _C.rnn_forward(_f32(x), _f32(kernel), _f32(recurrent_kernel), _opt(bias), _opt(h0),
                           _opt(c0), cell=cell, activation=activation,
                           recurrent_activation=recurrent_activation,
-                          go_backwards=go_backwards, return_sequences=return_sequences)
+                          go_backwards=go_backwards, return_sequences=return_sequences,
+                          mask=mask, zero_output_for_mask=zero_output_for_mask,
+                          rec_mask=_opt(rec_mask))
 
 
 @_named
 def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=None, c0=None,
                  cell="lstm", activation="tanh", recurrent_activation="sigmoid",
-                 go_backwards=False, return_sequences=False, need_dx=True):
+                 go_backwards=False, return_sequences=False, need_dx=True, mask=None,
+                 zero_output_for_mask=False, rec_mask=None):
     """(dx, dh0, dc0, dkernel, drecurrent_kernel, dbias) for rnn_forward's `state`."""
     return _C.rnn_backward(_f32(dy), _opt(dh), _opt(dc), _f32(state), _f32(x), _f32(kernel),
                            _f32(recurrent_kernel), _opt(bias), _opt(h0), _opt(c0), cell=cell,
                            activation=activation, recurrent_activation=recurrent_activation,
                            go_backwards=go_backwards, return_sequences=return_sequences,
-                           need_dx=need_dx)
+                           need_dx=need_dx, mask=mask, zero_output_for_mask=zero_output_for_mask,
+                           rec_mask=_opt(rec_mask))
 
 
 # ---- LayerNormalization, GroupNormalization, UnitNormalization (csrc/norm.c) -------------

@@ -1,4 +1,6 @@
 """Dense: y = activation(x . kernel + bias), kernel (in, units) as in Keras."""
+import numpy as np
+
 from fastnn import _C, activations, constraints, initializers, regularizers
 from fastnn.layers.layer import Layer, reject_unsupported
 
@@ -27,6 +29,8 @@ class Dense(Layer):
     (2, 4)
     """
 
+    supports_masking = True  # a timestep mask passes through (Keras 3)
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, lora_rank=None, lora_alpha=None,
@@ -44,7 +48,7 @@ class Dense(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
 
     def check_input_shape(self, input_shape):
-        if len(input_shape) != 2:
+        if len(input_shape) < 2 or len(input_shape) > 3:  # (batch, features) or a sequence
             err = self.incompatible(input_shape, f"expected ndim=2, found ndim={len(input_shape)}")
             raise ValueError(f"{err}. Add a Flatten layer before Dense to feed it images.")
         if self.built and input_shape[-1] != self.kernel.shape[0]:
@@ -65,6 +69,9 @@ class Dense(Layer):
     can_defer_activation = True  # a model may leave the activation to its loss (logits)
 
     def forward(self, x, training=False, defer_activation=False):
+        self._lead = x.shape[:-1] if x.ndim != 2 else None  # a sequence: every step
+        if self._lead is not None:
+            x = np.ascontiguousarray(x).reshape(-1, x.shape[-1])
         self._x = x
         self._deferred = defer_activation
         y = self.buffer("y", (x.shape[0], self.units))
@@ -73,9 +80,11 @@ class Dense(Layer):
         _C.dense_forward(x, self.kernel.value, None if self.bias is None else self.bias.value,
                          out=y, work=work, relu=fuse_relu)
         self._y = y if defer_activation or fuse_relu else self.activation.forward(y)
-        return self._y
+        return self._y if self._lead is None else self._y.reshape(self._lead + (self.units,))
 
     def backward(self, dy, need_dx=True):
+        if self._lead is not None:
+            dy = np.ascontiguousarray(dy).reshape(-1, self.units)
         if not self._deferred:
             dy = self.activation.backward(dy, self._y)
         x = self._x
@@ -84,8 +93,9 @@ class Dense(Layer):
                                  out_bias=None if self.bias is None else self.bias.grad, work=work)
         if not need_dx:
             return None
-        dx = self.buffer("dx", x.shape)
-        return _C.dense_backward_input(dy, self.kernel.value, out=dx, work=work)
+        dx = _C.dense_backward_input(dy, self.kernel.value, out=self.buffer("dx", x.shape),
+                                     work=work)
+        return dx if self._lead is None else dx.reshape(self._lead + (x.shape[-1],))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units,

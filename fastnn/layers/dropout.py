@@ -24,6 +24,8 @@ class Dropout(Layer):
            [1., 1., 1.]], dtype=float32)
     """
 
+    supports_masking = True  # a timestep mask passes through (Keras 3)
+
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:

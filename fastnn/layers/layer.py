@@ -5,6 +5,7 @@ A layer is a pair of plain functions over NumPy arrays: `forward(x, training)` a
 no autograd engine: a model calls forwards in order and backwards in reverse.
 """
 import functools
+import inspect
 import re
 
 import numpy as np
@@ -393,6 +394,8 @@ class Layer:
         # no `training=` given: the layer's own default, as Keras takes it from `call`'s
         # signature (augmentation layers augment, Dropout does not)
         mode = {} if training is None else {"training": bool(training)}
+        if mask is not None and "mask" in inspect.signature(self.forward).parameters:
+            mode["mask"] = mask  # an explicit Keras mask, for the layers that use one
         out = self.forward(arrays if multi else arrays[0], **mode)
         if isinstance(out, (list, tuple)):
             return [np.array(o) for o in out]

@@ -68,11 +68,6 @@ class _Recurrent(Layer):
         self.bias_initializer = initializers.get(bias_initializer)
         self.dropout = _rate(dropout, "dropout")
         self.recurrent_dropout = _rate(recurrent_dropout, "recurrent_dropout")
-        if self.recurrent_dropout > 0:
-            raise NotImplementedError(
-                f"{type(self).__name__} '{self.name}': recurrent_dropout > 0 is not "
-                f"implemented in fastnn yet (Keras then draws a separate mask per gate on "
-                f"the recurrent state); use dropout= (on the inputs) or a Dropout layer")
         self.seed = seed
         self._base_seed = random.draw_seed() if seed is None else int(seed) % 2 ** 63
         self._calls = 0
@@ -161,17 +156,48 @@ class _Recurrent(Layer):
     # ---- compute --------------------------------------------------------------------
     uses_batch_offset = True  # input dropout draws per sample (its place in the global batch)
 
-    def forward(self, x, training=False, batch_offset=0):
+    # ---- masks ----------------------------------------------------------------------
+    def compute_mask(self, x, mask=None):
+        """Keras's: the input's timestep mask on the sequence output (return_sequences),
+        none on the last output and on the states."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        out = mask if self.return_sequences else None
+        return [out] + [None] * self.n_states if self.return_state else out
+
+    def _step_mask(self, mask, N, T):
+        if isinstance(mask, (list, tuple)):  # with initial states: the sequence's mask
+            mask = mask[0] if mask else None
+        if mask is None:
+            return None
+        m = np.asarray(mask)
+        if m.shape != (N, T):
+            raise ValueError(f"Layer '{self.name}': the mask must have shape (batch_size, "
+                             f"timesteps) = {(N, T)}, received {m.shape}")
+        return m
+
+    def forward(self, x, training=False, batch_offset=0, mask=None):
         states = []
         if isinstance(x, (list, tuple)):
             x, states = x[0], list(x[1:])
         x = np.ascontiguousarray(x, dtype=np.float32)
         N, T, K = x.shape
+        self._seq_mask = mask = _C._rnn_mask_u8(self._step_mask(mask, N, T), N, T)
         U = self.units
-        self._mask = None
-        if training and self.dropout > 0:
+        self._mask = self._rec = None
+        if training and self._draws():
             self._calls += 1
-            seed = (self._base_seed * 1000003 + self._calls) % 2 ** 64
+        seed = (self._base_seed * 1000003 + self._calls) % 2 ** 64
+        if training and 0 < self.recurrent_dropout < 1:
+            # Keras: one mask per gate on h_{t-1}, the same at every step of the sequence
+            GU = self.gates * U
+            ones = self.buffer("rec_ones", (N, GU))
+            ones[...] = 1.0
+            rseed = (seed * 6364136223846793005 + 1442695040888963407) % 2 ** 64
+            self._rec = _C.dropout_forward(ones, self.recurrent_dropout, rseed,
+                                           out=self.buffer("rec_mask", (N, GU)),
+                                           offset=batch_offset * GU).reshape(N, self.gates, U)
+        if training and self.dropout > 0:
             ones = self.buffer("ones", (N, K))
             ones[...] = 1.0
             self._mask = _C.dropout_forward(ones, self.dropout, seed, out=self.buffer("mask", (N, K)),
@@ -190,14 +216,17 @@ class _Recurrent(Layer):
             out_h=self.buffer("h", (N, U)),
             out_c=self.buffer("c", (N, U)) if self.cell == "lstm" else None,
             state=self.buffer("state", (_C.rnn_state_size(self.cell, N, T, K, U),)),
-            work=self._work(key, K))
+            work=self._work(key, K), mask=mask, zero_output_for_mask=self.zero_output_for_mask,
+            rec_mask=self._rec)
         if not self.return_state:
             return y
         return [y, h] + ([c] if self.cell == "lstm" else [])
 
     def _work(self, key, K):
         N, T = key
-        return self.buffer("work", (_C.rnn_workspace_size(self.cell, N, T, K, self.units),))
+        rec = self._rec is not None
+        return self.buffer("work_rd" if rec else "work", (_C.rnn_workspace_size(
+            self.cell, N, T, K, self.units, recurrent_dropout=rec),))
 
     def backward(self, dy, need_dx=True):
         dh = dc = None
@@ -222,7 +251,9 @@ class _Recurrent(Layer):
             out_dh0=self.buffer("dh0", (N, self.units)),
             out_dc0=self.buffer("dc0", (N, self.units)) if self.cell == "lstm" else None,
             out_kernel=self.kernel.grad, out_recurrent_kernel=self.recurrent_kernel.grad,
-            out_bias=None if self.bias is None else self.bias.grad, work=self._work((N, T), K))
+            out_bias=None if self.bias is None else self.bias.grad, work=self._work((N, T), K),
+            mask=self._seq_mask, zero_output_for_mask=self.zero_output_for_mask,
+            rec_mask=self._rec)
         if dx is not None and self._mask is not None:
             dx *= self._mask[:, None, :]
         if self._n_in > 1:
@@ -230,12 +261,15 @@ class _Recurrent(Layer):
         return dx if need_dx else None
 
     # ---- random state (dropout) -----------------------------------------------------
+    def _draws(self):
+        return self.dropout > 0 or 0 < self.recurrent_dropout < 1
+
     def skip_batch(self):
-        if self.dropout > 0:
+        if self._draws():
             self._calls += 1
 
     def random_state(self):
-        return {"seed": self._base_seed, "calls": self._calls} if self.dropout > 0 else None
+        return {"seed": self._base_seed, "calls": self._calls} if self._draws() else None
 
     def set_random_state(self, state):
         if state is not None:
@@ -277,7 +311,10 @@ class SimpleRNN(_Recurrent):
         use_bias, kernel_initializer ("glorot_uniform"), recurrent_initializer
             ("orthogonal"), bias_initializer ("zeros").
         dropout: fraction of the inputs' units dropped while training (one mask per
-            sequence).  recurrent_dropout is not implemented yet (NotImplementedError).
+            sequence).
+        recurrent_dropout: fraction of the recurrent state's units dropped while training
+            (Keras's: one mask per sequence and per gate, on h_{t-1} in the recurrent
+            product), drawn from fastnn's counter-based generator.
         return_sequences: the whole sequence of outputs (batch, timesteps, units)
             instead of the last one (batch, units).
         return_state: also return the final state.
@@ -366,14 +403,18 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """Gated Recurrent Unit (Cho et al. 2014), Keras 3's GRU with reset_after=True:
-    z, r gates, hh = activation(x W_h + b_h + r (h R_h + b'_h)), h = z h + (1 - z) hh.
+    """Gated Recurrent Unit (Cho et al. 2014), Keras 3's GRU.  With reset_after=True (the
+    default): z, r gates, hh = activation(x W_h + b_h + r (h R_h + b'_h)),
+    h = z h + (1 - z) hh; with reset_after=False: hh = activation(x W_h + b_h + (r h) R_h)
+    and one bias (3 * units).
 
     Args:
         units: positive int.
         activation ("tanh"), recurrent_activation ("sigmoid"), use_bias, initializers as
-            LSTM.  The bias has shape (2, 3 * units): input and recurrent biases.
-        reset_after: only True, Keras 3's default (False raises ValueError).
+            LSTM.
+        reset_after: True (Keras 3's default; bias (2, 3 * units)) or False (bias
+            (3 * units), the reset gate applied before the recurrent product; not yet
+            with recurrent_dropout).
         dropout, return_sequences, return_state, go_backwards, stateful: as SimpleRNN.
 
     >>> import numpy as np
@@ -392,16 +433,19 @@ class GRU(_Recurrent):
                          kernel_initializer=kernel_initializer,
                          recurrent_initializer=recurrent_initializer,
                          bias_initializer=bias_initializer, **kwargs)
-        if not reset_after:
-            raise ValueError(f"GRU '{self.name}': reset_after=False is not supported by fastnn "
-                             f"(Keras 3's default, reset_after=True, is)")
-        self.reset_after = True
+        self.reset_after = bool(reset_after)
+        if not self.reset_after:
+            self.cell = "gru_reset_before"  # the kernel's cell: r applied before R_h
+            if 0 < self.recurrent_dropout < 1:
+                raise NotImplementedError(
+                    f"GRU '{self.name}': recurrent_dropout with reset_after=False is not "
+                    f"implemented in fastnn yet (it is with reset_after=True, the default)")
         self.use_cudnn = use_cudnn
 
     def _bias_shape(self):
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def get_config(self):
         return {**self._base_config(), "recurrent_activation": self.recurrent_activation,
-                **self._weights_config(), **self._tail_config(), "reset_after": True,
+                **self._weights_config(), **self._tail_config(), "reset_after": self.reset_after,
                 "seed": self.seed}

@@ -143,12 +143,27 @@ class Bidirectional(Layer):
     # ---- compute ----------------------------------------------------------------------
     uses_batch_offset = True  # passed on to the two recurrent layers (their dropout)
 
-    def forward(self, x, training=False, batch_offset=0):
+    def compute_mask(self, x, mask=None):
+        """Keras's: the input's timestep mask on the sequence output(s), none on the last
+        outputs and the states."""
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        seq = mask if self.return_sequences else None
+        out = [seq, seq] if self.merge_mode is None else [seq]
+        if self.return_state:
+            n = getattr(self.forward_layer, "n_states", 1)
+            return out + [None] * (2 * n)
+        return out if self.merge_mode is None else seq
+
+    def forward(self, x, training=False, batch_offset=0, mask=None):
         x, fs, bs = self._split(x) if isinstance(x, list) else (x, [], [])
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        inner = {} if mask is None else {"mask": mask}
         yf = self.forward_layer.forward(self._inner_input(x, fs), training=training,
-                                        batch_offset=batch_offset)
+                                        batch_offset=batch_offset, **inner)
         yb = self.backward_layer.forward(self._inner_input(x, bs), training=training,
-                                         batch_offset=batch_offset)
+                                         batch_offset=batch_offset, **inner)
         states = []
         if self.return_state:
             states = list(yf[1:]) + list(yb[1:])
@@ -254,6 +269,8 @@ class TimeDistributed(Layer):
     >>> TimeDistributed(Dense(4))(np.ones((2, 5, 3))).shape
     (2, 5, 4)
     """
+
+    supports_masking = True  # the timestep mask passes through, as Keras
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):

@@ -307,8 +307,10 @@ def make_plan(model, input_grads=False):
 
 
 def layer_uses_masks(layer):
-    return callable(getattr(layer, "compute_mask", None)) or \
-        getattr(layer, "supports_masking", False) or takes_mask(layer)
+    """Masks start only at a layer with `compute_mask` (Embedding(mask_zero=True),
+    Masking, ...): a graph without one runs the plain loop even when layers such as
+    Dense pass masks through (`supports_masking`)."""
+    return callable(getattr(layer, "compute_mask", None))
 
 
 _TAKES_MASK = {}  # forward function -> whether it has a `mask` parameter

@@ -160,7 +160,8 @@ def _parse_node(entry, node):
     training = kwargs.pop("training", None)
     _expect(training is None or isinstance(training, bool),
             f"{where}: training must be a bool or null, received {training!r}")
-    kwargs.pop("mask", None) if kwargs.get("mask") is None else None
+    if kwargs.get("mask") is None or _history_names(kwargs["mask"], set()):
+        kwargs.pop("mask", None)  # a mask tensor Keras recorded: fastnn propagates masks
     arg = node["args"][0]
     many = isinstance(arg, list)
     refs = _call_refs(arg, where)
@@ -168,12 +169,51 @@ def _parse_node(entry, node):
     return refs, many, kwargs, training
 
 
+def _history_names(obj, names):
+    """The layer names every keras_history in a config fragment reads."""
+    if isinstance(obj, dict):
+        hist = obj.get("keras_history")
+        if isinstance(hist, list) and hist and isinstance(hist[0], str):
+            names.add(hist[0])
+        for v in obj.values():
+            _history_names(v, names)
+    elif isinstance(obj, list):
+        for v in obj:
+            _history_names(v, names)
+    return names
+
+
+def _used_entries(config):
+    """The layer entries minus Keras ops (module keras.src.ops.*) that no layer reads
+    except as its `mask=`: Keras 3.1x records the ops computing masks (NotEqual, Any,
+    LogicalOr) as Functional nodes feeding the layers' mask arguments, which fastnn
+    computes itself (compute_mask).  An op read only by a dropped op goes too."""
+    entries = list(config["layers"])
+    outs = {o[0] for o in _flat_refs(config.get("output_layers"))}
+    while True:
+        nodes = [[{**n, "kwargs": {k: v for k, v in (n.get("kwargs") or {}).items()
+                                   if k != "mask"}} if isinstance(n, dict) else n
+                  for n in e.get("inbound_nodes") or []] for e in entries]
+        read = _history_names(nodes, set()) | outs
+        keep = [e for e in entries if not (isinstance(e, dict) and e.get("name") not in read
+                and str(e.get("module", "")).startswith("keras.src.ops."))]
+        if len(keep) == len(entries):
+            return entries
+        entries = keep
+
+
+def _flat_refs(obj):
+    if isinstance(obj, list) and len(obj) == 3 and isinstance(obj[0], str):
+        return [obj]
+    return [r for o in obj for r in _flat_refs(o)] if isinstance(obj, list) else []
+
+
 def functional_from_config(cls, config, custom_objects=None):
     from fastnn.models import Model
     _expect(isinstance(config, dict) and isinstance(config.get("layers"), list),
             "a Functional config needs a 'layers' list")
     layers, pending = {}, []
-    for entry in config["layers"]:
+    for entry in _used_entries(config):
         _expect(isinstance(entry, dict) and isinstance(entry.get("name"), str),
                 f"each layer entry needs a 'name', received {str(entry)[:200]}")
         layer = deserialize_layer(entry, custom_objects)

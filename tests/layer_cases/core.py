@@ -19,7 +19,9 @@ CASES = []
 for act in ACT:
     CASES.append(Case(f"Dense-{act}", lambda act=act: Dense(5, activation=_act(act)), [(4, 3)],
                       lambda xs, ws, act=act: ACT[act](ref.dense_forward(xs[0], *ws)),
-                      bad=[([(4, 3, 2)], "expected ndim=2")]))
+                      bad=[([(4, 3, 2, 2)], "expected ndim=2")]))
+CASES.append(Case("Dense-sequence", lambda: Dense(4, activation="tanh"), [(3, 5, 6)],
+                  lambda xs, ws: np.tanh(xs[0] @ ws[0] + ws[1])))
 CASES.append(Case("Dense-no-bias", lambda: Dense(4, use_bias=False, activation="tanh"), [(3, 6)],
                   lambda xs, ws: np.tanh(xs[0] @ ws[0])))
 

@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastnn import _reference as ref
-from fastnn.layers import (GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN,
+from fastnn.layers import (GRU, LSTM, Bidirectional, Dense, Embedding, Masking, SimpleRNN,
                            TimeDistributed)
 from layer_harness import Case
 
@@ -16,6 +16,24 @@ CASES = [
          lambda xs, ws: ws[0][xs[0].astype(int)], inputs=_ids(11)),
     Case("Embedding-mask_zero-3d", lambda: Embedding(7, 3, mask_zero=True), [(2, 3, 4)],
          lambda xs, ws: ws[0][xs[0].astype(int)], inputs=_ids(7)),
+]
+
+
+def _padded(rng, shapes):
+    """Sequences with some all-zero (masked) steps."""
+    xs = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    xs[0][0, 1] = 0
+    xs[0][1, 3:] = 0
+    return xs
+
+
+CASES += [
+    # masked steps: the mask at a step is a step function of x, no finite differences
+    Case("Masking", lambda: Masking(), [(3, 5, 2)],
+         lambda xs, ws: xs[0] * (xs[0] != 0).any(-1, keepdims=True), inputs=_padded,
+         grad=False, bad=[([(3,)], "expected ndim>=2")]),
+    Case("Masking-mask_value", lambda: Masking(mask_value=5.0), [(3, 4, 2)],
+         lambda xs, ws: xs[0] * (xs[0] != 5.0).any(-1, keepdims=True)),
 ]
 
 
@@ -36,7 +54,10 @@ for cls, cell, options in [
                         "recurrent_activation": "hard_sigmoid", "bias_initializer": "ones"}),
         (GRU, "gru", {}),
         (GRU, "gru", {"return_sequences": True, "go_backwards": True}),
-        (GRU, "gru", {"use_bias": False, "activation": "relu", "return_sequences": True})]:
+        (GRU, "gru", {"use_bias": False, "activation": "relu", "return_sequences": True}),
+        (GRU, "gru_reset_before", {"reset_after": False}),
+        (GRU, "gru_reset_before", {"reset_after": False, "return_sequences": True,
+                                   "go_backwards": True})]:
     kw = {k: options[k] for k in ("activation", "recurrent_activation", "go_backwards",
                                   "return_sequences") if k in options}
     name = "-".join(f"{k}={v}" for k, v in options.items()) or "defaults"
