@@ -196,3 +196,152 @@ void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const fl
             for (int64_t f = 0; f < F; f++) db[f] += pw[nw + f];
     }
 }
+
+/* ---- the GEMM path: groups with many channels each -------------------------------------
+ * For each group g and each chunk of whole images (a fixed number of rows, so the same
+ * chunks whatever the thread count), the group's patches are copied into a row-major
+ * matrix col (rows: output pixels; columns: (kh, kw, ci), the kernel's row order) and:
+ *   forward          y[:, g*Fg..]  = col . w_g              (w_g: kernel columns of g, ld F)
+ *   backward_input   dcol = dy_g . w_g^T, then scattered back (each image by one thread)
+ *   backward_weight  dw_g (+)= col^T . dy_g, chunk after chunk (beta = 1 after the first)
+ * The GEMM's results do not depend on the thread count (gemm.c), nor do the copies. */
+#define GCONV_GEMM_COL_FLOATS (1 << 20) /* col rows per chunk: about this many floats */
+
+int fnn_gconv2d_uses_gemm(const fnn_gconv2d_shape *s) {
+    const int64_t Cg = s->C / s->G, Fg = s->F / s->G;
+    return Cg > 1 && Cg * s->KH * s->KW >= 32 && Fg >= 8;
+}
+
+/* images per chunk */
+static int64_t gemm_chunk_images(const fnn_gconv2d_shape *s) {
+    const int64_t kg = s->KH * s->KW * (s->C / s->G), per_image = s->OH * s->OW * kg;
+    int64_t nb = GCONV_GEMM_COL_FLOATS / (per_image > 0 ? per_image : 1);
+    return nb < 1 ? 1 : nb > s->N ? s->N : nb;
+}
+
+static size_t max_size(size_t a, size_t b) { return a > b ? a : b; }
+
+size_t fnn_gconv2d_gemm_workspace_size(const fnn_gconv2d_shape *s) {
+    const int64_t kg = s->KH * s->KW * (s->C / s->G), fg = s->F / s->G;
+    const int64_t rows = gemm_chunk_images(s) * s->OH * s->OW;
+    size_t g = fnn_sgemm_workspace_size(rows, fg, kg);
+    g = max_size(g, fnn_sgemm_workspace_size(rows, kg, fg));
+    g = max_size(g, fnn_sgemm_workspace_size(kg, fg, rows));
+    return (size_t)(rows * kg) + g + 16;
+}
+
+/* col[r, (kh*KW + kw)*Cg + ci] = x[n, ih, iw, g*Cg + ci] (0 outside the image), for the
+ * images [n0, n1) */
+static void im2col_group(float *col, const float *x, const fnn_gconv2d_shape *s, int64_t g,
+                         int64_t n0, int64_t n1) {
+    const int64_t Cg = s->C / s->G, kg = s->KH * s->KW * Cg, rows = (n1 - n0) * s->OH * s->OW;
+    int nt = fnn_threads_for(rows * kg);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t r = 0; r < rows; r++) {
+        const int64_t n = n0 + r / (s->OH * s->OW), p = r % (s->OH * s->OW);
+        const int64_t oh = p / s->OW, ow = p % s->OW;
+        float *dst = col + r * kg;
+        for (int64_t kh = 0; kh < s->KH; kh++) {
+            const int64_t ih = gconv_ih(s, oh, kh);
+            for (int64_t kw = 0; kw < s->KW; kw++) {
+                const int64_t iw = gconv_iw(s, ow, kw);
+                float *d = dst + (kh * s->KW + kw) * Cg;
+                if (ih < 0 || ih >= s->H || iw < 0 || iw >= s->W) {
+                    memset(d, 0, (size_t)Cg * sizeof(float));
+                } else {
+                    memcpy(d, x + ((n * s->H + ih) * s->W + iw) * s->C + g * Cg,
+                           (size_t)Cg * sizeof(float));
+                }
+            }
+        }
+    }
+}
+
+/* dx[n, ih, iw, g*Cg + ci] += dcol[...] for the images [n0, n1), one image per thread */
+static void col2im_group(float *dx, const float *dcol, const fnn_gconv2d_shape *s, int64_t g,
+                         int64_t n0, int64_t n1) {
+    const int64_t Cg = s->C / s->G, kg = s->KH * s->KW * Cg, P = s->OH * s->OW;
+    int nt = fnn_threads_for((n1 - n0) * P * kg);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t n = n0; n < n1; n++)
+        for (int64_t p = 0; p < P; p++) {
+            const int64_t oh = p / s->OW, ow = p % s->OW;
+            const float *src = dcol + ((n - n0) * P + p) * kg;
+            for (int64_t kh = 0; kh < s->KH; kh++) {
+                const int64_t ih = gconv_ih(s, oh, kh);
+                if (ih < 0 || ih >= s->H) continue;
+                for (int64_t kw = 0; kw < s->KW; kw++) {
+                    const int64_t iw = gconv_iw(s, ow, kw);
+                    if (iw < 0 || iw >= s->W) continue;
+                    float *d = dx + ((n * s->H + ih) * s->W + iw) * s->C + g * Cg;
+                    const float *v = src + (kh * s->KW + kw) * Cg;
+                    for (int64_t ci = 0; ci < Cg; ci++) d[ci] += v[ci];
+                }
+            }
+        }
+}
+
+void fnn_gconv2d_forward_gemm(float *y, const float *x, const float *w, const float *b,
+                              const fnn_gconv2d_shape *s, float *work, size_t work_size) {
+    const int64_t F = s->F, Fg = F / s->G, kg = s->KH * s->KW * (s->C / s->G);
+    const int64_t nb = gemm_chunk_images(s), P = s->OH * s->OW;
+    const size_t col_size = (size_t)(nb * P * kg);
+    float *col = work, *gw = work + col_size;
+    const size_t gws = work_size - col_size;
+    for (int64_t n0 = 0; n0 < s->N; n0 += nb) {
+        const int64_t n1 = fnn_min64(s->N, n0 + nb), rows = (n1 - n0) * P;
+        for (int64_t g = 0; g < s->G; g++) {
+            im2col_group(col, x, s, g, n0, n1);
+            fnn_sgemm(y + n0 * P * F + g * Fg, col, w + g * Fg, rows, Fg, kg, kg, F, F, 0, 0,
+                      1.0f, 0.0f, gw, gws);
+        }
+        if (b) {
+            float *yc = y + n0 * P * F;
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t f = 0; f < F; f++) yc[r * F + f] += b[f];
+        }
+    }
+}
+
+void fnn_gconv2d_backward_input_gemm(float *dx, const float *dy, const float *w,
+                                     const fnn_gconv2d_shape *s, float *work,
+                                     size_t work_size) {
+    const int64_t F = s->F, Fg = F / s->G, kg = s->KH * s->KW * (s->C / s->G);
+    const int64_t nb = gemm_chunk_images(s), P = s->OH * s->OW;
+    const size_t col_size = (size_t)(nb * P * kg);
+    float *col = work, *gw = work + col_size;
+    const size_t gws = work_size - col_size;
+    memset(dx, 0, (size_t)(s->N * s->H * s->W * s->C) * sizeof(float));
+    for (int64_t n0 = 0; n0 < s->N; n0 += nb) {
+        const int64_t n1 = fnn_min64(s->N, n0 + nb), rows = (n1 - n0) * P;
+        for (int64_t g = 0; g < s->G; g++) {
+            /* dcol (rows x kg) = dy_g (rows x Fg, ld F) . w_g^T (w_g: kg x Fg, ld F) */
+            fnn_sgemm(col, dy + n0 * P * F + g * Fg, w + g * Fg, rows, kg, Fg, F, F, kg, 0, 1,
+                      1.0f, 0.0f, gw, gws);
+            col2im_group(dx, col, s, g, n0, n1);
+        }
+    }
+}
+
+void fnn_gconv2d_backward_weight_gemm(float *dw, float *db, const float *dy, const float *x,
+                                      const fnn_gconv2d_shape *s, float *work,
+                                      size_t work_size) {
+    const int64_t F = s->F, Fg = F / s->G, kg = s->KH * s->KW * (s->C / s->G);
+    const int64_t nb = gemm_chunk_images(s), P = s->OH * s->OW;
+    const size_t col_size = (size_t)(nb * P * kg);
+    float *col = work, *gw = work + col_size;
+    const size_t gws = work_size - col_size;
+    for (int64_t g = 0; g < s->G; g++)
+        for (int64_t n0 = 0; n0 < s->N; n0 += nb) {
+            const int64_t n1 = fnn_min64(s->N, n0 + nb), rows = (n1 - n0) * P;
+            im2col_group(col, x, s, g, n0, n1);
+            /* dw_g (kg x Fg, ld F) (+)= col^T (col: rows x kg) . dy_g (rows x Fg, ld F) */
+            fnn_sgemm(dw + g * Fg, col, dy + n0 * P * F + g * Fg, kg, Fg, rows, kg, F, F, 1, 0,
+                      1.0f, n0 == 0 ? 0.0f : 1.0f, gw, gws);
+        }
+    if (db) {
+        for (int64_t f = 0; f < F; f++) db[f] = 0.0f;
+        for (int64_t r = 0; r < s->N * P; r++)
+            for (int64_t f = 0; f < F; f++) db[f] += dy[r * F + f];
+    }
+}

@@ -360,6 +360,19 @@ size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s);
 /* db may be NULL.  work: fnn_gconv2d_workspace_size floats. */
 void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                  const fnn_gconv2d_shape *s, float *work);
+/* The GEMM path (im2col per group + fnn_sgemm), the same results up to rounding, for
+ * groups with many channels each (fnn_gconv2d_uses_gemm says when it pays); work:
+ * fnn_gconv2d_gemm_workspace_size floats (for the thread count set when it is called). */
+int fnn_gconv2d_uses_gemm(const fnn_gconv2d_shape *s);
+size_t fnn_gconv2d_gemm_workspace_size(const fnn_gconv2d_shape *s);
+void fnn_gconv2d_forward_gemm(float *y, const float *x, const float *w, const float *b,
+                              const fnn_gconv2d_shape *s, float *work, size_t work_size);
+void fnn_gconv2d_backward_input_gemm(float *dx, const float *dy, const float *w,
+                                     const fnn_gconv2d_shape *s, float *work,
+                                     size_t work_size);
+void fnn_gconv2d_backward_weight_gemm(float *dw, float *db, const float *dy, const float *x,
+                                      const fnn_gconv2d_shape *s, float *work,
+                                      size_t work_size);
 
 
 /* ---- Adam(amsgrad), centered RMSprop, Adafactor (optim_extra.c, Keras 3's maths) ------ */

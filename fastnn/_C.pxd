@@ -199,6 +199,16 @@ cdef extern from "fnn.h" nogil:
     size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s)
     void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                      const fnn_gconv2d_shape *s, float *work)
+    int fnn_gconv2d_uses_gemm(const fnn_gconv2d_shape *s)
+    size_t fnn_gconv2d_gemm_workspace_size(const fnn_gconv2d_shape *s)
+    void fnn_gconv2d_forward_gemm(float *y, const float *x, const float *w, const float *b,
+                                  const fnn_gconv2d_shape *s, float *work, size_t work_size)
+    void fnn_gconv2d_backward_input_gemm(float *dx, const float *dy, const float *w,
+                                         const fnn_gconv2d_shape *s, float *work,
+                                         size_t work_size)
+    void fnn_gconv2d_backward_weight_gemm(float *dw, float *db, const float *dy, const float *x,
+                                          const fnn_gconv2d_shape *s, float *work,
+                                          size_t work_size)
 
 # ---- Layer, Group and Unit normalization (norm.c) ----
 cdef extern from "fnn.h" nogil:

@@ -35,12 +35,30 @@ def gconv2d_workspace_size(input_shape, kernel_shape, strides=(1, 1), padding="v
                            dilation_rate=(1, 1), groups=1):
     cdef fnn_gconv2d_shape s = _gconv_shape("gconv2d", tuple(input_shape), tuple(kernel_shape),
                                             strides, padding, dilation_rate, groups)
-    return fnn_gconv2d_workspace_size(&s)
+    return _gconv_work_size(&s)
+
+
+cdef size_t _gconv_work_size(const fnn_gconv2d_shape *s):
+    """Floats of workspace for any gconv2d call of this shape (the direct path's weight
+    partials, or the GEMM path's patches and packing buffers)."""
+    cdef size_t a = fnn_gconv2d_workspace_size(s)
+    cdef size_t b = fnn_gconv2d_gemm_workspace_size(s) if fnn_gconv2d_uses_gemm(s) else 0
+    return a if a > b else b
+
+
+def gconv2d_uses_gemm(input_shape, kernel_shape, strides=(1, 1), padding="valid",
+                      dilation_rate=(1, 1), groups=1):
+    """Whether this shape takes the GEMM path (groups with many channels each)."""
+    cdef fnn_gconv2d_shape s = _gconv_shape("gconv2d", tuple(input_shape), tuple(kernel_shape),
+                                            strides, padding, dilation_rate, groups)
+    return bool(fnn_gconv2d_uses_gemm(&s))
 
 
 def gconv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
-                    dilation_rate=(1, 1), groups=1, out=None):
-    """y = grouped, dilated conv(x, kernel) + bias;  x (N,H,W,C), kernel (KH,KW,C/G,F)."""
+                    dilation_rate=(1, 1), groups=1, out=None, work=None):
+    """y = grouped, dilated conv(x, kernel) + bias;  x (N,H,W,C), kernel (KH,KW,C/G,F).
+    Groups with many channels each take the GEMM path (work: gconv2d_workspace_size
+    floats, allocated when None)."""
     op = "gconv2d_forward"
     f32(op, "x", x, 4)
     f32(op, "kernel", kernel, 4)
@@ -55,13 +73,21 @@ def gconv2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
     cdef float *X = fp(x)
     cdef float *Wt = fp(kernel)
     cdef float *B = fp_or_null(bias)
+    cdef float *Wk
+    cdef size_t ws
+    if fnn_gconv2d_uses_gemm(&s):
+        work = _workspace(op, work, fnn_gconv2d_gemm_workspace_size(&s), (x, kernel, bias, y))
+        Wk, ws = fp(work), work.size
+        with nogil:
+            fnn_gconv2d_forward_gemm(Y, X, Wt, B, &s, Wk, ws)
+        return y
     with nogil:
         fnn_gconv2d_forward(Y, X, Wt, B, &s)
     return y
 
 
 def gconv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="valid",
-                           dilation_rate=(1, 1), groups=1, out=None):
+                           dilation_rate=(1, 1), groups=1, out=None, work=None):
     op = "gconv2d_backward_input"
     f32(op, "dy", dy, 4)
     f32(op, "kernel", kernel, 4)
@@ -74,6 +100,14 @@ def gconv2d_backward_input(dy, kernel, input_shape, strides=(1, 1), padding="val
     cdef float *DX = fp(dx)
     cdef float *DY = fp(dy)
     cdef float *Wt = fp(kernel)
+    cdef float *Wk
+    cdef size_t ws
+    if fnn_gconv2d_uses_gemm(&s):
+        work = _workspace(op, work, fnn_gconv2d_gemm_workspace_size(&s), (dy, kernel, dx))
+        Wk, ws = fp(work), work.size
+        with nogil:
+            fnn_gconv2d_backward_input_gemm(DX, DY, Wt, &s, Wk, ws)
+        return dx
     with nogil:
         fnn_gconv2d_backward_input(DX, DY, Wt, &s)
     return dx
@@ -93,12 +127,18 @@ def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid"
                          f"{(s.N, s.OH, s.OW, s.F)}")
     dw = _output(op, "out_kernel", out_kernel, kshape, F32, (dy, x))
     db = _output(op, "out_bias", out_bias, (s.F,), F32, (dy, x, dw)) if use_bias else None
-    work = _workspace(op, work, fnn_gconv2d_workspace_size(&s))
+    cdef bint gemm = fnn_gconv2d_uses_gemm(&s)
+    work = _workspace(op, work, fnn_gconv2d_gemm_workspace_size(&s) if gemm else
+                      fnn_gconv2d_workspace_size(&s), (dy, x, dw, db))
     cdef float *DW = fp(dw)
     cdef float *DB = fp_or_null(db)
     cdef float *DY = fp(dy)
     cdef float *X = fp(x)
     cdef float *Wk = fp(work)
+    cdef size_t ws = work.size
     with nogil:
-        fnn_gconv2d_backward_weight(DW, DB, DY, X, &s, Wk)
+        if gemm:
+            fnn_gconv2d_backward_weight_gemm(DW, DB, DY, X, &s, Wk, ws)
+        else:
+            fnn_gconv2d_backward_weight(DW, DB, DY, X, &s, Wk)
     return dw, db

@@ -127,7 +127,8 @@ class Conv2D(Layer):
         y = self.buffer("y", self.compute_output_shape(x.shape))
         if not self.plain:
             _C.gconv2d_forward(x, self.kernel.value, None if self.bias is None else
-                               self.bias.value, out=y, **self._grouped())
+                               self.bias.value, out=y, work=self._gwork(x.shape),
+                               **self._grouped())
             self._y = y if defer_activation else self.activation.forward(y)
             return self._y
         fuse_relu = self.activation is activations.relu and not defer_activation
@@ -151,16 +152,21 @@ class Conv2D(Layer):
         return _C.conv2d_backward_input(dy, self.kernel.value, x.shape, self.strides, self.padding,
                                         out=self.buffer("dx", x.shape), work=work)
 
+    def _gwork(self, x_shape):
+        """The grouped path's workspace (the GEMM path's patches, or weight partials)."""
+        size = _C.gconv2d_workspace_size(x_shape, self.kernel.shape, **self._grouped())
+        return self.buffer("gwork", (size,))
+
     def _grouped_backward(self, dy, need_dx):
         x, k = self._x, self.kernel
-        size = _C.gconv2d_workspace_size(x.shape, k.shape, **self._grouped())
+        work = self._gwork(x.shape)
         _C.gconv2d_backward_weight(dy, x, k.shape, use_bias=self.use_bias, out_kernel=k.grad,
                                    out_bias=None if self.bias is None else self.bias.grad,
-                                   work=self.buffer("gwork", (size,)), **self._grouped())
+                                   work=work, **self._grouped())
         if not need_dx:
             return None
         return _C.gconv2d_backward_input(dy, k.value, x.shape, out=self.buffer("dx", x.shape),
-                                         **self._grouped())
+                                         work=work, **self._grouped())
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
