@@ -262,7 +262,7 @@ auditing = [False]
 
 
 def audit(event, args):
-    if auditing[0] and event == "open":
+    if auditing[0] and event == "open" and not isinstance(args[0], int):  # (an fd: no path)
         opened.append(str(args[0]))
 
 
