@@ -61,7 +61,8 @@ def outcome(result):
     """What a program's run comes to: its exit code and the last line it printed itself
     (not a progress bar, whose look differs) with every number masked (values differ
     between frameworks' random streams; the shape, keys and types printed should not)."""
-    lines = [_ANSI.sub("", l).strip() for l in re.split(r"[\r\n]", result.stdout)]
+    lines = [_ANSI.sub("", l).replace("\b", "").strip()  # Keras 3 writes \b even to pipes
+             for l in re.split(r"[\r\n]", result.stdout)]
     lines = [l for l in lines if l and not _PROGRESS.search(l)]
     return result.returncode, _NUMBER.sub("#", lines[-1]) if lines else ""
 

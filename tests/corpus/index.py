@@ -38,6 +38,15 @@ PROGRAMS = [
      "notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_timeseries_classification.py",
      "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/", None),
+    ("kio_image_classification_scratch.py",
+     "https://keras.io/examples/vision/image_classification_from_scratch/", None),
+    ("kio_working_with_rnns.py", "https://keras.io/guides/working_with_rnns/", None),
+    ("kio_pydataset_generator.py", "https://keras.io/guides/training_with_built_in_methods/",
+     None),
+    ("kio_vae_subclassing.py",
+     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/",
+     "a subclassed Model that calls self.add_loss() in call() (the VAE's KL term): fastnn "
+     "gives add_loss to custom Layer subclasses only (AttributeError on the Model)"),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
