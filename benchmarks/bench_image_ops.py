@@ -2,7 +2,7 @@
 shapes (batch 128, 32x32 images): fastnn vs its NumPy twin, and each augmentation layer's
 training step as a share of the batch.
 
-    python benchmarks/bench_image_ops.py [--threads N] [--batch 128]
+    python benchmarks/bench_image_ops.py [--threads N] [--batch 128] [--only NAME]
 
 Prints a Markdown table: kernel, shape, fastnn ms, NumPy ms, speedup, and GB/s (bytes
 read + written) or GFLOP/s (convolutions).
@@ -66,6 +66,25 @@ def cases(batch):
             xi.shape, 1, "same", d, g)
         add(f"{label} backward_weight", s, flops, "GFLOP/s", "gconv2d_backward_weight", dy, xi,
             k, 1, "same", d, g)
+    # per-sample normalizations: a transformer block's (batch, seq, features) tensor and a
+    # CNN's feature map (GB/s counts x and y, plus dy and dx for backward)
+    xs = rand(batch, 64, 256) * 4 - 1
+    gk, bk = rand(256) + 0.5, rand(256)
+    ln_y, ln_m, ln_r = _C.layernorm_forward(xs, gk, bk, 1e-3)
+    s = f"{batch}x64x256"
+    add("layernorm forward", s, 8 * xs.size, "GB/s", "layernorm_forward", xs, gk, bk, 1e-3)
+    add("layernorm backward", s, 16 * xs.size, "GB/s", "layernorm_backward", rand(*xs.shape),
+        xs, ln_m, ln_r, gk)
+    xg = rand(batch, 16, 16, 64)
+    gc, bc = rand(64) + 0.5, rand(64)
+    _, gn_m, gn_r = _C.groupnorm_forward(xg, 32, gc, bc, 1e-3)
+    s = f"{batch}x16x16x64 g32"
+    add("groupnorm forward", s, 8 * xg.size, "GB/s", "groupnorm_forward", xg, 32, gc, bc, 1e-3)
+    add("groupnorm backward", s, 16 * xg.size, "GB/s", "groupnorm_backward", rand(*xg.shape),
+        xg, gn_m, gn_r, 32, gc)
+    add("unitnorm forward", f"{batch}x64x256", 8 * xs.size, "GB/s", "unitnorm_forward", xs)
+    add("unitnorm backward", f"{batch}x64x256", 12 * xs.size, "GB/s", "unitnorm_backward",
+        rand(*xs.shape), xs)
     return out
 
 
@@ -73,6 +92,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=fastnn.get_num_threads())
     ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--only", default="", help="run the kernels whose name contains this")
     args = ap.parse_args()
     fastnn.set_num_threads(args.threads)
     _, note = limit_blas_threads(args.threads)
@@ -80,6 +100,8 @@ def main():
     print("| kernel | shape | fastnn ms | NumPy ms | speedup | fastnn rate |")
     print("|---|---|---:|---:|---:|---:|")
     for name, shape, work, unit, fast, slow in cases(args.batch):
+        if args.only not in name:
+            continue
         tf, tn = median_seconds(fast), median_seconds(slow, min_time=0.05, min_reps=1,
                                                          max_reps=3)
         print(f"| {name} | {shape} | {tf * 1e3:.3f} | {tn * 1e3:.1f} | {tn / tf:.0f}x "

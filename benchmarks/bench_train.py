@@ -3,7 +3,16 @@ when importable, PyTorch and Keras/TensorFlow running the identical model, on th
 Fashion-MNIST batches with the same thread count, timed in the same run.
 
     python benchmarks/bench_train.py [--steps 60] [--threads N] [--numpy-steps 4]
-                                     [--rounds 3] [--no-peers]
+                                     [--rounds 3] [--no-peers] [--busy N]
+    python benchmarks/bench_train.py --program [--busy 0,1,2] [--images 20000]
+                                     [--epochs 1] [--keras-python P] [--torch-python P]
+
+--busy N runs everything with N other processes busy-looping (started and stopped by
+the benchmark), as on a user's machine running something else.  --program times the
+seed program's whole `fit` (validation_split=0.1) instead of steps, in fastnn (default
+threads and 1 thread), Keras on TensorFlow and on JAX and PyTorch eager and compiled
+(each when its Python can import it), one process each, at every --busy level given,
+and checks fastnn's fit epoch against its parts (steps x step time + validation).
 
 Each framework is timed over --rounds runs of --steps batches and its fastest run counts
 (a shared machine's noise only ever adds time); NumPy runs once, over --numpy-steps.
@@ -28,7 +37,7 @@ from fastnn.datasets import fashion_mnist  # noqa: E402
 from fastnn.layers import Conv2D, Dense, Dropout, Flatten, MaxPooling2D  # noqa: E402
 from fastnn.models import Sequential, fusion  # noqa: E402
 from fastnn.utils import to_categorical  # noqa: E402
-from harness import header, limit_blas_threads  # noqa: E402
+from harness import BusyProcesses, header, limit_blas_threads  # noqa: E402
 
 BATCH, STEPS_PER_EPOCH = 128, 422
 FLOPS_PER_STEP = 2 * BATCH * (26 * 26 * 9 * 32 * 2 + 11 * 11 * 288 * 64 * 3 + 1600 * 10 * 3)
@@ -172,6 +181,82 @@ def peak_gflops(threads):
     return best
 
 
+PROGRAM_FRAMEWORKS = ("fastnn", "fastnn, 1 thread", "keras-tensorflow", "keras-jax", "torch",
+                      "torch-compile")
+
+
+def run_program(framework, python, data_path, epochs, threads):
+    """One child process running benchmarks/seed_program.py; its JSON, or None if that
+    framework is not importable there."""
+    import json
+    import subprocess
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_program.py")
+    name = "fastnn" if framework.startswith("fastnn") else framework
+    if framework == "fastnn, 1 thread":
+        threads = 1
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fastnn.__file__)))
+    res = subprocess.run([python, script, name, data_path, "--epochs", str(epochs),
+                          "--threads", str(threads)], capture_output=True, text=True, env=env)
+    if res.returncode != 0:
+        last = (res.stderr.strip().splitlines() or ["?"])[-1]
+        print(f"({framework}: failed or not importable: {last}; skipped)", file=sys.stderr)
+        return None
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def program_mode(args):
+    import tempfile
+    (x, y), _ = fashion_mnist.load_data()
+    if len(x) < args.images:
+        sys.exit(f"need {args.images} training images, found {len(x)}")
+    levels = [int(v) for v in args.busy.split(",")]
+    pythons = {"fastnn": sys.executable, "fastnn, 1 thread": sys.executable,
+               "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
+               "torch": args.torch_python, "torch-compile": args.torch_python}
+    print(header(f"The seed program's whole fit: {args.images} Fashion-MNIST images, "
+                 f"validation_split=0.1, {args.epochs} epoch(s)", args.threads, "-"))
+    times = {}  # (framework, busy) -> seconds per epoch
+    parts = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.npz")
+        np.savez(path, x=x[:args.images].reshape(-1, 28, 28, 1).astype("float32") / 255,
+                 y=y[:args.images].astype(np.int64))
+        for busy in levels:
+            with BusyProcesses(busy):
+                for fw in PROGRAM_FRAMEWORKS:
+                    if not pythons[fw] or (times.get((fw, levels[0]), 0) is None):
+                        continue
+                    r = run_program(fw, pythons[fw], path, args.epochs, args.threads)
+                    times[(fw, busy)] = None if r is None else r["seconds"] / args.epochs
+                    if r is not None and fw == "fastnn":
+                        parts[busy] = r
+    cols = " | ".join(f"{b} busy s/epoch" if b else "quiet s/epoch" for b in levels)
+    print(f"| framework | {cols} | " + " | ".join(
+        f"slowdown, {b} busy" for b in levels if b) + " | " + " | ".join(
+        f"vs fastnn, {b} busy" if b else "vs fastnn, quiet" for b in levels) + " |")
+    print("|---|" + "---:|" * (2 * len(levels) + len([b for b in levels if b])))
+    for fw in PROGRAM_FRAMEWORKS:
+        row = [times.get((fw, b)) for b in levels]
+        if all(v is None for v in row):
+            continue
+        cells = [f"{v:.2f}" if v else "-" for v in row]
+        base = row[0]
+        cells += [f"{v / base:.2f}x" if v and base else "-" for v, b in zip(row, levels) if b]
+        cells += [f"{v / times[('fastnn', b)]:.2f}x" if v and times.get(("fastnn", b)) else "-"
+                  for v, b in zip(row, levels)]
+        print(f"| {fw} | " + " | ".join(cells) + " |")
+    print("\nfastnn's fit epoch against its parts (steps x median train_on_batch step + "
+          "the validation pass):\n")
+    print("| load | fit s/epoch | steps x step | validation | parts | fit / parts |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for b, r in parts.items():
+        fit = r["seconds"] / r["epochs"]
+        steps = r["steps"] * r["step"]
+        whole = steps + r["validation"]
+        print(f"| {b} busy | {fit:.2f} | {steps:.2f} | {r['validation']:.2f} | {whole:.2f} "
+              f"| {fit / whole:.3f} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=60, help="batches timed per framework")
@@ -179,7 +264,25 @@ def main():
     ap.add_argument("--threads", type=int, default=fastnn.get_num_threads())
     ap.add_argument("--no-peers", action="store_true", help="skip PyTorch and Keras")
     ap.add_argument("--rounds", type=int, default=ROUNDS, help="timed runs; the fastest counts")
+    ap.add_argument("--busy", default="0",
+                    help="other processes busy-looping meanwhile; with --program a list, "
+                         "e.g. 0,1,2")
+    ap.add_argument("--program", action="store_true",
+                    help="time the seed program's whole fit in every framework")
+    ap.add_argument("--images", type=int, default=20000, help="--program: training images")
+    ap.add_argument("--epochs", type=int, default=1, help="--program: epochs")
+    ap.add_argument("--keras-python", default=sys.executable,
+                    help="--program: a Python with Keras 3 (and TensorFlow and/or JAX)")
+    ap.add_argument("--torch-python", default=sys.executable,
+                    help="--program: a Python with PyTorch")
     args = ap.parse_args()
+    if args.program:
+        return program_mode(args)
+    with BusyProcesses(int(args.busy)):
+        step_mode(args)
+
+
+def step_mode(args):
     globals()["ROUNDS"] = args.rounds
     fastnn.set_num_threads(args.threads)
     _, note = limit_blas_threads(args.threads)

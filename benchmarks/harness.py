@@ -69,3 +69,26 @@ def header(title, threads, blas_note):
         "- times: median of repeated runs after a warm-up",
         "",
     ])
+
+
+class BusyProcesses:
+    """N processes busy-looping on the CPU while the `with` block runs (a user's other
+    work, as the scheduler sees it), always stopped on the way out."""
+
+    def __init__(self, n):
+        self.n, self.procs = n, []
+
+    def __enter__(self):
+        import subprocess
+        import sys
+        for _ in range(self.n):
+            self.procs.append(subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+        time.sleep(0.2 if self.n else 0)  # let the scheduler place them
+        return self
+
+    def __exit__(self, *exc):
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        self.procs = []

@@ -39,7 +39,7 @@ BINARY(tanh_backward, dx[i] = dy[i] * (1.0f - y[i] * y[i]))
 
 void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 8);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t r = 0; r < N; r++) {
         const float *xr = x + r * K;
         float *yr = y + r * K;
@@ -53,7 +53,7 @@ void fnn_softmax_forward(float *y, const float *x, int64_t N, int64_t K) {
 
 void fnn_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 4);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t r = 0; r < N; r++) {
         const float *dyr = dy + r * K, *yr = y + r * K;
         float *dxr = dx + r * K, dot = 0.0f;
@@ -212,7 +212,7 @@ void fnn_activation_backward(float *dx, const float *dy, const float *x, const f
 /* log_softmax over rows of K: y = x - max - log sum e^(x - max);  dx = dy - e^y sum dy */
 void fnn_log_softmax_forward(float *y, const float *x, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 8);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t r = 0; r < N; r++) {
         const float *xr = x + r * K;
         float *yr = y + r * K;
@@ -226,7 +226,7 @@ void fnn_log_softmax_forward(float *y, const float *x, int64_t N, int64_t K) {
 
 void fnn_log_softmax_backward(float *dx, const float *dy, const float *y, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 4);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t r = 0; r < N; r++) {
         const float *dyr = dy + r * K, *yr = y + r * K;
         float *dxr = dx + r * K, sum = 0.0f;

@@ -287,18 +287,22 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
     fnn_gemm_pack_b_whole(wp, w, F, 0, P, F);
     float *zeros = wp + fnn_gemm_packed_b_whole_size(F, P);
     memset(zeros, 0, (size_t)s->C * sizeof(float));
-    /* threads take whole MR-row blocks: the same blocks whatever the thread count */
+    /* threads take chunks of whole MR-row blocks (each row is the same whoever
+     * computes it) */
     const int64_t blocks = fnn_ceil_div(M, mr);
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > blocks) nt = (int)blocks;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        const int64_t nch = fnn_dynamic_chunks(blocks, n_t);
         if (t < n_t) {
-            int64_t b0 = blocks * t / n_t, b1 = blocks * (t + 1) / n_t;
             const float **ptrs = (const float **)thread_tile(s, work, t);
-            forward_rows(y, x, wp, b, s, relu, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+            for (int64_t c; (c = fnn_next_chunk(&next)) < nch;)
+                forward_rows(y, x, wp, b, s, relu, zeros, ptrs, blocks * c / nch * mr,
+                             fnn_min64(blocks * (c + 1) / nch * mr, M));
         }
     }
 }
@@ -328,13 +332,16 @@ static void backward_input_as_conv(float *dx, const float *dy, const float *w,
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * K * C / 8));
     if (nt > blocks) nt = (int)blocks;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int th = FNN_THREAD_ID(), n_t = fnn_workers(nt);
+        const int64_t nch = fnn_dynamic_chunks(blocks, n_t);
         if (th < n_t) {
-            int64_t b0 = blocks * th / n_t, b1 = blocks * (th + 1) / n_t;
             const float **ptrs = (const float **)thread_tile(s, work, th);
-            forward_rows(dx, dy, wp, NULL, &t, 0, zeros, ptrs, b0 * mr, fnn_min64(b1 * mr, M));
+            for (int64_t c; (c = fnn_next_chunk(&next)) < nch;)
+                forward_rows(dx, dy, wp, NULL, &t, 0, zeros, ptrs, blocks * c / nch * mr,
+                             fnn_min64(blocks * (c + 1) / nch * mr, M));
         }
     }
 }
@@ -359,11 +366,12 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * s->N * R * P * F / 8));
     if (nt > s->N) nt = (int)s->N;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
         float *tile = t < n_t ? thread_tile(s, work, t) : NULL;
-        for (int64_t n = s->N * t / n_t; t < n_t && n < s->N * (t + 1) / n_t; n++) {
+        for (int64_t n; t < n_t && (n = fnn_next_chunk(&next)) < s->N;) {
             float *dxn = dx + n * img;
             for (int64_t r0 = 0; r0 < R; r0 += T) {
                 int64_t rows = fnn_min64(T, R - r0);
@@ -444,11 +452,12 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > nch) nt = (int)nch;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
         float *tile = t < n_t ? thread_tile(s, work, t) : NULL;
-        for (int64_t c = nch * t / n_t; t < n_t && c < nch * (t + 1) / n_t; c++) {
+        for (int64_t c; t < n_t && (c = fnn_next_chunk(&next)) < nch;) {
             float *pdw = partials + c * (P * F + F), *pdb = pdw + P * F;
             memset(pdb, 0, (size_t)F * sizeof(float));
             if (direct) {

@@ -403,12 +403,14 @@ static void forward_core(float *y, const float *x, const float *g, const float *
     int nt = fitting(work_size, shared, per, fnn_threads_for(work_ops / 8));
     if (nt > p.units) nt = (int)p.units;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
-        if (t < n_t)
+        const int64_t nch = fnn_dynamic_chunks(p.units, n_t);
+        for (int64_t c; t < n_t && (c = fnn_next_chunk(&next)) < nch;)
             forward_units(y, x, a.Up, bias, relu, a.zeros, &p, work + shared + (size_t)t * per,
-                          p.units * t / n_t, p.units * (t + 1) / n_t);
+                          p.units * c / nch, p.units * (c + 1) / nch);
     }
 }
 
@@ -580,10 +582,11 @@ void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const f
                      fnn_threads_for(2 * p.ntiles * 16 * C * F / 8));
     if (nt > nch) nt = (int)nch;
     const int team = fnn_team(nt);
+    int64_t next = 0;
 #pragma omp parallel num_threads(team) if (team > 1)
     {
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
-        for (int64_t ch = nch * t / n_t; t < n_t && ch < nch * (t + 1) / n_t; ch++) {
+        for (int64_t ch; t < n_t && (ch = fnn_next_chunk(&next)) < nch;) {
             float *pdu = partials + ch * stride;
             weight_chunk(pdu, pdu + 16 * p.kP, dy, x, zeros, &p, work + shared + (size_t)t * per,
                          p.nblocks * ch / nch, p.nblocks * (ch + 1) / nch);

@@ -18,24 +18,28 @@
  * Each conv output is KH*KW*C FMAs per LANES filters, accumulated in ascending patch
  * order from zero, then + b and ReLU: the same operations in the same order as the GEMM
  * micro-kernels, so the forward pass equals Conv2D + MaxPooling2D bit for bit on the
- * AVX-512 and AVX2 paths.  Plain C compiled for the GEMM's ISA (FNN_INLINE bodies in
+ * AVX-512 and AVX2 paths (explicit FMA intrinsics there, as in the micro-kernels: see
+ * window_fma).  The rest is plain C compiled for the GEMM's ISA (FNN_INLINE bodies in
  * AVX-512 / AVX2 / plain wrappers), with two concessions to GCC 12, which otherwise
- * emitted scalar code: the FMA chains use GCC's portable vector types (left alone it
- * vectorized the patch loop, with in-order scalar reductions), and the lane loops carry
- * "#pragma GCC unroll 1" (fully unrolled 16-iteration loops were not re-vectorized).
+ * emitted scalar code: the generic FMA chains and the weight gradient's use GCC's
+ * portable vector types (left alone it vectorized the patch loop, with in-order scalar
+ * reductions), and the lane loops carry "#pragma GCC unroll 1" (fully unrolled
+ * 16-iteration loops were not re-vectorized).
  * Comparisons stay in the lane loops: on vector types GCC splits them into scalars (it
  * lowers them in the body's own, baseline, target). */
 #include <string.h>
 #include "parallel.h"
+#ifdef FNN_TARGET_AVX512
+#include <immintrin.h>
+#endif
 
 #define LANES 16        /* filters per block: one AVX-512 vector, two AVX2 ones */
 #define WEIGHT_CHUNKS 8 /* batch chunks of the weight gradient, fixed for determinism */
 #define FORWARD_CHUNK_ROWS 256 /* pooled outputs per chunk of the forward pass */
 #define ALIGN_FLOATS 16
 
-/* GCC's portable vector types: vfloat is one zmm register, two ymm or four xmm. */
+/* GCC's portable vector type: one zmm register, two ymm or four xmm. */
 typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
-typedef float vhalf __attribute__((vector_size(LANES / 2 * sizeof(float))));
 
 static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
 static int64_t blocks(const fnn_conv2d_shape *s) { return fnn_ceil_div(s->F, LANES); }
@@ -139,9 +143,14 @@ FNN_INLINE void next_output(int64_t *n, int64_t *i, int64_t *j, const fnn_conv2d
 }
 
 /* The four window places' conv outputs for one block of filters (before bias):
- * zs[k][l] = sum over q, in order, of patch k's entry q * wp[q][l], as FMA chains held
- * in registers.  window_fma uses one LANES-wide vector per chain (best with AVX-512's 32
- * registers); window_fma_halves two half-width ones (AVX2: GCC spilled the wide ones). */
+ * zs[k][l] = sum over q, in order, of patch k's entry q * wp[q][l], as chains held in
+ * registers.  On the AVX-512 and AVX2 paths each step is an explicit fused multiply-add
+ * (one rounding, like the GEMM micro-kernels' _mm*_fmadd_ps), so the bit-for-bit
+ * equality with Conv2D does not rest on the compiler contracting a * b + c: GCC does
+ * that only from -O2 (with -ffp-contract=fast), and the sanitizer build at -O1 rounded
+ * twice.  AVX-512 uses one 16-lane vector per chain (32 registers); AVX2 two 8-lane ones.
+ * The generic path multiplies and adds, like the generic GEMM micro-kernel (the two agree
+ * to rounding, whatever the compiler contracts). */
 FNN_INLINE void window_fma(float zs[4][LANES], const window_view *v, const float *wp,
                            int64_t P) {
     const vfloat *wv = (const vfloat *)wp, zero = {0};
@@ -150,91 +159,102 @@ FNN_INLINE void window_fma(float zs[4][LANES], const window_view *v, const float
         for (int k = 0; k < 4; k++) z[k] += v->src[k][v->off[q]] * wv[q];
     for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
 }
-FNN_INLINE void window_fma_halves(float zs[4][LANES], const window_view *v, const float *wp,
-                                  int64_t P) {
-    const vhalf *wv = (const vhalf *)wp, zero = {0};
-    vhalf z[4][2] = {{zero, zero}, {zero, zero}, {zero, zero}, {zero, zero}};
-    for (int64_t q = 0; q < P; q++)
-        for (int k = 0; k < 4; k++) {
-            float e = v->src[k][v->off[q]];
-            z[k][0] += e * wv[2 * q];
-            z[k][1] += e * wv[2 * q + 1];
-        }
-    for (int k = 0; k < 4; k++) {
-        *(vhalf *)zs[k] = z[k][0];
-        *(vhalf *)(zs[k] + LANES / 2) = z[k][1];
-    }
-}
-
-/* Pooled outputs r0 .. r1 (r = (n, i, j)); `halves` picks window_fma_halves (a constant
- * in each ISA's wrapper). */
-FNN_INLINE void forward_rows_body(float *restrict y, uint8_t *restrict pos,
-                                  const float *restrict x, const float *restrict wp,
-                                  const float *restrict bp, const fnn_conv2d_shape *s,
-                                  int64_t r0, int64_t r1, int halves) {
-    const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2;
-    float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
-    entry_offsets offsets;
-    fill_offsets(&offsets, s);
-    int64_t n = r0 / (PH * PW), i = r0 / PW % PH, j = r0 % PW;
-    for (int64_t r = r0; r < r1; r++, next_output(&n, &i, &j, s)) { /* r = (n, i, j) */
-        const window_view v = view_window(pt, x, s, &offsets, n, i, j);
-        for (int64_t blk = 0; blk < blocks(s); blk++) {
-            float zs[4][LANES] __attribute__((aligned(64))), best[LANES];
-            int32_t arg[LANES];
-            if (halves)
-                window_fma_halves(zs, &v, wp + blk * P * LANES, P);
-            else
-                window_fma(zs, &v, wp + blk * P * LANES, P);
-            const float *bias = bp + blk * LANES;
-            /* ReLU (a NaN stays NaN), then MaxPooling2D's rule: the first wins, then
-             * strictly greater or the window's first NaN ("not v <= cur"; a NaN cur
-             * never loses). */
-#pragma GCC unroll 1
-            for (int l = 0; l < LANES; l++) {
-                float v = zs[0][l] + bias[l];
-                best[l] = v < 0.0f ? 0.0f : v;
-                arg[l] = 0;
-            }
-            for (int32_t k = 1; k < 4; k++)
-#pragma GCC unroll 1
-                for (int l = 0; l < LANES; l++) {
-                    float v = zs[k][l] + bias[l], cur = best[l];
-                    v = v < 0.0f ? 0.0f : v;
-                    int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
-                    best[l] = win ? v : cur;
-                    arg[l] = (arg[l] & ~win) | (k & win);
-                }
-            const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
-            if (nf == LANES) { /* a fixed length: vector stores, not a memcpy call */
-#pragma GCC unroll 1
-                for (int l = 0; l < LANES; l++) y[r * F + f0 + l] = best[l];
-#pragma GCC unroll 1
-                for (int l = 0; l < LANES; l++) pos[r * F + f0 + l] = (uint8_t)arg[l];
-            } else {
-#pragma GCC unroll 1
-                for (int64_t l = 0; l < nf; l++) {
-                    y[r * F + f0 + l] = best[l];
-                    pos[r * F + f0 + l] = (uint8_t)arg[l];
-                }
-            }
-        }
-    }
-}
-
-/* forward_rows for the active ISA (see FNN_INLINE in parallel.h). */
 #ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void forward_rows_avx512(float *y, uint8_t *pos, const float *x,
-                                                  const float *wp, const float *bp,
-                                                  const fnn_conv2d_shape *s, int64_t r0,
-                                                  int64_t r1) {
-    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 0);
+FNN_TARGET_AVX512 FNN_INLINE void window_fma_avx512(float zs[4][LANES], const window_view *v,
+                                                    const float *wp, int64_t P) {
+    __m512 z[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+    for (int64_t q = 0; q < P; q++) {
+        const __m512 w = _mm512_load_ps(wp + q * LANES);
+        for (int k = 0; k < 4; k++)
+            z[k] = _mm512_fmadd_ps(_mm512_set1_ps(v->src[k][v->off[q]]), w, z[k]);
+    }
+    for (int k = 0; k < 4; k++) _mm512_store_ps(zs[k], z[k]);
 }
-FNN_TARGET_AVX2 static void forward_rows_avx2(float *y, uint8_t *pos, const float *x,
-                                              const float *wp, const float *bp,
-                                              const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
-    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 1);
+FNN_TARGET_AVX2 FNN_INLINE void window_fma_avx2(float zs[4][LANES], const window_view *v,
+                                                const float *wp, int64_t P) {
+    __m256 z[4][2];
+    for (int k = 0; k < 4; k++) z[k][0] = z[k][1] = _mm256_setzero_ps();
+    for (int64_t q = 0; q < P; q++) {
+        const __m256 w0 = _mm256_load_ps(wp + q * LANES), w1 = _mm256_load_ps(wp + q * LANES + 8);
+        for (int k = 0; k < 4; k++) {
+            const __m256 e = _mm256_set1_ps(v->src[k][v->off[q]]);
+            z[k][0] = _mm256_fmadd_ps(e, w0, z[k][0]);
+            z[k][1] = _mm256_fmadd_ps(e, w1, z[k][1]);
+        }
+    }
+    for (int k = 0; k < 4; k++) {
+        _mm256_store_ps(zs[k], z[k][0]);
+        _mm256_store_ps(zs[k] + LANES / 2, z[k][1]);
+    }
 }
+#endif
+
+/* One filter block of pooled output r from its window's conv outputs zs: + bias, ReLU
+ * (a NaN stays NaN), then MaxPooling2D's rule: the first wins, then strictly greater or
+ * the window's first NaN ("not v <= cur"; a NaN cur never loses). */
+FNN_INLINE void pool_block(float *restrict y, uint8_t *restrict pos, float zs[4][LANES],
+                           const float *restrict bp, const fnn_conv2d_shape *s, int64_t r,
+                           int64_t blk) {
+    const int64_t F = s->F;
+    float best[LANES];
+    int32_t arg[LANES];
+    const float *bias = bp + blk * LANES;
+#pragma GCC unroll 1
+    for (int l = 0; l < LANES; l++) {
+        float v = zs[0][l] + bias[l];
+        best[l] = v < 0.0f ? 0.0f : v;
+        arg[l] = 0;
+    }
+    for (int32_t k = 1; k < 4; k++)
+#pragma GCC unroll 1
+        for (int l = 0; l < LANES; l++) {
+            float v = zs[k][l] + bias[l], cur = best[l];
+            v = v < 0.0f ? 0.0f : v;
+            int32_t win = -(int32_t)(!(v <= cur) & (cur == cur));
+            best[l] = win ? v : cur;
+            arg[l] = (arg[l] & ~win) | (k & win);
+        }
+    const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
+    if (nf == LANES) { /* a fixed length: vector stores, not a memcpy call */
+#pragma GCC unroll 1
+        for (int l = 0; l < LANES; l++) y[r * F + f0 + l] = best[l];
+#pragma GCC unroll 1
+        for (int l = 0; l < LANES; l++) pos[r * F + f0 + l] = (uint8_t)arg[l];
+    } else {
+#pragma GCC unroll 1
+        for (int64_t l = 0; l < nf; l++) {
+            y[r * F + f0 + l] = best[l];
+            pos[r * F + f0 + l] = (uint8_t)arg[l];
+        }
+    }
+}
+
+/* forward_rows_<isa>: pooled outputs r0 .. r1 (r = (n, i, j)), one function per ISA
+ * around that ISA's window FMA (a macro: a body shared through FNN_INLINE could not
+ * call the AVX-512 or AVX2 helper from the generic wrapper). */
+#define DEFINE_FORWARD_ROWS(TARGET, NAME, WINDOW_FMA)                                         \
+    TARGET static void NAME(float *restrict y, uint8_t *restrict pos, const float *restrict x, \
+                            const float *restrict wp, const float *restrict bp,                \
+                            const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {               \
+        const int64_t P = patch_len(s), PH = s->OH / 2, PW = s->OW / 2;                        \
+        float pt[4][FNN_CONV_POOL_MAX_ENTRIES];                                                \
+        entry_offsets offsets;                                                                 \
+        fill_offsets(&offsets, s);                                                             \
+        int64_t n = r0 / (PH * PW), i = r0 / PW % PH, j = r0 % PW;                             \
+        for (int64_t r = r0; r < r1; r++, next_output(&n, &i, &j, s)) { /* r = (n, i, j) */  \
+            const window_view v = view_window(pt, x, s, &offsets, n, i, j);                    \
+            for (int64_t blk = 0; blk < blocks(s); blk++) {                                    \
+                float zs[4][LANES] __attribute__((aligned(64)));                               \
+                WINDOW_FMA(zs, &v, wp + blk * P * LANES, P);                                   \
+                pool_block(y, pos, zs, bp, s, r, blk);                                         \
+            }                                                                                  \
+        }                                                                                      \
+    }
+DEFINE_FORWARD_ROWS(, forward_rows_generic, window_fma)
+#ifdef FNN_TARGET_AVX512
+DEFINE_FORWARD_ROWS(FNN_TARGET_AVX512, forward_rows_avx512, window_fma_avx512)
+DEFINE_FORWARD_ROWS(FNN_TARGET_AVX2, forward_rows_avx2, window_fma_avx2)
 #endif
 static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp,
                          const float *bp, const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
@@ -243,7 +263,7 @@ static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp
     if (isa == FNN_ISA_AVX512) return forward_rows_avx512(y, pos, x, wp, bp, s, r0, r1);
     if (isa == FNN_ISA_AVX2) return forward_rows_avx2(y, pos, x, wp, bp, s, r0, r1);
 #endif
-    forward_rows_body(y, pos, x, wp, bp, s, r0, r1, 0);
+    forward_rows_generic(y, pos, x, wp, bp, s, r0, r1);
 }
 
 void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,

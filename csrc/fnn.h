@@ -351,6 +351,52 @@ size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s);
 void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                  const fnn_gconv2d_shape *s, float *work);
 
+
+/* ---- Adam(amsgrad), centered RMSprop, Adafactor (optim_extra.c, Keras 3's maths) ------ */
+/* Adam as fnn_adam_update, then v_hat = max(v_hat, v) and w -= alpha m / (sqrt(v_hat) + eps). */
+void fnn_adam_amsgrad_update(float *w, float *m, float *v, float *v_hat, const float *g,
+                             int64_t n, float lr, double beta_1, double beta_2, float epsilon,
+                             int64_t step);
+/* Centered RMSprop: v = rho v + (1 - rho) g^2; a = rho a + (1 - rho) g;
+ * inc = lr g / sqrt(v - a^2 + eps); then as fnn_rmsprop_update (m NULL when mu == 0). */
+void fnn_rmsprop_centered_update(float *w, float *v, float *m, float *avg_g, const float *g,
+                                 int64_t n, float lr, double rho, float momentum, float epsilon);
+/* Adafactor over nvars variables packed one after another in w, g, r, c and v (each
+ * buffer the size of w; a variable's r and c use the first B*R and B*C elements of its
+ * segment).  dims[3k..3k+2] = (B, R, C): the variable viewed as (B, R, C), factored over
+ * its last two axes; R == 0: a vector of C elements with a full second moment v.
+ * rho_t = min(lr, 1/sqrt(t)), beta_2_t = 1 - t^beta_2_decay. */
+void fnn_adafactor_update(float *w, float *r, float *c, float *v, const float *g,
+                          const int64_t *dims, int64_t nvars, float rho_t, float beta_2_t,
+                          float epsilon_1, float epsilon_2, float clip_threshold);
+/* ---- Layer, Group and Unit normalization (norm.c; maths in its header) -------------- */
+/* layernorm: x (R, K) rows; mean, rstd (R) are saved for backward; gamma, beta (K) or
+ * NULL; rms: Keras's rms_scaling (y = x * rstd * gamma, beta unused).  y may be x. */
+void fnn_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                           const float *gamma, const float *beta, int64_t R, int64_t K,
+                           float epsilon, int rms);
+size_t fnn_layernorm_workspace_size(int64_t R, int64_t K);
+/* dgamma, dbeta (K) always written; dx may be dy. */
+void fnn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int64_t R, int64_t K, int rms, float *work,
+                            size_t work_size);
+/* groupnorm: x (N, S, C), G groups dividing C; mean, rstd (N, G); gamma, beta (C) or
+ * NULL.  y may be x, dx may be dy. */
+size_t fnn_groupnorm_workspace_size(int64_t N, int64_t C);
+void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
+                           const float *gamma, const float *beta, int64_t N, int64_t S,
+                           int64_t C, int64_t G, float epsilon, float *work,
+                           size_t work_size);
+void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                            const float *x, const float *mean, const float *rstd,
+                            const float *gamma, int64_t N, int64_t S, int64_t C, int64_t G,
+                            float *work, size_t work_size);
+/* unitnorm: x (R, K) rows scaled to unit L2 norm (at most 1/epsilon times x). */
+void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float epsilon);
+void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
+                           float epsilon);
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,7 +77,7 @@ void fnn_resize_forward(float *y, const float *x, int64_t N, int64_t H, int64_t 
                         int64_t top, int64_t left, int64_t CH, int64_t CW, int64_t OH,
                         int64_t OW, int bilinear) {
     int nt = fnn_threads_for(N * OH * OW * C * 4);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t row = 0; row < N * OH; row++) {
         const int64_t n = row / OH, oh = row % OH;
         const tap ty = resize_tap(oh, CH, OH, bilinear);
@@ -101,7 +101,7 @@ void fnn_resize_backward(float *dx, const float *dy, int64_t N, int64_t H, int64
                          int64_t top, int64_t left, int64_t CH, int64_t CW, int64_t OH,
                          int64_t OW, int bilinear) {
     int nt = fnn_threads_for(N * (OH * OW * C * 4 + H * W * C));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         float *dxn = dx + n * H * W * C;
         memset(dxn, 0, (size_t)(H * W * C) * sizeof(float));
@@ -185,7 +185,7 @@ void fnn_warp_forward(float *y, const float *x, const float *transforms, int64_t
                       int64_t W, int64_t C, int64_t OH, int64_t OW, int interpolation,
                       int fill_mode, float fill_value) {
     int nt = fnn_threads_for(N * OH * OW * (C * 4 + 16));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t row = 0; row < N * OH; row++) {
         const int64_t n = row / OH, oy = row % OH;
         const float *t = transforms + n * 8, *xn = x + n * H * W * C;
@@ -222,7 +222,7 @@ void fnn_warp_backward(float *dx, const float *dy, const float *transforms, int6
                        int64_t H, int64_t W, int64_t C, int64_t OH, int64_t OW,
                        int interpolation, int fill_mode) {
     int nt = fnn_threads_for(N * (OH * OW * (C * 4 + 16) + H * W * C));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         float *dxn = dx + n * H * W * C;
         const float *t = transforms + n * 8;
@@ -246,7 +246,7 @@ void fnn_warp_backward(float *dx, const float *dy, const float *transforms, int6
 void fnn_brightness_forward(float *y, const float *x, const float *delta, int64_t N,
                             int64_t P, float lo, float hi) {
     int nt = fnn_threads_for(N * P * 2);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         const float d = delta[n];
         for (int64_t j = n * P; j < (n + 1) * P; j++) y[j] = clipf(x[j] + d, lo, hi);
@@ -256,7 +256,7 @@ void fnn_brightness_forward(float *y, const float *x, const float *delta, int64_
 void fnn_brightness_backward(float *dx, const float *dy, const float *x, const float *delta,
                              int64_t N, int64_t P, float lo, float hi) {
     int nt = fnn_threads_for(N * P * 2);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         const float d = delta[n];
         for (int64_t j = n * P; j < (n + 1) * P; j++) {
@@ -279,7 +279,7 @@ size_t fnn_contrast_workspace_size(int64_t N, int64_t C) { return (size_t)(2 * N
 void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t N, int64_t HW,
                           int64_t C, float lo, float hi, float *work) {
     int nt = fnn_threads_for(N * HW * C * 3);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         float *m = work + n * C;
         const float *xn = x + n * HW * C, f = factor[n];
@@ -294,7 +294,7 @@ void fnn_contrast_forward(float *y, const float *x, const float *factor, int64_t
 void fnn_contrast_backward(float *dx, const float *dy, const float *x, const float *factor,
                            int64_t N, int64_t HW, int64_t C, float lo, float hi, float *work) {
     int nt = fnn_threads_for(N * HW * C * 5);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < N; n++) {
         float *m = work + 2 * n * C, *mg = m + C;
         const float *xn = x + n * HW * C, *gn = dy + n * HW * C, f = factor[n];

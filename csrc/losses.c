@@ -20,7 +20,7 @@ static float softmax_row(float *p, const float *z, int64_t K) {
 void fnn_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
                                        const float *t, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 8);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t i = 0; i < N; i++) {
         const float *zi = z + i * K, *ti = t + i * K;
         float lse = softmax_row(p + i * K, zi, K), l = 0.0f;
@@ -32,7 +32,7 @@ void fnn_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
 void fnn_softmax_cross_entropy_backward(float *dz, const float *p, const float *t,
                                         int64_t N, int64_t K, float scale) {
     int nt = fnn_threads_for(N * K * 2);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t i = 0; i < N; i++) {
         const float *pi = p + i * K, *ti = t + i * K;
         float *dzi = dz + i * K, tsum = 0.0f;
@@ -44,7 +44,7 @@ void fnn_softmax_cross_entropy_backward(float *dz, const float *p, const float *
 void fnn_sparse_softmax_cross_entropy_forward(float *p, float *loss, const float *z,
                                               const int32_t *labels, int64_t N, int64_t K) {
     int nt = fnn_threads_for(N * K * 8);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t i = 0; i < N; i++) {
         float lse = softmax_row(p + i * K, z + i * K, K);
         loss[i] = lse - z[i * K + labels[i]];
@@ -55,7 +55,7 @@ void fnn_sparse_softmax_cross_entropy_backward(float *dz, const float *p,
                                                const int32_t *labels, int64_t N,
                                                int64_t K, float scale) {
     int nt = fnn_threads_for(N * K * 2);
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t i = 0; i < N; i++) {
         const float *pi = p + i * K;
         float *dzi = dz + i * K;

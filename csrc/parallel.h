@@ -73,20 +73,30 @@ static inline int fnn_workers(int nt) {
     return nt < team ? nt : team;
 }
 
-/* This thread's share [lo, hi) of [0, n) inside a parallel region, in blocks of 16
- * elements (whole cache lines). */
-static inline void fnn_thread_range(int64_t n, int64_t *lo, int64_t *hi) {
-    int64_t t = FNN_THREAD_ID(), team = FNN_NUM_TEAM();
-    int64_t chunk = ((n + team - 1) / team + 15) / 16 * 16;
-    *lo = t * chunk < n ? t * chunk : n;
-    *hi = *lo + chunk < n ? *lo + chunk : n;
+/* Chunk indices handed out one at a time inside a parallel region:
+ *     int64_t next = 0;               (shared, before the region)
+ *     for (int64_t c; (c = fnn_next_chunk(&next)) < nchunks;) ...
+ * A thread slowed down by another process on its core takes fewer chunks instead of
+ * holding up the team; the result is the same whoever computes a chunk, so only work
+ * whose chunks are independent (or are summed afterwards in chunk order) uses it. */
+static inline int64_t fnn_next_chunk(int64_t *next) {
+    return __atomic_fetch_add(next, 1, __ATOMIC_RELAXED);
+}
+
+/* How many chunks to cut `units` of work into for `n_t` threads: several per thread,
+ * so a slowed thread's share can move, and none empty. */
+#define FNN_CHUNKS_PER_THREAD 8
+static inline int64_t fnn_dynamic_chunks(int64_t units, int n_t) {
+    int64_t want = (int64_t)n_t * FNN_CHUNKS_PER_THREAD;
+    return n_t <= 1 ? 1 : (units < want ? units : want);
 }
 
 /* Runs `call_range` (an expression using lo and hi) over [0, n): directly when the work
- * (n * cost) is small, else split between threads in fnn_thread_range blocks.  Kernels
- * put their loop in a function of (lo, hi), which the compiler vectorizes as a plain
- * loop; an OpenMP worksharing loop run by one thread was seen falling back to scalar
- * code here (ReLU backward 20x slower with 1 thread than with 2). */
+ * (n * cost) is small, else in chunks of whole 16-element blocks (cache lines) handed
+ * out to the threads as they come.  Kernels put their loop in a function of (lo, hi),
+ * which the compiler vectorizes as a plain loop; an OpenMP worksharing loop run by one
+ * thread was seen falling back to scalar code here (ReLU backward 20x slower with 1
+ * thread than with 2). */
 #define FNN_RUN_SPLIT(n, cost, call_range)                                   \
     do {                                                                 \
         int nt_ = fnn_threads_for((n) * (cost));                         \
@@ -94,10 +104,15 @@ static inline void fnn_thread_range(int64_t n, int64_t *lo, int64_t *hi) {
             int64_t lo = 0, hi = (n);                                    \
             call_range;                                                  \
         } else {                                                         \
+            int64_t next_ = 0, blocks_ = ((n) + 15) / 16;                \
             _Pragma("omp parallel num_threads(nt_)") {                   \
-                int64_t lo, hi;                                          \
-                fnn_thread_range((n), &lo, &hi);                         \
-                call_range;                                              \
+                int64_t nch_ = fnn_dynamic_chunks(blocks_, FNN_NUM_TEAM());  \
+                for (int64_t c_; (c_ = fnn_next_chunk(&next_)) < nch_;) {    \
+                    int64_t lo = blocks_ * c_ / nch_ * 16;               \
+                    int64_t hi = blocks_ * (c_ + 1) / nch_ * 16;         \
+                    if (hi > (n)) hi = (n);                              \
+                    call_range;                                          \
+                }                                                        \
             }                                                            \
         }                                                                \
     } while (0)

@@ -62,7 +62,7 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                            const fnn_pool2d_shape *s) {
     int nt = fnn_threads_for(s->N * s->OH * s->OW * s->C * s->KH * s->KW);
     const int isa = fnn_vector_isa();
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
 #ifdef FNN_TARGET_AVX512
         if (isa == FNN_ISA_AVX512) {
@@ -83,7 +83,7 @@ void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                             const fnn_pool2d_shape *s) {
     const int64_t C = s->C, img = s->H * s->W * C, orow = s->OH * s->OW * C;
     int nt = fnn_threads_for(s->N * (img + orow));
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
         float *dxn = dx + n * img;
         memset(dxn, 0, (size_t)img * sizeof(float));
@@ -166,7 +166,7 @@ FNN_TARGET_AVX2 static void avg_backward_avx2(float *dx, const float *dy,
 void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s) {
     int nt = fnn_threads_for(s->N * s->OH * s->OW * s->C * s->KH * s->KW);
     const int isa = fnn_vector_isa();
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
 #ifdef FNN_TARGET_AVX512
         if (isa == FNN_ISA_AVX512) {
@@ -186,7 +186,7 @@ void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s) 
 void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *s) {
     int nt = fnn_threads_for(s->N * (s->H * s->W * s->C + s->OH * s->OW * s->C * s->KH * s->KW));
     const int isa = fnn_vector_isa();
-#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
 #ifdef FNN_TARGET_AVX512
         if (isa == FNN_ISA_AVX512) {

@@ -101,6 +101,15 @@ cdef extern from "fnn.h" nogil:
     void fnn_ftrl_update(float *w, float *acc, float *lin, const float *g, int64_t n, float lr,
                          float learning_rate_power, float l1, float l2, float l2_shrinkage,
                          float beta)
+    void fnn_adam_amsgrad_update(float *w, float *m, float *v, float *v_hat, const float *g,
+                                 int64_t n, float lr, double beta_1, double beta_2, float epsilon,
+                                 int64_t step)
+    void fnn_rmsprop_centered_update(float *w, float *v, float *m, float *avg_g,
+                                     const float *g, int64_t n, float lr, double rho,
+                                     float momentum, float epsilon)
+    void fnn_adafactor_update(float *w, float *r, float *c, float *v, const float *g,
+                              const int64_t *dims, int64_t nvars, float rho_t, float beta_2_t,
+                              float epsilon_1, float epsilon_2, float clip_threshold)
 
     # sequence models (embedding.c, rnn.c)
     void fnn_embedding_forward(float *y, const int32_t *ids, const float *table, int64_t n,
@@ -187,3 +196,26 @@ cdef extern from "fnn.h" nogil:
     size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s)
     void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                      const fnn_gconv2d_shape *s, float *work)
+
+# ---- Layer, Group and Unit normalization (norm.c) ----
+cdef extern from "fnn.h" nogil:
+    void fnn_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
+                               const float *gamma, const float *beta, int64_t R, int64_t K,
+                               float epsilon, int rms)
+    size_t fnn_layernorm_workspace_size(int64_t R, int64_t K)
+    void fnn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *mean, const float *rstd,
+                                const float *gamma, int64_t R, int64_t K, int rms, float *work,
+                                size_t work_size)
+    size_t fnn_groupnorm_workspace_size(int64_t N, int64_t C)
+    void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
+                               const float *gamma, const float *beta, int64_t N, int64_t S,
+                               int64_t C, int64_t G, float epsilon, float *work,
+                               size_t work_size)
+    void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
+                                const float *x, const float *mean, const float *rstd,
+                                const float *gamma, int64_t N, int64_t S, int64_t C, int64_t G,
+                                float *work, size_t work_size)
+    void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float epsilon)
+    void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
+                               float epsilon)

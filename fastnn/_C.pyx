@@ -102,6 +102,36 @@ cdef bint _overlap(cnp.ndarray a, b):
     return a0 < b0 + cnp.PyArray_NBYTES(<cnp.ndarray>b) and b0 < a0 + cnp.PyArray_NBYTES(a)
 
 
+cdef bint _bounds_overlap(a, b):
+    """Whether the byte spans of two arrays intersect, whatever their strides: the bounds
+    test np.may_share_memory makes by default, without its Python call."""
+    cdef cnp.ndarray x = a, y = b  # checked: a TypeError for anything else
+    if x is None or y is None or cnp.PyArray_SIZE(x) == 0 or cnp.PyArray_SIZE(y) == 0:
+        return False
+    cdef const char *x0
+    cdef const char *x1
+    cdef const char *y0
+    cdef const char *y1
+    x0, x1 = _byte_span(x)
+    y0, y1 = _byte_span(y)
+    return x0 < y1 and y0 < x1
+
+
+cdef inline (const char *, const char *) _byte_span(cnp.ndarray a):
+    """[first, one past the last) byte an array with at least one element touches."""
+    cdef const char *lo = <const char *>cnp.PyArray_DATA(a)
+    cdef const char *hi = lo + cnp.PyArray_ITEMSIZE(a)
+    cdef int d
+    cdef Py_ssize_t extent
+    for d in range(cnp.PyArray_NDIM(a)):
+        extent = (cnp.PyArray_DIM(a, d) - 1) * cnp.PyArray_STRIDE(a, d)
+        if extent < 0:
+            lo += extent
+        else:
+            hi += extent
+    return lo, hi
+
+
 cdef _output(str op, str name, out, tuple shape, int typenum=F32, tuple inputs=()):
     """Return `out` checked (shape, dtype, contiguous, writeable, no overlap), or a new array."""
     if out is None:
@@ -129,7 +159,7 @@ cdef _workspace(str op, work, size_t need, tuple others=()):
     if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>work):
         raise ValueError(f"{op}: `work` is read-only")
     for o in others:
-        if o is not None and np.may_share_memory(work, o):
+        if o is not None and _bounds_overlap(work, o):
             raise ValueError(f"{op}: `work` must not overlap an input or output")
     return work
 
@@ -418,3 +448,5 @@ include "_C_normalization.pxi"
 include "_C_activations.pxi"
 include "_C_image.pxi"
 include "_C_conv_grouped.pxi"
+include "_C_optim_extra.pxi"
+include "_C_norm.pxi"

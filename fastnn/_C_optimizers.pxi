@@ -41,7 +41,7 @@ def adadelta_update(param, accumulated_grad, accumulated_delta, grad, learning_r
     op = "adadelta_update"
     _slots(op, param, grad, (("accumulated_grad", accumulated_grad),
                              ("accumulated_delta", accumulated_delta)))
-    if np.may_share_memory(accumulated_grad, accumulated_delta):
+    if _bounds_overlap(accumulated_grad, accumulated_delta):
         raise ValueError(f"{op}: the two accumulators must not overlap")
     cdef float *W = fp(param)
     cdef float *AG = fp(accumulated_grad)
@@ -89,7 +89,7 @@ def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
     """One Keras FTRL step in place."""
     op = "ftrl_update"
     _slots(op, param, grad, (("accumulator", accumulator), ("linear", linear)))
-    if np.may_share_memory(accumulator, linear):
+    if _bounds_overlap(accumulator, linear):
         raise ValueError(f"{op}: `accumulator` and `linear` must not overlap")
     if learning_rate <= 0:
         raise ValueError(f"{op}: FTRL needs a positive learning rate, received {learning_rate}")

@@ -237,7 +237,7 @@ cdef _slots(str op, w, g, slots):
     _same_shape(op, "param", w, "grad", g)
     if not w.flags.writeable:
         raise ValueError(f"{op}: `param` is read-only")
-    if np.may_share_memory(w, g):
+    if _bounds_overlap(w, g):
         raise ValueError(f"{op}: `param` must not overlap `grad`")
     seen = []
     for name, s in slots:
@@ -245,10 +245,10 @@ cdef _slots(str op, w, g, slots):
         _same_shape(op, "param", w, name, s)
         if not s.flags.writeable:
             raise ValueError(f"{op}: `{name}` is read-only")
-        if np.may_share_memory(s, w) or np.may_share_memory(s, g):
+        if _bounds_overlap(s, w) or _bounds_overlap(s, g):
             raise ValueError(f"{op}: `{name}` must not overlap the parameter or gradient")
         for other_name, other in seen:  # m is v: each step would overwrite the other
-            if np.may_share_memory(s, other):
+            if _bounds_overlap(s, other):
                 raise ValueError(f"{op}: `{name}` must not overlap `{other_name}`")
         seen.append((name, s))
 

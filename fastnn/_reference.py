@@ -906,3 +906,139 @@ def gconv2d_backward_weight(dy, x, kernel_shape, strides=(1, 1), padding="valid"
         out_bias[...] = db
         db = out_bias
     return _store(out_kernel, dk), db
+
+
+# ---- Adam(amsgrad), centered RMSprop, Adafactor (optim_extra.c; in place, Keras's maths) ---
+
+def adam_amsgrad_update(param, m, v, v_hat, grad, learning_rate=0.001, beta_1=0.9,
+                        beta_2=0.999, epsilon=1e-7, step=1):
+    dt = param.dtype.type
+    b1, b2 = dt(beta_1), dt(beta_2)
+    alpha = dt(float(dt(learning_rate)) * np.sqrt(1 - float(b2) ** step) / (1 - float(b1) ** step))
+    m += (grad - m) * dt(1 - beta_1)  # (1 - beta) in double, then float32, as Keras
+    v += (grad * grad - v) * dt(1 - beta_2)
+    np.maximum(v_hat, v, out=v_hat)
+    param -= m * alpha / (np.sqrt(v_hat) + dt(epsilon))
+
+
+def rmsprop_centered_update(param, velocity, momentum_buf, average_grad, grad,
+                            learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+    dt = param.dtype.type
+    lr, mu, one_m_rho, rho = dt(learning_rate), dt(momentum), dt(1 - rho), dt(rho)
+    velocity[...] = rho * velocity + one_m_rho * (grad * grad)
+    average_grad[...] = rho * average_grad + one_m_rho * grad
+    increment = lr * grad / np.sqrt(velocity - average_grad * average_grad + dt(epsilon))
+    if momentum == 0.0:
+        param -= increment
+        return
+    momentum_buf[...] = mu * momentum_buf + increment
+    param -= momentum_buf
+
+
+def adafactor_update(param, r, c, v, grad, shapes, rho_t=0.001, beta_2_t=0.0,
+                     epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0):
+    dt = param.dtype.type
+    beta, one_m, eps1 = dt(beta_2_t), dt(1) - dt(beta_2_t), dt(epsilon_1)
+    offset = 0
+    for shape in shapes:
+        shape = tuple(int(d) for d in shape)
+        n = int(np.prod(shape, dtype=np.int64))
+        if n == 0:
+            continue
+        w, g = param[offset:offset + n].reshape(shape), grad[offset:offset + n].reshape(shape)
+        vv = v[offset:offset + n].reshape(shape)
+        alpha = np.maximum(dt(epsilon_2), dt(np.sqrt(np.mean(w.astype(np.float64) ** 2)))) * \
+            dt(rho_t)
+        sq = g * g + eps1
+        if len(shape) >= 2:
+            rows, cols = shape[:-1], shape[:-2] + shape[-1:]
+            rr = r[offset:offset + int(np.prod(rows))].reshape(rows)
+            cc = c[offset:offset + int(np.prod(cols))].reshape(cols)
+            rr[...] = beta * rr + one_m * np.mean(sq, axis=-1, dtype=np.float64).astype(dt)
+            cc[...] = beta * cc + one_m * np.mean(sq, axis=-2, dtype=np.float64).astype(dt)
+            rmean = np.mean(rr, axis=-1, keepdims=True, dtype=np.float64).astype(dt)
+            vv[...] = (rr / rmean)[..., None] * cc[..., None, :]
+        else:
+            vv[...] = beta * vv + one_m * sq
+        u = g / np.sqrt(vv)
+        rms_u = dt(np.sqrt(np.mean(u.astype(np.float64) ** 2)))
+        w -= alpha * (u / np.maximum(dt(1), rms_u / dt(clip_threshold)))
+        offset += n
+# ---- LayerNormalization, GroupNormalization, UnitNormalization (csrc/norm.c) ------------
+
+def layernorm_forward(x, gamma=None, beta=None, epsilon=1e-3, rms_scaling=False, out=None,
+                      out_mean=None, out_rstd=None):
+    mean = x.mean(axis=-1)
+    rstd = 1 / np.sqrt(((x - mean[..., None]) ** 2).mean(axis=-1) + epsilon)
+    y = (x - (0 if rms_scaling else mean[..., None])) * rstd[..., None]
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return (_store(out, y.astype(x.dtype, copy=False)), _store(out_mean, mean),
+            _store(out_rstd, rstd))
+
+
+def layernorm_backward(dy, x, mean, rstd, gamma=None, rms_scaling=False, out=None,
+                       out_gamma=None, out_beta=None, work=None):
+    K = x.shape[-1]
+    xh = (x - mean[..., None]) * rstd[..., None]          # the centred, scaled input
+    xo = x * rstd[..., None] if rms_scaling else xh         # what gamma multiplies
+    g = dy if gamma is None else dy * gamma
+    c1 = 0 if rms_scaling else g.sum(axis=-1, keepdims=True) / K
+    c2 = (g * xo).sum(axis=-1, keepdims=True) / K
+    dx = rstd[..., None] * (g - c1 - xh * c2)
+    rows = tuple(range(x.ndim - 1))
+    return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, (dy * xo).sum(axis=rows)),
+            _store(out_beta, dy.sum(axis=rows)))
+
+
+def _groups(x, groups):
+    """x (N, ..., C) as (N, S, G, C / G)."""
+    N, C = x.shape[0], x.shape[-1]
+    return x.reshape(N, -1, groups, C // groups)
+
+
+def groupnorm_forward(x, groups, gamma=None, beta=None, epsilon=1e-3, out=None, out_mean=None,
+                      out_rstd=None, work=None):
+    xg = _groups(x, groups)
+    mean = xg.mean(axis=(1, 3))
+    rstd = 1 / np.sqrt(((xg - mean[:, None, :, None]) ** 2).mean(axis=(1, 3)) + epsilon)
+    y = ((xg - mean[:, None, :, None]) * rstd[:, None, :, None]).reshape(x.shape)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return (_store(out, y.astype(x.dtype, copy=False)), _store(out_mean, mean),
+            _store(out_rstd, rstd))
+
+
+def groupnorm_backward(dy, x, mean, rstd, groups, gamma=None, out=None, out_gamma=None,
+                       out_beta=None, work=None):
+    xh = (_groups(x, groups) - mean[:, None, :, None]) * rstd[:, None, :, None]
+    g = _groups(dy if gamma is None else dy * gamma, groups)
+    c1 = g.mean(axis=(1, 3), keepdims=True)
+    c2 = (g * xh).mean(axis=(1, 3), keepdims=True)
+    dx = (rstd[:, None, :, None] * (g - c1 - xh * c2)).reshape(x.shape)
+    xh = xh.reshape(x.shape)
+    rows = tuple(range(x.ndim - 1))
+    return (_store(out, dx.astype(x.dtype, copy=False)), _store(out_gamma, (dy * xh).sum(axis=rows)),
+            _store(out_beta, dy.sum(axis=rows)))
+
+
+def _inv_norm(x, epsilon):
+    """min(1 / ||row||, 1 / epsilon) per row of the last axis, and whether it was capped."""
+    with np.errstate(divide="ignore"):
+        inv = 1 / np.sqrt((x * x).sum(axis=-1, keepdims=True))
+    return np.minimum(inv, 1 / epsilon), ~(inv < 1 / epsilon)
+
+
+def unitnorm_forward(x, epsilon=1e-12, out=None):
+    inv, _ = _inv_norm(x, epsilon)
+    return _store(out, (x * inv).astype(x.dtype, copy=False))
+
+
+def unitnorm_backward(dy, x, epsilon=1e-12, out=None):
+    inv, capped = _inv_norm(x, epsilon)
+    t = np.where(capped, 0, (dy * x).sum(axis=-1, keepdims=True) * inv * inv)
+    return _store(out, (inv * (dy - x * t)).astype(x.dtype, copy=False))

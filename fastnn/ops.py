@@ -305,6 +305,36 @@ def ftrl_update(param, accumulator, linear, grad, learning_rate=0.001,
                    l1, l2, l2_shrinkage, beta)
 
 
+@_named
+def adam_amsgrad_update(param, m, v, v_hat, grad, learning_rate=0.001, beta_1=0.9,
+                        beta_2=0.999, epsilon=1e-7, step=1):
+    """One Keras Adam(amsgrad=True) step, updating param, m, v and v_hat in place."""
+    _C.adam_amsgrad_update(_inplace("param", param), _inplace("m", m), _inplace("v", v),
+                           _inplace("v_hat", v_hat), _f32(grad), learning_rate, beta_1,
+                           beta_2, epsilon, step)
+
+
+@_named
+def rmsprop_centered_update(param, velocity, momentum_buf, average_grad, grad,
+                            learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7):
+    """One Keras RMSprop(centered=True) step in place (momentum_buf may be None without
+    momentum)."""
+    buf = None if momentum_buf is None else _inplace("momentum_buf", momentum_buf)
+    _C.rmsprop_centered_update(_inplace("param", param), _inplace("velocity", velocity), buf,
+                               _inplace("average_grad", average_grad), _f32(grad),
+                               learning_rate, rho, momentum, epsilon)
+
+
+@_named
+def adafactor_update(param, r, c, v, grad, shapes, rho_t=0.001, beta_2_t=0.0,
+                     epsilon_1=1e-30, epsilon_2=1e-3, clip_threshold=1.0):
+    """One Keras Adafactor step in place over the variables of `shapes` packed in `param`
+    (r, c, v the size of param; see fastnn/_C_optim_extra.pxi for the layout)."""
+    _C.adafactor_update(_inplace("param", param), _inplace("r", r), _inplace("c", c),
+                        _inplace("v", v), _f32(grad), shapes, rho_t, beta_2_t, epsilon_1,
+                        epsilon_2, clip_threshold)
+
+
 def _opt(a):
     return None if a is None else _f32(a)
 
@@ -476,6 +506,45 @@ def rnn_backward(dy, dh, dc, state, x, kernel, recurrent_kernel, bias=None, h0=N
                            activation=activation, recurrent_activation=recurrent_activation,
                            go_backwards=go_backwards, return_sequences=return_sequences,
                            need_dx=need_dx)
+
+
+# ---- LayerNormalization, GroupNormalization, UnitNormalization (csrc/norm.c) -------------
+@_named
+def layernorm_forward(x, gamma=None, beta=None, epsilon=1e-3, rms_scaling=False):
+    """(y, mean, rstd): each row of x's last axis normalized, then * gamma + beta."""
+    return _C.layernorm_forward(_f32(x), _opt(gamma), _opt(beta), epsilon, rms_scaling)
+
+
+@_named
+def layernorm_backward(dy, x, mean, rstd, gamma=None, rms_scaling=False):
+    """(dx, dgamma, dbeta) of layernorm_forward, from its mean and rstd."""
+    return _C.layernorm_backward(_f32(dy), _f32(x), _f32(mean), _f32(rstd), _opt(gamma),
+                                 rms_scaling)
+
+
+@_named
+def groupnorm_forward(x, groups, gamma=None, beta=None, epsilon=1e-3):
+    """(y, mean, rstd): x (N, ..., C) normalized per sample and group of channels."""
+    return _C.groupnorm_forward(_f32(x), groups, _opt(gamma), _opt(beta), epsilon)
+
+
+@_named
+def groupnorm_backward(dy, x, mean, rstd, groups, gamma=None):
+    """(dx, dgamma, dbeta) of groupnorm_forward, from its mean and rstd."""
+    return _C.groupnorm_backward(_f32(dy), _f32(x), _f32(mean), _f32(rstd), groups,
+                                 _opt(gamma))
+
+
+@_named
+def unitnorm_forward(x, epsilon=1e-12):
+    """Each row of x's last axis scaled to unit L2 norm."""
+    return _C.unitnorm_forward(_f32(x), epsilon)
+
+
+@_named
+def unitnorm_backward(dy, x, epsilon=1e-12):
+    """dx of unitnorm_forward."""
+    return _C.unitnorm_backward(_f32(dy), _f32(x), epsilon)
 
 
 # Every public function above, so the list cannot drift from the module (a tripwire in

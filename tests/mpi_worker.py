@@ -36,10 +36,10 @@ def dataset(n, seed):
     return x, to_categorical(labels, 3)
 
 
-def model(bn=False):
+def model(bn=False, sync=False):
     from fastnn.layers import BatchNormalization
     m = Sequential([Input((6, 6, 1)), Conv2D(4, 3, activation="relu")] +
-                   ([BatchNormalization()] if bn else []) +
+                   ([BatchNormalization(synchronized=sync)] if bn or sync else []) +
                    [MaxPooling2D(2), Flatten(), Dropout(0.3), Dense(3, activation="softmax")])
     m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return m
@@ -80,6 +80,7 @@ def main():
     ap.add_argument("--no-init", action="store_true")
     ap.add_argument("--interrupt-at", type=int, default=None)
     ap.add_argument("--bn", action="store_true", help="a BatchNormalization layer in the model")
+    ap.add_argument("--sync-bn", action="store_true", help="the same, synchronized=True")
     args = ap.parse_args()
     if not args.no_init:
         dist.init()
@@ -87,7 +88,7 @@ def main():
     x, y = dataset(97 + 31 + 33, seed=1)
     xt, yt, xv, yv, xe, ye = x[:97], y[:97], x[97:128], y[97:128], x[128:], y[128:]
     sw = np.random.default_rng(2).uniform(0.5, 1.5, size=97).astype(np.float32)
-    m = model(args.bn)
+    m = model(args.bn, args.sync_bn)
     steps = Steps(args.scenario)
     callbacks = [steps, EarlyStopping(monitor="val_loss", patience=10)]
     epochs, saves = 3, []

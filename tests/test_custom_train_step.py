@@ -215,11 +215,47 @@ def test_gradient_tape_over_a_model_and_ops():
     np.testing.assert_allclose(grads[2], fd, rtol=1e-3, atol=1e-5)
 
 
-def test_gradient_to_a_models_inputs_is_refused_not_silently_zero():
+def test_gradient_through_a_model_called_on_a_recorded_value():
+    """A GAN's generator step: the gradient reaches the generator through the
+    discriminator's built-in layers (tests/test_input_gradients.py checks it against
+    Keras)."""
     gen, disc = _graph(Model, 1), _graph(Model, 2)
-    z = np.ones((4, 8), np.float32)
+    z = np.linspace(-1, 1, 32, dtype=np.float32).reshape(4, 8)
+
+    def loss_value():
+        fake = np.concatenate([gen.predict(z, verbose=0)] * 8, axis=-1)
+        return float(np.mean(disc.predict(fake, verbose=0)))
     with GradientTape() as tape:
         fake = ops.concatenate([gen(z)] * 8, axis=-1)
         loss = ops.mean(disc(fake))
-    with pytest.raises(NotImplementedError, match="inputs of model"):
-        tape.gradient(loss, gen.trainable_variables)
+    grads = tape.gradient(loss, gen.trainable_variables)
+    k = gen.trainable_variables[2]  # the generator's output kernel
+    for i in [(0, 0), (5, 0), (15, 0)]:
+        keep = float(k.value[i])
+        k.value[i] = keep + 1e-2
+        up = loss_value()
+        k.value[i] = keep - 1e-2
+        down = loss_value()
+        k.value[i] = keep
+        assert (up - down) / 2e-2 == pytest.approx(grads[2][i], rel=1e-2, abs=1e-5)
+
+
+def test_predict_step_override_as_keras_calls_it():
+    """Keras 3: predict calls self.predict_step(data) on each batch (data is the batch's
+    x) and concatenates what it returns, with the same structure."""
+    class Probabilities(Model):
+        def predict_step(self, data):
+            logits = self(data, training=False)
+            return ops.softmax(logits), ops.argmax(logits, axis=-1)
+
+    set_seed = __import__("fastnn.utils", fromlist=["set_random_seed"]).set_random_seed
+    set_seed(0)
+    inp = Input((5,))
+    model = Probabilities(inp, Dense(3)(inp))
+    x = np.random.default_rng(0).normal(size=(7, 5)).astype(np.float32)
+    probs, labels = model.predict(x, batch_size=3, verbose=0)
+    logits = model.predict_on_batch(x)
+    expected = np.exp(logits - logits.max(-1, keepdims=True))
+    np.testing.assert_allclose(probs, expected / expected.sum(-1, keepdims=True), rtol=1e-5)
+    np.testing.assert_array_equal(labels, logits.argmax(-1))
+    assert probs.shape == (7, 3) and labels.shape == (7,)

@@ -257,3 +257,26 @@ def test_batchnorm_moving_statistics_agree_across_ranks(mpirun, tmp_path):
     # conv kernel (36) and bias (4), then gamma, beta, moving_mean, moving_variance (4 each)
     mean_dist, mean_single = ranks[0]["weights"][48:52], single["weights"][48:52]
     np.testing.assert_allclose(mean_dist, mean_single, rtol=0.05, atol=0.02)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_synchronized_batchnorm_matches_one_process_on_the_whole_batch(mpirun, tmp_path, n):
+    """BatchNormalization(synchronized=True): every rank normalizes with the statistics of
+    the whole global batch (forward allreduce) and its dx takes the whole batch's terms
+    (backward allreduce), so n ranks train like one process on the concatenated batch,
+    including steps where a rank's share is empty (97 samples)."""
+    rc, out, ranks = mpirun(n, "train", "--batch", "16", "--sync-bn")
+    assert rc == 0 and len(ranks) == n, out
+    for key in ranks[0]:
+        for r in ranks[1:]:
+            assert r[key].tobytes() == ranks[0][key].tobytes(), f"rank differs in {key}"
+    outdir = tmp_path / "single-sync-bn"
+    outdir.mkdir()
+    rc, out = run([sys.executable, WORKER, "train", str(outdir), "--batch", str(16 * n),
+                   "--sync-bn"], child_env(), tmp_path, 180)
+    assert rc == 0, out
+    single = dict(np.load(outdir / "rank0.npz"))
+    for key in single:
+        if key.startswith(("history_", "evaluate", "predict", "weights", "optimizer_")):
+            np.testing.assert_allclose(ranks[0][key], single[key], rtol=2e-4, atol=2e-6,
+                                       err_msg=key)

@@ -406,9 +406,9 @@ def test_sublayers_held_as_attributes_are_tracked():
     assert block.trainable_weights == [] and len(block.non_trainable_weights) == 6
 
 
-def test_overridden_train_step_runs_and_predict_step_is_refused(rng):
-    """fit runs an overridden train_step (fastnn.autodiff.custom_steps; the guide's
-    patterns are in test_custom_train_step.py); a predict_step override is refused."""
+def test_overridden_train_step_and_predict_step_run(rng):
+    """fit runs an overridden train_step and predict an overridden predict_step
+    (fastnn.autodiff.custom_steps; the guide's patterns are in test_custom_train_step.py)."""
     class Custom(Model):
         def train_step(self, data):
             self.seen = getattr(self, "seen", 0) + len(data[0])
@@ -422,12 +422,16 @@ def test_overridden_train_step_runs_and_predict_step_is_refused(rng):
 
     class CustomPredict(Model):
         def predict_step(self, data):
-            raise AssertionError("never reached")
+            return {"doubled": super().predict_step(data) * 2, "rows": data.sum(axis=1)}
 
     model = CustomPredict(inp, Dense(1)(inp))
+    x = rng.normal(size=(5, 4)).astype(np.float32)
+    out = model.predict(x, batch_size=2, verbose=0)
+    np.testing.assert_allclose(out["doubled"], 2 * model.predict_on_batch(x),
+                               rtol=1e-6)
+    np.testing.assert_allclose(out["rows"], x.sum(axis=1), rtol=1e-6)
     model.compile("sgd", "mse")
-    with pytest.raises(NotImplementedError, match="overrides `predict_step`"):
-        model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)
+    model.fit(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0)  # fit unaffected
 
 
 @pytest.mark.parametrize("call, message", [

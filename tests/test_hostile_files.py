@@ -6,7 +6,6 @@ import os
 import subprocess
 import tempfile
 import sys
-import threading
 
 import numpy as np
 import pytest
@@ -69,38 +68,57 @@ def test_keras_weights_of_a_hostile_archive_are_refused_by_load_weights():
         model.load_weights(os.path.join(HERE, "shape_bomb.keras"))
 
 
+FIFO_LOAD = r"""
+import os, sys
+from fastnn import layers, models
+os.chdir(sys.argv[1])  # where the external storage's relative name is a FIFO
+model = models.Sequential([layers.Input((4,)), layers.Dense(3, name="dense")])
+for path in sys.argv[2:]:
+    try:
+        models.load_model(path) if path.endswith(".keras") else model.load_weights(path)
+        print("loaded", path)
+    except ValueError as e:
+        print("ValueError", e)
+"""
+
+
+def _load_in_child(folder, *paths):
+    """Load in a subprocess: without the protection, opening a FIFO blocks forever (and
+    inside h5py it holds h5py's global lock, which would hang this whole session)."""
+    try:
+        out = subprocess.run([sys.executable, "-c", FIFO_LOAD, str(folder), *map(str, paths)],
+                             capture_output=True, text=True, timeout=120,
+                             env=subprocess_env(), cwd=tempfile.gettempdir())
+    except subprocess.TimeoutExpired:
+        pytest.fail("loading blocked on a FIFO")
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout.splitlines()
+
+
 def test_external_storage_never_opens_the_named_file(tmp_path):
     """external_fifo.weights.h5 names a FIFO: opening it would block forever."""
-    fifo = tmp_path / "fastnn-test-fifo"
-    os.mkfifo(fifo)
-    model = _model()
-    done = []
-
-    def load():
-        cwd = os.getcwd()
-        try:
-            os.chdir(tmp_path)
-            with pytest.raises(ValueError, match="external Dataset"):
-                model.load_weights(os.path.join(HERE, "external_fifo.weights.h5"))
-            done.append(True)
-        finally:
-            os.chdir(cwd)
-
-    t = threading.Thread(target=load, daemon=True)
-    t.start()
-    t.join(30)
-    assert done == [True]
+    os.mkfifo(tmp_path / "fastnn-test-fifo")
+    lines = _load_in_child(tmp_path, os.path.join(HERE, "external_fifo.weights.h5"))
+    assert len(lines) == 1 and lines[0].startswith("ValueError Not allowed: H5 file with "
+                                                   "external Dataset"), lines
 
 
 def test_a_fifo_as_the_file_itself_is_refused(tmp_path):
-    fifo = tmp_path / "m.weights.h5"
-    os.mkfifo(fifo)
+    os.mkfifo(tmp_path / "m.weights.h5")
+    os.mkfifo(tmp_path / "m.keras")
+    lines = _load_in_child(tmp_path, tmp_path / "m.weights.h5", tmp_path / "m.keras")
+    assert len(lines) == 2 and all(l.startswith("ValueError") and "not a regular file" in l
+                                   for l in lines), lines
+
+
+def test_a_device_as_the_file_is_refused(tmp_path):
+    """/dev/zero would never end; links to it are followed, then refused."""
+    os.symlink("/dev/zero", tmp_path / "m.weights.h5")
+    os.symlink("/dev/zero", tmp_path / "m.keras")
     with pytest.raises(ValueError, match="not a regular file"):
-        _model().load_weights(str(fifo))
-    fifo2 = tmp_path / "m.keras"
-    os.mkfifo(fifo2)
+        _model().load_weights(str(tmp_path / "m.weights.h5"))
     with pytest.raises(ValueError, match="not a regular file"):
-        models.load_model(str(fifo2))
+        models.load_model(str(tmp_path / "m.keras"))
 
 
 BOMB = r"""

@@ -173,6 +173,31 @@ def test_num_threads_from_environment(env, threads):
     assert r.stdout.split()[0] == str(threads)
 
 
+IDLE_CPU_SECONDS = """
+import os, time, numpy as np, fastnn
+assert "OMP_WAIT_POLICY" not in os.environ or os.environ["OMP_WAIT_POLICY"] == "active"
+fastnn.set_num_threads(2)
+a = np.ones((512, 512), np.float32)
+fastnn._C.sgemm(a, a)  # a parallel region: the second thread now waits for the next one
+t0 = time.process_time()
+time.sleep(0.5)
+print(time.process_time() - t0)
+"""
+
+
+@pytest.mark.skipif(not _C.has_openmp() or (os.cpu_count() or 1) < 2, reason="needs 2 threads")
+def test_waiting_threads_sleep_unless_the_environment_says_otherwise():
+    """fastnn asks libgomp for passive waiting (a spinning thread holds a core that a
+    busy machine's other work, or our own straggler, needs) without changing the
+    environment it leaves; a user's own OMP_WAIT_POLICY wins."""
+    r = run_python(IDLE_CPU_SECONDS)
+    assert r.returncode == 0, r.stderr
+    assert float(r.stdout) < 0.02  # asleep, not spinning through the 0.5 s
+    r = run_python(IDLE_CPU_SECONDS, OMP_WAIT_POLICY="active")
+    assert r.returncode == 0, r.stderr
+    assert float(r.stdout) > 0.02  # the user's choice: spinning (a share of a busy core)
+
+
 def test_huge_omp_num_threads_is_clamped():
     """OMP_NUM_THREADS=100000 once made libgomp crash (segfault) on the first kernel."""
     r = run_python("import fastnn; print(fastnn.get_num_threads(), fastnn._C.max_threads())",

@@ -52,13 +52,30 @@ PY
 # 4. the whole suite, in processes that load the ASan runtime first (python itself is
 # not instrumented); CPython's own allocations are not freed at exit (detect_leaks=0),
 # and numpy's answer to an impossible allocation is a MemoryError, not an abort
+# (libstdc++ is preloaded with it: the tests also start TensorFlow, the Keras reference,
+# whose C++ exceptions abort in ASan's __cxa_throw interceptor when libasan comes first
+# alone: "CHECK failed: asan_interceptors.cpp:320 real___cxa_throw")
 PRELOAD=""
+PATH_FIRST=""
 if [[ "$SANITIZERS" == *address* ]]; then
-    PRELOAD="$(gcc -print-file-name=libasan.so)"
-    [ -f "$PRELOAD" ] || { echo "libasan.so not found (gcc -print-file-name=libasan.so)"; exit 2; }
+    ASAN_LIB="$(gcc -print-file-name=libasan.so)"
+    [ -f "$ASAN_LIB" ] || { echo "libasan.so not found (gcc -print-file-name=libasan.so)"; exit 2; }
+    PRELOAD="$ASAN_LIB"
+    STDCXX="$(gcc -print-file-name=libstdc++.so)"
+    [ -f "$STDCXX" ] && PRELOAD="$ASAN_LIB $(realpath "$STDCXX")"
+    # mpirun itself is not fastnn: Open MPI 4's orte has a use-after-free of its own
+    # (orte_rml_oob_send_buffer_nb) that ASan reports.  Its ranks (fastnn) keep the preload.
+    REAL_MPIRUN="$(command -v mpirun || true)"
+    if [ -n "$REAL_MPIRUN" ]; then
+        PATH_FIRST="$WORK/bin"
+        mkdir -p "$PATH_FIRST"
+        printf '#!/usr/bin/env bash\nexec env -u LD_PRELOAD %q -x LD_PRELOAD=%q -x ASAN_OPTIONS -x UBSAN_OPTIONS "$@"\n' \
+            "$REAL_MPIRUN" "$PRELOAD" > "$PATH_FIRST/mpirun"
+        chmod +x "$PATH_FIRST/mpirun"
+    fi
 fi
 run() {
-    env LD_PRELOAD="$PRELOAD" \
+    env LD_PRELOAD="$PRELOAD" PATH="${PATH_FIRST:+$PATH_FIRST:}$PATH" \
         ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:log_path=$REPORTS/asan:${ASAN_OPTIONS:-}" \
         UBSAN_OPTIONS="print_stacktrace=1:log_path=$REPORTS/ubsan:${UBSAN_OPTIONS:-}" "$@"
 }

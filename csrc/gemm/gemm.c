@@ -35,6 +35,9 @@
 
 #define ALIGN_FLOATS 16 /* 64 bytes */
 #define SHARE_B_MIN_FLOATS (1 << 19) /* 2 MB: see run_split */
+/* Rows (or columns) per dynamically handed-out chunk at least: a chunk packs its own copy
+ * of the other operand's panels, which costs about 1 / (2 * rows) of its arithmetic. */
+#define MIN_CHUNK 64
 
 static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
 
@@ -510,6 +513,7 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
         gemm_rect(kr, op, swap, 0, M, 0, N, Ap, align_up(Ap + a_floats), alone);
         return;
     }
+    int64_t next = 0;
 #pragma omp parallel num_threads(team)
     {
         const int t = FNN_THREAD_ID();
@@ -525,12 +529,22 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
             bshare sh = {t < n_t ? t : n_t, n_t};
             if (t >= n_t) lo = hi = 0;
             gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, align_up(align_up(work) + a_floats), sh);
-        } else if (t < n_t && lo < hi) {
+        } else if (t < n_t) {
+            /* chunks handed out as threads come (a descheduled thread holds up only its
+             * own); each packs its own share of the other operand, so chunks stay large */
+            const int64_t nch = fnn_max64(fnn_min64(fnn_dynamic_chunks(units, n_t),
+                                                    units * unit / MIN_CHUNK),
+                                          fnn_min64(n_t, units));
             bshare alone = {0, 0};
-            if (split_m)
-                gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
-            else
-                gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
+            for (int64_t c; (c = fnn_next_chunk(&next)) < nch;) {
+                lo = units * c / nch * unit;
+                hi = fnn_min64(units * (c + 1) / nch * unit, split_m ? M : N);
+                if (lo >= hi) continue;
+                if (split_m)
+                    gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
+                else
+                    gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
+            }
         }
     }
 }

@@ -233,15 +233,28 @@ def _data(xs, y, sw, lo, hi, order, single):
     idx = slice(lo, hi) if order is None else order[lo:hi]
     bx = [a[idx] for a in xs]
     bx = bx[0] if single else bx
-    if y is None:
-        return (bx,)
+    if y is None:  # Keras hands the step x itself when there are no targets
+        return bx
     by = [t[idx] for t in y] if isinstance(y, list) else y[idx]
     return (bx, by) if sw is None else (bx, by, sw[idx])
 
 
+def _graphless(model):
+    """A Model subclass with its own train/test step but no graph and no `call` (the
+    keras-io GAN): its data goes to the step as given, as in Keras."""
+    from fastnn.models.model import Model
+    return not getattr(model, "_graph_built", False) and \
+        getattr(type(model), "call", None) is getattr(Model, "call", None)
+
+
 def _arrays(model, x, y, sample_weight):
     from fastnn.models import data
-    xs = model._inputs(x)
+    if _graphless(model):
+        single = not isinstance(x, (list, tuple))
+        xs = [data.float_array(a, "x") for a in ([x] if single else x)]
+    else:
+        xs = model._inputs(x)
+        single = len(model.inputs) == 1
     for a in xs:
         data.check_finite(a, "x")
     if y is not None:
@@ -253,7 +266,7 @@ def _arrays(model, x, y, sample_weight):
         if len(t) != n:
             raise ValueError(f"Data cardinality is ambiguous: x has {n} samples, but y or "
                              f"sample_weight has {len(t)}")
-    return xs, y, sw, len(model.inputs) == 1
+    return xs, y, sw, single
 
 
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
@@ -377,3 +390,57 @@ def train_on_batch(model, x, y, sample_weight, return_dict):
     if return_dict:
         return logs
     return _flatten_in_order(model, logs)
+
+
+# ---- predict_step overrides ------------------------------------------------------------------
+def predict(model, x, batch_size, verbose, steps, callbacks):
+    """`predict` with an overridden `predict_step` (Keras 3): the step is called on each
+    batch of x (x itself, as Keras hands it) and its outputs (an array, or a list, tuple or
+    dict of them) are concatenated over the batches with the same structure."""
+    from fastnn.callbacks import CallbackList
+    from fastnn.models import data, data_adapters
+    if data_adapters.is_source(x):
+        raise NotImplementedError("fastnn runs a custom predict_step on NumPy arrays only: "
+                                  "pass arrays to predict()")
+    batch_size = data.check_batch_size(batch_size)
+    data.check_steps(steps, "steps")
+    verbose = 1 if verbose == "auto" else verbose
+    xs, _, _, single = _arrays(model, x, None, None)
+    n = len(xs[0])
+    n_steps = -(-n // batch_size)
+    if steps is not None:
+        n_steps = min(n_steps, int(steps))
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=n_steps)
+    cbs.on_predict_begin()
+    parts = []
+    for step in range(n_steps):
+        cbs.on_predict_batch_begin(step)
+        lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+        with _tape.paused():
+            out = model.predict_step(_data(xs, None, None, lo, hi, None, single))
+        parts.append(_as_arrays(out))
+        cbs.on_predict_batch_end(step, {"outputs": parts[-1]})
+    cbs.on_predict_end()
+    if not parts:
+        raise ValueError("Unexpected result of `predict_step` (no batches): the input is empty")
+    return _concat(parts)
+
+
+def _as_arrays(out):
+    if isinstance(out, dict):
+        return {k: _as_arrays(v) for k, v in out.items()}
+    if isinstance(out, (list, tuple)):
+        return type(out)(_as_arrays(v) for v in out)
+    return np.array(value(out))
+
+
+def _concat(parts):
+    first = parts[0]
+    if isinstance(first, dict):
+        return {k: _concat([p[k] for p in parts]) for k in first}
+    if isinstance(first, (list, tuple)):
+        return type(first)(_concat([p[i] for p in parts]) for i in range(len(first)))
+    if np.ndim(first) == 0:
+        return np.stack(parts)
+    return np.concatenate(parts, axis=0)

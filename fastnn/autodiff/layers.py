@@ -61,7 +61,11 @@ def _invoke(layer, inputs, training, mask, extra):
     reg = getattr(layer, "activity_regularizer", None)
     if reg is not None and not layer.__dict__.get("_inferring"):
         for o in (out if isinstance(out, (list, tuple)) else [out]):
-            layer.add_loss(reg(o))
+            penalty = reg(o)
+            shape = np.shape(value(o))
+            if shape:  # Keras 3 divides by the batch size (divide_no_nan)
+                penalty = penalty / shape[0] if shape[0] else penalty * 0.0
+            layer.add_loss(penalty)
     if not layer.__dict__.get("_inferring"):
         for v in layer._variables:
             r = getattr(v, "regularizer", None)
@@ -101,8 +105,12 @@ def tape_backward(self, dy, need_dx=True):
     seeds = [(o._slot, np.asarray(d, dtype=value(o).dtype)) for o, d in zip(outs, dys)
              if isinstance(o, Tensor) and o._tape is tape and d is not None]
     seeds += [(s, np.ones((), v.dtype)) for s, v in tape.losses]
+    # without need_dx (the model's first layer) the ops skip the inputs' gradients: for a
+    # Linear layer, the GEMM of dx (a quarter of an MLP step's arithmetic)
+    unwanted = () if need_dx else {t._slot for t in (xs if isinstance(xs, list) else [xs])
+                                   if isinstance(t, Tensor)}
     with _tape.paused():
-        grads = tape.backward(seeds)
+        grads = tape.backward(seeds, unwanted)
     _write_variable_grads(self, tape, grads)
     if not need_dx:
         return None
@@ -168,6 +176,20 @@ def call_recorded(layer, inputs, training=None, mask=None, extra=None):
     return _record_opaque(tape, layer, inputs, training)
 
 
+def _input_grad_plan(model):
+    """The model's plan with input gradients (graph.make_plan(input_grads=True)), fused
+    as the model's own plan is; made once per plan."""
+    cached = model.__dict__.get("_input_grad_plan")
+    if cached is not None and cached[0] is model._plan:
+        return cached[1]
+    from fastnn.models import graph
+    from fastnn.models.fusion import fuse
+    plan, _, output_slots, shapes, _ = graph.make_plan(model, input_grads=True)
+    plan = fuse(plan, output_slots, shapes)
+    model._input_grad_plan = (model._plan, plan)
+    return plan
+
+
 def _record_opaque(tape, layer, inputs, training):
     """A built-in layer or a model as one recorded step: forward now, its own backward
     later.  Its weights become leaves of the tape, their gradients read from `.grad`."""
@@ -183,27 +205,35 @@ def _record_opaque(tape, layer, inputs, training):
     arrays = [np.ascontiguousarray(value(t), dtype=np.float32) for t in items]
     variables = list(layer.trainable_weights)
     is_model = hasattr(layer, "forward_graph")
+    slots = tuple(tape.slot_of(t) for t in items) + tuple(tape.watch(v) for v in variables)
     with _tape.paused():
         if is_model:
             layer._ensure_graph([(None,) + a.shape[1:] for a in arrays])
-            outs = [o.copy() for o in layer.forward_graph(arrays, bool(training))]
+            # inputs that need a gradient (watched, or made by recorded ops): run the plan
+            # whose first layers compute their input gradients too
+            plan = _input_grad_plan(layer) if any(s >= 0 for s in slots[:len(items)]) \
+                else None
+            outs = [o.copy() for o in layer.forward_graph(arrays, bool(training), plan)]
             out = outs[0] if len(outs) == 1 else outs
         else:
             out = layer.forward(arrays if multi else arrays[0], training=bool(training))
             out = [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
-    slots = tuple(tape.slot_of(t) for t in items) + tuple(tape.watch(v) for v in variables)
     n_in = len(items)
 
     def vjp(g, needs):
         g = np.ascontiguousarray(g, dtype=np.float32)
         if is_model:
-            if any(needs[:n_in]):
-                raise NotImplementedError(
-                    f"The gradient with respect to the inputs of model '{layer.name}' (a model "
-                    f"called on the output of another recorded computation, as in a GAN) is "
-                    f"not supported by fastnn yet")
-            layer.backward_graph([g])
-            dxs = [None] * n_in
+            if not any(needs[:n_in]):
+                layer.backward_graph([g])
+                return [None] * n_in + [v.grad for v in variables]
+            from fastnn.models import graph
+            grads = [None] * layer._n_slots
+            grads[layer._output_slots[0]] = g
+            graph.run_backward(layer._last_plan, grads, layer._values)
+            dxs = [None if d is None or not need else np.array(d, np.float32)
+                   for d, need in zip(grads[:n_in], needs[:n_in])]
+            dxs = [np.zeros_like(a) if d is None and need else d
+                   for d, a, need in zip(dxs, arrays, needs[:n_in])]
         else:
             dx = layer.backward(g, any(needs[:n_in]))
             dxs = list(dx) if multi and dx is not None else [dx] * (1 if dx is not None else n_in)

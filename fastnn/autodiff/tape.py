@@ -153,9 +153,10 @@ class Tape:
         self.records.append((vjp, in_slots, t._slot))
         return t
 
-    def backward(self, seeds):
+    def backward(self, seeds, unwanted=()):
         """Gradients for every slot from `seeds` [(slot, gradient array)]: a list indexed
-        by slot, None where no gradient arrived."""
+        by slot, None where no gradient arrived.  `unwanted`: slots whose gradient nobody
+        asks for (a first layer's input), so the ops reading them skip that product."""
         grads = [None] * self.n_slots
         for slot, g in seeds:
             grads[slot] = g if grads[slot] is None else grads[slot] + g
@@ -164,7 +165,7 @@ class Tape:
             if g is None:
                 continue
             grads[out] = None  # free it early
-            needs = tuple(s >= 0 for s in in_slots)
+            needs = tuple(s >= 0 and s not in unwanted for s in in_slots)
             for s, gi in zip(in_slots, vjp(g, needs)):
                 if s >= 0 and gi is not None:
                     grads[s] = gi if grads[s] is None else grads[s] + gi

@@ -89,6 +89,9 @@ class BackupAndRestore(Callback):
         from fastnn import saving
         state = _training_state(saving.read_weights_attrs(path).get(_STATE_ATTR, "{}"), path)
         layers = [l for l in self.model.walk_layers() if l.name in state["random_states"]]
+        for layer in layers:
+            _check_stream(state["random_states"][layer.name], layer.random_state(),
+                          f"{path}: the backup's random state of layer '{layer.name}'")
         saved_rng = random.generator().bit_generator.state
         saved_streams = [(l, l.random_state()) for l in layers]
         try:
@@ -170,6 +173,24 @@ def _training_state(text, path):
     if not isinstance(streams, dict):
         raise ValueError(f"{path}: the backup's random_states must be a JSON object")
     return dict(state, epoch=epoch, random_states=streams)
+
+
+def _check_stream(saved, current, where):
+    """A layer's saved random stream must have the shape of the one it has now (the same
+    keys, nesting and None-ness: Dropout's and the augmentation layers' {"seed", "calls"},
+    Bidirectional's {"forward", "backward"}) and hold whole numbers in [0, 2**64)."""
+    if isinstance(current, dict):
+        if not isinstance(saved, dict) or set(saved) != set(current):
+            raise ValueError(f"{where} must be an object with the keys {sorted(current)}, "
+                             f"found {saved!r:.200}")
+        for key in current:
+            _check_stream(saved[key], current[key], f"{where}[{key!r}]")
+    elif current is None:
+        if saved is not None:
+            raise ValueError(f"{where} must be null (the layer draws no random numbers), "
+                             f"found {saved!r:.200}")
+    elif isinstance(saved, bool) or not isinstance(saved, int) or not 0 <= saved < 2 ** 64:
+        raise ValueError(f"{where} must be a whole number in [0, 2**64), found {saved!r:.200}")
 
 
 def _plain(value):

@@ -35,7 +35,8 @@ def download(url, dest, sha256, timeout=TIMEOUT, verbose=1):
     Args:
         url: the URL to fetch (`http://`, `https://` or `file://`).
         dest: the file to create; its directory is created if needed.
-        sha256: the expected hex SHA-256 of the file.
+        sha256: the expected hex SHA-256 of the file (a 32-digit hex is taken as an MD5,
+            as Keras's `get_file` does: Keras publishes MD5s for its word-index files).
         timeout: seconds to wait for the connection or for more data. Defaults to `30`.
         verbose: `1` prints `Downloading data from <url>` and a progress bar on stdout,
             as Keras does; `0` is silent. Defaults to `1`.
@@ -59,9 +60,10 @@ def download(url, dest, sha256, timeout=TIMEOUT, verbose=1):
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".part",
                                    dir=folder)
         with os.fdopen(fd, "wb") as out:
-            got = _fetch(url, out, timeout, verbose)
+            got = _fetch(url, out, timeout, verbose, "md5" if len(sha256) == 32 else "sha256")
         if got != sha256.lower():
-            raise DownloadError(f"{url}: SHA-256 mismatch: expected {sha256}, received "
+            kind = "MD5" if len(sha256) == 32 else "SHA-256"
+            raise DownloadError(f"{url}: {kind} mismatch: expected {sha256}, received "
                                 f"{got}; the download was discarded")
         os.replace(tmp, dest)
         tmp = created = None
@@ -85,11 +87,11 @@ def _remove(tmp, created):
         pass
 
 
-def _fetch(url, out, timeout, verbose):
+def _fetch(url, out, timeout, verbose, algorithm="sha256"):
     """Streams `url` into the open file `out`; returns the hex SHA-256 of what was read."""
     if verbose:
         print(f"Downloading data from {url}", file=sys.stdout, flush=True)
-    digest = hashlib.sha256()
+    digest = hashlib.new(algorithm)
     with urllib.request.urlopen(url, timeout=timeout) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None

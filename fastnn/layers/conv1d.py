@@ -5,6 +5,7 @@ and the kernel as (1, k, C, F), no copies.  "causal" padding is dilation * (k - 
 the left, then a "valid" convolution (Keras's definition)."""
 import numpy as np
 
+from fastnn import regularizers as _regularizers
 from fastnn import _C, activations, initializers
 from fastnn.layers.dense import positive_int
 from fastnn.layers.layer import Layer, reject_unsupported
@@ -162,4 +163,4 @@ class Conv1D(Layer):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer), "kernel_constraint": None, "bias_constraint": None}

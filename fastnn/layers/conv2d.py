@@ -1,4 +1,5 @@
 """Conv2D: 2-D convolution, channels-last, kernel (kh, kw, in_channels, filters)."""
+from fastnn import regularizers as _regularizers
 from fastnn import _C, activations, constraints, initializers, regularizers
 from fastnn._shapes import normalize_pair, normalize_padding
 from fastnn.layers.dense import positive_int
@@ -172,6 +173,6 @@ class Conv2D(Layer):
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
                 "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": None,
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "kernel_constraint": constraints.serialize(self.kernel_constraint),
                 "bias_constraint": constraints.serialize(self.bias_constraint)}

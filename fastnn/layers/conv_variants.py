@@ -7,6 +7,7 @@ The depthwise step runs on the grouped-convolution kernel (csrc/conv2d_grouped.c
 channels); the pointwise step and the transposed convolution on Conv2D's GEMM kernels (a
 transposed convolution's forward is a convolution's input gradient, and its input gradient
 a convolution's forward)."""
+from fastnn import regularizers as _regularizers
 from fastnn import _C, activations, initializers
 from fastnn._shapes import normalize_pair, normalize_padding
 from fastnn.layers.dense import positive_int
@@ -155,7 +156,7 @@ class DepthwiseConv2D(_ConvBase):
                 "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "depthwise_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "depthwise_constraint": None,
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer), "depthwise_constraint": None,
                 "bias_constraint": None}
 
 
@@ -237,7 +238,7 @@ class SeparableConv2D(DepthwiseConv2D):
                 "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "depthwise_regularizer": None, "pointwise_regularizer": None,
-                "bias_regularizer": None, "activity_regularizer": None,
+                "bias_regularizer": None, "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "depthwise_constraint": None, "pointwise_constraint": None,
                 "bias_constraint": None}
 
@@ -319,4 +320,4 @@ class Conv2DTranspose(_ConvBase):
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),
                 "kernel_regularizer": None, "bias_regularizer": None,
-                "activity_regularizer": None, "kernel_constraint": None, "bias_constraint": None}
+                "activity_regularizer": _regularizers.serialize(self.activity_regularizer), "kernel_constraint": None, "bias_constraint": None}

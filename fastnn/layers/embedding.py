@@ -3,6 +3,7 @@ import warnings
 
 import numpy as np
 
+from fastnn import regularizers as _regularizers
 from fastnn import _C, initializers
 from fastnn.layers.layer import Layer, reject_unsupported
 
@@ -110,6 +111,6 @@ class Embedding(Layer):
         return {**super().get_config(), "input_dim": self.input_dim,
                 "output_dim": self.output_dim,
                 "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-                "embeddings_regularizer": None, "activity_regularizer": None,
+                "embeddings_regularizer": None, "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
                 "embeddings_constraint": None, "mask_zero": self.mask_zero,
                 "quantization_config": None}

@@ -215,8 +215,6 @@ class Layer:
             raise ValueError(f"Argument `name` must be a non-empty string without '/', "
                              f"received: name={name!r}")
         self.name = name or unique_name(snake_case(type(self).__name__))
-        if not getattr(type(self), "_tape_layer", False):  # custom layers: see autodiff
-            reject_unsupported(self, activity_regularizer=activity_regularizer)
         self.activity_regularizer = _regularizer(activity_regularizer)
         self.trainable = bool(trainable)
         self.built = False
@@ -509,7 +507,11 @@ class Layer:
     # ---- serialization ------------------------------------------------------------
     def get_config(self):
         """The layer's arguments as Keras 3 writes them (JSON-serializable)."""
-        return {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
+        config = {"name": self.name, "trainable": self.trainable, "dtype": dict(DTYPE_POLICY)}
+        if getattr(self, "activity_regularizer", None) is not None:  # as Keras's base Layer
+            from fastnn import regularizers
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config):

@@ -68,10 +68,7 @@ class BatchNormalization(Layer):
         if renorm:
             raise ValueError(f"BatchNormalization '{self.name}': renorm=True is not supported "
                              f"by fastnn")
-        if synchronized:
-            raise ValueError(f"BatchNormalization '{self.name}': synchronized=True is not "
-                             f"supported by fastnn (in data-parallel training each rank "
-                             f"normalizes with its own batch's statistics)")
+        self.synchronized = bool(synchronized)
         self.axis = _axis_arg(axis, self.name)
         self.momentum = _unit_float(momentum, "momentum", self.name, 0.0, 1.0)
         self.epsilon = _unit_float(epsilon, "epsilon", self.name, 0.0, float("inf"), False)
@@ -128,10 +125,15 @@ class BatchNormalization(Layer):
         self._batch_stats = bool(training) and self.trainable
         axis, c = self.axis, x.shape[self.axis]
         work = self._work(x)
+        self._sync = None
         if self._batch_stats:
             mean, var = _C.batchnorm_stats(x, axis, out_mean=self.buffer("mean", (c,)),
                                            out_var=self.buffer("var", (c,)), work=work)
-            if distributed.strategy().active:  # data-parallel: see sync_batch_state
+            strategy = distributed.strategy()
+            if self.synchronized and strategy.active:  # the statistics of every rank's batch
+                mean, var = self._global_moments(strategy, x.size // c, mean, var)
+                self._update_moving(mean, var)
+            elif strategy.active:  # data-parallel: see sync_batch_state
                 self._pending = (x.size // c, mean, var)
             else:
                 self._update_moving(mean, var)
@@ -150,9 +152,61 @@ class BatchNormalization(Layer):
             moving.value *= m
             moving.value += (1.0 - m) * batch
 
+    # ---- synchronized=True under data-parallel training (fastnn.distributed) -----------
+    # Forward: one allreduce of the per-channel sums and sums of squares gives every rank
+    # the whole global batch's mean and variance.  Backward: one allreduce of the
+    # per-channel sums of g and g * xhat (each rank's share weighted by its sample
+    # fraction, since each rank's dy is the gradient of its own mean loss) gives the batch
+    # statistics' terms of dx.  A rank with no samples in a step takes part in both with
+    # zeros (skip_batch, then skip_backward after every layer's skip_batch).
+    def _global_moments(self, strategy, m, mean, var):
+        c = mean.shape[0]
+        mean64 = mean.astype(np.float64)
+        local = np.concatenate([m * mean64, m * (var.astype(np.float64) + mean64 ** 2), [m]])
+        total = np.array(strategy.sum(local.tolist()))
+        big_m = total[-1]
+        gmean = total[:c] / big_m
+        gvar = np.maximum(total[c:2 * c] / big_m - gmean ** 2, 0.0)
+        self._sync = (m, big_m)
+        out_mean, out_var = self.buffer("gmean", (c,)), self.buffer("gvar", (c,))
+        out_mean[...], out_var[...] = gmean, gvar
+        return out_mean, out_var
+
+    def _synced_backward(self, dx, dgamma, dbeta, x):
+        """dx holds scale * g (the fixed-statistics backward); add the batch terms."""
+        m, big_m = self._sync
+        c = dgamma.shape[0]
+        share = m / big_m
+        total = np.array(distributed.strategy().sum(
+            np.concatenate([share * dgamma.astype(np.float64),
+                            share * dbeta.astype(np.float64)]).tolist()))
+        shape = [1] * x.ndim
+        shape[self.axis % x.ndim] = c
+        inv = 1.0 / np.sqrt(self._var.astype(np.float64) + self.epsilon)
+        scale = inv * (1.0 if self.gamma is None else self.gamma.value.astype(np.float64))
+        # per rank units: the global sums divided by this rank's share
+        p = (scale * total[c:] / big_m / share).reshape(shape)
+        q = (scale * inv * total[:c] / big_m / share).reshape(shape)
+        dx -= (p + q * (x - self._mean.reshape(shape))).astype(np.float32)
+        return dx
+
     def skip_batch(self):
-        if self.trainable:  # this rank has no samples in the step: it adds nothing
+        if self.synchronized and self.trainable:  # take part in the forward allreduce
+            c = self.moving_mean.shape[0]
+            total = np.array(distributed.strategy().sum([0.0] * (2 * c + 1)))
+            if total[-1] > 0:
+                gmean = total[:c] / total[-1]
+                self._update_moving(gmean.astype(np.float32), np.maximum(
+                    total[c:2 * c] / total[-1] - gmean ** 2, 0.0).astype(np.float32))
+            self._skipped = True
+        elif self.trainable:  # this rank has no samples in the step: it adds nothing
             self._pending = (0, None, None)
+
+    def skip_backward(self):
+        """After every layer's skip_batch, in reverse order: the backward allreduce."""
+        if getattr(self, "_skipped", False):
+            self._skipped = False
+            distributed.strategy().sum([0.0] * (2 * self.moving_mean.shape[0]))
 
     def sync_batch_state(self, strategy):
         """Data-parallel training (called by the model after each step on every rank):
@@ -177,10 +231,14 @@ class BatchNormalization(Layer):
         dgamma = self.gamma.grad if self.gamma is not None else self.buffer("dgamma", (c,))
         dbeta = self.beta.grad if self.beta is not None else self.buffer("dbeta", (c,))
         work = self._work(x)
+        synced = self._sync is not None
         dx, _, _ = _C.batchnorm_backward(
             dy, x, self._y if self._relu else None, self._mean, self._var,
             None if self.gamma is None else self.gamma.value, self.axis, self.epsilon,
-            self._batch_stats, out=dy, out_gamma=dgamma, out_beta=dbeta, work=work)
+            self._batch_stats and not synced, out=dy, out_gamma=dgamma, out_beta=dbeta,
+            work=work)
+        if synced:
+            dx = self._synced_backward(dx, dgamma, dbeta, x)
         return dx if need_dx else None
 
     def get_config(self):
@@ -192,5 +250,5 @@ class BatchNormalization(Layer):
                 "moving_mean_initializer": ser(self.moving_mean_initializer),
                 "moving_variance_initializer": ser(self.moving_variance_initializer),
                 "beta_regularizer": None, "gamma_regularizer": None, "beta_constraint": None,
-                "gamma_constraint": None, "synchronized": False, "renorm": False,
+                "gamma_constraint": None, "synchronized": self.synchronized, "renorm": False,
                 "renorm_clipping": None, "renorm_momentum": self.renorm_momentum}

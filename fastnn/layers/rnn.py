@@ -260,7 +260,10 @@ class _Recurrent(Layer):
               "bias_constraint")
 
     def _tail_config(self):
-        return {**{k: None for k in self._NONES}, "dropout": self.dropout,
+        from fastnn import regularizers
+        return {**{k: None for k in self._NONES},
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "dropout": self.dropout,
                 "recurrent_dropout": self.recurrent_dropout}
 
 

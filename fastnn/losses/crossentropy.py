@@ -215,7 +215,7 @@ class CategoricalCrossentropy(_Crossentropy):
 
 def per_sample_scale(loss, y_pred):
     """The factor from d sum(values) to d batch-loss for the loss's reduction."""
-    if loss.reduction == "sum":
+    if loss.reduction in ("sum", "none", None):  # "none" trains on the sum, as Keras
         return 1.0
     return 1.0 / max(1, int(np.prod(y_pred.shape[:-1])))
 

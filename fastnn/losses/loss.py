@@ -17,9 +17,16 @@ from fastnn._validate import kernel_array
 EPSILON = 1e-7  # keras.config.epsilon()
 
 REDUCTIONS = ("sum", "sum_over_batch_size", "mean", "mean_with_sample_weight", "none", None)
-# Reductions a compiled model can train with (the per-sample form below); "none" and
-# "mean_with_sample_weight" are for calling a loss object directly.
-TRAINABLE_REDUCTIONS = ("sum", "sum_over_batch_size", "mean")
+# Reductions a compiled model can train with: all of them, as in Keras 3.  In fit and
+# evaluate Keras reports (and logs) for each batch:
+#   "sum_over_batch_size", "mean"     sum(w * l) / l.size, differentiated as such
+#   "sum"                              sum(w * l)
+#   "mean_with_sample_weight"          sum(w * l) / sum(w)  (l.size without weights)
+#   "none", None                       the weighted losses l * w themselves: the logged loss
+#                                      is their mean, while the gradient is that of their
+#                                      *sum* (a GradientTape differentiates a non-scalar
+#                                      target as its sum)
+TRAINABLE_REDUCTIONS = REDUCTIONS
 
 
 def standardize_reduction(reduction):
@@ -56,6 +63,34 @@ def reduce_values(values, sample_weight=None, mask=None, reduction="sum_over_bat
             divisor = values.size
         total = total / divisor if divisor else 0.0
     return np.float32(total)
+
+
+def reduction_coefficients(shape, sample_weight=None, mask=None,
+                           reduction="sum_over_batch_size"):
+    """d reduce_values(values) / d values for losses of `shape` (reduce_values is linear
+    in the values): an array of `shape` (for "none", the weights each value is scaled by)."""
+    coef = np.ones(shape, np.float64)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if reduction in ("mean", "sum_over_batch_size"):
+            valid = mask.sum()
+            fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+        else:
+            fmask = mask.astype(np.float64)
+        sample_weight = fmask if sample_weight is None else \
+            broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+    weight_sum = None
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, np.float64)
+        weight_sum = sample_weight.sum()
+        coef = coef * broadcast_weights(sample_weight, shape)
+    if reduction is None or reduction == "none" or tuple(shape) in ((), (0,)):
+        return coef
+    if reduction in ("sum_over_batch_size", "mean", "mean_with_sample_weight"):
+        divisor = weight_sum if reduction == "mean_with_sample_weight" and \
+            weight_sum is not None else int(np.prod(shape))
+        coef = coef / divisor if divisor else coef * 0.0
+    return coef
 
 
 def broadcast_weights(w, shape):
@@ -133,10 +168,41 @@ class Loss:
         return values
 
     def __call__(self, y_true, y_pred, sample_weight=None):
+        recorded = _recording_slot(y_pred)
+        if recorded is not None:  # inside a GradientTape, on a recorded prediction
+            return self._recorded_call(recorded, y_true, y_pred, sample_weight)
         y_true, y_pred = self._standardize(y_true, y_pred)
         values = np.asarray(self.call(y_true, y_pred))
         return reduce_values(values, sample_weight, getattr(self, "_last_mask", None),
                              self.reduction)
+
+    def _recorded_call(self, recorded, y_true, y_pred, sample_weight):
+        """The loss as one step of the active tape: the built-in's analytic gradient (a
+        `call()` subclass is differentiated by the tape through its ops)."""
+        from fastnn.autodiff.tape import value
+        tape, slot = recorded
+        analytic = self._analytic()
+        if analytic is None:
+            grad_fn = _autodiff_or_raise(self).value_and_grad(self.call)
+            t, p = self._standardize(np.asarray(value(y_true)), np.asarray(value(y_pred)))
+            values, dvalues = grad_fn(t, p)
+        else:
+            t, p = self._standardize(np.asarray(value(y_true)), np.asarray(value(y_pred)))
+            values, dvalues = analytic(t, p)
+        values = np.asarray(values)
+        mask = getattr(self, "_last_mask", None)
+        sw = None if sample_weight is None else np.asarray(value(sample_weight))
+        out = reduce_values(values, sw, mask, self.reduction)
+        coef = reduction_coefficients(values.shape, sw, mask, self.reduction)
+        dvalues = np.asarray(dvalues, np.float64)
+        shape = np.shape(value(y_pred))
+
+        def vjp(g, needs):
+            c = coef * np.asarray(g, np.float64)
+            if dvalues.ndim > c.ndim:
+                c = c[..., None]
+            return (None, (dvalues * c).reshape(shape).astype(np.float32))
+        return tape.record(vjp, (-1, slot), np.asarray(out, np.float32))
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -172,10 +238,6 @@ class Loss:
 
     def check_trainable(self):
         """Raise at compile() when the model cannot train with this loss."""
-        if self.reduction not in TRAINABLE_REDUCTIONS:
-            raise ValueError(f"Loss '{self.name}': compile() trains with reduction "
-                             f"'sum_over_batch_size', 'mean' or 'sum'; received "
-                             f"reduction={self.reduction!r}")
         if self._analytic() is None:
             _autodiff_or_raise(self)
 
@@ -187,10 +249,12 @@ class Loss:
         return self.values_and_grad
 
     def forward_backward(self, y_true, y_pred):
-        """(per-sample loss (N,), d batch loss / d y_pred) for a batch.
+        """(per-sample loss (N,), d training loss / d y_pred) for a batch.
 
         The batch loss (the reduced value Keras reports) is the mean of the per-sample
-        losses, so a trainer multiplies both by sample weights and sums."""
+        losses, so a trainer multiplies both by sample weights and sums (then by
+        `weighted_scale(weights)`).  The training loss is the batch loss, except with
+        reduction "none" (its gradient is that of the sum, as in Keras)."""
         analytic = self._analytic()
         if analytic is not None:
             self._last_mask = None
@@ -206,13 +270,38 @@ class Loss:
         if mask is not None and self.reduction in ("mean", "sum_over_batch_size"):
             valid = mask.sum()
             scale = 1.0 / valid if valid else 0.0
-        elif self.reduction == "sum":
+        elif self.reduction in ("sum", "none", None):
             scale = 1.0
         else:
             scale = 1.0 / max(values.size, 1)
-        per_sample = values.reshape(n, -1).sum(axis=1) * (scale * n)
+        self._last_count = values.size
         grad = dvalues * scale
+        if self.reduction in ("none", None):  # reported: the mean; trained: the sum
+            scale = 1.0 / max(values.size, 1)
+        per_sample = values.reshape(n, -1).sum(axis=1) * (scale * n)
         return per_sample.astype(np.float32), grad.astype(np.float32, copy=False)
+
+    def weighted_scale(self, weights):
+        """The factor the trainer applies to the weighted per-sample losses and gradient
+        of the last batch: "mean_with_sample_weight" divides by the weights' sum instead
+        of the number of losses (Keras's divide_no_nan: 0 when the weights sum to 0)."""
+        if self.reduction != "mean_with_sample_weight" or weights is None:
+            return 1.0
+        total = float(np.sum(weights, dtype=np.float64))
+        return getattr(self, "_last_count", 0) / total if total else 0.0
+
+
+def _recording_slot(y_pred):
+    """(tape, slot) when a tape records and y_pred is one of its tracked values."""
+    try:
+        from fastnn.autodiff import tape as _tape
+    except ImportError:
+        return None
+    tape = _tape.current()
+    if tape is None:
+        return None
+    slot = tape.slot_of(y_pred)
+    return (tape, slot) if slot >= 0 else None
 
 
 def _autodiff_or_raise(loss):

@@ -189,6 +189,66 @@ class SharedCall:
         self.layer.skip_batch()
 
 
+class ActivityRegularized:
+    """Plan entry for a built-in layer with an `activity_regularizer`: Keras 3 adds
+    `regularizer(output) / batch_size` to the loss for each output of each call (training
+    and evaluation alike), so the forward pass keeps the penalty (`self.penalty`, read by
+    the trainer) and the backward pass adds the penalty's gradient to the output gradient.
+    Being a different step type, the layer is never fused with its neighbours nor has its
+    activation taken over by the loss (the penalty sees the real output)."""
+
+    def __init__(self, step):
+        self.step, self.name = step, step.name
+        self.layer = getattr(step, "layer", step)
+        self.penalty, self._outputs = 0.0, None
+
+    weights = property(lambda self: self.step.weights)
+    uses_batch_offset = property(lambda self: getattr(self.step, "uses_batch_offset", False))
+
+    def forward(self, x, training=False, **kwargs):
+        y = self.step.forward(x, training, **kwargs)
+        reg = self.layer.activity_regularizer
+        outs = y if isinstance(y, (list, tuple)) else [y]
+        penalty = 0.0
+        for o in outs:
+            value = float(reg(o))
+            penalty += value / o.shape[0] if o.ndim and o.shape[0] else \
+                (value if not o.ndim else 0.0)
+        self.penalty, self._outputs = penalty, outs
+        return y
+
+    def backward(self, dy, need_dx=True):
+        reg = self.layer.activity_regularizer
+        if isinstance(dy, (list, tuple)):
+            dy = [d + self._grad(reg, o) for d, o in zip(dy, self._outputs)]
+        else:
+            dy = dy + self._grad(reg, self._outputs[0])
+        return self.step.backward(dy, need_dx)
+
+    @staticmethod
+    def _grad(reg, o):
+        g = getattr(reg, "gradient", None)
+        if g is None:
+            raise NotImplementedError(
+                f"activity_regularizer {reg!r} has no gradient(x): use a fastnn.regularizers "
+                f"object, or a Regularizer subclass defining gradient(x)")
+        scale = 1.0 / o.shape[0] if o.ndim and o.shape[0] else (1.0 if not o.ndim else 0.0)
+        return (np.asarray(g(o), np.float32) * np.float32(scale)).astype(np.float32, copy=False)
+
+    def skip_batch(self):
+        self.step.skip_batch()
+
+
+def _check_nested_activity_regularizers(layer):
+    for sub in layer.walk_layers():
+        if getattr(sub, "activity_regularizer", None) is not None and \
+                not getattr(sub, "_tape_layer", False):
+            raise NotImplementedError(
+                f"Layer '{sub.name}' inside '{layer.name}' has an activity_regularizer: "
+                f"fastnn applies activity regularizers to the layers a model calls directly "
+                f"(not inside a wrapper such as TimeDistributed or Bidirectional)")
+
+
 # ---- flattening --------------------------------------------------------------------------
 def _inline(model, path, in_keys, training, calls):
     """Append the layer calls of `model` (nested models expanded) to `calls`; return the
@@ -208,8 +268,10 @@ def _inline(model, path, in_keys, training, calls):
     return [alias[id(t)] for t in model.outputs]
 
 
-def make_plan(model):
-    """(plan, number of slots, output slots, slot shapes, whether any layer uses masks)."""
+def make_plan(model, input_grads=False):
+    """(plan, number of slots, output slots, slot shapes, whether any layer uses masks).
+    `input_grads`: the layers reading the model's inputs compute their input gradients
+    too (a recorded call whose inputs need a gradient: adversarial examples, GANs)."""
     calls = []
     in_keys = [((), id(t)) for t in model.inputs]
     out_keys = _inline(model, (), in_keys, None, calls)
@@ -227,7 +289,7 @@ def make_plan(model):
                 shapes.append(t.shape)
         in_slots = [slot[k] for k in ins]
         out = [slot[k] for k in outs] if node.multi_output else slot[outs[0]]
-        wants = [s >= len(model.inputs) for s in in_slots]
+        wants = [input_grads or s >= len(model.inputs) for s in in_slots]
         step = layer
         if counts[id(layer)] > 1:
             group = groups.setdefault(id(layer), SharedLayer(layer, counts[id(layer)]))
@@ -236,6 +298,10 @@ def make_plan(model):
         elif mode is not None:
             step = FixedTraining(layer, mode)
         uses_masks |= layer_uses_masks(layer)
+        if not getattr(layer, "_tape_layer", False):  # a custom layer's tape adds its own
+            _check_nested_activity_regularizers(layer)
+            if getattr(layer, "activity_regularizer", None) is not None:
+                step = ActivityRegularized(step)
         plan.append((step, in_slots, out, wants, any(wants)))
     return plan, len(slot), [slot[k] for k in out_keys], shapes, uses_masks
 
@@ -245,11 +311,25 @@ def layer_uses_masks(layer):
         getattr(layer, "supports_masking", False) or takes_mask(layer)
 
 
+_TAKES_MASK = {}  # forward function -> whether it has a `mask` parameter
+
+
 def takes_mask(layer):
+    """Whether the layer's forward takes a mask (inspected once per forward function: a
+    masked model asks for every layer at every step)."""
+    forward = getattr(layer, "forward", None)
+    key = getattr(forward, "__func__", None)
+    if key is not None:
+        known = _TAKES_MASK.get(key)
+        if known is not None:
+            return known
     try:
-        return "mask" in inspect.signature(layer.forward).parameters
+        result = "mask" in inspect.signature(forward).parameters
     except (TypeError, ValueError):
-        return False
+        result = False
+    if key is not None:
+        _TAKES_MASK[key] = result
+    return result
 
 
 # ---- running a plan -------------------------------------------------------------------------

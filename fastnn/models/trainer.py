@@ -138,16 +138,9 @@ class Trainer:
         custom = custom_steps.overrides(self, step)  # fastnn.autodiff runs overridden steps
         if self._loss_id is None and not custom:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        for name in ("predict_step",):
-            if getattr(type(self), name, None) is not getattr(Trainer, name):
-                raise NotImplementedError(
-                    f"{type(self).__name__} overrides `{name}`, which fastnn's `fit`, "
-                    f"`evaluate` and `predict` do not call yet: they would silently skip your "
-                    f"code. Write the step's logic as layers and a loss, or train with your "
-                    f"own loop over `train_on_batch`.")
 
-    # Keras's customization points: train_step / test_step overrides run in fit / evaluate
-    # (fastnn.autodiff.custom_steps); predict_step overrides are refused (see above).
+    # Keras's customization points: train_step / test_step / predict_step overrides run in
+    # fit / evaluate / predict (fastnn.autodiff.custom_steps).
     @property
     def metrics(self):
         """Keras's `model.metrics`: a "loss" tracker, then the compiled metrics."""
@@ -164,7 +157,10 @@ class Trainer:
         raise NotImplementedError("fastnn runs its own fused evaluation step")
 
     def predict_step(self, data):
-        raise NotImplementedError("fastnn runs its own fused inference step")
+        """Keras's default: the model on the batch's x, in inference mode (an override's
+        `super().predict_step(data)`)."""
+        x, _, _ = custom_steps.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
 
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
@@ -263,6 +259,9 @@ class Trainer:
         self._tape_layers = [l for l in self.walk_layers() if getattr(l, "_tape_layer", False)]
         # looked up once per fit, not per step (a step's Python work stays a few us a layer)
         self._weights_regularized = self._regularized_weights()
+        # built-in layers with an activity_regularizer (graph.ActivityRegularized steps)
+        self._activity_steps = [s for s, *_ in self._plan
+                                if isinstance(s, graph.ActivityRegularized)]
         self._weights_constrained = [v for v in self.trainable_weights
                                      if getattr(v, "constraint", None) is not None]
 
@@ -316,8 +315,13 @@ class Trainer:
         if n == 0:  # a rank's empty share of a last global batch smaller than the job
             if training:
                 self._flat_grads.fill(0)
-                for layer in self.walk_layers():
+                layers = self.walk_layers()
+                for layer in layers:
                     layer.skip_batch()
+                for layer in reversed(layers):  # synchronized BatchNormalization's backward
+                    skip = getattr(layer, "skip_backward", None)
+                    if skip is not None:
+                        skip()
             return 0.0, [0.0] * len(specs), [
                 np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
         fused = self._fused_layers
@@ -334,6 +338,10 @@ class Trainer:
             if weights is not None:
                 per_sample = per_sample * weights
                 dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
+                rescale = spec.loss.weighted_scale(weights)  # mean_with_sample_weight
+                if rescale != 1.0:
+                    per_sample = per_sample * np.float32(rescale)
+                    dout *= np.float32(rescale)
             if spec.weight != 1.0:
                 dout *= np.float32(spec.weight)
             part = float(np.sum(per_sample))
@@ -346,6 +354,8 @@ class Trainer:
             from fastnn.autodiff.layers import added_loss_total
             total += added_loss_total(self._tape_layers) * n
         total += self._apply_regularizers(training) * n
+        for step in self._activity_steps:  # (their gradients went in through backward)
+            total += step.penalty * n
         return total, sums, preds
 
     # ---- weight regularizers and constraints (fastnn/regularizers.py, constraints.py) ---
@@ -691,6 +701,8 @@ class Trainer:
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Model outputs for the inputs, computed batch by batch (float32 arrays)."""
+        if custom_steps.overrides(self, "predict_step"):
+            return custom_steps.predict(self, x, batch_size, verbose, steps, callbacks)
         data.check_steps(steps, "steps")
         verbose = 1 if verbose == "auto" else verbose
         if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...

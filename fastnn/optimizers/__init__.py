@@ -1,4 +1,5 @@
 """Keras optimizers: `from fastnn.optimizers import Adam, SGD, RMSprop`."""
+from fastnn.optimizers.adafactor import Adafactor
 from fastnn.optimizers.adam import Adam
 from fastnn.optimizers.more import Adadelta, Adagrad, Adamax, AdamW, Ftrl, Lion, Nadam
 from fastnn.optimizers import schedules
@@ -8,7 +9,7 @@ from fastnn.optimizers.sgd import SGD
 
 _BY_NAME = {"adam": Adam, "sgd": SGD, "rmsprop": RMSprop, "adamw": AdamW, "adamax": Adamax,
             "adagrad": Adagrad, "adadelta": Adadelta, "nadam": Nadam, "lion": Lion,
-            "ftrl": Ftrl}
+            "ftrl": Ftrl, "adafactor": Adafactor}
 
 
 def get(identifier):
@@ -34,5 +35,5 @@ def serialize(optimizer):
             "config": optimizer.get_config(), "registered_name": None}
 
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lion", "Nadam",
+__all__ = ["Adadelta", "Adafactor", "Adagrad", "Adam", "Adamax", "AdamW", "Ftrl", "Lion", "Nadam",
            "Optimizer", "RMSprop", "SGD", "get", "schedules", "serialize"]

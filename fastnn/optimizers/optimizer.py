@@ -179,6 +179,13 @@ class Optimizer:
                 self._in_update = 0
             transforms.update_average(self, params, step)
 
+    def apply_gradients(self, grads_and_vars):
+        """Keras's `apply_gradients(zip(grads, variables))` (custom train steps)."""
+        pairs = list(grads_and_vars)
+        grads, variables = [g for g, _ in pairs], [v for _, v in pairs]
+        from fastnn.autodiff.custom_steps import apply_gradients
+        return apply_gradients(self, grads, variables)
+
     def _ensure_extra(self, params):
         """The EMA and gradient-accumulation buffers, laid out like the slots (they
         restart when the set of trained variables changes)."""
@@ -282,8 +289,19 @@ class Optimizer:
         values = [self._slot_values(v) for v in saved]
         extra = [np.reshape(self._extra_values(buf, v), v.shape)
                  for buf in self._extra_buffers() for v in saved]
-        return out + extra + [np.reshape(values[i][j], saved[i].shape)
+        return out + extra + [self._slot_to_keras(j, saved[i], values[i][j])
                               for j, i in self._slot_order(len(saved))]
+
+    # How slot j of a variable looks in Keras's file (Adafactor's factored moments differ
+    # from the variable's shape; they sit at the start of the variable's flat segment).
+    def _keras_slot_shape(self, j, var):
+        return tuple(var.shape)
+
+    def _slot_to_keras(self, j, var, flat):
+        return np.reshape(flat, var.shape)
+
+    def _slot_from_keras(self, j, var, value):
+        return np.asarray(value, np.float32).ravel().copy()
 
     def keras_variable_shapes(self, variables):
         """Shapes `keras_variables` has once the slots exist, for the model's trainable
@@ -291,7 +309,7 @@ class Optimizer:
         saved = self._saved_variables(variables)
         extra = [tuple(v.shape) for _ in self._extra_buffers() for v in saved]
         return [()] * self.keras_head_count() + extra + \
-            [tuple(saved[i].shape) for _, i in self._slot_order(len(saved))]
+            [self._keras_slot_shape(j, saved[i]) for j, i in self._slot_order(len(saved))]
 
     # What a file may hold (checked before anything is restored): Keras's iterations is an
     # int64 counter; fastnn refuses values no training could reach (they overflow later).
@@ -351,7 +369,7 @@ class Optimizer:
         head += len(extra) * len(saved)
         per_var = [[None] * self.num_slots() for _ in saved]
         for value, (j, i) in zip(values[head:], self._slot_order(len(saved))):
-            per_var[i][j] = np.asarray(value, np.float32).ravel().copy()
+            per_var[i][j] = self._slot_from_keras(j, saved[i], value)
         self._parked = {id(v): (v, arrays) for v, arrays in zip(saved, per_var)}
         self._slot_vars = list(saved)
 

@@ -122,22 +122,32 @@ def require_h5py():
     return h5py
 
 
-def _regular(path, what):
-    """Refuse what is not a regular file (a FIFO would block, a device never end)."""
-    st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnreadableFileError(f"{what} {path!r} is not a regular file")
-    return st
+def _open_regular(path, what):
+    """`path` opened for reading, refusing what is not a regular file (a FIFO would block,
+    a device never end).  Opened non-blocking and checked on the descriptor (fstat), so
+    opening a FIFO returns at once and a file swapped for a FIFO between a check and the
+    open cannot slip through."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFileError(f"{what} {path!r} is not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_file(path, limit, what):
     path = os.fspath(path)
-    size = _regular(path, what).st_size
-    if size > limit:
-        raise UnreadableFileError(f"{what} {path!r} is {size} bytes, more than the {limit}-byte limit")
-    with open(path, "rb") as f:
-        data = f.read(size + 1)  # (read(n) allocates n bytes up front: never the limit)
-    if len(data) > size:
+    f, st = _open_regular(path, what)
+    with f:
+        if st.st_size > limit:
+            raise UnreadableFileError(f"{what} {path!r} is {st.st_size} bytes, more than the "
+                                      f"{limit}-byte limit")
+        data = f.read(st.st_size + 1)  # (read(n) allocates n bytes up front: never the limit)
+    if len(data) > st.st_size:
         raise UnreadableFileError(f"{what} {path!r} is more than the {limit}-byte limit")
     return data
 
@@ -147,9 +157,16 @@ class Archive:
 
     def __init__(self, path):
         self.path = os.fspath(path)
-        _regular(self.path, "File")
+        self.file, _ = _open_regular(self.path, "File")
         try:
-            self.zip = zipfile.ZipFile(self.path, "r")
+            self._open_zip()
+        except BaseException:
+            self.file.close()
+            raise
+
+    def _open_zip(self):
+        try:
+            self.zip = zipfile.ZipFile(self.file, "r")
         except MemoryError:
             raise
         except Exception as exc:  # BadZipFile, EOFError, OverflowError... on a damaged file
@@ -157,6 +174,7 @@ class Archive:
                              f"archive ({exc}). The file may be truncated or corrupted.") from exc
         infos = self.zip.infolist()
         if len(infos) > MAX_MEMBERS:
+            self.zip.close()
             raise UnreadableFileError(f"{self.path!r}: {len(infos)} archive members, too many for a "
                              f".keras file")
         self.members = {i.filename: i for i in infos}
@@ -189,6 +207,7 @@ class Archive:
 
     def close(self):
         self.zip.close()
+        self.file.close()
 
     def __enter__(self):
         return self

@@ -13,7 +13,9 @@ only:
 - the filters deflate, shuffle and fletcher32 (what h5py and Keras write);
 - sizes bounded by what is stored: an unfiltered dataset must store all its bytes, a
   filtered one may expand at most `MAX_FILTER_EXPANSION` times (deflate cannot exceed
-  ~1032:1), so a file cannot declare more data than it carries.
+  ~1032:1), so a file cannot declare more data than it carries; and the datasets read
+  may declare at most `files.max_weights_bytes()` in total (16 GiB, or the machine's
+  memory), since 17 MB of deflated chunks may legitimately expand to 17 GB.
 
 Everything the loader needs (the arrays of every `vars` group, the root attributes) is read
 into memory here; every problem, including h5py's own OSError/KeyError/RuntimeError on a
@@ -158,24 +160,31 @@ def _read_groups(h5, what):
         parent, _, key = name.rpartition("/")
         if parent in groups:
             children.setdefault(parent, []).append(key)
-    out = {}
+    shapes = {name: _check_dataset(ds, name, what) for name, ds in datasets.items()}
+    plan, total = {}, 0  # every dataset checked, even unread ones, before reading any
     for path, count in groups.items():
         keys = sorted(children.get(path, []),
                       key=lambda k: int(k) if k.isdigit() and len(k) < 10 else -1)
         if len(keys) != count or keys != [str(i) for i in range(count)]:
             raise ValueError(f"{what}: group '{path}' should hold only datasets named "
                              f"0..n-1, found {keys[:10]} among {count} members")
+        plan[path] = [f"{path}/{k}" for k in keys]
+        total += sum(math.prod(shapes[n]) * datasets[n].dtype.itemsize for n in plan[path])
+    from fastnn.saving.files import max_weights_bytes
+    limit = max_weights_bytes()
+    if total > limit:  # the ratio bound alone lets 17 MB of deflated chunks declare 17 GB
+        raise ValueError(f"Not allowed: {what}: its datasets declare {total} bytes in total, "
+                         f"more than the {limit}-byte limit for weights")
+    out = {}
+    for path, names in plan.items():
         arrays = []
-        for k in keys:
-            ds = datasets.pop(f"{path}/{k}")
-            shape = _check_dataset(ds, f"{path}/{k}", what)
-            value = np.empty(shape, dtype=ds.dtype.newbyteorder("="))
+        for name in names:
+            ds = datasets[name]
+            value = np.empty(shapes[name], dtype=ds.dtype.newbyteorder("="))
             if value.size:
                 ds.read_direct(value)
             arrays.append(value)
         out[path] = arrays
-    for name, ds in datasets.items():  # every dataset is checked, even unread ones
-        _check_dataset(ds, name, what)
     return out
 
 

@@ -5,8 +5,10 @@ a tuple, or a dict of arrays (nested); `map` calls its function with a tuple ele
 items as arguments; `batch` stacks elements (the last batch partial unless
 `drop_remainder`); `shuffle` keeps a buffer of `buffer_size` elements and draws from it,
 reshuffling on every iteration; `repeat()` without a count repeats forever.
-`num_parallel_calls`, `deterministic` and `AUTOTUNE` are accepted: work runs in order,
-and `prefetch` prepares elements in a background thread.
+`map(fn, num_parallel_calls=n)` runs `fn` in n threads (`AUTOTUNE`: one per core), the
+elements in order unless `deterministic=False`; `prefetch` prepares elements in a
+background thread; `cache(filename)` writes the first full pass to a file that later
+passes read (fastnn's own format, see `fastnn.utils.dataset_cache`).
 
 A dataset built with `from_tensor_slices` and batched (optionally after a `shuffle`
 whose buffer holds it all) gathers each batch with one indexed copy per array
@@ -17,10 +19,15 @@ instead of stacking elements one by one.
     >>> [tuple(b.tolist() for b in batch) for batch in ds.map(lambda x, y: (x, y + 1)).batch(2)]
     [([0, 1], [1, 11]), ([2, 3], [21, 31]), ([4], [41])]
 """
+import collections
+import concurrent.futures
+import os
 import queue
 import threading
 
 import numpy as np
+
+from fastnn.utils import dataset_cache
 
 AUTOTUNE = -1
 INFINITE = -1   # cardinality() values, as tf.data.INFINITE_CARDINALITY / UNKNOWN_CARDINALITY
@@ -178,10 +185,34 @@ class Dataset:
 
     # ---- transformations --------------------------------------------------------------
     def map(self, map_func, num_parallel_calls=None, deterministic=None, name=None):
-        """Apply `map_func` to each element (a tuple element's items are its arguments)."""
+        """Apply `map_func` to each element (a tuple element's items are its arguments).
+
+        Args:
+            map_func: the function.
+            num_parallel_calls: `None` (one call at a time, in the iterating thread), a
+                positive int n (n worker threads), or `AUTOTUNE` (one thread per core).
+                NumPy and fastnn release the GIL in their heavy work, so threads pay for
+                array work; pure-Python functions gain little.
+            deterministic: with threads, `False` yields elements as they finish instead
+                of in order. `None` and `True` keep the order.
+
+        An error in `map_func` is re-raised as it was, with a note naming the element's
+        position; the worker threads are stopped when iteration ends, fails or is
+        abandoned.
+        """
         if not callable(map_func):
             raise TypeError(f"`map_func` must be callable, received {type(map_func).__name__}")
-        return _Map(self, map_func)
+        if num_parallel_calls is not None:
+            num_parallel_calls = _positive_int("num_parallel_calls", num_parallel_calls,
+                                               allow=(AUTOTUNE,))
+            if num_parallel_calls == AUTOTUNE:
+                num_parallel_calls = max(os.cpu_count() or 1, 2)
+        if deterministic not in (None, True, False):
+            raise ValueError(f"`deterministic` must be None, True or False, received "
+                             f"deterministic={deterministic!r}")
+        if num_parallel_calls is None or num_parallel_calls == 1:
+            return _Map(self, map_func)
+        return _ParallelMap(self, map_func, num_parallel_calls, deterministic is not False)
 
     def filter(self, predicate, name=None):
         return _Filter(self, predicate)
@@ -210,12 +241,25 @@ class Dataset:
         return _Prefetch(self, 2 if buffer_size == AUTOTUNE else buffer_size)
 
     def cache(self, filename="", name=None):
-        """Keep the elements in memory after the first full iteration (`filename` is not
-        supported: fastnn caches in memory only)."""
-        if filename:
-            raise NotImplementedError("Dataset.cache(filename) is not supported by fastnn: "
-                                      "call cache() to cache in memory")
-        return _Cache(self)
+        """Keep the elements after the first full iteration: in memory (`filename=""`), or
+        in the file `filename`, which later iterations (and later programs) read instead
+        of the dataset, as tf.data does.
+
+        The file is written to a temporary name and moved to `filename` only when a pass
+        has read the whole dataset, so an interrupted pass leaves no cache. An existing
+        file is read as it is (remove it when the data changes). Elements must be arrays
+        of numbers, bools or strings (or tuples/lists/dicts of them).
+        """
+        if filename is None or filename == "":
+            return _Cache(self)
+        filename = os.fspath(filename)
+        if os.path.isdir(filename):
+            raise ValueError(f"Dataset.cache: {filename!r} is a directory; give the path of "
+                             f"a file to create")
+        folder = os.path.dirname(os.path.abspath(filename))
+        if not os.path.isdir(folder):
+            raise ValueError(f"Dataset.cache: the folder {folder!r} does not exist")
+        return _FileCache(self, filename)
 
     def take(self, count, name=None):
         return _Take(self, int(count))
@@ -316,8 +360,95 @@ class _Map(Dataset):
 
     def _iter(self):
         fn = self._fn
-        for element in self._parent:
-            yield fn(*element) if isinstance(element, tuple) else fn(element)
+        for index, element in enumerate(self._parent):
+            try:
+                result = fn(*element) if isinstance(element, tuple) else fn(element)
+            except Exception as exc:  # noqa: BLE001 -- re-raised, naming the element
+                raise _name_element(exc, index)
+            yield result
+
+
+def _call(fn, element):
+    return fn(*element) if isinstance(element, tuple) else fn(element)
+
+
+def _name_element(exc, index):
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"(raised by the Dataset.map function on element {index})")
+    return exc
+
+
+class _ParallelMap(Dataset):
+    """`map` in a pool of threads, at most twice as many calls in flight as threads."""
+
+    def __init__(self, parent, fn, threads, ordered):
+        super().__init__(parent)
+        self._fn, self._threads, self._ordered = fn, threads, ordered
+
+    def cardinality(self):
+        return self._parent.cardinality()
+
+    def _iter(self):
+        fn, window = self._fn, 2 * self._threads
+        pool = concurrent.futures.ThreadPoolExecutor(self._threads,
+                                                     thread_name_prefix="fastnn-map")
+        pending = collections.deque()  # (index, future), in submission order
+        source = iter(self._parent)
+        exhausted = False
+        try:
+            index = 0
+            while True:
+                while not exhausted and len(pending) < window:
+                    try:
+                        element = next(source)
+                    except StopIteration:
+                        exhausted = True
+                        break
+                    pending.append((index, pool.submit(_call, fn, element)))
+                    index += 1
+                if not pending:
+                    return
+                if self._ordered:
+                    i, future = pending.popleft()
+                else:
+                    done, _ = concurrent.futures.wait([f for _, f in pending],
+                                                      return_when="FIRST_COMPLETED")
+                    i, future = next((i, f) for i, f in pending if f in done)
+                    pending.remove((i, future))
+                try:
+                    result = future.result()
+                except Exception as exc:  # noqa: BLE001 -- re-raised, naming the element
+                    raise _name_element(exc, i)
+                yield result
+        finally:
+            for _, future in pending:
+                future.cancel()
+            pool.shutdown(wait=True, cancel_futures=True)
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+
+
+class _FileCache(Dataset):
+    def __init__(self, parent, filename):
+        super().__init__(parent)
+        self._filename = filename
+
+    def cardinality(self):
+        return self._parent.cardinality()
+
+    def _iter(self):
+        if os.path.isfile(self._filename):
+            yield from dataset_cache.read(self._filename)
+            return
+        writer = dataset_cache.Writer(self._filename)
+        try:
+            for element in self._parent:
+                writer.write(element)
+                yield element
+            writer.commit()
+        finally:
+            writer.discard()  # after commit() there is nothing left to remove
 
 
 class _Filter(Dataset):

@@ -51,3 +51,17 @@ PROGRAMS = [
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
 NOT_STRICT = set()
+
+# Programs that pass on fastnn but whose outcome (exit code and last line the program
+# printed itself, numbers masked) differs from real Keras 3.15's, and why.  The opt-in
+# comparison (FASTNN_TEST_KERAS_CORPUS=1) treats these as strict expected failures.
+KERAS_OUTCOME_DIFFERS = {
+    "kio_sequential_model.py":
+        "it prints the shapes of a model call's outputs: Keras on TensorFlow returns "
+        "tf.Tensor objects (`TensorShape([1, 123, 123, 32])`), fastnn NumPy arrays "
+        "(`(1, 123, 123, 32)`)",
+    "dlwp_ch7_callbacks.py":
+        "a callback prints at the end of each epoch; Keras 3 writes every progress-bar "
+        "redraw to a pipe too, so that print lands glued to a bar line, while fastnn "
+        "writes only each bar's final line to a pipe",
+}
