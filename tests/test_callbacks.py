@@ -270,7 +270,7 @@ def test_callback_hooks_are_noops_and_batch_aliases_are_called():
 def test_callback_list_order_of_default_callbacks():
     es, user_history = EarlyStopping(), History()
     cbs = CallbackList([es], add_history=True, add_progbar=True)
-    assert [type(c) for c in cbs.callbacks] == [ProgbarLogger, EarlyStopping, History]
+    assert [type(c) for c in cbs.callbacks] == [EarlyStopping, History, ProgbarLogger]  # Keras 3
     cbs = CallbackList([es, user_history], add_history=True)
     assert cbs.callbacks == [es, user_history]  # an existing History is reused
     assert [type(c) for c in CallbackList([es]).callbacks] == [EarlyStopping]

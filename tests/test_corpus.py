@@ -61,14 +61,24 @@ def outcome(result):
     """What a program's run comes to: its exit code and the last line it printed itself
     (not a progress bar, whose look differs) with every number masked (values differ
     between frameworks' random streams; the shape, keys and types printed should not)."""
-    lines = [_ANSI.sub("", l).strip() for l in re.split(r"[\r\n]", result.stdout)]
+    lines = [_ANSI.sub("", l).replace("\b", "").strip()  # Keras 3 writes \b even to pipes
+             for l in re.split(r"[\r\n]", result.stdout)]
     lines = [l for l in lines if l and not _PROGRESS.search(l)]
-    return result.returncode, _NUMBER.sub("#", lines[-1]) if lines else ""
+    # numbers masked, and the padding around them (`{:8.2f}` widths vary with the value)
+    last = re.sub(r" +", " ", _NUMBER.sub("#", lines[-1])) if lines else ""
+    return result.returncode, last
+
+
+def _keras_param(name):
+    reason = index.KERAS_OUTCOME_DIFFERS.get(name)
+    marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+    return pytest.param(name, marks=marks, id=name[:-3])
 
 
 @pytest.mark.skipif(not RUN_KERAS, reason="opt-in (minutes): FASTNN_TEST_KERAS_CORPUS=1")
 @pytest.mark.skipif(not os.path.exists(KERAS_PYTHON), reason=f"no Keras at {KERAS_PYTHON}")
-@pytest.mark.parametrize("name", [row[0] for row in index.PROGRAMS if row[2] is None])
+@pytest.mark.parametrize("name", [_keras_param(row[0]) for row in index.PROGRAMS
+                                  if row[2] is None])
 def test_same_outcome_as_keras(name, tmp_path):
     (tmp_path / "keras").mkdir()
     (tmp_path / "fastnn").mkdir()

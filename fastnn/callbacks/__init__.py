@@ -10,9 +10,11 @@ from fastnn.callbacks.learning_rate_scheduler import LearningRateScheduler
 from fastnn.callbacks.model_checkpoint import ModelCheckpoint
 from fastnn.callbacks.progbar_logger import ProgbarLogger
 from fastnn.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
+from fastnn.callbacks.remote_monitor import RemoteMonitor
 from fastnn.callbacks.tensorboard import TensorBoard
 from fastnn.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = ["BackupAndRestore", "CSVLogger", "Callback", "CallbackList", "EarlyStopping",
            "History", "LambdaCallback", "LearningRateScheduler", "ModelCheckpoint",
-           "ProgbarLogger", "ReduceLROnPlateau", "TensorBoard", "TerminateOnNaN"]
+           "ProgbarLogger", "ReduceLROnPlateau", "RemoteMonitor", "TensorBoard",
+           "TerminateOnNaN"]

@@ -13,8 +13,10 @@ class CallbackList(Callback):
     Args:
         callbacks: List of `Callback` instances.
         add_history: Whether to append a `History` if `callbacks` has none.
-        add_progbar: Whether to insert a `ProgbarLogger` first if `callbacks` has
-            none (so each epoch's line prints before other callbacks' messages).
+        add_progbar: Whether to append a `ProgbarLogger` if `callbacks` has none.
+            As in Keras 3 it comes last, after `History`: a message another
+            callback prints at the end of an epoch (ModelCheckpoint's, ReduceLROnPlateau's)
+            appears before that epoch's final progress line.
         model: The `Model` these callbacks are used with.
         **params: If provided, passed to each callback via `set_params`.
 
@@ -36,12 +38,12 @@ class CallbackList(Callback):
     def _add_default_callbacks(self, add_history, add_progbar):
         self._history = next((c for c in self.callbacks if isinstance(c, History)), None)
         self._progbar = next((c for c in self.callbacks if isinstance(c, ProgbarLogger)), None)
-        if self._progbar is None and add_progbar:
-            self._progbar = ProgbarLogger()
-            self.callbacks.insert(0, self._progbar)
         if self._history is None and add_history:
             self._history = History()
             self.callbacks.append(self._history)
+        if self._progbar is None and add_progbar:
+            self._progbar = ProgbarLogger()
+            self.callbacks.append(self._progbar)
 
     def append(self, callback):
         self.callbacks.append(callback)

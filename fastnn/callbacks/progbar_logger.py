@@ -1,5 +1,6 @@
 """`ProgbarLogger`: the progress bar `fit()`, `evaluate()` and `predict()` print."""
 from fastnn.callbacks.callback import Callback
+from fastnn.utils.output_style import print_msg
 from fastnn.utils.progbar import Progbar
 
 
@@ -59,7 +60,7 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._reset_progbar()
         if self.verbose and self.epochs > 1:
-            print(f"Epoch {epoch + 1}/{self.epochs}", flush=True)
+            print_msg(f"Epoch {epoch + 1}/{self.epochs}")
 
     def on_train_batch_end(self, batch, logs=None):
         self._update_progbar(batch, logs)

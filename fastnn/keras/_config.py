@@ -6,6 +6,9 @@ setters accept them and refuse anything else with a clear error (never silently 
 import numpy as np
 
 from fastnn.layers.layer import KerasTensor
+from fastnn.utils.output_style import (disable_interactive_logging,  # noqa: F401 (keras names)
+                                       enable_interactive_logging,
+                                       is_interactive_logging_enabled)
 
 EPSILON = 1e-7  # fastnn's losses clip probabilities with Keras's default fuzz factor
 _uids = {}

@@ -32,10 +32,10 @@ SOURCES = {
     "keras.config": ["fastnn.keras._config"],
     "keras.constraints": ["fastnn.constraints"],
     "keras.datasets.*": ["fastnn.datasets.{name}"],
-    "keras.initializers": ["fastnn.initializers"],
+    "keras.initializers": ["fastnn.initializers", "fastnn.keras._aliases"],
     "keras.layers": ["fastnn.layers"],
     "keras.losses": ["fastnn.losses"],
-    "keras.metrics": ["fastnn.metrics"],
+    "keras.metrics": ["fastnn.metrics", "fastnn.keras._aliases"],
     "keras.models": ["fastnn.keras._saving", "fastnn.models"],
     # the differentiable ops (fastnn.autodiff.ops, issue 15), then a few array helpers
     "keras.ops": ["fastnn.autodiff.ops", "fastnn.keras._ops"],

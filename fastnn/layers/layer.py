@@ -249,7 +249,8 @@ class Layer:
         if input_dim is not None:
             input_shape = (input_dim,)
         if input_shape is not None:
-            self.input_shape_hint = (None,) + tuple(int(d) for d in input_shape)
+            self.input_shape_hint = (None,) + tuple(None if d is None else int(d)
+                                                    for d in input_shape)
         if batch_input_shape is not None:
             self.input_shape_hint = (None,) + tuple(batch_input_shape)[1:]
 

@@ -181,6 +181,8 @@ class Progbar:
 
 def _is_live(stream):
     """True if `stream` can redraw a line in place (a terminal or a notebook)."""
+    if stream is sys.stdout and not _style.is_interactive_logging_enabled():
+        return False  # logged: one line per bar
     try:
         if stream.isatty():
             return True
@@ -190,6 +192,9 @@ def _is_live(stream):
 
 
 def _write(stream, text):
+    if stream is sys.stdout and not _style.is_interactive_logging_enabled():
+        _style.print_msg(text, line_break=False)
+        return
     stream.write(text)
     flush = getattr(stream, "flush", None)
     if flush is not None:

@@ -13,6 +13,7 @@ import re
 import shutil
 
 from fastnn.layers.layer import shape_str
+from fastnn.utils.output_style import print_msg
 from fastnn.utils.summary import (_is_chain, _source, _trainable_mark, _type_name,
                                   layer_index_bounds)
 
@@ -222,6 +223,6 @@ def print_box_summary(model, line_length=None, positions=None, print_fn=None,
         out.append(f" Optimizer params: {optimizer[0]:,} ({readable_size(optimizer[1])})")
     text = "\n".join(out) + "\n"
     if print_fn is None:
-        print(text, end="", flush=True)
+        print_msg(text, line_break=False)
     else:
         print_fn(text)  # Keras 3 calls print_fn once, with the whole table
