@@ -1,0 +1,84 @@
+"""A seeded A/B of the seed program between fastnn and Keras from the same initial weights,
+to tell arithmetic differences from differences in random draws (bench_accuracy.py's
+question: why does early stopping come sooner?).
+
+    python benchmarks/accuracy_ab.py --make-init init.weights.h5          # once (either side)
+    python benchmarks/accuracy_ab.py --init init.weights.h5 [--dropout 0] [--shuffle 0|1]
+                                     [--perm SEED] [--epochs 8]         # with fastnn
+    KERAS: the same command with a Python that has Keras 3 and --framework keras
+
+--perm SEED shuffles every epoch with the same NumPy permutations in both frameworks
+(drawn here, passed with shuffle=False), so two runs see identical batches.  Prints one
+JSON line: the history (loss, val_loss, ...) and the test loss and accuracy.
+"""
+import argparse
+import json
+import sys
+
+import numpy as np
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--framework", choices=["fastnn", "keras"], default="fastnn")
+    ap.add_argument("--init", help="initial weights (.weights.h5) both frameworks load")
+    ap.add_argument("--make-init", metavar="PATH", help="write fresh initial weights and stop")
+    ap.add_argument("--dropout", type=float, default=0.5)
+    ap.add_argument("--shuffle", type=int, default=1)
+    ap.add_argument("--perm", type=int, default=None, help="same permutations in both")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--data", default=None,
+                    help="an .npz with x, y, xt, yt (Fashion-MNIST); default: fastnn's loader")
+    a = ap.parse_args()
+    if a.framework == "keras":
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(a.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        import keras
+    else:
+        import fastnn
+        import fastnn.keras as keras
+        fastnn.set_num_threads(a.threads)
+    keras.utils.set_random_seed(a.seed)
+    if a.data:
+        with np.load(a.data) as d:
+            (x, y), (xt, yt) = (d["x"], d["y"]), (d["xt"], d["yt"])
+    else:
+        from fastnn.datasets import fashion_mnist
+        (x, y), (xt, yt) = fashion_mnist.load_data(allow_subset=False)
+    prep = lambda v: v.reshape(-1, 28, 28, 1).astype("float32") / 255  # noqa: E731
+    x, xt = prep(x), prep(xt)
+    y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
+    layers = keras.layers
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
+        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dropout(a.dropout),
+        layers.Dense(10, activation="softmax")])
+    if a.make_init:
+        model.save_weights(a.make_init)
+        return
+    if a.init:
+        model.load_weights(a.init)
+    model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    history = {}
+    if a.perm is not None:
+        rng, n = np.random.default_rng(a.perm), int(len(x) * 0.9)
+        for _ in range(a.epochs):
+            order = np.concatenate([rng.permutation(n), np.arange(n, len(x))])
+            h = model.fit(x[order], y[order], batch_size=128, epochs=1, validation_split=0.1,
+                          verbose=0, shuffle=False)
+            for k, v in h.history.items():
+                history.setdefault(k, []).extend(float(e) for e in v)
+    else:
+        h = model.fit(x, y, batch_size=128, epochs=a.epochs, validation_split=0.1, verbose=0,
+                      shuffle=bool(a.shuffle))
+        history = {k: [float(e) for e in v] for k, v in h.history.items()}
+    history["test"] = [float(v) for v in model.evaluate(xt, yt, verbose=0)]
+    print(json.dumps(history))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
