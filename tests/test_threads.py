@@ -190,10 +190,12 @@ def test_waiting_threads_sleep_unless_the_environment_says_otherwise():
     """fastnn asks libgomp for passive waiting (a spinning thread holds a core that a
     busy machine's other work, or our own straggler, needs) without changing the
     environment it leaves; a user's own OMP_WAIT_POLICY wins."""
-    r = run_python(IDLE_CPU_SECONDS)
+    # NumPy's OpenBLAS keeps its own thread spinning for a while after import: one thread
+    quiet_blas = {"OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    r = run_python(IDLE_CPU_SECONDS, **quiet_blas)
     assert r.returncode == 0, r.stderr
     assert float(r.stdout) < 0.02  # asleep, not spinning through the 0.5 s
-    r = run_python(IDLE_CPU_SECONDS, OMP_WAIT_POLICY="active")
+    r = run_python(IDLE_CPU_SECONDS, OMP_WAIT_POLICY="active", **quiet_blas)
     assert r.returncode == 0, r.stderr
     assert float(r.stdout) > 0.02  # the user's choice: spinning (a share of a busy core)
 
