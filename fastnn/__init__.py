@@ -1,19 +1,11 @@
 """fastnn: Keras-compatible neural-network training on the CPU, on our own C/OpenMP kernels."""
 __version__ = "0.1.0"
 
-import os as _os
+from fastnn import config as _config
 
-# OpenMP threads waiting for work (between parallel regions, at barriers) sleep instead of
-# spinning, unless the environment already chose (OMP_WAIT_POLICY, GOMP_SPINCOUNT).  A
-# spinning thread holds its core: on a machine running anything else, the thread the
-# others wait for then queues behind it, and every parallel region waits a scheduler
-# tick.  libgomp reads the variable once, when the kernels' import loads it, so it is
-# set only around that import and the process's environment is left as it was.
-_WAIT_POLICY_CHOSEN = any(k in _os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
-if not _WAIT_POLICY_CHOSEN:
-    _os.environ["OMP_WAIT_POLICY"] = "passive"
 try:
-    from fastnn import _C
+    with _config.openmp_wait_policy():  # waiting threads sleep: see config.py
+        from fastnn import _C
 except ImportError as exc:  # never fall back to NumPy silently
     raise ImportError(
         "fastnn's compiled kernels (fastnn._C) could not be imported: " + str(exc) + "\n"
@@ -21,12 +13,8 @@ except ImportError as exc:  # never fall back to NumPy silently
         "with OpenMP is needed), and do not run Python from inside the source folder "
         "unless the extension was built in place (`python setup.py build_ext --inplace`)."
     ) from exc
-finally:
-    if not _WAIT_POLICY_CHOSEN:
-        del _os.environ["OMP_WAIT_POLICY"]
 
 from fastnn import _fork  # noqa: F401  (one thread in a forked child: libgomp would hang)
-from fastnn import config as _config
 
 if _config.NUM_THREADS is not None:
     if _config.NUM_THREADS > _C.max_threads():

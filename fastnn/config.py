@@ -14,7 +14,11 @@ OMPI_COMM_WORLD_SIZE, PMI_SIZE, MV2_COMM_WORLD_SIZE
                     mpiexec, Slurm's srun --mpi=pmi2; MVAPICH2): the number of processes
                     started.  fastnn.distributed.init() joins an MPI job only when one of
                     them is above 1, so a single process never imports mpi4py.
+OMP_WAIT_POLICY, GOMP_SPINCOUNT
+                    OpenMP's own; when neither is set, fastnn's threads wait passively
+                    (see openmp_wait_policy)
 """
+import contextlib
 import os
 
 
@@ -48,3 +52,21 @@ def _launcher_size():
 
 
 MPI_WORLD_SIZE = _launcher_size()  # None: not started by a known MPI launcher
+
+
+@contextlib.contextmanager
+def openmp_wait_policy():
+    """Around the kernels' import: OpenMP threads waiting for work (between parallel
+    regions, at barriers) sleep instead of spinning, unless the environment already chose
+    (OMP_WAIT_POLICY, GOMP_SPINCOUNT).  A spinning thread holds its core: on a machine
+    running anything else, the thread the others wait for then queues behind it, and
+    every parallel region waits a scheduler tick.  libgomp reads the variable once, when
+    the import loads it, so the process's environment is left as it was."""
+    chosen = any(k in os.environ for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"))
+    if not chosen:
+        os.environ["OMP_WAIT_POLICY"] = "passive"
+    try:
+        yield
+    finally:
+        if not chosen:
+            del os.environ["OMP_WAIT_POLICY"]
