@@ -29,6 +29,32 @@ def rnn_operands(rng, cell, N, T, K, U, bias=True, init=False, scale=0.5):
     c0 = f(N, U) if init and cell == "lstm" else None
     return x, W, R, b, h0, c0
 
+def check_twin_gradients(rng, x, W, R, b, h0, c0, **kw):
+    """The float64 twin's rnn_backward against central differences of rnn_forward, for
+    random output, state (and cell-state) gradients."""
+    y = ref.rnn_forward(x, W, R, b, h0, c0, **kw)[0]
+    dy, dh = rng.standard_normal(y.shape), rng.standard_normal(h0.shape)
+    dc = rng.standard_normal(h0.shape) if kw.get("cell") == "lstm" else None
+
+    def loss():
+        y_, h_, c_, _ = ref.rnn_forward(x, W, R, b, h0, c0, **kw)
+        return (y_ * dy).sum() + (h_ * dh).sum() + (0 if c_ is None else (c_ * dc).sum())
+    grads = ref.rnn_backward(dy, dh, dc, None, x, W, R, b, h0, c0, **kw)
+    for arr, g in zip([x, h0, c0, W, R, b], grads):
+        if arr is None:
+            continue
+        num = np.zeros_like(arr)
+        for i in np.ndindex(arr.shape):
+            old = arr[i]
+            arr[i] = old + 1e-6
+            hi = loss()
+            arr[i] = old - 1e-6
+            lo = loss()
+            arr[i] = old
+            num[i] = (hi - lo) / 2e-6
+        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7)
+
+
 
 # ---- kernels vs twins ---------------------------------------------------------------
 
@@ -99,28 +125,7 @@ def test_rnn_twin_matches_finite_differences(rng, cell, reverse, seq):
     x, W, R, b, h0, c0 = (None if a is None else a.astype(np.float64)
                           for a in rnn_operands(rng, cell, 2, 4, 3, 3, True, True))
     kw = dict(cell=cell, go_backwards=reverse, return_sequences=seq)
-    y = ref.rnn_forward(x, W, R, b, h0, c0, **kw)[0]
-    dy, dh = rng.standard_normal(y.shape), rng.standard_normal(h0.shape)
-    dc = rng.standard_normal(h0.shape) if cell == "lstm" else None
-
-    def loss():
-        y_, h_, c_, _ = ref.rnn_forward(x, W, R, b, h0, c0, **kw)
-        return (y_ * dy).sum() + (h_ * dh).sum() + (0 if c_ is None else (c_ * dc).sum())
-    grads = ref.rnn_backward(dy, dh, dc, None, x, W, R, b, h0, c0, **kw)
-    arrays = [x, h0, c0, W, R, b]
-    for arr, g in zip(arrays, grads):
-        if arr is None:
-            continue
-        num = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + 1e-6
-            hi = loss()
-            arr[i] = old - 1e-6
-            lo = loss()
-            arr[i] = old
-            num[i] = (hi - lo) / 2e-6
-        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7)
+    check_twin_gradients(rng, x, W, R, b, h0, c0, **kw)
 
 
 def test_rnn_kernel_argument_checks(rng):

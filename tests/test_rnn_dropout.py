@@ -13,7 +13,7 @@ from fastnn.models import Sequential
 from fastnn.layers import Dense, Input
 from fastnn.optimizers import SGD
 
-from test_rnn import CELLS, rnn_operands
+from test_rnn import CELLS, check_twin_gradients, rnn_operands
 
 
 def rec_masks(rng, cell, N, U, rate=0.4):
@@ -67,27 +67,7 @@ def test_recurrent_dropout_twin_matches_finite_differences(rng, cell):
     rm = rec_masks(rng, cell, 2, 3).astype(np.float64)
     kw = dict(cell=cell, return_sequences=True, rec_mask=rm,
               mask=np.array([[1, 0, 1, 1], [1, 1, 1, 0]], bool))
-    y = ref.rnn_forward(x, W, R, b, h0, c0, **kw)[0]
-    dy, dh = rng.standard_normal(y.shape), rng.standard_normal(h0.shape)
-    dc = rng.standard_normal(h0.shape) if cell == "lstm" else None
-
-    def loss():
-        y_, h_, c_, _ = ref.rnn_forward(x, W, R, b, h0, c0, **kw)
-        return (y_ * dy).sum() + (h_ * dh).sum() + (0 if c_ is None else (c_ * dc).sum())
-    grads = ref.rnn_backward(dy, dh, dc, None, x, W, R, b, h0, c0, **kw)
-    for arr, g in zip([x, h0, c0, W, R, b], grads):
-        if arr is None:
-            continue
-        num = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + 1e-6
-            hi = loss()
-            arr[i] = old - 1e-6
-            lo = loss()
-            arr[i] = old
-            num[i] = (hi - lo) / 2e-6
-        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7)
+    check_twin_gradients(rng, x, W, R, b, h0, c0, **kw)
 
 
 def test_rec_mask_argument_checks(rng):

@@ -13,7 +13,7 @@ from fastnn.layers import GRU
 from fastnn.models import load_model
 from fastnn.optimizers import SGD
 
-from test_rnn import rnn_operands
+from test_rnn import check_twin_gradients, rnn_operands
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 CELL = "gru_reset_before"
@@ -42,26 +42,7 @@ def test_gru_reset_before_twin_matches_finite_differences(rng):
     x, W, R, b, h0, _ = (None if a is None else a.astype(np.float64)
                          for a in rnn_operands(rng, CELL, 2, 4, 2, 3, True, True))
     kw = dict(cell=CELL, return_sequences=True, mask=np.array([[1, 0, 1, 1], [1, 1, 1, 0]], bool))
-    y = ref.rnn_forward(x, W, R, b, h0, None, **kw)[0]
-    dy, dh = rng.standard_normal(y.shape), rng.standard_normal(h0.shape)
-
-    def loss():
-        y_, h_, _, _ = ref.rnn_forward(x, W, R, b, h0, None, **kw)
-        return (y_ * dy).sum() + (h_ * dh).sum()
-    grads = ref.rnn_backward(dy, dh, None, None, x, W, R, b, h0, None, **kw)
-    for arr, g in zip([x, h0, None, W, R, b], grads):
-        if arr is None:
-            continue
-        num = np.zeros_like(arr)
-        for i in np.ndindex(arr.shape):
-            old = arr[i]
-            arr[i] = old + 1e-6
-            hi = loss()
-            arr[i] = old - 1e-6
-            lo = loss()
-            arr[i] = old
-            num[i] = (hi - lo) / 2e-6
-        np.testing.assert_allclose(g, num, rtol=1e-6, atol=1e-7)
+    check_twin_gradients(rng, x, W, R, b, h0, None, **kw)
 
 
 def test_gru_reset_after_false_layer():
