@@ -181,8 +181,11 @@ def peak_gflops(threads):
     return best
 
 
-PROGRAM_FRAMEWORKS = ("fastnn", "fastnn, 1 thread", "keras-tensorflow", "keras-jax", "torch",
-                      "torch-compile")
+def program_frameworks(threads):
+    """fastnn as a user runs it (its default: the team size adapts to the load), with the
+    thread count fixed at `threads` and at 1, then the other frameworks."""
+    return ("fastnn", f"fastnn, {threads} threads fixed", "fastnn, 1 thread",
+            "keras-tensorflow", "keras-jax", "torch", "torch-compile")
 
 
 def run_program(framework, python, data_path, epochs, threads):
@@ -192,7 +195,9 @@ def run_program(framework, python, data_path, epochs, threads):
     import subprocess
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_program.py")
     name = "fastnn" if framework.startswith("fastnn") else framework
-    if framework == "fastnn, 1 thread":
+    if framework == "fastnn":
+        threads = 0  # its default: no set_num_threads
+    elif framework == "fastnn, 1 thread":
         threads = 1
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fastnn.__file__)))
     res = subprocess.run([python, script, name, data_path, "--epochs", str(epochs),
@@ -210,7 +215,9 @@ def program_mode(args):
     if len(x) < args.images:
         sys.exit(f"need {args.images} training images, found {len(x)}")
     levels = [int(v) for v in args.busy.split(",")]
+    frameworks = program_frameworks(args.threads)
     pythons = {"fastnn": sys.executable, "fastnn, 1 thread": sys.executable,
+               frameworks[1]: sys.executable,
                "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
                "torch": args.torch_python, "torch-compile": args.torch_python}
     print(header(f"The seed program's whole fit: {args.images} Fashion-MNIST images, "
@@ -223,7 +230,7 @@ def program_mode(args):
                  y=y[:args.images].astype(np.int64))
         for busy in levels:
             with BusyProcesses(busy):
-                for fw in PROGRAM_FRAMEWORKS:
+                for fw in frameworks:
                     if not pythons[fw] or (times.get((fw, levels[0]), 0) is None):
                         continue
                     r = run_program(fw, pythons[fw], path, args.epochs, args.threads)
@@ -235,7 +242,7 @@ def program_mode(args):
         f"slowdown, {b} busy" for b in levels if b) + " | " + " | ".join(
         f"vs fastnn, {b} busy" if b else "vs fastnn, quiet" for b in levels) + " |")
     print("|---|" + "---:|" * (2 * len(levels) + len([b for b in levels if b])))
-    for fw in PROGRAM_FRAMEWORKS:
+    for fw in frameworks:
         row = [times.get((fw, b)) for b in levels]
         if all(v is None for v in row):
             continue

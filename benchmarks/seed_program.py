@@ -4,6 +4,8 @@ stay separate, and each framework may live in its own virtual environment).
 
     python benchmarks/seed_program.py FRAMEWORK DATA.npz --epochs E --threads N
 
+--threads 0 runs fastnn as a user does, without set_num_threads (its default).
+
 FRAMEWORK is fastnn, keras-tensorflow, keras-jax, torch or torch-compile.  DATA.npz holds
 `x` (N, 28, 28, 1) float32 in [0, 1] and `y` (N,) int labels.  Prints one JSON line:
 the fit's wall seconds, its epochs, and for fastnn the parts a fit epoch is made of
@@ -44,7 +46,8 @@ def keras_like_program(keras, x, y, epochs):
 def run_fastnn(x, y, epochs, threads):
     import fastnn
     import fastnn.keras as keras
-    fastnn.set_num_threads(threads)
+    if threads:  # 0: fastnn's default, as a user runs it (every core, fewer when busy)
+        fastnn.set_num_threads(threads)
     seconds, model, onehot = keras_like_program(keras, x, y, epochs)
     # The parts of an epoch: steps x the median step, plus the validation pass.
     split = int(len(x) * (1 - VALIDATION_SPLIT))

@@ -15,6 +15,7 @@ except ImportError as exc:  # never fall back to NumPy silently
     ) from exc
 
 from fastnn import _fork  # noqa: F401  (one thread in a forked child: libgomp would hang)
+from fastnn import team as _team
 
 if _config.NUM_THREADS is not None:
     if _config.NUM_THREADS > _C.max_threads():
@@ -39,7 +40,7 @@ def set_num_threads(n):
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads expects an int, received {n!r}")
-    _C.set_num_threads(n)  # at most _C.max_threads(); 1 in a forked child (see README)
+    _team.choose_thread_count(n)  # at most _C.max_threads(); 1 in a forked child (see README)
 
 
 def get_num_threads():
