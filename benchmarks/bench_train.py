@@ -252,16 +252,20 @@ def program_mode(args):
         cells += [f"{v / times[('fastnn', b)]:.2f}x" if v and times.get(("fastnn", b)) else "-"
                   for v, b in zip(row, levels)]
         print(f"| {fw} | " + " | ".join(cells) + " |")
-    print("\nfastnn's fit epoch against its parts (steps x median train_on_batch step + "
-          "the validation pass):\n")
-    print("| load | fit s/epoch | steps x step | validation | parts | fit / parts |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\nfastnn's fit epoch against its parts (steps x the median, and the mean, "
+          "train_on_batch step, + the validation pass), and the time fit spent in its "
+          "training steps:\n")
+    print("| load | fit s/epoch | steps x median step | steps x mean step | validation "
+          "| fit / parts (median) | fit / parts (mean) | in fit: steps | in fit: rest |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for b, r in parts.items():
-        fit = r["seconds"] / r["epochs"]
-        steps = r["steps"] * r["step"]
-        whole = steps + r["validation"]
-        print(f"| {b} busy | {fit:.2f} | {steps:.2f} | {r['validation']:.2f} | {whole:.2f} "
-              f"| {fit / whole:.3f} |")
+        epochs = r["epochs"]
+        fit = r["seconds"] / epochs
+        median, mean = r["steps"] * r["step"], r["steps"] * r["step_mean"]
+        in_steps = r["fit_steps_seconds"] / epochs
+        print(f"| {b} busy | {fit:.3f} | {median:.3f} | {mean:.3f} | {r['validation']:.3f} "
+              f"| {fit / (median + r['validation']):.3f} | {fit / (mean + r['validation']):.3f} "
+              f"| {in_steps:.3f} | {fit - in_steps:.3f} |")
 
 
 def main():

@@ -21,6 +21,7 @@ _chosen_by_user = config.NUM_THREADS is not None or config.OMP_NUM_THREADS_SET
 PROBE_STEPS = 4          # steps timed at each size when probing
 FIRST_WAIT = 1.0         # seconds between probes while nothing changes: doubles up to
 LONGEST_WAIT = 30.0      # this, back to FIRST_WAIT after a change of size
+PROBE_SHARE = 0.05       # and at least this long that probes take at most this share
 SLOWER = 1.3             # steps this much slower than when last chosen: probe again
 SAMPLE_EVERY = 0.2       # seconds between reads of the machine's load
 
@@ -73,6 +74,7 @@ class TeamSize:
         self.chosen_time = None  # per-sample step time when the size was last chosen
         self.recent = []
         self.plan, self.trial = [], {}  # sizes still to time, {size: [per-sample times]}
+        self.probe_start = self.last
 
     def candidates(self):
         free = max(1, self.full - round(self.busy or 0))
@@ -105,11 +107,16 @@ class TeamSize:
                     self._decide(now)
             return
         self.recent = (self.recent + [per_sample])[-PROBE_STEPS:]
+        if self.chosen_time is None and len(self.recent) == PROBE_STEPS:
+            self.chosen_time = _median(self.recent)  # how fast steps are at the start
         if now >= self.next_sample:
             self.next_sample = now + SAMPLE_EVERY
             seen = self.load()
             if seen is not None:
                 self.busy = seen if self.busy is None else self.busy + 0.5 * (seen - self.busy)
+                if self.busy < 0.5 and self.size != self.full:  # quiet again: every core
+                    self._set(self.full)
+                    self.chosen_time, self.wait = None, FIRST_WAIT
         if now < self.next_probe:
             return
         slower = (self.chosen_time is not None and len(self.recent) == PROBE_STEPS
@@ -118,11 +125,8 @@ class TeamSize:
         if busy or slower:
             # the current size is timed again last, under the same load as the others
             self.plan = [s for s in self.candidates() if s != self.size] + [self.size]
-            self.trial = {}
+            self.trial, self.probe_start = {}, now
             self._set(self.plan[0])
-        elif self.size != self.full:  # the machine is quiet again: every core is ours
-            self._set(self.full)
-            self.chosen_time, self.wait = None, FIRST_WAIT
         self.next_probe = now + self.wait
 
     def _decide(self, now):
@@ -133,7 +137,8 @@ class TeamSize:
         self.chosen_time = _median(self.trial[best])
         self.wait = FIRST_WAIT if changed else min(2 * self.wait, LONGEST_WAIT)
         self.recent, self.trial = [], {}
-        self.next_probe = now + self.wait
+        # a probe runs some steps at a slower size: keep probing a small share of the time
+        self.next_probe = now + max(self.wait, (now - self.probe_start) / PROBE_SHARE)
 
     def close(self):
         if not _chosen_by_user:

@@ -72,8 +72,7 @@ def test_busy_machine_keeps_the_full_team_when_it_is_faster(two_threads):
 def test_slower_steps_trigger_a_probe_without_a_load_signal(two_threads):
     m = FakeMachine({1: 2e-4, 2: 1e-4}, others=None)  # no /proc: only the step times
     tuner = team.TeamSize(m.clock, m.load)
-    tuner.chosen_time = 1e-4
-    run(m, tuner, 100)
+    assert run(m, tuner, 100) == [2] * 100
     m.cost = {1: 2e-4, 2: 5e-4}  # something took a core (a CPU quota, a neighbour)
     sizes = run(m, tuner, 600)
     assert sizes[-1] == 1 and sizes[-400:].count(1) > 380
