@@ -29,6 +29,9 @@ if _config.ISA is not None:
 def set_num_threads(n):
     """Set the number of threads every fastnn kernel uses.
 
+    Without it, `fit` starts with every core and runs on fewer while other programs keep
+    cores busy (fastnn/team.py); a count set here is kept as it is.
+
     Args:
         n: a positive int. Without OpenMP the kernels stay single-threaded.
 
