@@ -251,12 +251,13 @@ class Bidirectional(Layer):
                 "backward_layer": backward}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = copy.deepcopy(config)
         ser = _serialization()
-        config["layer"] = ser.deserialize_layer(config["layer"])
+        config["layer"] = ser.deserialize_layer(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = ser.deserialize_layer(config["backward_layer"])
+            config["backward_layer"] = ser.deserialize_layer(config["backward_layer"],
+                                                             custom_objects)
         return cls(**config)
 
 
@@ -322,7 +323,7 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": layer}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = copy.deepcopy(config)
-        config["layer"] = _serialization().deserialize_layer(config["layer"])
+        config["layer"] = _serialization().deserialize_layer(config["layer"], custom_objects)
         return cls(**config)

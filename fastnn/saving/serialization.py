@@ -5,6 +5,7 @@ loads in Keras and the reverse.  Loading is safe on untrusted input: a config na
 class, and only the classes in `LAYERS` (or ones the caller passes in `custom_objects`)
 are ever built; no module named in the file is imported and nothing is unpickled.
 """
+import inspect
 import fastnn.layers  # noqa: F401  (imports every layer module: fills the registry)
 from fastnn.layers.input_layer import InputLayer
 from fastnn.layers.layer import DTYPE_POLICY, LAYERS, Layer
@@ -53,6 +54,8 @@ def deserialize_layer(obj, custom_objects=None):
         return deserialize_model(obj, custom_objects)
     cls = _find_class(name, custom_objects, Layer)
     try:
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:  # nesting ones
+            return cls.from_config(dict(obj["config"]), custom_objects=custom_objects)
         return cls.from_config(dict(obj["config"]))
     except TypeError as exc:
         raise ValueError(f"Cannot make a {obj['class_name']} layer from the config "

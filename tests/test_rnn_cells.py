@@ -1,0 +1,83 @@
+"""keras.layers.RNN(cell): the built-in cells on the fused kernels, StackedRNNCells and
+user cells on the tape, against Keras-made files (tests/data/make_rnn_cell_fixtures.py):
+the same predictions and the same weights after one SGD step; file round trips both ways;
+keras-io's MinimalRNNCell with only the imports changed."""
+import os
+
+import numpy as np
+import pytest
+
+import fastnn.keras as keras
+from fastnn.keras import layers, ops
+
+DATA = os.path.join(os.path.dirname(__file__), "data")
+
+
+class MinimalRNNCell(keras.layers.Layer):
+    """keras-io "Working with RNNs", verbatim but for the imports."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer="uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                initializer="uniform", name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        prev_output = states[0]
+        h = ops.matmul(inputs, self.kernel)
+        output = h + ops.matmul(prev_output, self.recurrent_kernel)
+        return output, [output]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+class TwoStateCell(keras.layers.Layer):
+    def __init__(self, units=4, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = [units, units]
+        self.output_size = 3
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1], self.units), name="w")
+        self.u = self.add_weight(shape=(self.units, self.units), name="u")
+        self.v = self.add_weight(shape=(self.units, 3), name="v")
+
+    def call(self, inputs, states):
+        h, c = states
+        c2 = ops.tanh(ops.matmul(inputs, self.w) + ops.matmul(h, self.u)) + 0.5 * c
+        h2 = ops.sigmoid(c2) * h + c2
+        return ops.matmul(h2, self.v), [h2, c2]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+CUSTOM = {"fixtures>MinimalRNNCell": MinimalRNNCell, "MinimalRNNCell": MinimalRNNCell,
+          "fixtures>TwoStateCell": TwoStateCell, "TwoStateCell": TwoStateCell}
+NAMES = ["simple", "lstm", "gru", "stack", "bidi", "minimal", "twostate", "stack_user"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_rnn_cell_files_predict_and_train_as_keras(name, tmp_path):
+    e = np.load(os.path.join(DATA, "keras_rnn_cell_expected.npz"))
+    x = e["x"]
+    model = keras.models.load_model(os.path.join(DATA, f"keras_rnn_cell_{name}.keras"),
+                                    custom_objects=CUSTOM)
+    np.testing.assert_allclose(model.predict(x, verbose=0), e[f"{name}_pred"], rtol=1e-5,
+                               atol=2e-6)
+    path = str(tmp_path / "again.keras")
+    model.save(path)
+    again = keras.models.load_model(path, custom_objects=CUSTOM)
+    np.testing.assert_array_equal(again.predict(x, verbose=0), model.predict(x, verbose=0))
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    model.train_on_batch(x, e[f"{name}_target"])
+    for i, w in enumerate(model.weights):
+        np.testing.assert_allclose(np.asarray(w.numpy()), e[f"{name}_w{i}"], rtol=1e-5,
+                                   atol=2e-6, err_msg=w.name)
