@@ -81,3 +81,64 @@ def test_keras_rnn_cell_files_predict_and_train_as_keras(name, tmp_path):
     for i, w in enumerate(model.weights):
         np.testing.assert_allclose(np.asarray(w.numpy()), e[f"{name}_w{i}"], rtol=1e-5,
                                    atol=2e-6, err_msg=w.name)
+
+
+MINIMAL_SOURCE = '''
+class MinimalRNNCell(keras.layers.Layer):
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.state_size = units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units),
+                                      initializer="uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(self.units, self.units),
+                                                initializer="uniform", name="recurrent_kernel")
+
+    def call(self, inputs, states):
+        output = ops.matmul(inputs, self.kernel) + ops.matmul(states[0], self.recurrent_kernel)
+        return output, [output]
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+'''
+
+
+def _fastnn_cell_models():
+    i = keras.Input((6, 3))
+    m = layers.Masking()(i)
+    seq = layers.RNN([layers.LSTMCell(4, dropout=0.1), layers.GRUCell(3)],
+                     return_sequences=True, go_backwards=True)(m)
+    last = layers.Bidirectional(layers.RNN(layers.SimpleRNNCell(2)))(seq)
+    out = layers.Concatenate()([last, layers.RNN(MinimalRNNCell(3))(m)])
+    return keras.Model(i, out)
+
+
+def test_fastnn_rnn_cell_files_load_in_keras(tmp_path):
+    import subprocess
+    import textwrap
+    from conftest import keras_python, subprocess_env
+    if keras_python() is None:
+        pytest.skip("keras with TensorFlow is not installed (nor named by "
+                    "FASTNN_TEST_KERAS_PYTHON)")
+    keras.utils.set_random_seed(3)
+    model = _fastnn_cell_models()
+    x = np.random.default_rng(1).standard_normal((4, 6, 3)).astype(np.float32)
+    x[1, 3:] = 0
+    model.compile("adam", "mse")
+    model.fit(x, np.ones((4, 7), np.float32), epochs=1, verbose=0)
+    model.save(tmp_path / "cells.keras")
+    np.savez(tmp_path / "io.npz", x=x, p=model.predict(x, verbose=0))
+    script = "import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n" \
+        "import numpy as np, keras\nfrom keras import ops\n" + MINIMAL_SOURCE + \
+        textwrap.dedent(f"""
+        d = np.load({str(tmp_path / "io.npz")!r})
+        m = keras.models.load_model({str(tmp_path / "cells.keras")!r},
+                                    custom_objects={{"MinimalRNNCell": MinimalRNNCell}})
+        np.testing.assert_allclose(m.predict(d["x"], verbose=0), d["p"], atol=2e-6, rtol=1e-5)
+        print("KERAS-OK")
+        """)
+    proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
+                          timeout=300, env=subprocess_env(), cwd=str(tmp_path))
+    assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]

@@ -23,6 +23,10 @@ def serialize_layer(layer):
         return serialize_model(layer)
     out = {"module": "keras.layers", "class_name": type(layer).__name__,
            "config": layer.get_config(), "registered_name": None}
+    if LAYERS.get(type(layer).__name__) is not type(layer):  # a user class: as Keras names it
+        from fastnn.keras._saving import get_registered_name
+        out["module"], out["registered_name"] = type(layer).__module__, \
+            get_registered_name(type(layer))
     build = None if isinstance(layer, InputLayer) else layer.build_config()
     if build is not None:
         out["build_config"] = build
