@@ -3,6 +3,7 @@ applied to every time step).  They hold their inner layers as sublayers (public 
 `forward_layer`, `backward_layer`, `layer`), which is where Keras's files keep their
 weights (`forward_layer/cell/vars`, ...)."""
 import copy
+import inspect
 
 import numpy as np
 
@@ -295,10 +296,22 @@ class TimeDistributed(Layer):
 
     uses_batch_offset = True  # the inner layer sees N * T samples: sample (n, t) is n * T + t
 
-    def forward(self, x, training=False, batch_offset=0):
+    def forward(self, x, training=False, batch_offset=0, mask=None):
         self._nt = x.shape[:2]
         inner = {"batch_offset": batch_offset * x.shape[1]} if batch_offset and \
             getattr(self.layer, "uses_batch_offset", False) else {}
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        if mask is not None:
+            m = np.asarray(mask)
+            if m.ndim < 2 or m.shape[:2] != tuple(self._nt):
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer must have "
+                                 f"the input's batch size and timesteps {tuple(self._nt)} as "
+                                 f"its first two dimensions, received a mask of shape {m.shape}")
+            # as Keras 3: the inner layer gets each step's slice of the mask, here all the
+            # steps at once, (N, T, ...) -> (N * T, ...); a (N, T) mask leaves nothing per step
+            if m.ndim > 2 and "mask" in inspect.signature(self.layer.forward).parameters:
+                inner["mask"] = np.ascontiguousarray(m.reshape((-1,) + m.shape[2:]))
         y = self.layer.forward(np.ascontiguousarray(x.reshape((-1,) + x.shape[2:])),
                                training=training, **inner)
         return y.reshape(self._nt + y.shape[1:])
