@@ -142,3 +142,40 @@ def test_fastnn_rnn_cell_files_load_in_keras(tmp_path):
     proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
                           timeout=300, env=subprocess_env(), cwd=str(tmp_path))
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_user_cell_trains_and_runs_in_bidirectional():
+    """A user cell inside Bidirectional (the wrapper copies it: its class resolves as
+    itself) against the cell's maths written out; and a fit lowers the loss."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((16, 5, 3)).astype(np.float32)
+    b = layers.Bidirectional(layers.RNN(MinimalRNNCell(4)))
+    y = b(x)
+    wf, uf, wb, ub = [w.numpy().astype(np.float64) for w in b.weights]
+    hf = np.zeros((16, 4))
+    hb = np.zeros((16, 4))
+    for t in range(5):
+        hf = x[:, t] @ wf + hf @ uf
+        hb = x[:, 4 - t] @ wb + hb @ ub
+    np.testing.assert_allclose(y, np.concatenate([hf, hb], -1), rtol=1e-5, atol=1e-6)
+    model = keras.Sequential([keras.Input((5, 3)), layers.RNN(MinimalRNNCell(8)),
+                              layers.Dense(1)])
+    model.compile(keras.optimizers.SGD(0.05), "mse")
+    target = x.sum((1, 2))[:, None] / 4
+    losses = model.fit(x, target, epochs=8, batch_size=16, verbose=0).history["loss"]
+    assert losses[-1] < 0.9 * losses[0]
+
+
+def test_rnn_cell_errors_as_keras():
+    with pytest.raises(ValueError, match="should have a `call` method"):
+        layers.RNN(object())
+    with pytest.raises(ValueError, match="stateful=True is not supported"):
+        layers.RNN(layers.LSTMCell(2), stateful=True)
+    with pytest.raises(NotImplementedError, match="mixing built-in cells"):
+        layers.RNN([layers.LSTMCell(2), MinimalRNNCell(2)])
+    with pytest.raises(ValueError, match="expects 2 initial state"):
+        layers.RNN(layers.LSTMCell(2))(keras.Input((3, 4)), initial_state=[keras.Input((2,))])
+    cell = layers.LSTMCell(3)
+    h, states = cell(np.ones((2, 4), np.float32), [np.zeros((2, 3), np.float32)] * 2)
+    assert h.shape == (2, 3) and len(states) == 2
+    np.testing.assert_array_equal(h, states[0])

@@ -52,16 +52,18 @@ class Bidirectional(Layer):
                              f'one of {{"sum", "mul", "ave", "concat", None}}')
         super().__init__(**kwargs)
         ser = _serialization()
+        # the copies may hold user classes (an RNN's own cell): resolve them as themselves
+        own = {type(item).__name__: type(item) for item in [layer] + layer.walk_layers()}
         config = ser.serialize_layer(layer)
         config.pop("build_config", None)
         config["config"]["name"] = f"forward_{_remove_prefix(layer.name, 'forward_')}"
-        self.forward_layer = ser.deserialize_layer(config)
+        self.forward_layer = ser.deserialize_layer(config, own)
         if backward_layer is None:
             config = ser.serialize_layer(layer)
             config.pop("build_config", None)
             config["config"]["go_backwards"] = True
             config["config"]["name"] = f"backward_{_remove_prefix(layer.name, 'backward_')}"
-            backward_layer = ser.deserialize_layer(config)
+            backward_layer = ser.deserialize_layer(config, own)
         self.backward_layer = backward_layer
         fwd, bwd = self.forward_layer, self.backward_layer
         if getattr(fwd, "go_backwards", None) == getattr(bwd, "go_backwards", None):
