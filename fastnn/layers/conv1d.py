@@ -1,7 +1,8 @@
 """Conv1D: 1-D convolution over time, channels-last, kernel (kernel_size, in, filters).
 
 It runs on the Conv2D kernels with a height of 1: x (N, T, C) is viewed as (N, 1, T, C)
-and the kernel as (1, k, C, F), no copies.  "causal" padding is dilation * (k - 1) zeros on
+and the kernel as (1, k, C, F), no copies (with `dilation_rate` or `groups`, on Conv2D's
+grouped/dilated kernels the same way).  "causal" padding is dilation * (k - 1) zeros on
 the left, then a "valid" convolution (Keras's definition)."""
 import numpy as np
 
@@ -38,7 +39,9 @@ class Conv1D(Layer):
         strides: int or tuple of 1 int. Defaults to 1.
         padding: "valid", "same" or "causal" (output[t] sees only inputs up to t).
         data_format: only "channels_last" (or None).
-        dilation_rate, groups: only 1 (others raise ValueError).
+        dilation_rate: int or tuple of 1 int (with strides 1). Defaults to 1.
+        groups: positive int dividing the input channels and `filters`: the channels
+            split into `groups` independent convolutions, kernel (k, in / groups, filters).
         activation, use_bias, kernel_initializer ("glorot_uniform"), bias_initializer.
 
     Input shape: (batch, steps, channels).  Output shape: (batch, new_steps, filters).
@@ -67,9 +70,16 @@ class Conv1D(Layer):
         if data_format not in (None, "channels_last"):
             raise ValueError(f"{op}: fastnn supports data_format='channels_last' only, "
                              f"received data_format={data_format!r}")
-        if one_int(dilation_rate, "dilation_rate", op) != 1 or groups != 1:
-            raise ValueError(f"{op}: dilation_rate other than 1 and groups other than 1 are "
-                             f"not supported by fastnn yet")
+        self.dilation_rate = one_int(dilation_rate, "dilation_rate", op)
+        self.groups = positive_int(groups, "groups", self.name)
+        if self.dilation_rate != 1 and self.strides != 1:
+            raise ValueError(f"`strides > 1` not supported in conjunction with `dilation_rate "
+                             f"> 1`. Received: strides=({self.strides},) and "
+                             f"dilation_rate=({self.dilation_rate},)")
+        if self.filters % self.groups:
+            raise ValueError(f"The number of filters must be evenly divisible by the number of "
+                             f"groups. Received: groups={self.groups}, filters={self.filters}.")
+        self.plain = self.dilation_rate == 1 and self.groups == 1  # the GEMM/Winograd path
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
@@ -78,19 +88,28 @@ class Conv1D(Layer):
     def check_input_shape(self, input_shape):
         if len(input_shape) != 3:
             raise self.incompatible(input_shape, f"expected ndim=3, found ndim={len(input_shape)}")
-        if self.built and input_shape[-1] != self.kernel.shape[1]:
+        if self.built and input_shape[-1] != self.kernel.shape[1] * self.groups:
             raise self.incompatible(input_shape, f"expected axis -1 of input shape to have value "
-                                    f"{self.kernel.shape[1]}")
+                                    f"{self.kernel.shape[1] * self.groups}")
+        if input_shape[-1] % self.groups:
+            raise ValueError(f"The number of input channels must be evenly divisible by the "
+                             f"number of groups. Received groups={self.groups}, but the input "
+                             f"has {input_shape[-1]} channels (full input shape is "
+                             f"{tuple(input_shape)}).")
         self.compute_output_shape(input_shape)
 
     def build(self, input_shape):
-        self.kernel = self.add_weight((self.kernel_size, input_shape[-1], self.filters),
-                                      self.kernel_initializer, "kernel")
+        self.kernel = self.add_weight((self.kernel_size, input_shape[-1] // self.groups,
+                                       self.filters), self.kernel_initializer, "kernel")
         self.bias = self.add_weight((self.filters,), self.bias_initializer, "bias") \
             if self.use_bias else None
 
+    def _span(self):
+        """The kernel's extent in steps, dilation included."""
+        return self.dilation_rate * (self.kernel_size - 1) + 1
+
     def _pad(self):
-        return self.kernel_size - 1 if self.padding == "causal" else 0
+        return self._span() - 1 if self.padding == "causal" else 0
 
     def _mode(self):
         return "valid" if self.padding == "causal" else self.padding
@@ -103,11 +122,12 @@ class Conv1D(Layer):
         if self._mode() == "same":
             out = -(-t // self.strides)
         else:
-            out = (t - self.kernel_size) // self.strides + 1
+            out = (t - self._span()) // self.strides + 1
             if out <= 0:
                 raise ValueError(f"Layer '{self.name}': the input is shorter than the kernel "
-                                 f"(kernel_size={self.kernel_size}): computed output size would "
-                                 f"be negative. Received input shape {tuple(input_shape)}")
+                                 f"(kernel_size={self.kernel_size}, dilation_rate="
+                                 f"{self.dilation_rate}): computed output size would be "
+                                 f"negative. Received input shape {tuple(input_shape)}")
         return (n, out, self.filters)
 
     def _padded4(self, x):
@@ -124,11 +144,25 @@ class Conv1D(Layer):
         size = _C.conv2d_workspace_size(x4.shape, k4, (1, self.strides), self._mode())
         return self.buffer("work", (size,))
 
+    def _grouped(self):
+        return dict(strides=(1, self.strides), padding=self._mode(),
+                    dilation_rate=(1, self.dilation_rate), groups=self.groups)
+
+    def _gwork(self, x4):
+        size = _C.gconv2d_workspace_size(x4.shape, (1,) + self.kernel.shape, **self._grouped())
+        return self.buffer("gwork", (size,))
+
     def forward(self, x, training=False):
         self._x_shape = x.shape
         self._x4 = x4 = self._padded4(x)
         n, t, f = self.compute_output_shape(x.shape)
         y = self.buffer("y", (n, t, f))
+        if not self.plain:
+            _C.gconv2d_forward(x4, self.kernel.value.reshape((1,) + self.kernel.shape),
+                               None if self.bias is None else self.bias.value,
+                               out=y.reshape(n, 1, t, f), work=self._gwork(x4), **self._grouped())
+            self._y = self.activation.forward(y)
+            return self._y
         fuse_relu = self.activation is activations.relu
         _C.conv2d_forward(x4, self.kernel.value.reshape((1,) + self.kernel.shape),
                           None if self.bias is None else self.bias.value, (1, self.strides),
@@ -140,8 +174,10 @@ class Conv1D(Layer):
     def backward(self, dy, need_dx=True):
         dy = np.ascontiguousarray(self.activation.backward(np.ascontiguousarray(dy, np.float32),
                                                            self._y), np.float32)
-        x4, work = self._x4, self._work(self._x4)
         dy4 = dy.reshape(dy.shape[0], 1, dy.shape[1], dy.shape[2])
+        if not self.plain:
+            return self._grouped_backward(dy4, need_dx)
+        x4, work = self._x4, self._work(self._x4)
         _C.conv2d_backward_weight(dy4, x4, (1, self.kernel_size), (1, self.strides),
                                   self._mode(), self.use_bias,
                                   out_kernel=self.kernel.grad.reshape((1,) + self.kernel.shape),
@@ -151,14 +187,31 @@ class Conv1D(Layer):
         dx4 = _C.conv2d_backward_input(dy4, self.kernel.value.reshape((1,) + self.kernel.shape),
                                        x4.shape, (1, self.strides), self._mode(),
                                        out=self.buffer("dx4", x4.shape), work=work)
-        dx = dx4.reshape(x4.shape[0], x4.shape[2], x4.shape[3])
+        return self._unpad(dx4)
+
+    def _grouped_backward(self, dy4, need_dx):
+        x4, k4 = self._x4, (1,) + self.kernel.shape
+        work = self._gwork(x4)
+        _C.gconv2d_backward_weight(dy4, x4, k4, use_bias=self.use_bias,
+                                   out_kernel=self.kernel.grad.reshape(k4),
+                                   out_bias=None if self.bias is None else self.bias.grad,
+                                   work=work, **self._grouped())
+        if not need_dx:
+            return None
+        dx4 = _C.gconv2d_backward_input(dy4, self.kernel.value.reshape(k4), x4.shape,
+                                        out=self.buffer("dx4", x4.shape), work=work,
+                                        **self._grouped())
+        return self._unpad(dx4)
+
+    def _unpad(self, dx4):
+        dx = dx4.reshape(dx4.shape[0], dx4.shape[2], dx4.shape[3])
         return dx[:, self._pad():] if self._pad() else dx
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters,
                 "kernel_size": (self.kernel_size,), "strides": (self.strides,),
                 "padding": self.padding, "data_format": "channels_last",
-                "dilation_rate": (1,), "groups": 1,
+                "dilation_rate": (self.dilation_rate,), "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
                 "kernel_initializer": initializers.serialize(self.kernel_initializer),
                 "bias_initializer": initializers.serialize(self.bias_initializer),

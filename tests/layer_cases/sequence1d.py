@@ -7,19 +7,24 @@ from fastnn.layers import (AveragePooling1D, Conv1D, Cropping1D, GlobalAveragePo
 from layer_harness import Case
 
 
-def conv1d_twin(x, w, b, stride, padding):
-    """Direct definition: y[n, o, f] = sum_{j, c} xp[n, o * stride + j, c] w[j, c, f] + b."""
+def conv1d_twin(x, w, b, stride, padding, dilation=1, groups=1):
+    """Direct definition: y[n, o, f] = sum_{j, c} xp[n, o * stride + j * dilation, c] w[j, c, f]
+    + b, the channels of group g (of `groups`) feeding only its filters."""
     k = w.shape[0]
+    span = dilation * (k - 1) + 1
     T = x.shape[1]
     if padding == "causal":
-        x = np.pad(x, ((0, 0), (k - 1, 0), (0, 0)))
+        x = np.pad(x, ((0, 0), (span - 1, 0), (0, 0)))
     elif padding == "same":
         out = -(-T // stride)
-        total = max((out - 1) * stride + k - T, 0)
+        total = max((out - 1) * stride + span - T, 0)
         x = np.pad(x, ((0, 0), (total // 2, total - total // 2), (0, 0)))
-    out = (x.shape[1] - k) // stride + 1
-    y = np.stack([np.einsum("njc,jcf->nf", x[:, o * stride:o * stride + k], w)
-                  for o in range(out)], axis=1)
+    out = (x.shape[1] - span) // stride + 1
+    cin, fout = w.shape[1], w.shape[2] // groups
+    y = np.concatenate([np.stack([np.einsum(
+        "njc,jcf->nf", x[:, o * stride:o * stride + span:dilation, g * cin:(g + 1) * cin],
+        w[:, :, g * fout:(g + 1) * fout]) for o in range(out)], axis=1) for g in range(groups)],
+        axis=2)
     return y if b is None else y + b
 
 
@@ -48,6 +53,16 @@ for pad, stride, act, shape in [("valid", 1, None, (2, 7, 3)), ("same", 2, "relu
         [shape], lambda xs, ws, pad=pad, stride=stride, act=act: acts[act](
             conv1d_twin(xs[0], ws[0], ws[1], stride, pad)),
         bad=[([(2, 7)], "expected ndim=3")]))
+
+for pad, dilation, groups, shape in [("causal", 2, 1, (2, 9, 2)), ("same", 3, 2, (2, 11, 4)),
+                                     ("valid", 1, 2, (2, 7, 4)), ("valid", 2, 4, (1, 9, 4))]:
+    CASES.append(Case(
+        f"Conv1D-{pad}-d{dilation}-g{groups}",
+        lambda pad=pad, d=dilation, g=groups: Conv1D(4, 3, padding=pad, dilation_rate=d,
+                                                     groups=g, activation="relu"),
+        [shape], lambda xs, ws, pad=pad, d=dilation, g=groups: np.maximum(
+            conv1d_twin(xs[0], ws[0], ws[1], 1, pad, d, g), 0),
+        bad=[([(2, 9, 3)], "evenly divisible")] if groups > 1 else []))
 
 for cls, red in [(MaxPooling1D, np.max), (AveragePooling1D, np.mean)]:
     for size, stride, pad, shape in [(2, None, "valid", (2, 7, 3)), (3, 2, "same", (2, 8, 2)),
