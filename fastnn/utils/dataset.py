@@ -676,17 +676,18 @@ _DONE = object()
 
 
 class BackgroundIterator:
-    """Runs `iterator` in a daemon thread, `depth` items ahead; exceptions are re-raised
-    in the consumer, and `close()` (also when the consumer drops it) stops the thread."""
+    """Runs `iterator` in a daemon thread, `depth` items ahead (each passed through
+    `transform` there when given); exceptions are re-raised in the consumer, and `close()`
+    (also when the consumer drops it) stops the thread."""
 
-    def __init__(self, iterator, depth=2, name="fastnn-prefetch"):
+    def __init__(self, iterator, depth=2, name="fastnn-prefetch", transform=None):
         self._queue = queue.Queue(maxsize=max(depth, 1))
         self._stop = threading.Event()
         self._finished = False
         # the thread holds the queue, the event and the source, never `self`: an iterator
         # its consumer drops is collected, and __del__ stops the thread
         self._thread = threading.Thread(target=_produce, name=name, daemon=True,
-                                        args=(iterator, self._queue, self._stop))
+                                        args=(iterator, self._queue, self._stop, transform))
         self._thread.start()
 
     def __iter__(self):
@@ -740,9 +741,11 @@ def _put(q, stop, item):
     return False
 
 
-def _produce(source, q, stop):
+def _produce(source, q, stop, transform=None):
     try:
         for item in source:
+            if transform is not None:
+                item = transform(item)
             if not _put(q, stop, (True, item)):
                 return
         _put(q, stop, (True, _DONE))
