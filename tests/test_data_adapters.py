@@ -393,3 +393,38 @@ def test_a_bad_batch_prepared_in_the_data_thread_is_named(damage, message):
     with pytest.raises(ValueError, match=rf"Batch 10 of the generator: .*{message}"):
         m.fit(gen(), verbose=0)
     no_leaks(before)
+
+
+def test_fit_reads_batches_of_slices_as_views_and_a_map_gets_copies():
+    x, y = blobs()
+    keep = x.copy()
+
+    def scale_in_place(bx, by):
+        bx *= 2.0  # the map's own batch, not the dataset's arrays
+        return bx, by
+    m = model()
+    m.fit(Dataset.from_tensor_slices((x, y)).batch(16).map(scale_in_place), epochs=2,
+          shuffle=False, verbose=0)
+    np.testing.assert_array_equal(x, keep)
+    ref = model()
+    ref.fit(2.0 * x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    batches = list(Dataset.from_tensor_slices((x, y)).batch(16)._iter(views=True))
+    assert np.shares_memory(batches[1][0], x)
+    assert not any(np.shares_memory(b[0], x) for b in Dataset.from_tensor_slices((x, y)).batch(16))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_data_thread_nice_lowers_only_the_data_thread(monkeypatch):
+    from fastnn.utils import dataset
+    monkeypatch.setattr(dataset, "DATA_THREAD_NICE", 3)
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def record(a):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return a
+    assert len(list(Dataset.range(4).map(record).prefetch(2))) == 4
+    assert seen == [min(main + 3, 19)] * 4
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main

@@ -27,7 +27,8 @@ import warnings
 
 import numpy as np
 
-from fastnn.utils.dataset import INFINITE, BackgroundIterator, Dataset, _Prefetch, map_structure
+from fastnn.utils.dataset import (INFINITE, BackgroundIterator, Dataset, _Batch, _Prefetch,
+                                  map_structure)
 from fastnn.utils.py_dataset import PyDataset
 
 RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -130,6 +131,8 @@ class _DatasetAdapter(_Adapter):
         while isinstance(ds, _Prefetch) and ds._size > 0:
             self.depth = max(self.depth, ds._size)
             ds = ds._parent
+        if isinstance(ds, _Batch):  # batches only the trainer reads: views where they can be
+            return iter(ds._iter(views=True))
         return iter(ds)
 
 
