@@ -186,6 +186,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--folder-images", type=int, default=2560)
     args = parser.parse_args()
+    # one team size for every case (fit would otherwise resize its team on a busy machine,
+    # fastnn/team.py), so the rows differ only by how the data comes in
+    fastnn.set_num_threads(fastnn.get_num_threads())
     limited, note = limit_blas_threads(fastnn.get_num_threads())
     print(header("bench_data: feeding the seed CNN (batch 128)", fastnn.get_num_threads(), note)
           .replace("median of repeated runs after a warm-up",
