@@ -176,7 +176,13 @@ class Trainer:
         if len(items) > 1 and self._expects_single_input() and \
                 not any(isinstance(a, np.ndarray) for a in items):
             items = [x]  # nested Python lists: one array, as numpy reads them
-        xs = [data.float_array(a, what) for a in items]
+        self._ensure_graph_for_strings(items)
+        xs = [data.string_array(a, what) if self._string_input(i) else data.float_array(a, what)
+              for i, a in enumerate(items)]
+        for i, a in enumerate(xs):  # as Keras: texts (batch,) for an Input of shape (1,)
+            if self._string_input(i) and a.ndim == len(self.inputs[i].shape) - 1 and \
+                    self.inputs[i].shape[-1] == 1:
+                xs[i] = a[..., None]
         self._ensure_graph([(None,) + a.shape[1:] for a in xs])
         if len(xs) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), "
@@ -194,6 +200,20 @@ class Trainer:
             raise ValueError(f"Input {i} of layer '{consumer}' is incompatible with the layer: "
                              f"expected shape={tuple(t.shape)}, found shape={a.shape}")
         return xs
+
+    def _string_input(self, i):
+        """Whether model input i is raw text (keras.Input(..., dtype="string"))."""
+        inputs = getattr(self, "inputs", None) if self._graph_built else None
+        return bool(inputs) and i < len(inputs) and \
+            getattr(inputs[i], "dtype", None) == "string"
+
+    def _ensure_graph_for_strings(self, items):
+        """A model not built yet cannot tell a string input: refuse text before it is."""
+        if not self._graph_built and any(
+                isinstance(a, np.ndarray) and a.dtype.kind in "USO" for a in items):
+            raise ValueError(f"Model '{self.name}' received strings but its inputs are not "
+                             f"known yet: start it with keras.Input(shape=(1,), "
+                             f"dtype=\"string\") followed by a TextVectorization layer")
 
     def _specs(self):
         if self._outputs_spec is None:
