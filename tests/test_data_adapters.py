@@ -352,3 +352,85 @@ def test_tf_dataset_and_dataloader_in_their_venvs(kind, venv):
     proc = subprocess.run([python, "-c", FOREIGN_SCRIPT, kind], capture_output=True, text=True,
                           timeout=600, env={**os.environ, "PYTHONPATH": root})
     assert proc.returncode == 0 and proc.stdout.strip().endswith("OK"), proc.stderr[-2000:]
+
+
+def test_batches_are_prepared_in_the_data_thread(monkeypatch):
+    """Once the model is built, the data thread converts and checks each batch (the
+    step's thread only trains); a trailing prefetch() adds no second thread."""
+    from fastnn.models import data as data_module
+    checked_in, alive = [], []
+    real = data_module.check_finite
+
+    def spy(arr, what):
+        checked_in.append(threading.current_thread().name)
+        return real(arr, what)
+    monkeypatch.setattr(data_module, "check_finite", spy)
+
+    from fastnn.callbacks import LambdaCallback
+    count = LambdaCallback(on_train_batch_end=lambda batch, logs: alive.append(
+        sum(t.name.startswith("fastnn-") for t in threading.enumerate())))
+    x, y = blobs()
+    m = model()
+    m.fit(Dataset.from_tensor_slices((x, y)).batch(8).prefetch(4), epochs=2, shuffle=False,
+          verbose=0, callbacks=[count])
+    # 12 batches an epoch, at most 4 queued + 1 in hand before the first step: the rest
+    # are the data thread's
+    assert checked_in.count("fastnn-prefetch") >= 2 * 2 * (12 - 6)
+    assert max(alive) == 1
+    ref = model()
+    ref.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("damage,message", [
+    (lambda bx: bx[:, :3], "incompatible"),
+    (lambda bx: np.where(np.arange(4) == 2, np.nan, bx), "NaN or infinity"),
+])
+def test_a_bad_batch_prepared_in_the_data_thread_is_named(damage, message):
+    x, y = blobs()
+    m = model()
+
+    def gen():
+        for i, lo in enumerate(range(0, 96, 8)):
+            bx = x[lo:lo + 8]
+            yield (damage(bx) if i == 10 else bx), y[lo:lo + 8]
+    before = threading.enumerate()
+    with pytest.raises(ValueError, match=rf"Batch 10 of the generator: .*{message}"):
+        m.fit(gen(), verbose=0)
+    no_leaks(before)
+
+
+def test_fit_reads_batches_of_slices_as_views_and_a_map_gets_copies():
+    x, y = blobs()
+    keep = x.copy()
+
+    def scale_in_place(bx, by):
+        bx *= 2.0  # the map's own batch, not the dataset's arrays
+        return bx, by
+    m = model()
+    m.fit(Dataset.from_tensor_slices((x, y)).batch(16).map(scale_in_place), epochs=2,
+          shuffle=False, verbose=0)
+    np.testing.assert_array_equal(x, keep)
+    ref = model()
+    ref.fit(2.0 * x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(m.get_weights(), ref.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    batches = list(Dataset.from_tensor_slices((x, y)).batch(16)._iter(views=True))
+    assert np.shares_memory(batches[1][0], x)
+    assert not any(np.shares_memory(b[0], x) for b in Dataset.from_tensor_slices((x, y)).batch(16))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_data_thread_nice_lowers_only_the_data_thread(monkeypatch):
+    from fastnn.utils import dataset
+    monkeypatch.setattr(dataset, "DATA_THREAD_NICE", 3)
+    main = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    def record(a):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return a
+    assert len(list(Dataset.range(4).map(record).prefetch(2))) == 4
+    assert seen == [min(main + 3, 19)] * 4
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == main

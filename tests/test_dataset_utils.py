@@ -243,3 +243,24 @@ def test_load_img_img_to_array_save_img(tmp_path):
         load_img(tmp_path / "a.png", color_mode="cmyk")
     with pytest.raises(ValueError, match="Invalid interpolation"):
         load_img(tmp_path / "a.png", target_size=(3, 3), interpolation="fancy")
+
+
+def test_misnamed_and_broken_image_files(tmp_path):
+    """The decoder is picked by extension, then by content: a PNG named .jpg loads; a file
+    no decoder reads is an error naming it."""
+    from PIL import Image
+    for c in ("a", "b"):
+        (tmp_path / c).mkdir()
+    pixels = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    Image.fromarray(pixels).save(tmp_path / "a" / "x.png")
+    Image.fromarray(pixels).save(tmp_path / "b" / "y.png")
+    os.rename(tmp_path / "b" / "y.png", tmp_path / "b" / "y.jpg")
+    ds = image_dataset_from_directory(tmp_path, color_mode="grayscale", image_size=(8, 8),
+                                      shuffle=False, verbose=False)
+    images, labels = next(iter(ds))
+    np.testing.assert_array_equal(images[..., 0], np.stack([pixels, pixels]))
+    (tmp_path / "b" / "z.png").write_bytes(b"not an image at all")
+    ds = image_dataset_from_directory(tmp_path, color_mode="grayscale", image_size=(8, 8),
+                                      shuffle=False, verbose=False)
+    with pytest.raises(Exception, match="cannot identify image file .*z.png"):
+        list(ds)

@@ -27,7 +27,8 @@ import warnings
 
 import numpy as np
 
-from fastnn.utils.dataset import INFINITE, BackgroundIterator, Dataset, map_structure
+from fastnn.utils.dataset import (INFINITE, BackgroundIterator, Dataset, _Batch, _Prefetch,
+                                  map_structure)
 from fastnn.utils.py_dataset import PyDataset
 
 RAN_OUT = ("Your input ran out of data; interrupting training. Make sure that your dataset or "
@@ -87,6 +88,7 @@ def _unsupported(name, description, kind):
 class _Adapter:
     kind = "data"
     num_batches = None
+    depth = 2  # batches read ahead by the background thread
 
     def __init__(self, x):
         self.x = x
@@ -123,7 +125,15 @@ class _DatasetAdapter(_Adapter):
         self.infinite = n == INFINITE
 
     def iterator(self):
-        return iter(self.x)
+        # a trailing `.prefetch()` would be a second thread handing batches to the epoch's
+        # own background thread: read its parent instead, as far ahead as it asked
+        ds = self.x
+        while isinstance(ds, _Prefetch) and ds._size > 0:
+            self.depth = max(self.depth, ds._size)
+            ds = ds._parent
+        if isinstance(ds, _Batch):  # batches only the trainer reads: views where they can be
+            return iter(ds._iter(views=True))
+        return iter(ds)
 
 
 class _TFDatasetAdapter(_DatasetAdapter):
@@ -297,18 +307,31 @@ class EpochIterator:
             return self.steps if self.num_batches is None else min(self.steps, self.num_batches)
         return self.num_batches
 
-    def epoch(self):
-        """A generator of `(step, (x, y, sample_weight))`; closing it stops the producer."""
+    def _background(self, prepare):
+        """The batches read, unpacked and (when `prepare` says so) prepared in a
+        background thread, `depth` of them ahead."""
+        kind = self.kind
+
+        def unpacked(batch):
+            batch = unpack_batch(map_structure(_to_numpy, batch), kind)
+            return batch, (None if prepare is None else prepare(batch))
+        return BackgroundIterator(iter(self.adapter.iterator()), self.adapter.depth,
+                                  transform=unpacked)
+
+    def epoch(self, prepare=None):
+        """A generator of `(step, ((x, y, sample_weight), prepared))`; closing it stops the
+        producer. `prepare(batch)`, when given, runs in the background thread on each
+        unpacked batch; its result (None: "do it yourself") comes with the batch."""
         self.adapter.on_epoch_begin()
         if self.steps is not None:
             if self._persistent is None:
-                self._persistent = BackgroundIterator(iter(self.adapter.iterator()))
+                self._persistent = self._background(prepare)
                 self._seen = 0
             source, limit = self._persistent, self.steps
             if self.num_batches is not None:
                 limit = min(limit, self.num_batches - self._seen)
         else:
-            source, limit = BackgroundIterator(iter(self.adapter.iterator())), None
+            source, limit = self._background(prepare), None
         step = 0
         try:
             while limit is None or step < limit:
@@ -317,7 +340,7 @@ class EpochIterator:
                 except StopIteration:
                     break
                 self._seen += 1
-                yield step, unpack_batch(map_structure(_to_numpy, batch), self.kind)
+                yield step, batch
                 step += 1
         finally:
             if self.steps is None:

@@ -593,24 +593,49 @@ class Trainer:
 
     def _source_batches(self, source, class_weight, targets=True):
         """Prepared `(xs, ys, w, count)` batches of one epoch of a non-array source; the
-        batch is named in the error when one is malformed."""
-        epoch = source.epoch()
+        batch is named in the error when one is malformed.
+
+        Once the model is built (by the first batch, at the latest), the data thread
+        converts and checks each batch while the kernels run; until then (and for a batch
+        it read before) this thread does."""
+        def prepare(batch):
+            x, y, sw = batch
+            if not targets:
+                xs = self._inputs(x)
+                for a in xs:
+                    data.check_finite(a, "x")
+                return xs, None, None, data.check_cardinality(xs, None, allow_empty=True)
+            xs, ys = self._inputs(x), self._targets(y)
+            data.check_cardinality(xs, ys)
+            for a in xs:
+                data.check_finite(a, "x")
+            for t in ys:
+                if t is not None:
+                    data.check_finite(t, "y")
+            return xs, ys, self._sample_weights(ys, class_weight, sw), len(xs[0])
+
+        def in_background(batch):  # in the data thread
+            if not ready:
+                return None
+            try:
+                return prepare(batch)
+            except ValueError as exc:  # raised when the batch's turn comes
+                return exc
+
+        ready = []  # non-empty once the model is built and its training state set
+        epoch = source.epoch(in_background)
         try:
-            for step, (x, y, sw) in epoch:
-                try:
-                    if not targets:
-                        xs = self._inputs(x)
-                        for a in xs:
-                            data.check_finite(a, "x")
-                        yield xs, None, None, data.check_cardinality(xs, None, allow_empty=True)
-                        continue
-                    xs, ys = self._prepare(x, y)
-                    w = self._sample_weights(ys, class_weight, sw)
-                except ValueError as exc:
-                    raise ValueError(f"Batch {step} of the {source.kind}: {exc}") from None
-                if step == 0:
-                    self._pack_parameters()  # the first batch may have built the model
-                yield xs, ys, w, len(xs[0])
+            for step, (batch, prepared) in epoch:
+                if prepared is None:
+                    prepared = _prepare_here(prepare, batch)
+                if isinstance(prepared, ValueError):
+                    raise ValueError(f"Batch {step} of the {source.kind}: {prepared}") from None
+                if not ready:
+                    if targets:  # the first batch may have built the model
+                        self._prepare_training_state()
+                        self._pack_parameters()
+                    ready.append(True)
+                yield prepared
         finally:
             epoch.close()
 
@@ -789,6 +814,13 @@ class Trainer:
             raise ValueError("predict() received no batches from the "
                              f"{source.kind}: it yielded nothing")
         return self._structure_outputs([np.concatenate(p) for p in parts])
+
+
+def _prepare_here(prepare, batch):
+    try:
+        return prepare(batch)
+    except ValueError as exc:
+        return exc
 
 
 class _Running:

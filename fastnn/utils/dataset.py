@@ -482,11 +482,17 @@ class _Batch(Dataset):
             return n
         return n // self._size if self._drop else -(-n // self._size)
 
-    def _iter(self):
+    def _iter(self, views=False):
+        """With `views` (for a reader that never writes to a batch, as `fit`), batches of
+        slices in their original order are views of the arrays, not copies."""
         order = self._parent._index_order()
         if order is not None:  # slices: one gather per array and batch
             source = self._parent._slices()
             stop = len(order) - (len(order) % self._size if self._drop else 0)
+            if views and np.array_equal(order, np.arange(len(order))):
+                for lo in range(0, stop, self._size):
+                    yield source.gather(slice(lo, lo + self._size))
+                return
             for lo in range(0, stop, self._size):
                 yield source.gather(order[lo:lo + self._size])
             return
@@ -674,19 +680,36 @@ class _Prefetch(Dataset):
 
 _DONE = object()
 
+# How much lower than the training thread's the scheduling priority of the data thread is
+# (a Linux nice increment; 0: the same). Experimental, measured by benchmarks/bench_data.py:
+# a lower priority lets the kernels' threads preempt decoding, which then fills the time
+# they leave idle instead of stalling a parallel region at its barrier.
+DATA_THREAD_NICE = 0
+
+
+def _lower_priority(increment):
+    if increment <= 0 or not hasattr(os, "setpriority"):
+        return
+    try:  # on Linux, a thread id names the thread alone
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + increment)
+    except OSError:
+        pass
+
 
 class BackgroundIterator:
-    """Runs `iterator` in a daemon thread, `depth` items ahead; exceptions are re-raised
-    in the consumer, and `close()` (also when the consumer drops it) stops the thread."""
+    """Runs `iterator` in a daemon thread, `depth` items ahead (each passed through
+    `transform` there when given); exceptions are re-raised in the consumer, and `close()`
+    (also when the consumer drops it) stops the thread."""
 
-    def __init__(self, iterator, depth=2, name="fastnn-prefetch"):
+    def __init__(self, iterator, depth=2, name="fastnn-prefetch", transform=None):
         self._queue = queue.Queue(maxsize=max(depth, 1))
         self._stop = threading.Event()
         self._finished = False
         # the thread holds the queue, the event and the source, never `self`: an iterator
         # its consumer drops is collected, and __del__ stops the thread
         self._thread = threading.Thread(target=_produce, name=name, daemon=True,
-                                        args=(iterator, self._queue, self._stop))
+                                        args=(iterator, self._queue, self._stop, transform))
         self._thread.start()
 
     def __iter__(self):
@@ -740,9 +763,12 @@ def _put(q, stop, item):
     return False
 
 
-def _produce(source, q, stop):
+def _produce(source, q, stop, transform=None):
+    _lower_priority(DATA_THREAD_NICE)
     try:
         for item in source:
+            if transform is not None:
+                item = transform(item)
             if not _put(q, stop, (True, item)):
                 return
         _put(q, stop, (True, _DONE))

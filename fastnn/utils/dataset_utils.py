@@ -8,6 +8,7 @@ of that list is the validation subset. Within each iteration the training datase
 also shuffled through a buffer of `8 * batch_size` elements (Keras does the same with
 TensorFlow's generator, so that order differs from Keras's).
 """
+import io
 import os
 import random as _py_random
 
@@ -237,17 +238,40 @@ def _crop_box(h, w, th, tw):
     return top, left, crop_h, crop_w
 
 
+_PIL_FORMATS = {".bmp": "BMP", ".gif": "GIF", ".jpeg": "JPEG", ".jpg": "JPEG", ".png": "PNG"}
+
+
+def _open_image(image, path):
+    """Pillow's image of the file, read whole first (Pillow parses headers with many small
+    reads) and decoded by the decoder of the file's extension (not every decoder's header
+    check in turn), else by the one its content matches."""
+    with open(path, "rb") as f:
+        data = io.BytesIO(f.read())
+    fmt = _PIL_FORMATS.get(os.path.splitext(str(path))[1].lower())
+    try:
+        if fmt is not None:
+            try:
+                return image.open(data, formats=(fmt,))
+            except image.UnidentifiedImageError:  # a misnamed file: let Pillow look at it
+                data.seek(0)
+        return image.open(data)
+    except image.UnidentifiedImageError:
+        raise image.UnidentifiedImageError(f"cannot identify image file {str(path)!r}") \
+            from None
+
+
 def load_image(path, image_size, num_channels, interpolation, crop_to_aspect_ratio=False,
                pad_to_aspect_ratio=False, out=None):
     """One image file as an (height, width, channels) float32 array, resized (written into
     `out` when given)."""
     image = _pil()
     th, tw = image_size
-    with image.open(path) as im:
+    with _open_image(image, path) as im:
         mode = {1: "L", 3: "RGB", 4: "RGBA"}[num_channels]
-        pixels = np.asarray(im if im.mode == mode else im.convert(mode))
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
+        im = im if im.mode == mode else im.convert(mode)
+        im.load()
+        w, h = im.size  # 8-bit channels: the raw bytes are the HWC array
+        pixels = np.frombuffer(im.tobytes(), np.uint8).reshape(h, w, num_channels)
     if out is not None and pixels.shape[:2] == (th, tw) and not pad_to_aspect_ratio:
         out[...] = pixels  # the common case: no resizing, one cast into the batch
         return out
