@@ -37,6 +37,8 @@ def make_tape_layer(cls):
     cls.__call__ = tape_layer_call
     cls.add_loss = add_loss
     cls._loss_values = _loss_values
+    cls._added_loss_slots = lambda self: bool(self._buffers.get("tape") is not None and
+                                              self._buffers["tape"].losses)
     cls.losses = property(lambda self: list(self._loss_values()))
     if cls.compute_output_shape is Layer.compute_output_shape:
         cls.compute_output_shape = inferred_output_shape
@@ -53,6 +55,13 @@ def _own_tape(layer):
 def _invoke(layer, inputs, training, mask, extra):
     takes_training, takes_mask = layer._call_takes
     kwargs = dict(extra or ())
+    packed = layer.__dict__.get("_packed_args")
+    if packed is not None and isinstance(inputs, (list, tuple)):
+        # tensors passed as call()'s other arguments (`layer(targets, logits)`): the graph
+        # gave them as one flat input list, after the first argument's tensors
+        n, multi, names = packed
+        kwargs.update(zip(names, inputs[n:]))
+        inputs = list(inputs[:n]) if multi else inputs[0]
     if takes_training:
         kwargs["training"] = bool(training)
     if takes_mask and mask is not None:
@@ -122,7 +131,8 @@ def _grad_or_zeros(grads, t):
     g = grads[t._slot]
     if g is None:
         return np.zeros(t.shape, np.float32)
-    return np.ascontiguousarray(np.broadcast_to(g, t.shape), dtype=np.float32)
+    g = np.ascontiguousarray(np.broadcast_to(g, t.shape), dtype=np.float32)
+    return g if g.flags.writeable else g.copy()  # the graph's backward may work in place
 
 
 def _write_variable_grads(layer, tape, grads):
@@ -150,6 +160,14 @@ def tape_layer_call(self, inputs=None, *args, training=None, mask=None, **kwargs
         return call_recorded(self, inputs, training, mask, kwargs)
     if mask is not None and self._call_takes[1]:
         kwargs["mask"] = mask
+    from fastnn.layers.layer import KerasTensor
+    symbolic = {k: v for k, v in kwargs.items() if isinstance(v, KerasTensor)}
+    if symbolic:  # `layer(targets, logits)` in a Functional model: both are inputs
+        multi = isinstance(inputs, (list, tuple))
+        items = list(inputs) if multi else [inputs]
+        self._packed_args = (len(items), multi, list(symbolic))
+        self._call_extra = {k: v for k, v in kwargs.items() if k not in symbolic} or None
+        return Layer.__call__(self, items + list(symbolic.values()), training=training)
     self._call_extra = kwargs or None
     return Layer.__call__(self, inputs, training=training)
 

@@ -10,6 +10,7 @@ logged as `<output>_<metric>`.
 import numbers
 
 from fastnn import losses, metrics as metrics_module
+from fastnn.autodiff import model_losses
 
 
 class OutputSpec:
@@ -65,7 +66,7 @@ def resolve(model, loss, loss_weights, metrics):
     specs = [OutputSpec(k, names[k], None if l is None else losses.get(l), float(w))
              for k, (l, w) in enumerate(zip(loss_list, weights))]
     with_loss = [s for s in specs if s.loss is not None]
-    if not with_loss:
+    if not with_loss and not model_losses.may_add_losses(model):
         raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
     used = set()
 
