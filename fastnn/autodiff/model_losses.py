@@ -56,23 +56,34 @@ def added_loss_values(model):
     return [float(np.sum(values[i], dtype=np.float64)) for i in model._loss_slots]
 
 
-def losses(model):
+def losses(model, weights=True):
     """Keras's `model.losses`: the model's add_loss values, then its layers' (custom
     layers' add_loss and activity regularizers, built-in layers' activity regularizers,
-    weight regularizers)."""
+    weight regularizers, unless `weights` is False)."""
     out = added_loss_values(model) + list(model.__dict__.get("_eager_losses", []))
     for layer in model.walk_layers():
         if getattr(layer, "_tape_layer", False):
             out += layer._loss_values()
-    for step, *_ in getattr(model, "_plan", ()):
-        if step.__class__.__name__ == "ActivityRegularized" and step._outputs is not None:
+    steps = [s for s, *_ in getattr(model, "_plan", ())
+             if s.__class__.__name__ == "ActivityRegularized"] + inner_activity_steps(model)
+    for step in steps:
+        if step._outputs is not None:
             out.append(float(step.penalty))
+    if weights:
+        out += [penalty for _, _, penalty in weight_penalties(model)]
+    return out
+
+
+def weight_penalties(model):
+    """(variable, regularizer, penalty) of the weights with a regularizer, outside custom
+    layers (whose own add_loss terms hold their weights' penalties)."""
     tape_ids = {id(v) for layer in model.walk_layers() if getattr(layer, "_tape_layer", False)
                 for v in layer.weights}
+    out = []
     for v in model.trainable_weights:
         r = getattr(v, "regularizer", None)
         if r is not None and id(v) not in tape_ids:
-            out.append(float(r(v.value)))
+            out.append((v, r, float(r(v.value))))
     return out
 
 
@@ -90,3 +101,10 @@ def check_some_loss(model):
                                 for l in model.walk_layers()):
         return
     raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+
+
+def inner_activity_steps(model):
+    """Activity-regularized layers a wrapper calls itself (Bidirectional's two RNNs)."""
+    return [s for layer in model.walk_layers()
+            for s in (layer.inner_activity_steps() if hasattr(layer, "inner_activity_steps")
+                      else ())]

@@ -240,6 +240,8 @@ class ActivityRegularized:
 
 
 def _check_nested_activity_regularizers(layer):
+    if getattr(layer, "handles_inner_activity_regularizers", None) is not None:
+        return  # Bidirectional applies them; TimeDistributed ignores them, as Keras 3 does
     for sub in layer.walk_layers():
         if getattr(sub, "activity_regularizer", None) is not None and \
                 not getattr(sub, "_tape_layer", False):

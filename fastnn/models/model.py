@@ -98,10 +98,16 @@ class Model(Trainer, Layer):
         if self._graph_built:
             return
         from fastnn.layers.input_layer import Input
-        inputs = [Input(tuple(s[1:])) for s in input_shapes]
+        keys = self._input_keys  # first called on a dict: call() gets a dict too
+        if keys is not None and len(keys) == len(input_shapes):
+            inputs = [Input(tuple(s[1:]), name=k) for s, k in zip(input_shapes, keys)]
+            structured = dict(zip(keys, inputs))
+        else:
+            inputs = [Input(tuple(s[1:])) for s in input_shapes]
+            structured = inputs if len(inputs) > 1 else inputs[0]
         self._tracing, self._added_losses = True, []
         try:
-            outputs = self.call(inputs if len(inputs) > 1 else inputs[0])
+            outputs = self.call(structured)
         finally:
             self._tracing = False
         self._single_output = not isinstance(outputs, dict) and len(_flatten(outputs)) == 1
@@ -369,6 +375,7 @@ class Model(Trainer, Layer):
     def _inputs_from_dict(self, inputs):
         """Dict inputs in the model's input order, keyed by input (layer) names."""
         if not self._graph_built:
+            self._input_keys = list(inputs)  # a subclassed model's call() gets a dict
             return list(inputs.values())
         names = self.input_names
         unknown = sorted(set(inputs) - set(names))

@@ -131,6 +131,11 @@ class Trainer:
         names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
         return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
 
+    @staticmethod
+    def _functional_call():
+        from fastnn.models.model import Model
+        return Model.call
+
     def _require_compiled(self, method):
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
@@ -165,7 +170,7 @@ class Trainer:
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
         if isinstance(x, dict):
-            if not self._graph_built:
+            if not self._graph_built and type(self).call is Trainer._functional_call():
                 raise ValueError(f"A dict `{what}` needs a model whose inputs are known: "
                                  f"build the model first")
             x = self._inputs_from_dict(x)
@@ -264,7 +269,8 @@ class Trainer:
         self._weights_regularized = self._regularized_weights()
         # built-in layers with an activity_regularizer (graph.ActivityRegularized steps)
         self._activity_steps = [s for s, *_ in self._plan
-                                if isinstance(s, graph.ActivityRegularized)]
+                                if isinstance(s, graph.ActivityRegularized)] + \
+            model_losses.inner_activity_steps(self)  # inside Bidirectional
         self._weights_constrained = [v for v in self.trainable_weights
                                      if getattr(v, "constraint", None) is not None]
 
