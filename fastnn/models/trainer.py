@@ -10,6 +10,7 @@ into reused buffers and each layer reuses its own.
 import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
+from fastnn import team
 from fastnn._validate import allocate
 from fastnn.autodiff import custom_steps, model_losses
 from fastnn.callbacks.callback_list import CallbackList
@@ -17,6 +18,8 @@ from fastnn.models import compile_utils, data, data_adapters, graph
 
 
 class Trainer:
+    _team = None  # during fit: the kernels' thread count when the user did not fix it
+
     def __init__(self):
         self.optimizer = self.loss = None
         self.compiled = False
@@ -537,6 +540,7 @@ class Trainer:
             dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
+        self._team = team.TeamSize() if team.adaptive() else None  # fewer threads when busy
         try:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
@@ -564,6 +568,9 @@ class Trainer:
                 if self._should_stop():
                     break
         finally:
+            if self._team is not None:
+                self._team.close()
+                self._team = None
             for it in (source, val):
                 if isinstance(it, data_adapters.EpochIterator):
                     it.close()
@@ -623,6 +630,9 @@ class Trainer:
 
     def _train_epoch(self, batches, cbs):
         running, logs = None, {}
+        team = self._team
+        if team is not None:
+            team.begin_epoch()
         try:
             for step, (bx, by, bw, count) in enumerate(batches):
                 if running is None:  # after the first batch: a source may have built the model
@@ -632,6 +642,8 @@ class Trainer:
                 running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
                 logs = running.logs()
                 cbs.on_train_batch_end(step, logs)
+                if team is not None:
+                    team.after_step(count)
                 _interrupt.raise_if_pending()
                 if self._should_stop():
                     break
