@@ -43,6 +43,8 @@ PROGRAMS = [
     ("kio_working_with_rnns.py", "https://keras.io/guides/working_with_rnns/", None),
     ("kio_pydataset_generator.py", "https://keras.io/guides/training_with_built_in_methods/",
      None),
+    ("kio_training_builtin_custom.py",
+     "https://keras.io/guides/training_with_built_in_methods/", None),
     ("dlwp_ch7_custom_metric_model.py", "https://github.com/fchollet/deep-learning-with-"
      "python-notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_vae_subclassing.py",
