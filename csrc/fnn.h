@@ -180,15 +180,15 @@ void fnn_sparse_softmax_cross_entropy_backward(float *dz, const float *p,
 /* Keras Adam: alpha = lr * sqrt(1 - b2^t) / (1 - b1^t);  m += (g - m)(1 - b1);
  * v += (g^2 - v)(1 - b2);  w -= alpha * m / (sqrt(v) + eps).  step t >= 1. */
 void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
-                     float lr, float beta_1, float beta_2, float epsilon, int64_t step);
+                     float lr, double beta_1, double beta_2, float epsilon, int64_t step);
 /* Keras SGD: momentum 0: w -= lr g.  Else m = mu m - lr g; w += m, or with Nesterov
  * w += mu m - lr g.  m may be NULL when momentum == 0. */
 void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
                     float lr, float momentum, int nesterov);
-/* Keras RMSprop (not centered): v = rho v + (1 - rho) g^2;  inc = lr g / sqrt(v + eps);
+/* Keras RMSprop (not centered): v = rho v + (1 - rho) g^2 ((1 - rho) from the double);  inc = lr g / sqrt(v + eps);
  * momentum 0: w -= inc; else m = mu m + inc; w -= m.  m may be NULL when mu == 0. */
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
-                        float lr, float rho, float momentum, float epsilon);
+                        float lr, double rho, float momentum, float epsilon);
 
 /* ---- More activations (activations.c): one forward/backward pair by kind --------- */
 enum {

@@ -20,11 +20,16 @@ static void adam_range(float *restrict w, float *restrict m, float *restrict v,
     }
 }
 
+/* beta_1, beta_2 (and RMSprop's rho) come in double: Keras multiplies by (1 - beta)
+ * computed in Python (double) and rounded to float32 once, which 1.0f - (float)beta is
+ * not; the bias correction uses the float32 betas, as Keras's ops.power does. */
 void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
-                     float lr, float beta_1, float beta_2, float epsilon, int64_t step) {
-    const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)beta_2, (double)step)) /
-                                (1.0 - pow((double)beta_1, (double)step)));
-    FNN_RUN_SPLIT(n, 8, adam_range(w, m, v, g, lo, hi, alpha, 1.0f - beta_1, 1.0f - beta_2, epsilon));
+                     float lr, double beta_1, double beta_2, float epsilon, int64_t step) {
+    const float b1 = (float)beta_1, b2 = (float)beta_2;
+    const float alpha = (float)((double)lr * sqrt(1.0 - pow((double)b2, (double)step)) /
+                                (1.0 - pow((double)b1, (double)step)));
+    FNN_RUN_SPLIT(n, 8, adam_range(w, m, v, g, lo, hi, alpha, (float)(1.0 - beta_1),
+                                   (float)(1.0 - beta_2), epsilon));
 }
 
 static void sgd_range(float *restrict w, float *restrict m, const float *restrict g, int64_t lo,
@@ -48,10 +53,10 @@ void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
 
 static void rmsprop_range(float *restrict w, float *restrict v, float *restrict m,
                           const float *restrict g, int64_t lo, int64_t hi, float lr, float rho,
-                          float momentum, float epsilon) {
+                          float one_m_rho, float momentum, float epsilon) {
     for (int64_t i = lo; i < hi; i++) {
         float gi = g[i];
-        float vi = rho * v[i] + (1.0f - rho) * gi * gi;
+        float vi = rho * v[i] + one_m_rho * (gi * gi);  /* Keras: (1 - rho) * square(g) */
         float inc = lr * gi / sqrtf(vi + epsilon);
         v[i] = vi;
         if (m) {
@@ -64,9 +69,10 @@ static void rmsprop_range(float *restrict w, float *restrict v, float *restrict 
 }
 
 void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
-                        float lr, float rho, float momentum, float epsilon) {
+                        float lr, double rho, float momentum, float epsilon) {
     float *mm = momentum == 0.0f ? NULL : m;
-    FNN_RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, rho, momentum, epsilon));
+    FNN_RUN_SPLIT(n, 8, rmsprop_range(w, v, mm, g, lo, hi, lr, (float)rho, (float)(1.0 - rho),
+                                      momentum, epsilon));
 }
 
 /* ---- Adamax, Adagrad, Adadelta, Lion, Nadam, Ftrl (keras/src/optimizers/) ------------

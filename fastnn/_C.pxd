@@ -81,11 +81,11 @@ cdef extern from "fnn.h" nogil:
                                                    int64_t K, float scale)
 
     void fnn_adam_update(float *w, float *m, float *v, const float *g, int64_t n,
-                         float lr, float beta_1, float beta_2, float epsilon, int64_t step)
+                         float lr, double beta_1, double beta_2, float epsilon, int64_t step)
     void fnn_sgd_update(float *w, float *m, const float *g, int64_t n,
                         float lr, float momentum, int nesterov)
     void fnn_rmsprop_update(float *w, float *v, float *m, const float *g, int64_t n,
-                            float lr, float rho, float momentum, float epsilon)
+                            float lr, double rho, float momentum, float epsilon)
 
     void fnn_adamax_update(float *w, float *m, float *u, const float *g, int64_t n, float lr,
                            float beta_1, float beta_2, float epsilon, int64_t step)

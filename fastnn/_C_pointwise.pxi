@@ -265,7 +265,8 @@ def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999
     cdef float *V = fp(v)
     cdef float *G = fp(grad)
     cdef int64_t n = param.size, t = step
-    cdef float lr = learning_rate, b1 = beta_1, b2 = beta_2, eps = epsilon
+    cdef float lr = learning_rate, eps = epsilon
+    cdef double b1 = beta_1, b2 = beta_2
     with nogil:
         fnn_adam_update(W, M, V, G, n, lr, b1, b2, eps, t)
 
@@ -301,6 +302,7 @@ def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho
     cdef float *M = fp_or_null(momentum_buf) if momentum != 0.0 else NULL
     cdef float *G = fp(grad)
     cdef int64_t n = param.size
-    cdef float lr = learning_rate, r = rho, mu = momentum, eps = epsilon
+    cdef float lr = learning_rate, mu = momentum, eps = epsilon
+    cdef double r = rho
     with nogil:
         fnn_rmsprop_update(W, V, M, G, n, lr, r, mu, eps)

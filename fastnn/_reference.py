@@ -302,8 +302,8 @@ def adam_update(param, m, v, grad, learning_rate=0.001, beta_1=0.9, beta_2=0.999
     dt = param.dtype.type
     b1, b2 = dt(beta_1), dt(beta_2)
     alpha = dt(float(dt(learning_rate)) * np.sqrt(1 - float(b2) ** step) / (1 - float(b1) ** step))
-    m += (grad - m) * (1 - b1)
-    v += (grad * grad - v) * (1 - b2)
+    m += (grad - m) * dt(1 - beta_1)  # (1 - beta) in double, then float32, as Keras
+    v += (grad * grad - v) * dt(1 - beta_2)
     param -= m * alpha / (np.sqrt(v) + dt(epsilon))
 
 
@@ -320,8 +320,8 @@ def sgd_update(param, momentum_buf, grad, learning_rate=0.01, momentum=0.0, nest
 def rmsprop_update(param, velocity, momentum_buf, grad, learning_rate=0.001, rho=0.9,
                    momentum=0.0, epsilon=1e-7):
     dt = param.dtype.type
-    lr, rho, mu = dt(learning_rate), dt(rho), dt(momentum)
-    velocity[...] = rho * velocity + (1 - rho) * grad * grad
+    lr, mu, one_m_rho, rho = dt(learning_rate), dt(momentum), dt(1 - rho), dt(rho)
+    velocity[...] = rho * velocity + one_m_rho * (grad * grad)
     increment = lr * grad / np.sqrt(velocity + dt(epsilon))
     if momentum == 0.0:
         param -= increment

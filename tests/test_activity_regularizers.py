@@ -76,7 +76,31 @@ def test_penalty_is_in_the_loss_divided_by_batch_size():
     assert model.evaluate(x, np.zeros((4, 3)), verbose=0) == pytest.approx(4.6, rel=1e-6)
 
 
-def test_inside_a_wrapper_is_refused():
-    with pytest.raises(NotImplementedError, match="activity_regularizer"):
-        Sequential([layers.Input((3, 2)), layers.TimeDistributed(
-            layers.Dense(2, activity_regularizer="l2"))])
+# Keras 3.15.1 on TensorFlow, the same code with `import keras` (evaluate, then three
+# train_on_batch losses): TimeDistributed runs its layer's call() and ignores the inner
+# activity_regularizer; Bidirectional calls its two RNNs as layers and adds both penalties.
+WRAPPED_KERAS = [
+    [0.0305799, 0.0305799, 0.0248085, 0.0229326],
+    [0.0129415, 0.0129415, 0.0113875, 0.0100107],
+    [0.6363743, 0.6363743, 0.0658848, 0.0400277],
+]
+
+
+@pytest.mark.parametrize("i, make", list(enumerate([
+    lambda: layers.TimeDistributed(layers.Dense(2, activity_regularizer="l2")),
+    lambda: layers.Bidirectional(layers.LSTM(2, activity_regularizer="l2")),
+    lambda: layers.Bidirectional(layers.GRU(2, return_sequences=True,
+                                            activity_regularizer="l1"), merge_mode="sum"),
+])))
+def test_inside_a_wrapper_as_keras(i, make):
+    from fastnn import optimizers
+    from fastnn.models import Model
+    x = np.random.default_rng(0).random((4, 5, 3)).astype("float32")
+    inp = layers.Input((5, 3))
+    m = Model(inp, make()(inp))
+    m.compile(optimizers.SGD(0.5), "mse")
+    rr = np.random.default_rng(i)
+    m.set_weights([rr.uniform(-0.5, 0.5, w.shape).astype("float32") for w in m.get_weights()])
+    y = np.zeros((4,) + m.output_shape[1:], "float32")
+    got = [m.evaluate(x, y, verbose=0)] + [m.train_on_batch(x, y) for _ in range(3)]
+    np.testing.assert_allclose(got, WRAPPED_KERAS[i], rtol=2e-6, atol=1e-7)

@@ -259,3 +259,80 @@ def test_predict_step_override_as_keras_calls_it():
     np.testing.assert_allclose(probs, expected / expected.sum(-1, keepdims=True), rtol=1e-5)
     np.testing.assert_array_equal(labels, logits.argmax(-1))
     assert probs.shape == (7, 3) and labels.shape == (7,)
+
+
+class _AddsLoss(Layer):
+    def call(self, x):
+        self.add_loss(0.1 * ops.sum(x))
+        return x
+
+
+def _penalized_model(cls=Model):
+    inp = Input((4,))
+    h = Dense(3, activity_regularizer="l2", kernel_regularizer="l1")(inp)
+    model = cls(inp, Dense(1)(_AddsLoss()(h)))
+    rr = np.random.default_rng(1)
+    model.set_weights([rr.uniform(-0.5, 0.5, w.shape).astype("float32")
+                       for w in model.get_weights()])
+    return model
+
+
+def test_compute_loss_includes_every_added_loss_as_keras():
+    """Keras 3.15 gives 0.361403 for this model and batch (the compiled MSE plus the
+    activity, kernel and add_loss penalties: sum(model.losses))."""
+    model = _penalized_model()
+    model.compile("sgd", "mse")
+    x, y = np.ones((2, 4), np.float32), np.zeros((2, 1), np.float32)
+    y_pred = model(x)
+    assert float(model.compute_loss(x=x, y=y, y_pred=y_pred)) == pytest.approx(0.361403,
+                                                                                 abs=2e-6)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(0.361403, abs=2e-6)
+    assert len(model.losses) == 3
+
+
+class _GuideStep(Model):
+    def train_step(self, data):
+        x, y = data
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self.compute_loss(y=y, y_pred=y_pred)
+        grads = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(grads, self.trainable_variables)
+        return {"loss": loss}
+
+
+def test_custom_step_trains_the_penalties_as_the_built_in_step():
+    x = np.random.default_rng(2).random((8, 4)).astype(np.float32)
+    y = np.zeros((8, 1), np.float32)
+    a, b = _penalized_model(), _penalized_model(_GuideStep)
+    for m in (a, b):
+        m.compile("sgd", "mse")
+        m.fit(x, y, batch_size=8, epochs=2, verbose=0, shuffle=False)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_allclose(wb, wa, rtol=1e-5, atol=1e-7)
+
+
+class _Doubling(Model):
+    def predict_step(self, data):
+        return super().predict_step(data) * 2
+
+
+def test_custom_predict_step_on_a_generator_and_a_pydataset():
+    from fastnn.utils import PyDataset
+    inp = Input((4,))
+    model = _Doubling(inp, Dense(1, kernel_initializer="ones")(inp))
+
+    def gen():
+        for _ in range(2):
+            yield (np.ones((3, 4), np.float32),)
+
+    class Batches(PyDataset):
+        def __len__(self):
+            return 2
+
+        def __getitem__(self, i):
+            return np.full((3, 4), i, np.float32)
+
+    np.testing.assert_allclose(model.predict(gen(), verbose=0).ravel(), [8.0] * 6)
+    np.testing.assert_allclose(model.predict(Batches(), verbose=0).ravel(),
+                               [0.0] * 3 + [8.0] * 3)

@@ -259,3 +259,23 @@ def test_schedule_in_optimizer_saves_like_keras(tmp_path):
     again.fit(x, y, batch_size=8, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("update, slots, kwargs, one_minus", [
+    (_C.adam_update, 2, {"beta_1": 0.9, "beta_2": 0.999}, (0.9, 0.999)),
+    (_C.rmsprop_update, 1, {"rho": 0.9}, (0.9,)),
+])
+def test_one_minus_beta_is_rounded_from_the_double_as_keras(update, slots, kwargs, one_minus):
+    """Keras multiplies by `1 - self.beta_1` computed on the Python float, then rounded to
+    float32 once: 0.1f for beta 0.9, where 1.0f - 0.9f is 0.100000024."""
+    param = np.zeros(8, np.float32)
+    grad = np.ones(8, np.float32)
+    bufs = [np.zeros(8, np.float32) for _ in range(slots)]
+    if update is _C.adam_update:
+        update(param, bufs[0], bufs[1], grad, 0.001, step=1, **kwargs)
+        assert bufs[0][0] == np.float32(1 - one_minus[0])  # m = g (1 - beta_1)
+        assert bufs[1][0] == np.float32(1 - one_minus[1])  # v = g^2 (1 - beta_2)
+    else:
+        update(param, bufs[0], None, grad, 0.001, **kwargs)
+        assert bufs[0][0] == np.float32(1 - one_minus[0])  # v = (1 - rho) g^2
+    assert np.float32(1 - 0.9) != np.float32(1) - np.float32(0.9)  # the case this checks

@@ -124,12 +124,23 @@ def compute_loss(model, x=None, y=None, y_pred=None, sample_weight=None, trainin
     for spec, p, t in zip(specs, preds, ys):
         part = _loss_of(spec, t, p, sample_weight)
         total = part if total is None else numpy_ops.add(total, part)
-    layers = [l for l in model.walk_layers() if getattr(l, "_tape_layer", False)]
-    if layers:  # their values (their gradients come from the layers' own tapes)
-        from fastnn.autodiff.layers import added_loss_total
-        extra = added_loss_total(layers)
-        if extra:
-            total = numpy_ops.add(total, np.float32(extra))
+    # Keras adds sum(model.losses): add_loss terms (the model's, its custom layers'),
+    # activity penalties (their gradients come from the layers' own backward passes) and
+    # weight penalties, recorded here so the tape carries their gradients to the weights
+    from fastnn.autodiff import model_losses
+    extra = 0.0
+    for v, r, penalty in model_losses.weight_penalties(model):
+        tape = _tape.current()
+        if tape is None or not v.trainable:
+            extra += penalty
+            continue
+        term = tape.record(lambda g, needs, v=v, r=r: (
+            np.asarray(np.asarray(r.gradient(v.value), np.float32) * g, np.float32),),
+            (tape.watch(v),), np.asarray(penalty, np.float32))
+        total = term if total is None else numpy_ops.add(total, term)
+    extra += sum(model_losses.losses(model, weights=False))
+    if extra:
+        total = np.float32(extra) if total is None else numpy_ops.add(total, np.float32(extra))
     return total
 
 
@@ -400,8 +411,7 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     from fastnn.callbacks import CallbackList
     from fastnn.models import data, data_adapters
     if data_adapters.is_source(x):
-        raise NotImplementedError("fastnn runs a custom predict_step on NumPy arrays only: "
-                                  "pass arrays to predict()")
+        return _predict_source(model, x, batch_size, verbose, steps, callbacks)
     batch_size = data.check_batch_size(batch_size)
     data.check_steps(steps, "steps")
     verbose = 1 if verbose == "auto" else verbose
@@ -424,6 +434,40 @@ def predict(model, x, batch_size, verbose, steps, callbacks):
     cbs.on_predict_end()
     if not parts:
         raise ValueError("Unexpected result of `predict_step` (no batches): the input is empty")
+    return _concat(parts)
+
+
+def _predict_source(model, x, batch_size, verbose, steps, callbacks):
+    """`predict` with an overridden `predict_step` on a generator, PyDataset or dataset:
+    the step gets each batch's x (as the array path hands it)."""
+    from fastnn.callbacks import CallbackList
+    from fastnn.models import data_adapters
+    model._check_source_support(x, 0)
+    source = data_adapters.get(x, steps=steps, batch_size=batch_size, what="steps")
+    verbose = 1 if verbose == "auto" else verbose
+    cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
+                       epochs=1, steps=source.steps_hint)
+    cbs.on_predict_begin()
+    parts = []
+    epoch = source.epoch()
+    try:
+        for step, (bx, _, _) in epoch:
+            cbs.on_predict_batch_begin(step)
+            try:
+                xs, _, _, single = _arrays(model, bx, None, None)
+            except ValueError as exc:
+                raise ValueError(f"Batch {step} of the {source.kind}: {exc}") from None
+            with _tape.paused():
+                out = model.predict_step(_data(xs, None, None, 0, len(xs[0]), None, single))
+            parts.append(_as_arrays(out))
+            cbs.on_predict_batch_end(step, {"outputs": parts[-1]})
+    finally:
+        epoch.close()
+        source.close()
+    cbs.on_predict_end()
+    if not parts:
+        raise ValueError(f"predict() received no batches from the {source.kind}: it yielded "
+                         f"nothing")
     return _concat(parts)
 
 

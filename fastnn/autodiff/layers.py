@@ -37,6 +37,8 @@ def make_tape_layer(cls):
     cls.__call__ = tape_layer_call
     cls.add_loss = add_loss
     cls._loss_values = _loss_values
+    cls._added_loss_slots = lambda self: bool(self._buffers.get("tape") is not None and
+                                              self._buffers["tape"].losses)
     cls.losses = property(lambda self: list(self._loss_values()))
     if cls.compute_output_shape is Layer.compute_output_shape:
         cls.compute_output_shape = inferred_output_shape
@@ -47,12 +49,20 @@ def _own_tape(layer):
     tape = layer._buffers.get("tape")
     if tape is None:
         tape = layer._buffers["tape"] = Tape()
+        tape.reuse_buffers = True  # its gradients are consumed within the step
     return tape
 
 
 def _invoke(layer, inputs, training, mask, extra):
     takes_training, takes_mask = layer._call_takes
     kwargs = dict(extra or ())
+    packed = layer.__dict__.get("_packed_args")
+    if packed is not None and isinstance(inputs, (list, tuple)):
+        # tensors passed as call()'s other arguments (`layer(targets, logits)`): the graph
+        # gave them as one flat input list, after the first argument's tensors
+        n, multi, names = packed
+        kwargs.update(zip(names, inputs[n:]))
+        inputs = list(inputs[:n]) if multi else inputs[0]
     if takes_training:
         kwargs["training"] = bool(training)
     if takes_mask and mask is not None:
@@ -109,6 +119,7 @@ def tape_backward(self, dy, need_dx=True):
     # Linear layer, the GEMM of dx (a quarter of an MLP step's arithmetic)
     unwanted = () if need_dx else {t._slot for t in (xs if isinstance(xs, list) else [xs])
                                    if isinstance(t, Tensor)}
+    _set_destinations(tape)
     with _tape.paused():
         grads = tape.backward(seeds, unwanted)
     _write_variable_grads(self, tape, grads)
@@ -118,11 +129,38 @@ def tape_backward(self, dy, need_dx=True):
     return dxs if isinstance(xs, list) else dxs[0]
 
 
+def _set_destinations(tape):
+    """Weights whose only reader is one record get their gradient written straight into
+    `.grad` by that record's vjp (Tape.grad_buffer): no copy afterwards."""
+    from fastnn.layers.layer import Variable
+    dest = tape.destinations
+    dest.clear()
+    if not tape.leaf_objects:
+        return
+    readers = {}
+    for _, in_slots, _ in tape.records:
+        for s in in_slots:
+            if s >= 0:
+                readers[s] = readers.get(s, 0) + 1
+    for obj in tape.leaf_objects:
+        if isinstance(obj, Variable):
+            slot = tape.leaves[id(obj)]
+            grad = getattr(obj, "grad", None)
+            if readers.get(slot) == 1 and isinstance(grad, np.ndarray) and \
+                    grad.dtype == np.float32 and grad.flags.c_contiguous and \
+                    grad.flags.writeable:
+                dest[slot] = grad
+
+
 def _grad_or_zeros(grads, t):
     g = grads[t._slot]
     if g is None:
         return np.zeros(t.shape, np.float32)
-    return np.ascontiguousarray(np.broadcast_to(g, t.shape), dtype=np.float32)
+    if g.shape == t.shape and g.dtype == np.float32 and g.flags.c_contiguous and \
+            g.flags.writeable:
+        return g
+    g = np.ascontiguousarray(np.broadcast_to(g, t.shape), dtype=np.float32)
+    return g if g.flags.writeable else g.copy()  # the graph's backward may work in place
 
 
 def _write_variable_grads(layer, tape, grads):
@@ -133,7 +171,7 @@ def _write_variable_grads(layer, tape, grads):
             g = grads[tape.leaves[id(obj)]]
             if g is None:
                 obj.grad[...] = 0
-            else:
+            elif g is not obj.grad:  # else a vjp wrote it in place (_set_destinations)
                 obj.grad[...] = np.broadcast_to(g, obj.grad.shape)
             done.add(id(obj))
     for v in layer.weights:
@@ -150,6 +188,14 @@ def tape_layer_call(self, inputs=None, *args, training=None, mask=None, **kwargs
         return call_recorded(self, inputs, training, mask, kwargs)
     if mask is not None and self._call_takes[1]:
         kwargs["mask"] = mask
+    from fastnn.layers.layer import KerasTensor
+    symbolic = {k: v for k, v in kwargs.items() if isinstance(v, KerasTensor)}
+    if symbolic:  # `layer(targets, logits)` in a Functional model: both are inputs
+        multi = isinstance(inputs, (list, tuple))
+        items = list(inputs) if multi else [inputs]
+        self._packed_args = (len(items), multi, list(symbolic))
+        self._call_extra = {k: v for k, v in kwargs.items() if k not in symbolic} or None
+        return Layer.__call__(self, items + list(symbolic.values()), training=training)
     self._call_extra = kwargs or None
     return Layer.__call__(self, inputs, training=training)
 
@@ -223,11 +269,13 @@ def _record_opaque(tape, layer, inputs, training):
     def vjp(g, needs):
         g = np.ascontiguousarray(g, dtype=np.float32)
         if is_model:
-            if not any(needs[:n_in]):
-                layer.backward_graph([g])
+            if not any(needs[:n_in]):  # (with the model's add_loss terms: compute_loss
+                layer.backward_graph([g], added_losses=True)  # adds their values)
                 return [None] * n_in + [v.grad for v in variables]
             from fastnn.models import graph
             grads = [None] * layer._n_slots
+            for i in layer._loss_slots:
+                grads[i] = np.ones(np.shape(layer._values[i]), np.float32)
             grads[layer._output_slots[0]] = g
             graph.run_backward(layer._last_plan, grads, layer._values)
             dxs = [None if d is None or not need else np.array(d, np.float32)

@@ -5,13 +5,14 @@ returns a NumPy array; the vjp of each is written next to it.  Gradients of broa
 operands are summed back to the operand's shape (`unbroadcast`).
 """
 import builtins
+import threading
 
 import numpy as np
 
 from fastnn import _C
 from fastnn.autodiff.registry import (binary, defop, expand_reduced, nograd, normalize_axis,
                                       simple)
-from fastnn.autodiff.tape import unbroadcast
+from fastnn.autodiff.tape import grad_buffer, unbroadcast
 
 # ---- arithmetic -----------------------------------------------------------------------------
 add = binary("add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
@@ -120,12 +121,32 @@ def where(condition, x1=None, x2=None):
 
 
 # ---- matrix products ------------------------------------------------------------------------
-def _gemm2d(a, b, trans_a=False, trans_b=False):
-    """op(a) @ op(b) for float32 matrices on fastnn's GEMM; NumPy for anything else."""
+_WORK = threading.local()  # the GEMM's packing workspace, kept per Python thread
+
+
+def _gemm_work(a, b, trans_a, trans_b):
+    m = a.shape[1] if trans_a else a.shape[0]
+    k = a.shape[0] if trans_a else a.shape[1]
+    n = b.shape[0] if trans_b else b.shape[1]
+    need = _C.sgemm_workspace_size(m, n, k)
+    work = getattr(_WORK, "buf", None)
+    if work is None or work.size < need:
+        work = _WORK.buf = np.empty(builtins.max(need, 1), np.float32)
+    return work, (m, n)
+
+
+def _gemm2d(a, b, trans_a=False, trans_b=False, k=None):
+    """op(a) @ op(b) for float32 matrices on fastnn's GEMM (its workspace reused; `k`: the
+    gradient position of a vjp, whose result may go to a reused buffer); NumPy for
+    anything else."""
     if a.dtype == np.float32 and b.dtype == np.float32 and a.ndim == 2 and b.ndim == 2 \
             and a.size and b.size:
-        return _C.sgemm(np.ascontiguousarray(a), np.ascontiguousarray(b), None, 1.0, 0.0,
-                        trans_a, trans_b)
+        a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+        work, shape = _gemm_work(a, b, trans_a, trans_b)
+        out = None if k is None else grad_buffer(k, shape)
+        if out is not None and (out is a or out is b):
+            out = None
+        return _C.sgemm(a, b, out, 1.0, 0.0, trans_a, trans_b, work=work)
     return np.matmul(a.T if trans_a else a, b.T if trans_b else b)
 
 
@@ -144,8 +165,8 @@ def matmul(x1, x2):
 
     def vjp(g, needs):
         if a.ndim == 2 and b.ndim == 2:
-            return (_gemm2d(g, b, trans_b=True) if needs[0] else None,
-                    _gemm2d(a, g, trans_a=True) if needs[1] else None)
+            return (_gemm2d(g, b, trans_b=True, k=0) if needs[0] else None,
+                    _gemm2d(a, g, trans_a=True, k=1) if needs[1] else None)
         if a.ndim == 1 and b.ndim == 1:
             return (g * b if needs[0] else None, g * a if needs[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a

@@ -110,8 +110,8 @@ def binary(name, forward, d1, d2, aliases=()):
         out = forward(x1, x2)
 
         def vjp(g, needs):
-            return (_tape.unbroadcast(d1(g, x1, x2, out), np.shape(x1)) if needs[0] else None,
-                    _tape.unbroadcast(d2(g, x1, x2, out), np.shape(x2)) if needs[1] else None)
+            return (_tape.unbroadcast(d1(g, x1, x2, out), np.shape(x1), 0) if needs[0] else None,
+                    _tape.unbroadcast(d2(g, x1, x2, out), np.shape(x2), 1) if needs[1] else None)
         return out, vjp
     impl.__name__ = name
     return defop(name, inputs=2, aliases=aliases)(impl)

@@ -12,12 +12,21 @@ summing gradients where a value fans out.  A tape is reused from step to step: i
 list is cleared, not reallocated, so it allocates nothing per step beyond the arrays the
 ops return (and one small tuple per record).
 
+A custom layer's tape also keeps its backward pass's arrays from step to step
+(`reuse_buffers`): an op's vector-Jacobian product asks `grad_buffer(k, shape)` for the
+array to write its k-th input's gradient into, and gets the one it used at the same
+record last step, or, for a layer weight only that record reads, the weight's own
+`.grad` (nothing to copy afterwards).  A `GradientTape`, whose gradients the user keeps,
+allocates them as NumPy does.
+
 Built-in layers never see a tape: a model's plan calls their hand-written backward.
 """
 import numpy as np
 
 # The tapes recording now, innermost last (ops record on the innermost only).
 _stack = []
+# The tape whose backward pass runs now, when it reuses its buffers (grad_buffer).
+_reusing = None
 
 
 class NotDifferentiableError(NotImplementedError):
@@ -110,6 +119,10 @@ class Tape:
         self.losses = []         # (slot, value) of losses added with Layer.add_loss
         self.constant_losses = []  # added losses that depend on nothing trainable
         self.layer_calls = {}    # id(built-in layer) -> count (a second call is refused)
+        self.reuse_buffers = False  # a layer's tape: backward arrays kept step to step
+        self._buffers = {}       # (record index, input k) -> gradient array
+        self.destinations = {}   # slot -> array its gradient may be written into (.grad)
+        self._at = (-1, ())      # (record index, its input slots) while its vjp runs
 
     def reset(self):
         self.records.clear()
@@ -157,19 +170,39 @@ class Tape:
         """Gradients for every slot from `seeds` [(slot, gradient array)]: a list indexed
         by slot, None where no gradient arrived.  `unwanted`: slots whose gradient nobody
         asks for (a first layer's input), so the ops reading them skip that product."""
+        global _reusing
         grads = [None] * self.n_slots
         for slot, g in seeds:
             grads[slot] = g if grads[slot] is None else grads[slot] + g
-        for vjp, in_slots, out in reversed(self.records):
-            g = grads[out]
-            if g is None:
-                continue
-            grads[out] = None  # free it early
-            needs = tuple(s >= 0 and s not in unwanted for s in in_slots)
-            for s, gi in zip(in_slots, vjp(g, needs)):
-                if s >= 0 and gi is not None:
-                    grads[s] = gi if grads[s] is None else grads[s] + gi
+        records = self.records
+        saved, _reusing = _reusing, (self if self.reuse_buffers else None)
+        try:
+            for i in range(len(records) - 1, -1, -1):
+                vjp, in_slots, out = records[i]
+                g = grads[out]
+                if g is None:
+                    continue
+                grads[out] = None  # free it early
+                needs = tuple(s >= 0 and s not in unwanted for s in in_slots)
+                self._at = (i, in_slots)
+                for s, gi in zip(in_slots, vjp(g, needs)):
+                    if s >= 0 and gi is not None:
+                        grads[s] = gi if grads[s] is None else grads[s] + gi
+        finally:
+            _reusing = saved
+            self._at = (-1, ())
         return grads
+
+    def grad_buffer(self, k, shape):
+        """The array the running vjp may write its k-th input's gradient into."""
+        i, in_slots = self._at
+        dest = self.destinations.get(in_slots[k]) if k < len(in_slots) else None
+        if dest is not None and dest.shape == shape:
+            return dest
+        buf = self._buffers.get((i, k))
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[(i, k)] = np.empty(shape, np.float32)
+        return buf
 
 
 def current():
@@ -226,11 +259,25 @@ def value(x):
     return arr
 
 
-def unbroadcast(g, shape):
-    """Sum the gradient `g` of a broadcast result back to an operand of `shape`."""
+def grad_buffer(k, shape):
+    """Where a vjp may write the float32 gradient of its k-th input, of `shape`: an array
+    kept by the layer tape whose backward runs (see the module's docstring), or None
+    (then the vjp allocates its result)."""
+    tape = _reusing
+    return None if tape is None else tape.grad_buffer(k, tuple(shape))
+
+
+def unbroadcast(g, shape, k=None):
+    """Sum the gradient `g` of a broadcast result back to an operand of `shape` (`k`:
+    the operand's position, for a reused output buffer: a bias's gradient)."""
     if g.shape == shape:
         return g
     n = g.ndim - len(shape)
+    if n and k is not None and n == g.ndim - len(shape) and g.shape[n:] == shape and \
+            g.dtype == np.float32:
+        out = grad_buffer(k, shape)
+        if out is not None:
+            return np.sum(g, axis=tuple(range(n)), out=out)
     if n:
         g = g.sum(axis=tuple(range(n)))
     axes = tuple(i for i, d in enumerate(shape) if d == 1 and g.shape[i] != 1)

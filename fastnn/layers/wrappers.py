@@ -163,10 +163,11 @@ class Bidirectional(Layer):
         if isinstance(mask, (list, tuple)):
             mask = mask[0] if mask else None
         inner = {} if mask is None else {"mask": mask}
-        yf = self.forward_layer.forward(self._inner_input(x, fs), training=training,
-                                        batch_offset=batch_offset, **inner)
-        yb = self.backward_layer.forward(self._inner_input(x, bs), training=training,
-                                         batch_offset=batch_offset, **inner)
+        step_f, step_b = self.inner_steps()
+        yf = step_f.forward(self._inner_input(x, fs), training=training,
+                            batch_offset=batch_offset, **inner)
+        yb = step_b.forward(self._inner_input(x, bs), training=training,
+                            batch_offset=batch_offset, **inner)
         states = []
         if self.return_state:
             states = list(yf[1:]) + list(yb[1:])
@@ -194,6 +195,26 @@ class Bidirectional(Layer):
             return (out if mode is None else [out]) + states
         return out
 
+    # Keras calls the two inner layers as layers: an inner activity_regularizer adds
+    # regularizer(output) / batch_size for each of its outputs (graph.ActivityRegularized)
+    handles_inner_activity_regularizers = True
+
+    def inner_steps(self):
+        """(forward, backward) steps: the inner layers, or ActivityRegularized around
+        those with an activity_regularizer (the trainer reads their `penalty`)."""
+        cached = self.__dict__.get("_inner_steps")
+        layers = (self.forward_layer, self.backward_layer)
+        if cached is None or cached[0] != tuple(map(id, layers)):
+            from fastnn.models.graph import ActivityRegularized
+            steps = tuple(ActivityRegularized(l) if getattr(l, "activity_regularizer", None)
+                          is not None else l for l in layers)
+            cached = self.__dict__["_inner_steps"] = (tuple(map(id, layers)), steps)
+        return cached[1]
+
+    def inner_activity_steps(self):
+        from fastnn.models.graph import ActivityRegularized
+        return [s for s in self.inner_steps() if isinstance(s, ActivityRegularized)]
+
     def backward(self, dy, need_dx=True):
         dys = list(dy) if isinstance(dy, (list, tuple)) else [dy]
         mode = self.merge_mode
@@ -219,8 +240,9 @@ class Bidirectional(Layer):
             dyf = [dyf] + list(dstates[:half])
             dyb = [dyb] + list(dstates[half:])
         nf, nb = self._n_states
-        gf = self.forward_layer.backward(dyf, need_dx=need_dx or nf > 0)
-        gb = self.backward_layer.backward(dyb, need_dx=need_dx or nb > 0)
+        step_f, step_b = self.inner_steps()
+        gf = step_f.backward(dyf, need_dx=need_dx or nf > 0)
+        gb = step_b.backward(dyb, need_dx=need_dx or nb > 0)
         if not need_dx and not nf and not nb:
             return None
         gf = gf if isinstance(gf, list) else [gf]
@@ -275,6 +297,8 @@ class TimeDistributed(Layer):
     """
 
     supports_masking = True  # the timestep mask passes through, as Keras
+    # Keras 3 runs the inner layer's call() directly: its activity_regularizer adds nothing
+    handles_inner_activity_regularizers = False
 
     def __init__(self, layer, **kwargs):
         if not isinstance(layer, Layer):

@@ -10,6 +10,7 @@ logged as `<output>_<metric>`.
 import numbers
 
 from fastnn import losses, metrics as metrics_module
+from fastnn.autodiff import model_losses
 
 
 class OutputSpec:
@@ -65,7 +66,7 @@ def resolve(model, loss, loss_weights, metrics):
     specs = [OutputSpec(k, names[k], None if l is None else losses.get(l), float(w))
              for k, (l, w) in enumerate(zip(loss_list, weights))]
     with_loss = [s for s in specs if s.loss is not None]
-    if not with_loss:
+    if not with_loss and not model_losses.may_add_losses(model):
         raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
     used = set()
 
@@ -77,9 +78,13 @@ def resolve(model, loss, loss_weights, metrics):
         used.add(key)
         return key
 
+    # Keras 3 prefixes the logs with output names only for models that have them
+    # (Functional, Sequential); a subclassed model's logs use the losses' own names
+    named = _has_output_names(model)
     if n > 1 and len(with_loss) > 1:
-        for s in with_loss:
-            s.loss_key = unique(f"{s.name}_loss")
+        for s, l in zip(specs, loss_list):
+            if s.loss is not None:
+                s.loss_key = unique(f"{s.name if named else _loss_name(l, s.loss)}_loss")
     if metrics is None:
         metric_lists = [[] for _ in specs]
     elif n == 1:
@@ -104,9 +109,22 @@ def resolve(model, loss, loss_weights, metrics):
         shape = model.outputs[spec.index].shape
         for ident in ids:
             metric = metrics_module.get(ident, spec.loss, shape)
-            key = unique(metric.name if n == 1 else f"{spec.name}_{metric.name}")
+            key = unique(metric.name if n == 1 or not named else f"{spec.name}_{metric.name}")
             spec.metrics.append((key, metric))
     return specs
+
+
+def _has_output_names(model):
+    from fastnn.models.model import Model
+    from fastnn.models.sequential import Sequential
+    return isinstance(model, Sequential) or getattr(type(model), "call", None) is Model.call
+
+
+def _loss_name(identifier, loss):
+    """Keras's name for a loss in the logs: the string given, else the object's name."""
+    if isinstance(identifier, str):
+        return identifier
+    return getattr(loss, "name", None) or getattr(identifier, "__name__", "loss")
 
 
 def log_keys(specs):

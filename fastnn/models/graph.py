@@ -248,6 +248,8 @@ class ActivityRegularized:
 
 
 def _check_nested_activity_regularizers(layer):
+    if getattr(layer, "handles_inner_activity_regularizers", None) is not None:
+        return  # Bidirectional applies them; TimeDistributed ignores them, as Keras 3 does
     for sub in layer.walk_layers():
         if getattr(sub, "activity_regularizer", None) is not None and \
                 not getattr(sub, "_tape_layer", False):
@@ -258,7 +260,7 @@ def _check_nested_activity_regularizers(layer):
 
 
 # ---- flattening --------------------------------------------------------------------------
-def _inline(model, path, in_keys, training, calls):
+def _inline(model, path, in_keys, training, calls, extra=()):
     """Append the layer calls of `model` (nested models expanded) to `calls`; return the
     keys of its outputs.  A key names one tensor of one inlined copy: (path, id)."""
     alias = {id(t): k for t, k in zip(model.inputs, in_keys)}
@@ -267,13 +269,17 @@ def _inline(model, path, in_keys, training, calls):
         mode = node.training if node.training is not None else training
         layer = node.layer
         if getattr(layer, "_graph_built", False):  # a nested model
+            if getattr(layer, "_added_losses", None):
+                raise NotImplementedError(
+                    f"Model '{layer.name}' adds losses with add_loss() in call(); fastnn "
+                    f"trains such a model on its own, not inside another model")
             outs = _inline(layer, path + (id(node),), ins, mode, calls)
         else:
             outs = [(path, id(t)) for t in node.outputs]
             calls.append((layer, node, ins, outs, mode))
         for t, k in zip(node.outputs, outs):
             alias[id(t)] = k
-    return [alias[id(t)] for t in model.outputs]
+    return [alias[id(t)] for t in list(model.outputs) + list(extra)]
 
 
 def make_plan(model, input_grads=False):
@@ -282,7 +288,10 @@ def make_plan(model, input_grads=False):
     too (a recorded call whose inputs need a gradient: adversarial examples, GANs)."""
     calls = []
     in_keys = [((), id(t)) for t in model.inputs]
-    out_keys = _inline(model, (), in_keys, None, calls)
+    # a subclassed model's add_loss() tensors (Model.add_loss): extra outputs of the plan,
+    # after the model's own (Model._make_plan splits them off)
+    out_keys = _inline(model, (), in_keys, None, calls,
+                       getattr(model, "_added_losses", None) or ())
     slot = {k: i for i, k in enumerate(in_keys)}
     shapes = [t.shape for t in model.inputs]
     counts = {}
@@ -398,14 +407,18 @@ def run_backward(plan, grads, values):
             dys = [grads[o] for o in out]
             dy = None if all(d is None for d in dys) else [
                 np.zeros_like(values[o]) if d is None else d for o, d in zip(out, dys)]
-        if dy is None:  # nothing downstream depends on this layer's output
+        if dy is None and getattr(layer, "_tape_layer", False) and layer._added_loss_slots():
+            dy = [None] * len(out) if out.__class__ is not int else None
+            dxs = layer.backward(dy, need_dx)  # only its add_loss() terms have a gradient
+        elif dy is None:  # nothing downstream depends on this layer's output
             if isinstance(layer, SharedCall):
                 layer.backward(None, False)
             else:
                 for v in layer.weights:
                     v.grad[...] = 0
             continue
-        dxs = layer.backward(dy, need_dx)
+        else:
+            dxs = layer.backward(dy, need_dx)
         if not need_dx:
             continue
         for i, dx, want in zip(ins, dxs if len(ins) > 1 else (dxs,), wants):

@@ -8,6 +8,8 @@ Three ways to make one, as in Keras:
 Gradients are summed where a tensor feeds several layers.  Trainable parameters and
 their gradients live in two contiguous buffers, so the optimizer is one fused pass.
 """
+import numpy as np
+
 from fastnn import _validate
 from fastnn.layers.layer import KerasTensor, Layer, unique_name
 from fastnn.models import graph
@@ -55,6 +57,8 @@ class Model(Trainer, Layer):
     # ---- the graph ----------------------------------------------------------------
     _output_keys = _input_keys = None
     _single_output = True
+    _added_losses = ()  # symbolic tensors a subclassed model's call() passed to add_loss
+    _loss_slots = ()
 
     def _set_graph(self, inputs, outputs):
         for t in inputs + outputs:
@@ -64,7 +68,7 @@ class Model(Trainer, Layer):
         self.inputs, self.outputs = inputs, outputs
         if len(outputs) > 1:
             self._single_output = False
-        self._nodes = graph.topological_nodes(inputs, outputs)
+        self._nodes = graph.topological_nodes(inputs, outputs + list(self._added_losses))
         if any(n.layer is self for n in self._nodes):
             raise ValueError(f"Model '{self.name}' cannot be a layer of itself")
         self._keras_layers = graph.keras_layer_order(inputs, outputs)
@@ -74,10 +78,11 @@ class Model(Trainer, Layer):
 
     def _make_plan(self):
         """The graph as slot numbers, so a step walks lists instead of hashing tensors."""
-        plan, self._n_slots, self._output_slots, shapes, self._uses_masks = \
-            graph.make_plan(self)
+        plan, self._n_slots, slots, shapes, self._uses_masks = graph.make_plan(self)
         from fastnn.models.fusion import fuse
-        self._plan = fuse(plan, self._output_slots, shapes)
+        self._plan = fuse(plan, slots, shapes)
+        n = len(self.outputs)
+        self._output_slots, self._loss_slots = slots[:n], slots[n:]
         readers = {}
         for _, ins, _, _, _ in self._plan:
             for i in ins:
@@ -93,8 +98,18 @@ class Model(Trainer, Layer):
         if self._graph_built:
             return
         from fastnn.layers.input_layer import Input
-        inputs = [Input(tuple(s[1:])) for s in input_shapes]
-        outputs = self.call(inputs if len(inputs) > 1 else inputs[0])
+        keys = self._input_keys  # first called on a dict: call() gets a dict too
+        if keys is not None and len(keys) == len(input_shapes):
+            inputs = [Input(tuple(s[1:]), name=k) for s, k in zip(input_shapes, keys)]
+            structured = dict(zip(keys, inputs))
+        else:
+            inputs = [Input(tuple(s[1:])) for s in input_shapes]
+            structured = inputs if len(inputs) > 1 else inputs[0]
+        self._tracing, self._added_losses = True, []
+        try:
+            outputs = self.call(structured)
+        finally:
+            self._tracing = False
         self._single_output = not isinstance(outputs, dict) and len(_flatten(outputs)) == 1
         if isinstance(outputs, dict):
             self._output_keys = list(outputs)
@@ -316,14 +331,31 @@ class Model(Trainer, Layer):
         self._values = run(plan, values, training, batch_offset)
         return [values[i] for i in self._output_slots]
 
-    def backward_graph(self, douts):
+    def backward_graph(self, douts, added_losses=False):
         """Backpropagate output gradients (None: that output has no loss); every layer
-        writes its weights' gradients, summed where a tensor or a layer is used twice."""
+        writes its weights' gradients, summed where a tensor or a layer is used twice.
+        `added_losses`: the add_loss() terms of call() join the loss (a gradient of 1)."""
         grads = [None] * self._n_slots
+        if added_losses:
+            for i in self._loss_slots:
+                grads[i] = np.ones(np.shape(self._values[i]), np.float32)
         for i, d in zip(self._output_slots, douts):
             if d is not None:
                 grads[i] = d if grads[i] is None else grads[i] + d
         graph.run_backward(self._last_plan, grads, self._values)
+
+    # ---- add_loss (fastnn.autodiff.model_losses) ------------------------------------------
+    def add_loss(self, loss):
+        """Add a scalar loss in `call()` of a subclassed model (Keras's VAE: its KL term)."""
+        from fastnn.autodiff import model_losses
+        model_losses.add_loss(self, loss)
+
+    @property
+    def losses(self):
+        """The losses added in the last forward pass (add_loss, activity and weight
+        regularizers), as Keras's `model.losses`."""
+        from fastnn.autodiff import model_losses
+        return model_losses.losses(self)
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
         from fastnn.autodiff import tape as _tape
@@ -343,6 +375,7 @@ class Model(Trainer, Layer):
     def _inputs_from_dict(self, inputs):
         """Dict inputs in the model's input order, keyed by input (layer) names."""
         if not self._graph_built:
+            self._input_keys = list(inputs)  # a subclassed model's call() gets a dict
             return list(inputs.values())
         names = self.input_names
         unknown = sorted(set(inputs) - set(names))

@@ -12,7 +12,7 @@ import numpy as np
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
 from fastnn import team
 from fastnn._validate import allocate
-from fastnn.autodiff import custom_steps
+from fastnn.autodiff import custom_steps, model_losses
 from fastnn.callbacks.callback_list import CallbackList
 from fastnn.models import compile_utils, data, data_adapters, graph
 
@@ -134,12 +134,17 @@ class Trainer:
         names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
         return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
 
+    @staticmethod
+    def _functional_call():
+        from fastnn.models.model import Model
+        return Model.call
+
     def _require_compiled(self, method):
         if not self.compiled:
             raise ValueError(f"You must call `compile()` before calling `{method}()`.")
         step = "train_step" if method in ("fit", "train_on_batch") else "test_step"
         custom = custom_steps.overrides(self, step)  # fastnn.autodiff runs overridden steps
-        if self._loss_id is None and not custom:
+        if self._loss_id is None and not custom and not model_losses.may_add_losses(self):
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
 
     # Keras's customization points: train_step / test_step / predict_step overrides run in
@@ -168,7 +173,7 @@ class Trainer:
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
         if isinstance(x, dict):
-            if not self._graph_built:
+            if not self._graph_built and type(self).call is Trainer._functional_call():
                 raise ValueError(f"A dict `{what}` needs a model whose inputs are known: "
                                  f"build the model first")
             x = self._inputs_from_dict(x)
@@ -224,6 +229,9 @@ class Trainer:
 
     def _targets(self, y):
         """One prepared target array per output (None for an output without a loss)."""
+        specs = self._specs()
+        if y is None and all(s.loss is None for s in specs):  # only add_loss() terms
+            return [None] * len(specs)
         if y is None:
             raise ValueError("Training and evaluating need targets: pass `y` (the labels) "
                              "along with `x`")
@@ -284,7 +292,8 @@ class Trainer:
         self._weights_regularized = self._regularized_weights()
         # built-in layers with an activity_regularizer (graph.ActivityRegularized steps)
         self._activity_steps = [s for s, *_ in self._plan
-                                if isinstance(s, graph.ActivityRegularized)]
+                                if isinstance(s, graph.ActivityRegularized)] + \
+            model_losses.inner_activity_steps(self)  # inside Bidirectional
         self._weights_constrained = [v for v in self.trainable_weights
                                      if getattr(v, "constraint", None) is not None]
 
@@ -372,7 +381,11 @@ class Trainer:
             total += spec.weight * part
             douts[k] = dout
         if training:
-            self.backward_graph(douts)
+            self.backward_graph(douts, added_losses=True)
+        if self._loss_slots:  # a subclassed model's add_loss() in call() (model_losses.py)
+            total += sum(model_losses.added_loss_values(self)) * n
+        if not specs:
+            model_losses.check_some_loss(self)
         if self._tape_layers:  # add_loss terms (their gradients came from the layers' tapes)
             from fastnn.autodiff.layers import added_loss_total
             total += added_loss_total(self._tape_layers) * n
@@ -421,7 +434,9 @@ class Trainer:
         return self._batch_result(logs, return_dict)
 
     def _sample_weights(self, ys, class_weight, sample_weight):
-        y = next(t for t in ys if t is not None)
+        y = next((t for t in ys if t is not None), None)
+        if y is None:  # no compiled loss (add_loss() terms only): nothing to weigh
+            return None
         if class_weight is not None and len(self.outputs) > 1:
             raise ValueError("`class_weight` is only supported for Models with a single output.")
         if isinstance(sample_weight, (dict, list, tuple)) and len(self.outputs) > 1:

@@ -44,10 +44,12 @@ PROGRAMS = [
     ("kio_working_with_rnns.py", "https://keras.io/guides/working_with_rnns/", None),
     ("kio_pydataset_generator.py", "https://keras.io/guides/training_with_built_in_methods/",
      None),
+    ("kio_training_builtin_custom.py",
+     "https://keras.io/guides/training_with_built_in_methods/", None),
+    ("dlwp_ch7_custom_metric_model.py", "https://github.com/fchollet/deep-learning-with-"
+     "python-notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_vae_subclassing.py",
-     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/",
-     "a subclassed Model that calls self.add_loss() in call() (the VAE's KL term): fastnn "
-     "gives add_loss to custom Layer subclasses only (AttributeError on the Model)"),
+     "https://keras.io/guides/making_new_layers_and_models_via_subclassing/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
