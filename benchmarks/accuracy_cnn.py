@@ -60,10 +60,11 @@ def run(keras, data_path, seed, epochs, flip=True, dropout=0.5, init=None, perm=
     if init:
         model.load_weights(init)
     t0 = time.perf_counter()
-    losses = []
+    losses, accs = [], []
     if perm is None:
         h = model.fit(x, y, batch_size=BATCH, epochs=epochs, verbose=0)
         losses = [float(v) for v in h.history["loss"]]
+        accs = [float(v) for v in h.history["accuracy"]]
     else:
         rng = np.random.default_rng(perm)
         for _ in range(epochs):
@@ -71,9 +72,10 @@ def run(keras, data_path, seed, epochs, flip=True, dropout=0.5, init=None, perm=
             h = model.fit(x[order], y[order], batch_size=BATCH, epochs=1, verbose=0,
                           shuffle=False)
             losses.append(float(h.history["loss"][0]))
+            accs.append(float(h.history["accuracy"][0]))
     seconds = time.perf_counter() - t0
     loss, acc = model.evaluate(xt, yt, batch_size=256, verbose=0)[:2]
-    return {"seed": seed, "loss": losses, "test_loss": float(loss), "test_acc": float(acc),
+    return {"seed": seed, "loss": losses, "acc": accs, "test_loss": float(loss), "test_acc": float(acc),
             "s_per_epoch": seconds / epochs}
 
 
@@ -192,18 +194,20 @@ def main():
                 r = peer(args.keras_python, args, common + ["--run-seed", str(seed)])
             results[name].append(r)
             print(f"run: {name} seed {seed}: test accuracy {r['test_acc']:.4f}, test loss "
-                  f"{r['test_loss']:.4f}, last train loss {r['loss'][-1]:.4f}, "
+                  f"{r['test_loss']:.4f}, last epoch's train loss {r['loss'][-1]:.4f} and accuracy "
+                  f"{r['acc'][-1]:.4f}, "
                   f"{r['s_per_epoch']:.1f} s/epoch", flush=True)
     print("\n| framework | runs | test accuracy: mean (s.e.) | min-max | test loss: mean "
-          "(s.e.) | final train loss | s/epoch |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "(s.e.) | last epoch's train loss (s.e.) | its train accuracy (s.e.) | s/epoch |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for name, rs in results.items():
         acc, acc_se = mean_se([r["test_acc"] for r in rs])
         loss, loss_se = mean_se([r["test_loss"] for r in rs])
         accs = [r["test_acc"] for r in rs]
         print(f"| {name} | {len(rs)} | {acc:.4f} ({acc_se:.4f}) | {min(accs):.4f}-"
               f"{max(accs):.4f} | {loss:.4f} ({loss_se:.4f}) | "
-              f"{np.mean([r['loss'][-1] for r in rs]):.4f} | "
+              "{:.4f} ({:.4f}) | ".format(*mean_se([r["loss"][-1] for r in rs])) +
+              "{:.4f} ({:.4f}) | ".format(*mean_se([r["acc"][-1] for r in rs])) +
               f"{np.mean([r['s_per_epoch'] for r in rs]):.1f} |")
     if len(results) == 2:
         (a, b) = [[r["test_acc"] for r in rs] for rs in results.values()]
