@@ -627,13 +627,15 @@ static size_t wgt_total(const fnn_conv2d_shape *s) {
 /* Auto mode: enough channels, and enough multiplies saved once the lanes past the batch
  * (forward layout) and the outputs past an odd edge are counted.  Channel bounds measured
  * at batch 128 (benchmarks/bench_winograd.py, AVX-512): the forward pays from C = 4
- * (1.2x), backward_input whatever C (the GEMM path pads few output channels to NR lanes
- * too: 1.8x at C = 1), backward_weight from C = 8 (0.8x at C = 4, 2x at C = F = 8).  So
- * the first layer (C = 1) keeps the GEMM path for the passes it runs. */
+ * (1.2x), backward_input from C = 4 (below, conv2d.c scatters dP tiles: 8x faster at
+ * C = 1, 2.3x at C = 3, where this path pads its C output channels to NR lanes),
+ * backward_weight from C = 8 (0.8x at C = 4, 2x at C = F = 8).  So the first layer
+ * (C = 1) keeps the GEMM path for every pass. */
 static int pays(const fnn_conv2d_shape *s, int pass) {
     if (s->F < 8) return 0;
     if (pass == FNN_WINO_FORWARD && s->C < 4) return 0;
     if (pass == FNN_WINO_BACKWARD_WEIGHT && s->C < 8) return 0;
+    if (pass == FNN_WINO_BACKWARD_INPUT && s->C < 4) return 0; /* conv2d.c's dP tiles */
     const int64_t mr = fnn_gemm_active()->mr;
     const fnn_conv2d_shape t = input_grad_shape(s);
     const fnn_conv2d_shape *f = pass == FNN_WINO_BACKWARD_INPUT ? &t : s;

@@ -115,6 +115,8 @@ CONV = [  # (id, x shape NHWC, kernel (KH, KW, F), strides, padding)
     ("kernel=image", (2, 3, 3, 2), (3, 3, 3), 1, "valid"),
     ("5x5-s2-valid-28x28", (1, 28, 28, 3), (5, 5, 8), 2, "valid"),
     ("many-tiles-c32", (3, 28, 28, 32), (3, 3, 16), 1, "same"),
+    # few input channels, stride 1: backward_input scatters dP tiles (conv2d.c FEW_CHANNELS)
+    ("3x3-same-c1-f32", (2, 28, 28, 1), (3, 3, 32), 1, "same"),
     ("2x2-s3-same-skips-pixels", (2, 7, 8, 3), (2, 2, 4), 3, "same"),
     # patch length KH*KW*C above the packers' 1024-entry table (and above NC = 4096):
     # the weight gradient once overflowed a stack table here (segfault at C=256)

@@ -106,9 +106,10 @@ def test_winograd_bitwise_identical_for_1_2_3_threads(rand, isa, padding):
 def test_auto_mode_takes_winograd_where_it_pays(rand):
     """auto gives the bits of "always" on the seed CNN's conv2 (C=32, F=64), and on its
     first layer (C=1) those of "never" for the passes that layer runs (forward, weight
-    gradient); backward_input pays at any C (the first layer never runs it)."""
+    gradient), and for backward_input too: below 4 input channels it scatters dP tiles
+    (conv2d.c), 8x faster than Winograd at C=1, whose output channels pad to NR lanes."""
     cases = [((48, 13, 13, 32), 64, ("always", "always", "always")),
-             ((16, 28, 28, 1), 32, ("never", "always", "never")),
+             ((16, 28, 28, 1), 32, ("never", "never", "never")),
              ((48, 13, 13, 4), 16, ("always", "always", "never"))]
     for xs, f, expect in cases:
         x, w, b = rand(xs), rand((3, 3, xs[3], f)), rand(f)

@@ -152,7 +152,8 @@ class SharedLayer:
             if k == self.writes_gradients:
                 for v in weights:
                     v.grad[...] = 0
-            return None
+            self._restore(self.latest)  # as below: the state after the step (a random
+            return None                 # layer's draws must not rewind)
         before = None if k == self.writes_gradients else [v.grad.copy() for v in weights]
         dx = self.layer.backward(dy, need_dx)
         if before is not None:
@@ -299,6 +300,7 @@ def make_plan(model, input_grads=False):
         counts[id(layer)] = counts.get(id(layer), 0) + 1
     groups, seen = {}, {}
     plan, uses_masks = [], False
+    grad_slots = {}  # slot -> whether its gradient is wanted (absent: a model input)
     for layer, node, ins, outs, mode in calls:
         for k, t in zip(outs, node.outputs):
             if k not in slot:
@@ -306,7 +308,14 @@ def make_plan(model, input_grads=False):
                 shapes.append(t.shape)
         in_slots = [slot[k] for k in ins]
         out = [slot[k] for k in outs] if node.multi_output else slot[outs[0]]
-        wants = [input_grads or s >= len(model.inputs) for s in in_slots]
+        # A slot needs a gradient only when something upstream of it does: a model input
+        # with input_grads, or a layer that may own weights.  The built-in layers that own
+        # none (Rescaling, RandomFlip, ...) pass "no gradient" on, so the first layer with
+        # weights after them skips its input gradient (bench_cnn: Conv2D's
+        # backward_input on 1 channel was the step's largest conv pass, for nothing).
+        wants = [grad_slots.get(s, input_grads) for s in in_slots]
+        for k in outs:
+            grad_slots[slot[k]] = any(wants) or not _weightless_builtin(layer)
         step = layer
         if counts[id(layer)] > 1:
             group = groups.setdefault(id(layer), SharedLayer(layer, counts[id(layer)]))
@@ -321,6 +330,15 @@ def make_plan(model, input_grads=False):
                 step = ActivityRegularized(step)
         plan.append((step, in_slots, out, wants, any(wants)))
     return plan, len(slot), [slot[k] for k in out_keys], shapes, uses_masks
+
+
+def _weightless_builtin(layer):
+    """A built fastnn layer with no weights and none inside (its output's gradient matters
+    only to what comes before it).  Anything else, custom layers included, counts as
+    possibly owning weights."""
+    return (type(layer).__module__.startswith("fastnn.layers.") and layer.built
+            and not getattr(layer, "_tape_layer", False) and not layer.weights
+            and not getattr(layer, "_graph_built", False))
 
 
 def layer_uses_masks(layer):
