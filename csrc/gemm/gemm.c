@@ -33,24 +33,21 @@
 #include "gemm.h"
 #include "../parallel.h"
 
-#define ALIGN_FLOATS 16 /* 64 bytes */
 #define SHARE_B_MIN_FLOATS (1 << 19) /* 2 MB: see run_split */
 /* Rows (or columns) per dynamically handed-out chunk at least: a chunk packs its own copy
  * of the other operand's panels, which costs about 1 / (2 * rows) of its arithmetic. */
 #define MIN_CHUNK 64
 
-static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
-
 static int64_t a_block_floats(const fnn_gemm_kernel *k, int64_t M, int64_t K) {
-    return fnn_min64(k->mc, round_up(M, k->mr)) * fnn_min64(k->kc, K);
+    return fnn_min64(k->mc, fnn_round_up(M, k->mr)) * fnn_min64(k->kc, K);
 }
 static int64_t b_panel_floats(const fnn_gemm_kernel *k, int64_t N, int64_t K) {
-    return fnn_min64(k->kc, K) * fnn_min64(k->nc, round_up(N, k->nr));
+    return fnn_min64(k->kc, K) * fnn_min64(k->nc, fnn_round_up(N, k->nr));
 }
 
 /* Fraction of the lanes of the register tiles that hold C, for an M x N output. */
 static double tile_fill(int64_t M, int64_t N, int mr, int nr) {
-    return (double)M / (double)round_up(M, mr) * (double)N / (double)round_up(N, nr);
+    return (double)M / (double)fnn_round_up(M, mr) * (double)N / (double)fnn_round_up(N, nr);
 }
 
 /* Run C^T = op(B)^T op(A)^T instead: when that fills the register tiles much better
@@ -60,7 +57,7 @@ static int swap_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N) {
 }
 
 static size_t buffers_floats(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
-    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * FNN_ALIGN_FLOATS);
 }
 
 /* Narrow and long (a Dense layer's few units): dot products along K, when the kernel
@@ -71,7 +68,7 @@ static int dot_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
 
 /* op(B)^T, K padded to whole cache lines per column, when B must be transposed for it. */
 static size_t dot_floats(int64_t N, int64_t K) {
-    return (size_t)(N * round_up(K, ALIGN_FLOATS) + 2 * ALIGN_FLOATS);
+    return (size_t)(N * fnn_round_up(K, FNN_ALIGN_FLOATS) + 2 * FNN_ALIGN_FLOATS);
 }
 
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
@@ -86,11 +83,6 @@ size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
 
 size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K) {
     return fnn_gemm_workspace_per_thread(M, N, K) * (size_t)fnn_get_num_threads();
-}
-
-static float *align_up(float *p) {
-    uintptr_t u = (uintptr_t)p;
-    return (float *)((u + 63) & ~(uintptr_t)63);
 }
 
 /* dst[p * w + i] = src[i * lds + p] (i < rows, p < kb), zero for rows <= i < w: the
@@ -163,21 +155,21 @@ static void pack_b(const fnn_gemm_kernel *k, float *Bp, const float *B, int64_t 
 }
 
 /* A fully packed op(B): K slices of KC rows, each all of N in NR strips, so the panel
- * for slice pc and columns from jc starts at pc * round_up(N, NR) + jc * kb. */
+ * for slice pc and columns from jc starts at pc * fnn_round_up(N, NR) + jc * kb. */
 size_t fnn_gemm_packed_b_size(int64_t N, int64_t K) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
-    return (size_t)(round_up(N, k->nr) * K);
+    return (size_t)(fnn_round_up(N, k->nr) * K);
 }
 
 void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     for (int64_t pc = 0; pc < K; pc += k->kc)
-        pack_b(k, Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc),
+        pack_b(k, Bp + pc * fnn_round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc),
                N, k->nr);
 }
 
 size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
-    return (size_t)(round_up(N, fnn_gemm_active()->nr) * K);
+    return (size_t)(fnn_round_up(N, fnn_gemm_active()->nr) * K);
 }
 
 void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
@@ -232,7 +224,7 @@ typedef struct {
 static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
                       int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp, bshare sh) {
     const int mr = kr->mr, nr = kr->nr;
-    const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
+    const int64_t K = op->K, ldc = op->ldc, npad = fnn_round_up(op->N, nr);
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
     for (int64_t jc = n0; jc < n1; jc += kr->nc) {
         int64_t nb = fnn_min64(kr->nc, n1 - jc);
@@ -422,8 +414,8 @@ static void dot_share(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *w
     const float *bt = op->B;
     int64_t ldbt = op->ldb;
     if (!op->trans_b) {
-        float *own = align_up(work + (size_t)t * per_thread);
-        ldbt = round_up(op->K, ALIGN_FLOATS);
+        float *own = fnn_align_up(work + (size_t)t * per_thread);
+        ldbt = fnn_round_up(op->K, FNN_ALIGN_FLOATS);
         pack_t(kr, own, op->B, op->ldb, op->K, op->N, (int)ldbt); /* own[j*ldbt + p] = B[p][j] */
         bt = own;
     }
@@ -439,9 +431,7 @@ static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *wor
     const int64_t M = op->M, N = op->N, K = op->K;
     const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
     const int64_t units = fnn_ceil_div(M, kr->dr);
-    int nt = nthreads;
-    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
-    if (nt < 1) nt = 1;
+    int nt = fnn_threads_fitting(work_size, 0, per_thread, nthreads);
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
     const int team = fnn_team(nt);
@@ -486,9 +476,7 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     const int64_t M = op->M, N = op->N, K = op->K;
     const int64_t a_floats = a_block_floats(kr, M, K);
     const size_t per_thread = fnn_gemm_workspace_per_thread(swap ? N : M, swap ? M : N, K);
-    int nt = nthreads;
-    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
-    if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
+    int nt = fnn_threads_fitting(work_size, 0, per_thread, nthreads);
     /* Split the longer side in whole tiles; stay serial for small products. */
     const int split_m = M >= N;
     const int64_t unit = split_m ? kr->mr : kr->nr;
@@ -508,9 +496,9 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     const int team = fnn_team(nt);
     if (team == 1) { /* no OpenMP region at all (an inactive one still cost 0.5 us, a
                       * seventh of 128x32x32): the whole product, as thread 0 would */
-        float *Ap = align_up(work);
+        float *Ap = fnn_align_up(work);
         bshare alone = {0, 0};
-        gemm_rect(kr, op, swap, 0, M, 0, N, Ap, align_up(Ap + a_floats), alone);
+        gemm_rect(kr, op, swap, 0, M, 0, N, Ap, fnn_align_up(Ap + a_floats), alone);
         return;
     }
     int64_t next = 0;
@@ -518,8 +506,8 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
-        float *Ap = align_up(work + (size_t)t * per_thread);
-        float *Bp = align_up(Ap + a_floats);
+        float *Ap = fnn_align_up(work + (size_t)t * per_thread);
+        float *Bp = fnn_align_up(Ap + a_floats);
         int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
         int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
         if (share_b && n_t > 1) {
@@ -528,7 +516,7 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
              * than the work) gets no rows and an empty share of the strips. */
             bshare sh = {t < n_t ? t : n_t, n_t};
             if (t >= n_t) lo = hi = 0;
-            gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, align_up(align_up(work) + a_floats), sh);
+            gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, fnn_align_up(fnn_align_up(work) + a_floats), sh);
         } else if (t < n_t) {
             /* chunks handed out as threads come (a descheduled thread holds up only its
              * own); each packs its own share of the other operand, so chunks stay large */
