@@ -133,8 +133,8 @@ typedef struct {
 
 static window make_window(const fnn_conv2d_shape *s, int64_t n, int64_t oh, int64_t ow) {
     int64_t ih0 = oh * s->SH - s->PT, iw0 = ow * s->SW - s->PL;
-    window w = {((n * s->H + ih0) * s->W + iw0) * s->C, ih0, iw0,
-                ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
+    window w = {.origin = ((n * s->H + ih0) * s->W + iw0) * s->C, .ih0 = ih0, .iw0 = iw0,
+                .inside = ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
     return w;
 }
 
@@ -216,7 +216,8 @@ static void col2im_add(float *dxn, const float *dP, const fnn_conv2d_shape *s,
 /* C[rows, n] = A[rows, k] . packed B, with an optional bias/ReLU epilogue, serially. */
 static void tile_gemm(float *C, const float *A, const float *Bp, int64_t rows, int64_t n,
                       int64_t k, const float *bias, int relu, float *work, size_t wsize) {
-    fnn_gemm_op op = {C, A, NULL, Bp, rows, n, k, k, 0, n, 0, 0, 1.0f, 0.0f, bias, relu};
+    fnn_gemm_op op = {.C = C, .A = A, .B_packed = Bp, .M = rows, .N = n, .K = k, .lda = k,
+                      .ldc = n, .alpha = 1.0f, .beta = 0.0f, .bias = bias, .relu = relu};
     fnn_gemm_run(&op, work, wsize, 1);
 }
 
@@ -307,8 +308,9 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
 static void backward_input_as_conv(float *dx, const float *dy, const float *w,
                                    const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const int64_t KH = s->KH, KW = s->KW, C = s->C, F = s->F, K = KH * KW * F;
-    fnn_conv2d_shape t = {s->N, s->OH, s->OW, F, C, KH, KW, 1, 1, KH - 1 - s->PT, KW - 1 - s->PL,
-                          s->H, s->W};
+    fnn_conv2d_shape t = {.N = s->N, .H = s->OH, .W = s->OW, .C = F, .F = C, .KH = KH, .KW = KW,
+                          .SH = 1, .SW = 1, .PT = KH - 1 - s->PT, .PL = KW - 1 - s->PL,
+                          .OH = s->H, .OW = s->W};
     float *rot = fnn_align_up(work); /* rot[(kh', kw', f), c] = w[KH-1-kh', KW-1-kw', c, f] */
     fnn_rotate_kernel(rot, w, KH, KW, C, F);
     float *wp = fnn_align_up(rot + K * C);
@@ -464,14 +466,18 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
                 /* The chunk's dW^T (F x P) = dY_tile^T . patches, both operands packed from
                  * contiguous memory (dY rows; runs of channels of x), when P fills the
                  * vector lanes; with few patch entries (the first layer), dW = P^T . dY. */
-                patch_source src = {x, s, r0};
+                patch_source src = {.x = x, .s = s, .row0 = r0};
                 float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
-                fnn_gemm_op op = {pdw, dyr, x + r0 * s->C, NULL, F, P, rows, F, s->C, P, 1, 0,
-                                  1.0f, beta, NULL, 0, NULL, NULL,
-                                  is_pointwise(s) ? NULL : pack_patch_strips, &src};
-                fnn_gemm_op op_t = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
-                                    1.0f, beta, NULL, 0, is_pointwise(s) ? NULL : pack_patch_strips,
-                                    &src, NULL, NULL};
+                fnn_gemm_op op = {.C = pdw, .A = dyr, .B = x + r0 * s->C, .M = F, .N = P,
+                                  .K = rows, .lda = F, .ldb = s->C, .ldc = P, .trans_a = 1,
+                                  .alpha = 1.0f, .beta = beta,
+                                  .pack_b = is_pointwise(s) ? NULL : pack_patch_strips,
+                                  .pack_b_ctx = &src};
+                fnn_gemm_op op_t = {.C = pdw, .A = x + r0 * s->C, .B = dyr, .M = P, .N = F,
+                                    .K = rows, .lda = s->C, .ldb = F, .ldc = F, .trans_a = 1,
+                                    .alpha = 1.0f, .beta = beta,
+                                    .pack_a = is_pointwise(s) ? NULL : pack_patch_strips,
+                                    .pack_a_ctx = &src};
                 if (!transposed)
                     op = op_t;
                 fnn_gemm_run(&op, thread_gemm(s, tile), gsize, 1);

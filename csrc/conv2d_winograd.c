@@ -273,8 +273,8 @@ typedef struct {
 
 static fplan forward_plan(const fnn_conv2d_shape *s) {
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    fplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0,
-               0, 0, 0};
+    fplan p = {.s = s, .mr = kr->mr, .nr = kr->nr, .TH = fnn_ceil_div(s->OH, 2),
+               .TW = fnn_ceil_div(s->OW, 2)};
     p.Wp = 2 * p.TW + 2;
     p.units = fnn_ceil_div(s->N, p.mr) * p.TH;
     p.Fpad = fnn_round_up(s->F, p.nr);
@@ -433,8 +433,9 @@ void fnn_winograd_forward(float *y, const float *x, const float *w, const float 
 
 /* The forward convolution that computes dx (see the header). */
 static fnn_conv2d_shape input_grad_shape(const fnn_conv2d_shape *s) {
-    fnn_conv2d_shape t = {s->N, s->OH, s->OW, s->F, s->C, 3, 3, 1, 1, 2 - s->PT, 2 - s->PL,
-                          s->H, s->W};
+    fnn_conv2d_shape t = {.N = s->N, .H = s->OH, .W = s->OW, .C = s->F, .F = s->C, .KH = 3,
+                          .KW = 3, .SH = 1, .SW = 1, .PT = 2 - s->PT, .PL = 2 - s->PL,
+                          .OH = s->H, .OW = s->W};
     return t;
 }
 
@@ -464,7 +465,8 @@ typedef struct {
 
 static wplan weight_plan(const fnn_conv2d_shape *s) {
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    wplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2)};
+    wplan p = {.s = s, .mr = kr->mr, .nr = kr->nr, .TH = fnn_ceil_div(s->OH, 2),
+               .TW = fnn_ceil_div(s->OW, 2)};
     p.Fm = fnn_round_up(s->F, p.mr);
     p.Cn = fnn_round_up(s->C, p.nr);
     p.ntiles = s->N * p.TH * p.TW;
@@ -478,7 +480,8 @@ static wplan weight_plan(const fnn_conv2d_shape *s) {
 }
 static int64_t partial_floats(const wplan *p) { return 16 * p->kP + p->s->F; }
 static size_t wgt_shared(const wplan *p) {
-    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) + 2 * FNN_ALIGN_FLOATS);
+    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) +
+                    2 * FNN_ALIGN_FLOATS);
 }
 /* V, gathered dY (4 x Tb x Fm), dM, one x tile (16 x C), pixel pointers (4 x Tb) */
 static size_t wgt_per_thread(const wplan *p) {

@@ -126,7 +126,8 @@ static inline void fnn_isa_note(fnn_isa_site *site, int isa) {
     static void name##_generic params { name args; }
 #define FNN_ISA_CALL(isa, name, args)                                                      \
     (fnn_isa_note(&name##_site, FNN_ISA_GENERIC), (void)(isa), name##_generic args)
-#define FNN_ISA_PICK(isa, name) (fnn_isa_note(&name##_site, FNN_ISA_GENERIC), (void)(isa), name##_generic)
+#define FNN_ISA_PICK(isa, name)                                                            \
+    (fnn_isa_note(&name##_site, FNN_ISA_GENERIC), (void)(isa), name##_generic)
 #endif
 
 #endif

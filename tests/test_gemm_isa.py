@@ -504,3 +504,23 @@ def test_no_code_chooses_its_isa_behind_fastnn_isa():
                     rel.startswith("gemm/") or rel == "util.h"):
                 bad.append((rel, pattern))
     assert not bad, bad
+
+
+@pytest.mark.parametrize("isa", [i for i in ISAS if i != ISAS[0]] or ISAS)
+def test_fastnn_isa_environment_reaches_plain_c(isa):
+    """FASTNN_ISA set before import (not select_isa) is what the per-ISA plain C runs."""
+    import subprocess
+    import sys
+    import tempfile
+    from conftest import subprocess_env
+    code = ("import numpy as np, fastnn\nfrom fastnn import _C\n"
+            "x = np.linspace(-3, 3, 4001, dtype=np.float32)\n"
+            "_C.activation_forward(x, 'gelu'); _C.dropout_forward(x, 0.5, 1)\n"
+            "old = _C.conv2d_set_winograd('always')\n"
+            "ones = lambda *s: np.ones(s, np.float32)\n"
+            "_C.conv2d_forward(ones(2, 6, 6, 3), ones(3, 3, 3, 5))\n"
+            "print(sorted({v for s in _C.isa_sites().values() for v in s}))")
+    r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(FASTNN_ISA=isa),
+                       cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[-2] == str([isa])
