@@ -14,6 +14,14 @@ Models (batch 64):
 A framework's time is the fastest of 3 runs of --steps training steps after a warm-up
 (noise on a shared machine only adds time).  PyTorch runs with torch.set_num_threads and
 Keras with TF's intra-op threads set to --threads.  ms/step; ratio = peer / fastnn.
+
+Arithmetic: "GFLOP/step" counts the GEMM work of one training step (forward, backward
+data, backward weights; see flops_per_step), "% peak" is fastnn's GFLOP/s against the fp32
+FMA peak measured on this machine at --threads (fastnn._C.gemm_peak_flops, as
+bench_cnn.py), and "target needs" is the % of peak fastnn would need to meet the issue's
+targets in this run (LSTM/GRU: 2x PyTorch and 5x Keras, the stricter one; Conv1D: 3x
+Keras): above 100% a target is arithmetically impossible on this machine whatever the
+code does, as those FLOPs must be done.
 """
 import argparse
 import json
@@ -26,6 +34,46 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 VOCAB, EMBED, UNITS, BATCH = 20000, 128, 64, 64
+
+
+TARGETS = {"lstm": {"torch": 2.0, "keras": 5.0}, "gru": {"torch": 2.0, "keras": 5.0},
+           "bilstm": {}, "conv1d": {"keras": 3.0}}
+
+
+def flops_per_step(model, T):
+    """GEMM FLOPs of one training step of batch BATCH (the gate nonlinearities, Embedding,
+    Dense(1) and the optimizer are O(N T U) or smaller and left out).  A recurrent layer
+    with G gates, input width K and U units does, per step and sample, 2 G U (K + U) FLOPs
+    forward (input projection + recurrent product) and twice that backward (dx and dW for
+    the input projection, dh and dR for the recurrent one)."""
+    def rnn(G, K, U):
+        return 3 * 2 * BATCH * T * G * U * (K + U)
+    if model == "lstm":
+        return rnn(4, EMBED, UNITS)
+    if model == "gru":
+        return rnn(3, EMBED, UNITS)
+    if model == "bilstm":
+        return 2 * rnn(4, EMBED, UNITS) + 2 * rnn(4, 2 * UNITS, UNITS)
+    if model == "conv1d":  # Conv1D(64, 3) on (T, 1) (no input gradient), then 64 -> 64
+        first = 2 * BATCH * (T - 2) * 3 * 1 * 64
+        second = 2 * BATCH * (T - 4) * 3 * 64 * 64
+        return 2 * first + 3 * second
+    raise ValueError(model)
+
+
+def measured_peak(threads):
+    """The fp32 FMA peak in GFLOP/s on `threads` threads (best of 3), fastnn's probe."""
+    sys.path.insert(0, os.path.dirname(HERE))
+    import fastnn
+    from fastnn import _C
+    fastnn.set_num_threads(threads)
+    _C.gemm_peak_flops(10 ** 6, threads)
+    best = 0.0
+    for _ in range(3):
+        t0 = time.perf_counter()
+        fl = _C.gemm_peak_flops(2 * 10 ** 7, threads)
+        best = max(best, fl / (time.perf_counter() - t0) / 1e9)
+    return best
 
 
 def data(model, T, steps):
@@ -194,22 +242,36 @@ def main():
         return child(args)
     pythons = {"fastnn": sys.executable, "torch": args.torch, "keras": args.keras}
     peers = [f for f in ("torch", "keras") if os.path.exists(pythons[f])]
+    peak = measured_peak(args.threads)
     print(f"# bench_rnn: batch {BATCH}, {args.threads} threads, best of 3 x {args.steps} steps; "
-          f"ms per training step (shared machine: compare ratios within one run)")
-    head = f"| model | T | fastnn ms |" + "".join(f" {f} ms | {f}/fastnn |" for f in peers)
+          f"ms per training step (shared machine: compare ratios within one run); measured "
+          f"fp32 FMA peak {peak:.0f} GFLOP/s")
+    head = f"| model | T | GFLOP/step | fastnn ms | fastnn % peak |" + \
+        "".join(f" {f} ms | {f}/fastnn |" for f in peers) + " target needs |"
     print(head)
-    print("|" + "---|" * (3 + 2 * len(peers)))
+    print("|" + "---|" * (6 + 2 * len(peers)))
     for model in args.models.split(","):
         for T in (int(t) for t in args.seqs.split(",")):
+            fl = flops_per_step(model, T)
             ours = measure(pythons["fastnn"], "fastnn", model, T, args)
-            row = f"| {model} | {T} | " + (f"{ours:.1f}" if isinstance(ours, float) else ours) + " |"
+            share = f"{100 * fl / (ours / 1e3) / 1e9 / peak:.0f}%" \
+                if isinstance(ours, float) else "-"
+            row = f"| {model} | {T} | {fl / 1e9:.2f} | " + \
+                (f"{ours:.1f}" if isinstance(ours, float) else ours) + f" | {share} |"
+            needed = []  # the ms/step each target allows
             for f in peers:
                 theirs = measure(pythons[f], f, model, T, args)
                 if isinstance(theirs, float):
                     ratio = f"{theirs / ours:.2f}x" if isinstance(ours, float) else "-"
                     row += f" {theirs:.1f} | {ratio} |"
+                    if f in TARGETS.get(model, {}):
+                        needed.append(theirs / TARGETS[model][f])
                 else:
                     row += f" {theirs} | - |"
+            if needed:
+                row += f" {100 * fl / (min(needed) / 1e3) / 1e9 / peak:.0f}% |"
+            else:
+                row += " - |"
             print(row, flush=True)
 
 

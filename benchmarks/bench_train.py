@@ -181,8 +181,11 @@ def peak_gflops(threads):
     return best
 
 
-PROGRAM_FRAMEWORKS = ("fastnn", "fastnn, 1 thread", "keras-tensorflow", "keras-jax", "torch",
-                      "torch-compile")
+def program_frameworks(threads):
+    """fastnn as a user runs it (its default: the team size adapts to the load), with the
+    thread count fixed at `threads` and at 1, then the other frameworks."""
+    return ("fastnn", f"fastnn, {threads} threads fixed", "fastnn, 1 thread",
+            "keras-tensorflow", "keras-jax", "torch", "torch-compile")
 
 
 def run_program(framework, python, data_path, epochs, threads):
@@ -192,7 +195,9 @@ def run_program(framework, python, data_path, epochs, threads):
     import subprocess
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seed_program.py")
     name = "fastnn" if framework.startswith("fastnn") else framework
-    if framework == "fastnn, 1 thread":
+    if framework == "fastnn":
+        threads = 0  # its default: no set_num_threads
+    elif framework == "fastnn, 1 thread":
         threads = 1
     env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(fastnn.__file__)))
     res = subprocess.run([python, script, name, data_path, "--epochs", str(epochs),
@@ -210,7 +215,9 @@ def program_mode(args):
     if len(x) < args.images:
         sys.exit(f"need {args.images} training images, found {len(x)}")
     levels = [int(v) for v in args.busy.split(",")]
+    frameworks = program_frameworks(args.threads)
     pythons = {"fastnn": sys.executable, "fastnn, 1 thread": sys.executable,
+               frameworks[1]: sys.executable,
                "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
                "torch": args.torch_python, "torch-compile": args.torch_python}
     print(header(f"The seed program's whole fit: {args.images} Fashion-MNIST images, "
@@ -223,7 +230,7 @@ def program_mode(args):
                  y=y[:args.images].astype(np.int64))
         for busy in levels:
             with BusyProcesses(busy):
-                for fw in PROGRAM_FRAMEWORKS:
+                for fw in frameworks:
                     if not pythons[fw] or (times.get((fw, levels[0]), 0) is None):
                         continue
                     r = run_program(fw, pythons[fw], path, args.epochs, args.threads)
@@ -235,7 +242,7 @@ def program_mode(args):
         f"slowdown, {b} busy" for b in levels if b) + " | " + " | ".join(
         f"vs fastnn, {b} busy" if b else "vs fastnn, quiet" for b in levels) + " |")
     print("|---|" + "---:|" * (2 * len(levels) + len([b for b in levels if b])))
-    for fw in PROGRAM_FRAMEWORKS:
+    for fw in frameworks:
         row = [times.get((fw, b)) for b in levels]
         if all(v is None for v in row):
             continue
@@ -245,16 +252,20 @@ def program_mode(args):
         cells += [f"{v / times[('fastnn', b)]:.2f}x" if v and times.get(("fastnn", b)) else "-"
                   for v, b in zip(row, levels)]
         print(f"| {fw} | " + " | ".join(cells) + " |")
-    print("\nfastnn's fit epoch against its parts (steps x median train_on_batch step + "
-          "the validation pass):\n")
-    print("| load | fit s/epoch | steps x step | validation | parts | fit / parts |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("\nfastnn's fit epoch against its parts (steps x the median, and the mean, "
+          "train_on_batch step, + the validation pass), and the time fit spent in its "
+          "training steps:\n")
+    print("| load | fit s/epoch | steps x median step | steps x mean step | validation "
+          "| fit / parts (median) | fit / parts (mean) | in fit: steps | in fit: rest |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for b, r in parts.items():
-        fit = r["seconds"] / r["epochs"]
-        steps = r["steps"] * r["step"]
-        whole = steps + r["validation"]
-        print(f"| {b} busy | {fit:.2f} | {steps:.2f} | {r['validation']:.2f} | {whole:.2f} "
-              f"| {fit / whole:.3f} |")
+        epochs = r["epochs"]
+        fit = r["seconds"] / epochs
+        median, mean = r["steps"] * r["step"], r["steps"] * r["step_mean"]
+        in_steps = r["fit_steps_seconds"] / epochs
+        print(f"| {b} busy | {fit:.3f} | {median:.3f} | {mean:.3f} | {r['validation']:.3f} "
+              f"| {fit / (median + r['validation']):.3f} | {fit / (mean + r['validation']):.3f} "
+              f"| {in_steps:.3f} | {fit - in_steps:.3f} |")
 
 
 def main():

@@ -4,6 +4,8 @@ stay separate, and each framework may live in its own virtual environment).
 
     python benchmarks/seed_program.py FRAMEWORK DATA.npz --epochs E --threads N
 
+--threads 0 runs fastnn as a user does, without set_num_threads (its default).
+
 FRAMEWORK is fastnn, keras-tensorflow, keras-jax, torch or torch-compile.  DATA.npz holds
 `x` (N, 28, 28, 1) float32 in [0, 1] and `y` (N,) int labels.  Prints one JSON line:
 the fit's wall seconds, its epochs, and for fastnn the parts a fit epoch is made of
@@ -44,9 +46,24 @@ def keras_like_program(keras, x, y, epochs):
 def run_fastnn(x, y, epochs, threads):
     import fastnn
     import fastnn.keras as keras
-    fastnn.set_num_threads(threads)
+    from fastnn.models.trainer import Trainer
+    if threads:  # 0: fastnn's default, as a user runs it (every core, fewer when busy)
+        fastnn.set_num_threads(threads)
+    # Inside fit: the time its training steps took (a timer around each, ~1 us)
+    in_fit = []
+    step = Trainer._train_batch
+
+    def timed_step(self, *args):
+        t0 = time.perf_counter()
+        try:
+            return step(self, *args)
+        finally:
+            in_fit.append(time.perf_counter() - t0)
+    Trainer._train_batch = timed_step
     seconds, model, onehot = keras_like_program(keras, x, y, epochs)
-    # The parts of an epoch: steps x the median step, plus the validation pass.
+    Trainer._train_batch = step
+    # The parts of an epoch: steps x the median (and mean) train_on_batch step, plus the
+    # validation pass.
     split = int(len(x) * (1 - VALIDATION_SPLIT))
     steps = -(-split // BATCH)
     times = []
@@ -58,8 +75,8 @@ def run_fastnn(x, y, epochs, threads):
     t0 = time.perf_counter()
     model.evaluate(x[split:], onehot[split:], batch_size=BATCH, verbose=0)
     validation = time.perf_counter() - t0
-    return {"seconds": seconds, "step": float(np.median(times)), "steps": steps,
-            "validation": validation}
+    return {"seconds": seconds, "step": float(np.median(times)), "step_mean": float(np.mean(times)),
+            "steps": steps, "validation": validation, "fit_steps_seconds": float(np.sum(in_fit))}
 
 
 def run_keras(x, y, epochs, threads, backend):

@@ -15,6 +15,7 @@ except ImportError as exc:  # never fall back to NumPy silently
     ) from exc
 
 from fastnn import _fork  # noqa: F401  (one thread in a forked child: libgomp would hang)
+from fastnn import team as _team
 
 if _config.NUM_THREADS is not None:
     if _config.NUM_THREADS > _C.max_threads():
@@ -28,6 +29,9 @@ if _config.ISA is not None:
 def set_num_threads(n):
     """Set the number of threads every fastnn kernel uses.
 
+    Without it, `fit` starts with every core and runs on fewer while other programs keep
+    cores busy (fastnn/team.py); a count set here is kept as it is.
+
     Args:
         n: a positive int. Without OpenMP the kernels stay single-threaded.
 
@@ -39,7 +43,7 @@ def set_num_threads(n):
     """
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"set_num_threads expects an int, received {n!r}")
-    _C.set_num_threads(n)  # at most _C.max_threads(); 1 in a forked child (see README)
+    _team.choose_thread_count(n)  # at most _C.max_threads(); 1 in a forked child (see README)
 
 
 def get_num_threads():

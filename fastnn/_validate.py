@@ -53,6 +53,19 @@ def float_array(x, what, hint=""):
     return kernel_array(arr, np.float32, what)
 
 
+def string_array(x, what):
+    """A model's text input (keras.Input(dtype="string")) as a NumPy array of strings with
+    a batch dimension, or a ValueError naming `what`."""
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if arr.dtype.kind not in "USO" or (arr.dtype.kind == "O" and not all(
+            isinstance(v, (str, bytes)) for v in arr.ravel())):
+        raise ValueError(f"`{what}` feeds a string input (keras.Input(dtype=\"string\")): "
+                         f"expected an array of str, received dtype {arr.dtype}")
+    if arr.ndim == 0:
+        raise ValueError(f"`{what}` must have a batch dimension, received a scalar")
+    return arr
+
+
 def check_finite(arr, what):
     """ValueError naming the first sample with NaN or infinity (float arrays only)."""
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():

@@ -1,7 +1,8 @@
 """The one place fastnn reads environment variables.
 
 FASTNN_NUM_THREADS  threads for the kernels (default: OpenMP's default, i.e.
-                    OMP_NUM_THREADS or the number of cores)
+                    OMP_NUM_THREADS or the number of cores; when neither is set, fit
+                    runs on fewer threads while the machine is busy: fastnn/team.py)
 FASTNN_ISA          force a GEMM micro-kernel: one of fastnn.show_config()'s list
 FASTNN_DATA         a directory holding dataset files (mnist.npz, Fashion-MNIST's IDX .gz
                     files), searched first by fastnn.datasets

@@ -36,6 +36,24 @@ def dataset(n, seed):
     return x, to_categorical(labels, 3)
 
 
+def rnn_model():
+    """Embedding(mask_zero=True) -> LSTM (dropout, sequences) -> GRU -> Dense: the
+    sequence layers' gradients, masks and dropout streams under data parallelism."""
+    from fastnn.layers import GRU, LSTM, Embedding
+    m = Sequential([Input((12,)), Embedding(13, 4, mask_zero=True),
+                    LSTM(5, dropout=0.2, return_sequences=True), GRU(4),
+                    Dense(3, activation="softmax")])
+    m.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    return m
+
+
+def tokens(x):
+    """The images as 12 token ids in [0, 13) (0 is padding, masked)."""
+    ids = np.clip(np.floor((x.reshape(len(x), -1)[:, :12] + 2) * 3), 0, 12)
+    ids[::3, 8:] = 0
+    return ids.astype(np.float32)
+
+
 def model(bn=False, sync=False):
     from fastnn.layers import BatchNormalization
     m = Sequential([Input((6, 6, 1)), Conv2D(4, 3, activation="relu")] +
@@ -81,6 +99,8 @@ def main():
     ap.add_argument("--interrupt-at", type=int, default=None)
     ap.add_argument("--bn", action="store_true", help="a BatchNormalization layer in the model")
     ap.add_argument("--sync-bn", action="store_true", help="the same, synchronized=True")
+    ap.add_argument("--rnn", action="store_true",
+                    help="Embedding -> LSTM -> GRU on the images as token ids")
     args = ap.parse_args()
     if not args.no_init:
         dist.init()
@@ -88,7 +108,10 @@ def main():
     x, y = dataset(97 + 31 + 33, seed=1)
     xt, yt, xv, yv, xe, ye = x[:97], y[:97], x[97:128], y[97:128], x[128:], y[128:]
     sw = np.random.default_rng(2).uniform(0.5, 1.5, size=97).astype(np.float32)
-    m = model(args.bn, args.sync_bn)
+    if args.rnn:
+        x = tokens(x)
+        xt, xv, xe = x[:97], x[97:128], x[128:]
+    m = rnn_model() if args.rnn else model(args.bn, args.sync_bn)
     steps = Steps(args.scenario)
     callbacks = [steps, EarlyStopping(monitor="val_loss", patience=10)]
     epochs, saves = 3, []

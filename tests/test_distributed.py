@@ -280,3 +280,22 @@ def test_synchronized_batchnorm_matches_one_process_on_the_whole_batch(mpirun, t
         if key.startswith(("history_", "evaluate", "predict", "weights", "optimizer_")):
             np.testing.assert_allclose(ranks[0][key], single[key], rtol=2e-4, atol=2e-6,
                                        err_msg=key)
+
+
+def test_rnn_and_embedding_ranks_agree_and_match_one_process(mpirun, tmp_path):
+    """Embedding(mask_zero=True) -> LSTM(dropout) -> GRU under 2 ranks: bitwise the same on
+    every rank, and one process at twice the batch up to the float32 sum order."""
+    rc, out, ranks = mpirun(2, "train", "--batch", "16", "--rnn")
+    assert rc == 0 and len(ranks) == 2, out
+    for key in ranks[0]:
+        assert ranks[1][key].tobytes() == ranks[0][key].tobytes(), f"rank differs in {key}"
+    outdir = tmp_path / "single-rnn"
+    outdir.mkdir()
+    rc, out = run([sys.executable, WORKER, "train", str(outdir), "--batch", "32", "--rnn"],
+                  child_env(), tmp_path, 180)
+    assert rc == 0, out
+    single = dict(np.load(outdir / "rank0.npz"))
+    for key in single:
+        if key.startswith(("history_", "evaluate", "predict", "weights")):
+            np.testing.assert_allclose(ranks[0][key], single[key], rtol=1e-4, atol=1e-6,
+                                       err_msg=key)

@@ -8,8 +8,12 @@ class InputLayer(Layer):
             if legacy in kwargs:
                 value = kwargs.pop(legacy)
                 shape = tuple(value)[1:] if legacy == "batch_input_shape" else value
-        if "dtype" in kwargs:
-            kwargs.pop("dtype")
+        dtype = kwargs.pop("dtype", None)
+        if isinstance(dtype, dict):  # a DTypePolicy config
+            dtype = (dtype.get("config") or {}).get("name")
+        # "string": raw text for a TextVectorization/StringLookup first layer (inference
+        # and training on string arrays); every other dtype is fed as float32
+        self.input_dtype = "string" if dtype in ("string", "str") else "float32"
         super().__init__(name=name, **kwargs)
         if shape is None:
             raise ValueError("You must pass a `shape` argument to Input, e.g. Input((28, 28, 1))")
@@ -22,6 +26,7 @@ class InputLayer(Layer):
         self.built = True
         node = Node(self, [], [])
         node.outputs.append(KerasTensor(self.shape, node, 0, name=self.name))
+        node.outputs[0].dtype = self.input_dtype
         self._inbound_nodes.append(node)
 
     def compute_output_shape(self, input_shape):
@@ -34,7 +39,7 @@ class InputLayer(Layer):
         return None
 
     def get_config(self):
-        return {"batch_shape": list(self.shape), "dtype": "float32", "sparse": False,
+        return {"batch_shape": list(self.shape), "dtype": self.input_dtype, "sparse": False,
                 "ragged": False, "name": self.name, "optional": False}
 
     @classmethod
@@ -69,4 +74,4 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None, 
     if name is None:
         from fastnn.layers.layer import unique_name
         name = unique_name("input_layer")
-    return InputLayer(shape=shape, batch_size=batch_size, name=name).output
+    return InputLayer(shape=shape, batch_size=batch_size, name=name, dtype=dtype).output

@@ -6,6 +6,16 @@ from fastnn.layers.layer import Layer
 
 class _Merge(Layer):
     takes_list = True
+    combines_masks_only = True  # its compute_mask never starts a mask (graph.layer_uses_masks)
+
+    def compute_mask(self, x, mask=None):
+        """Keras 3's: no mask unless every input has one; then their logical OR."""
+        if not isinstance(mask, (list, tuple)) or any(m is None for m in mask):
+            return None
+        out = np.asarray(mask[0], bool)
+        for m in mask[1:]:
+            out = out | np.asarray(m, bool)
+        return out
 
     def check_input_shape(self, input_shape):
         if not isinstance(input_shape, list) or len(input_shape) < 2:
@@ -105,6 +115,24 @@ class Concatenate(_Merge):
             np.copyto(buf, part)
             grads.append(buf)
         return grads
+
+    def compute_mask(self, x, mask=None):
+        """Keras 3's: an unmasked input counts as all kept; each mask is broadcast over
+        its input's trailing axes, the masks joined along `axis`, and a position kept when
+        any of its last axis is."""
+        if not isinstance(mask, (list, tuple)) or all(m is None for m in mask):
+            return None
+        ax = self.axis % x[0].ndim
+        full = []
+        for xi, mi in zip(x, mask):
+            if mi is None:
+                full.append(np.ones(xi.shape, bool))
+                continue
+            mi = np.asarray(mi, bool)
+            if mi.ndim < xi.ndim:
+                mi = np.broadcast_to(mi[..., None], xi.shape)
+            full.append(mi)
+        return np.concatenate(full, axis=ax).any(axis=-1)
 
     def get_config(self):
         return {**super().get_config(), "axis": self.axis}

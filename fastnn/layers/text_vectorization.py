@@ -455,6 +455,8 @@ class TextVectorization(Layer):
         for `"tf_idf"`, the IDF weights, instead of `adapt`."""
         self._vocab.set_vocabulary(vocabulary, idf_weights)
 
+    keras_asset_subpaths = ("_lookup_layer",)  # Keras's StringLookup inside reads there
+
     def save_assets(self, dir_path):
         """Writes an adapted vocabulary to `dir_path/vocabulary.txt`, one token a line, as
         Keras does in a `.keras` file's `assets/` (nothing for a `vocabulary=` layer)."""
@@ -529,6 +531,12 @@ class TextVectorization(Layer):
         return rows, flat_out
 
     def __call__(self, inputs, training=None, mask=None, **kwargs):
+        if isinstance(inputs, KerasTensor) and getattr(inputs, "dtype", None) == "string" \
+                and not kwargs:
+            # the first layer of a model fed with raw strings (keras.Input(shape=(1,),
+            # dtype="string")): a graph node; the model passes its string arrays through
+            self._in_graph = True
+            return Layer.__call__(self, inputs)
         if isinstance(inputs, KerasTensor):
             raise NotImplementedError(
                 f"Layer '{self.name}' ({type(self).__name__}) runs on strings, and fastnn's "
@@ -538,10 +546,22 @@ class TextVectorization(Layer):
         if kwargs:
             raise TypeError(f"Layer '{self.name}' got unexpected keyword arguments "
                             f"{sorted(kwargs)}")
-        return self.forward(inputs)
+        return self._encode(inputs)
 
     def forward(self, inputs, training=False):
-        """The layer on a batch of strings (what `layer(texts)` runs)."""
+        """The layer on a batch of strings (what `layer(texts)` runs).  Inside a model
+        the output is float32, as every tensor between fastnn's layers (the token ids
+        are exact below 2^24)."""
+        out = self._encode(inputs)
+        if self.__dict__.get("_in_graph"):
+            return np.ascontiguousarray(out, np.float32)
+        return out
+
+    def backward(self, dy, need_dx=True):
+        """Strings have no gradient: the layer only starts a model."""
+        return None
+
+    def _encode(self, inputs):
         arr = _string_array(inputs, self._encoding, f"Input of layer '{self.name}'")
         scalar = arr.ndim == 0
         rows, flat_out = self._tokens(arr)

@@ -3,6 +3,7 @@ applied to every time step).  They hold their inner layers as sublayers (public 
 `forward_layer`, `backward_layer`, `layer`), which is where Keras's files keep their
 weights (`forward_layer/cell/vars`, ...)."""
 import copy
+import inspect
 
 import numpy as np
 
@@ -51,16 +52,18 @@ class Bidirectional(Layer):
                              f'one of {{"sum", "mul", "ave", "concat", None}}')
         super().__init__(**kwargs)
         ser = _serialization()
+        # the copies may hold user classes (an RNN's own cell): resolve them as themselves
+        own = {type(item).__name__: type(item) for item in [layer] + layer.walk_layers()}
         config = ser.serialize_layer(layer)
         config.pop("build_config", None)
         config["config"]["name"] = f"forward_{_remove_prefix(layer.name, 'forward_')}"
-        self.forward_layer = ser.deserialize_layer(config)
+        self.forward_layer = ser.deserialize_layer(config, own)
         if backward_layer is None:
             config = ser.serialize_layer(layer)
             config.pop("build_config", None)
             config["config"]["go_backwards"] = True
             config["config"]["name"] = f"backward_{_remove_prefix(layer.name, 'backward_')}"
-            backward_layer = ser.deserialize_layer(config)
+            backward_layer = ser.deserialize_layer(config, own)
         self.backward_layer = backward_layer
         fwd, bwd = self.forward_layer, self.backward_layer
         if getattr(fwd, "go_backwards", None) == getattr(bwd, "go_backwards", None):
@@ -251,12 +254,13 @@ class Bidirectional(Layer):
                 "backward_layer": backward}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = copy.deepcopy(config)
         ser = _serialization()
-        config["layer"] = ser.deserialize_layer(config["layer"])
+        config["layer"] = ser.deserialize_layer(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = ser.deserialize_layer(config["backward_layer"])
+            config["backward_layer"] = ser.deserialize_layer(config["backward_layer"],
+                                                             custom_objects)
         return cls(**config)
 
 
@@ -294,10 +298,22 @@ class TimeDistributed(Layer):
 
     uses_batch_offset = True  # the inner layer sees N * T samples: sample (n, t) is n * T + t
 
-    def forward(self, x, training=False, batch_offset=0):
+    def forward(self, x, training=False, batch_offset=0, mask=None):
         self._nt = x.shape[:2]
         inner = {"batch_offset": batch_offset * x.shape[1]} if batch_offset and \
             getattr(self.layer, "uses_batch_offset", False) else {}
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0] if mask else None
+        if mask is not None:
+            m = np.asarray(mask)
+            if m.ndim < 2 or m.shape[:2] != tuple(self._nt):
+                raise ValueError(f"The `mask` passed to the `TimeDistributed` layer must have "
+                                 f"the input's batch size and timesteps {tuple(self._nt)} as "
+                                 f"its first two dimensions, received a mask of shape {m.shape}")
+            # as Keras 3: the inner layer gets each step's slice of the mask, here all the
+            # steps at once, (N, T, ...) -> (N * T, ...); a (N, T) mask leaves nothing per step
+            if m.ndim > 2 and "mask" in inspect.signature(self.layer.forward).parameters:
+                inner["mask"] = np.ascontiguousarray(m.reshape((-1,) + m.shape[2:]))
         y = self.layer.forward(np.ascontiguousarray(x.reshape((-1,) + x.shape[2:])),
                                training=training, **inner)
         return y.reshape(self._nt + y.shape[1:])
@@ -322,7 +338,7 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": layer}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = copy.deepcopy(config)
-        config["layer"] = _serialization().deserialize_layer(config["layer"])
+        config["layer"] = _serialization().deserialize_layer(config["layer"], custom_objects)
         return cls(**config)

@@ -3,7 +3,8 @@ import numbers
 
 import numpy as np
 
-from fastnn._validate import check_finite, float_array, kernel_array, numeric_array  # noqa: F401
+from fastnn._validate import (check_finite, float_array, kernel_array,  # noqa: F401
+                              numeric_array, string_array)
 
 
 def as_list(x):

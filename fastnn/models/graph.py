@@ -189,6 +189,14 @@ class SharedCall:
         self.layer.skip_batch()
 
 
+def plan_layer(step):
+    """The layer behind a plan entry (a wrapper such as TimeDistributed is a layer itself:
+    its `.layer` attribute is its inner layer, not a plan entry's)."""
+    while isinstance(step, (FixedTraining, DeferredActivation, SharedCall, ActivityRegularized)):
+        step = step.layer
+    return step
+
+
 class ActivityRegularized:
     """Plan entry for a built-in layer with an `activity_regularizer`: Keras 3 adds
     `regularizer(output) / batch_size` to the loss for each output of each call (training
@@ -199,7 +207,7 @@ class ActivityRegularized:
 
     def __init__(self, step):
         self.step, self.name = step, step.name
-        self.layer = getattr(step, "layer", step)
+        self.layer = plan_layer(step)
         self.penalty, self._outputs = 0.0, None
 
     weights = property(lambda self: self.step.weights)
@@ -310,7 +318,8 @@ def layer_uses_masks(layer):
     """Masks start only at a layer with `compute_mask` (Embedding(mask_zero=True),
     Masking, ...): a graph without one runs the plain loop even when layers such as
     Dense pass masks through (`supports_masking`)."""
-    return callable(getattr(layer, "compute_mask", None))
+    return callable(getattr(layer, "compute_mask", None)) and \
+        not getattr(layer, "combines_masks_only", False)
 
 
 _TAKES_MASK = {}  # forward function -> whether it has a `mask` parameter
@@ -357,7 +366,7 @@ def run_forward_masked(plan, values, training, batch_offset=0):
     else its input's mask when it `supports_masking`, else none."""
     masks = [None] * len(values)
     for layer, ins, out, _, _ in plan:
-        base = getattr(layer, "layer", layer)
+        base = plan_layer(layer)
         x = values[ins[0]] if len(ins) == 1 else [values[i] for i in ins]
         m = masks[ins[0]] if len(ins) == 1 else [masks[i] for i in ins]
         kwargs = {"batch_offset": batch_offset} if batch_offset and \

@@ -10,6 +10,7 @@ into reused buffers and each layer reuses its own.
 import numpy as np
 
 from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
+from fastnn import team
 from fastnn._validate import allocate
 from fastnn.autodiff import custom_steps
 from fastnn.callbacks.callback_list import CallbackList
@@ -17,6 +18,8 @@ from fastnn.models import compile_utils, data, data_adapters, graph
 
 
 class Trainer:
+    _team = None  # during fit: the kernels' thread count when the user did not fix it
+
     def __init__(self):
         self.optimizer = self.loss = None
         self.compiled = False
@@ -173,7 +176,13 @@ class Trainer:
         if len(items) > 1 and self._expects_single_input() and \
                 not any(isinstance(a, np.ndarray) for a in items):
             items = [x]  # nested Python lists: one array, as numpy reads them
-        xs = [data.float_array(a, what) for a in items]
+        self._ensure_graph_for_strings(items)
+        xs = [data.string_array(a, what) if self._string_input(i) else data.float_array(a, what)
+              for i, a in enumerate(items)]
+        for i, a in enumerate(xs):  # as Keras: texts (batch,) for an Input of shape (1,)
+            if self._string_input(i) and a.ndim == len(self.inputs[i].shape) - 1 and \
+                    self.inputs[i].shape[-1] == 1:
+                xs[i] = a[..., None]
         self._ensure_graph([(None,) + a.shape[1:] for a in xs])
         if len(xs) != len(self.inputs):
             raise ValueError(f"Model '{self.name}' expects {len(self.inputs)} input(s), "
@@ -191,6 +200,20 @@ class Trainer:
             raise ValueError(f"Input {i} of layer '{consumer}' is incompatible with the layer: "
                              f"expected shape={tuple(t.shape)}, found shape={a.shape}")
         return xs
+
+    def _string_input(self, i):
+        """Whether model input i is raw text (keras.Input(..., dtype="string"))."""
+        inputs = getattr(self, "inputs", None) if self._graph_built else None
+        return bool(inputs) and i < len(inputs) and \
+            getattr(inputs[i], "dtype", None) == "string"
+
+    def _ensure_graph_for_strings(self, items):
+        """A model not built yet cannot tell a string input: refuse text before it is."""
+        if not self._graph_built and any(
+                isinstance(a, np.ndarray) and a.dtype.kind in "USO" for a in items):
+            raise ValueError(f"Model '{self.name}' received strings but its inputs are not "
+                             f"known yet: start it with keras.Input(shape=(1,), "
+                             f"dtype=\"string\") followed by a TextVectorization layer")
 
     def _specs(self):
         if self._outputs_spec is None:
@@ -522,6 +545,7 @@ class Trainer:
             dist.broadcast_state(self)  # data-parallel: rank 0's weights, optimizer, RNG, epoch
         initial_epoch = self._initial_epoch or initial_epoch  # BackupAndRestore resumes here
         logs = {}
+        self._team = team.TeamSize() if team.adaptive() else None  # fewer threads when busy
         try:
             for epoch in range(initial_epoch, epochs):
                 cbs.on_epoch_begin(epoch)
@@ -549,6 +573,9 @@ class Trainer:
                 if self._should_stop():
                     break
         finally:
+            if self._team is not None:
+                self._team.close()
+                self._team = None
             for it in (source, val):
                 if isinstance(it, data_adapters.EpochIterator):
                     it.close()
@@ -608,6 +635,9 @@ class Trainer:
 
     def _train_epoch(self, batches, cbs):
         running, logs = None, {}
+        team = self._team
+        if team is not None:
+            team.begin_epoch()
         try:
             for step, (bx, by, bw, count) in enumerate(batches):
                 if running is None:  # after the first batch: a source may have built the model
@@ -617,6 +647,8 @@ class Trainer:
                 running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
                 logs = running.logs()
                 cbs.on_train_batch_end(step, logs)
+                if team is not None:
+                    team.after_step(count)
                 _interrupt.raise_if_pending()
                 if self._should_stop():
                     break

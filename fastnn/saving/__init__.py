@@ -52,8 +52,46 @@ def save_model(model, filepath, overwrite=True, zipped=None, **kwargs):
     metadata = {"keras_version": KERAS_FORMAT_VERSION, "fastnn_version": __version__,
                 "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S")}
     weights = files.h5_bytes(lambda h5: weights_store.write(model, h5))
-    files.write_archive(filepath, {_METADATA: json.dumps(metadata).encode(),
-                                   _CONFIG: json.dumps(config).encode(), _WEIGHTS: weights})
+    members = {_METADATA: json.dumps(metadata).encode(), _CONFIG: json.dumps(config).encode(),
+               _WEIGHTS: weights}
+    members.update(_asset_members(model))
+    files.write_archive(filepath, members)
+
+
+def _asset_members(model):
+    """`assets/<layer path>/<file>` for each layer with `save_assets` (an adapted
+    TextVectorization's vocabulary.txt), where Keras's `.keras` files keep them."""
+    import tempfile
+    out = {}
+    for path, layer in weights_store.layer_paths(model):
+        if not callable(getattr(layer, "save_assets", None)):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            layer.save_assets(tmp)
+            for name in sorted(os.listdir(tmp)):
+                with open(os.path.join(tmp, name), "rb") as f:
+                    data = f.read()
+                # Keras also reads some from an inner layer's path (TextVectorization's
+                # `_lookup_layer`): written there too
+                for sub in ("",) + tuple(getattr(layer, "keras_asset_subpaths", ())):
+                    out[f"assets/{path}/{sub + '/' if sub else ''}{name}"] = data
+    return out
+
+
+def _load_assets(model, archive):
+    """Give each layer with `load_assets` the files stored under its `assets/` path."""
+    import tempfile
+    for path, layer in weights_store.layer_paths(model):
+        prefix = f"assets/{path}/"
+        names = [m for m in archive.members if m.startswith(prefix) and
+                 "/" not in m[len(prefix):] and m[len(prefix):]]
+        if not names or not callable(getattr(layer, "load_assets", None)):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            for m in names:
+                with open(os.path.join(tmp, m[len(prefix):]), "wb") as f:
+                    f.write(archive.read(m, files.MAX_JSON_BYTES))
+            layer.load_assets(tmp)
 
 
 def _json(data, what):
@@ -88,6 +126,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         if _METADATA in archive.members:
             _json(archive.read(_METADATA, files.MAX_JSON_BYTES), f"{filepath}: {_METADATA}")
         weights = archive.read(_WEIGHTS, files.max_weights_bytes())
+        assets = {m: archive.read(m, files.MAX_JSON_BYTES) for m in archive.members
+                  if m.startswith("assets/") and not m.endswith("/")}
     if not isinstance(config, dict):
         raise ValueError(f"{filepath}: {_CONFIG} must hold a JSON object")
     stored = h5_reader.parse(weights, f"{filepath}: {_WEIGHTS}")
@@ -103,7 +143,19 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     finally:
         layer_module._weight_budget = None
     weights_store.read(model, stored)
+    if assets:
+        _load_assets(model, _Assets(assets))
     return model
+
+
+class _Assets:
+    """The `assets/` members read from an archive (names and bytes)."""
+
+    def __init__(self, members):
+        self.members = members
+
+    def read(self, name, limit):
+        return self.members[name]
 
 
 def save_weights(model, filepath, overwrite=True, max_shard_size=None):

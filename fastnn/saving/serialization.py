@@ -5,6 +5,7 @@ loads in Keras and the reverse.  Loading is safe on untrusted input: a config na
 class, and only the classes in `LAYERS` (or ones the caller passes in `custom_objects`)
 are ever built; no module named in the file is imported and nothing is unpickled.
 """
+import inspect
 import fastnn.layers  # noqa: F401  (imports every layer module: fills the registry)
 from fastnn.layers.input_layer import InputLayer
 from fastnn.layers.layer import DTYPE_POLICY, LAYERS, Layer
@@ -22,6 +23,10 @@ def serialize_layer(layer):
         return serialize_model(layer)
     out = {"module": "keras.layers", "class_name": type(layer).__name__,
            "config": layer.get_config(), "registered_name": None}
+    if LAYERS.get(type(layer).__name__) is not type(layer):  # a user class: as Keras names it
+        from fastnn.keras._saving import get_registered_name
+        out["module"], out["registered_name"] = type(layer).__module__, \
+            get_registered_name(type(layer))
     build = None if isinstance(layer, InputLayer) else layer.build_config()
     if build is not None:
         out["build_config"] = build
@@ -53,6 +58,8 @@ def deserialize_layer(obj, custom_objects=None):
         return deserialize_model(obj, custom_objects)
     cls = _find_class(name, custom_objects, Layer)
     try:
+        if "custom_objects" in inspect.signature(cls.from_config).parameters:  # nesting ones
+            return cls.from_config(dict(obj["config"]), custom_objects=custom_objects)
         return cls.from_config(dict(obj["config"]))
     except TypeError as exc:
         raise ValueError(f"Cannot make a {obj['class_name']} layer from the config "

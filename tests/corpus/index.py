@@ -38,6 +38,7 @@ PROGRAMS = [
      "notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_timeseries_classification.py",
      "https://keras.io/examples/timeseries/timeseries_classification_from_scratch/", None),
+    ("kio_rnn_cells_api.py", "https://keras.io/api/layers/recurrent_layers/rnn/", None),
     ("kio_image_classification_scratch.py",
      "https://keras.io/examples/vision/image_classification_from_scratch/", None),
     ("kio_working_with_rnns.py", "https://keras.io/guides/working_with_rnns/", None),
