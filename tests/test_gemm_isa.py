@@ -1,5 +1,8 @@
 """Every GEMM micro-kernel this CPU runs, on shapes at the edges of ITS register tile and
-cache blocks, against the generic kernel and against the NumPy twin."""
+cache blocks, against the generic kernel and against the NumPy twin; and every per-ISA
+plain-C function (csrc/util.h) running the ISA forced."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -475,6 +478,8 @@ def test_every_per_isa_function_runs_the_forced_isa(isa):
         sites = _C.isa_sites()
     finally:
         _C.select_isa(old)
+    if not sites and sys.platform in ("darwin", "win32"):
+        pytest.skip("the registry of per-ISA functions is an ELF section (Linux, BSD)")
     assert len(sites) >= 30, sorted(sites)  # the registry itself works
     assert all(ran <= ISA_BIT_NAMES for ran in sites.values())
     missed = sorted(name for name, ran in sites.items() if not ran)
