@@ -156,57 +156,25 @@ FNN_INLINE void act_backward(float *dx, const float *dy, const float *x, const f
 #undef LOOP
 }
 
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void act_forward_avx512(float *y, const float *x, int64_t lo, int64_t hi,
-                                                 int k, float p0, float p1, float p2) {
-    act_forward(y, x, lo, hi, k, p0, p1, p2);
-}
-FNN_TARGET_AVX2 static void act_forward_avx2(float *y, const float *x, int64_t lo, int64_t hi,
-                                             int k, float p0, float p1, float p2) {
-    act_forward(y, x, lo, hi, k, p0, p1, p2);
-}
-FNN_TARGET_AVX512 static void act_backward_avx512(float *dx, const float *dy, const float *x,
-                                                  const float *y, int64_t lo, int64_t hi, int k,
-                                                  float p0, float p1, float p2) {
-    act_backward(dx, dy, x, y, lo, hi, k, p0, p1, p2);
-}
-FNN_TARGET_AVX2 static void act_backward_avx2(float *dx, const float *dy, const float *x,
-                                              const float *y, int64_t lo, int64_t hi, int k,
-                                              float p0, float p1, float p2) {
-    act_backward(dx, dy, x, y, lo, hi, k, p0, p1, p2);
-}
-#endif
-
-static void act_forward_isa(int isa, float *y, const float *x, int64_t lo, int64_t hi, int k,
-                            float p0, float p1, float p2) {
-#ifdef FNN_TARGET_AVX512
-    if (isa == FNN_ISA_AVX512) return act_forward_avx512(y, x, lo, hi, k, p0, p1, p2);
-    if (isa == FNN_ISA_AVX2) return act_forward_avx2(y, x, lo, hi, k, p0, p1, p2);
-#endif
-    (void)isa;
-    act_forward(y, x, lo, hi, k, p0, p1, p2);
-}
-
-static void act_backward_isa(int isa, float *dx, const float *dy, const float *x, const float *y,
-                             int64_t lo, int64_t hi, int k, float p0, float p1, float p2) {
-#ifdef FNN_TARGET_AVX512
-    if (isa == FNN_ISA_AVX512) return act_backward_avx512(dx, dy, x, y, lo, hi, k, p0, p1, p2);
-    if (isa == FNN_ISA_AVX2) return act_backward_avx2(dx, dy, x, y, lo, hi, k, p0, p1, p2);
-#endif
-    (void)isa;
-    act_backward(dx, dy, x, y, lo, hi, k, p0, p1, p2);
-}
+FNN_ISA_VARIANTS(act_forward,
+                 (float *y, const float *x, int64_t lo, int64_t hi, int k, float p0, float p1,
+                  float p2),
+                 (y, x, lo, hi, k, p0, p1, p2))
+FNN_ISA_VARIANTS(act_backward,
+                 (float *dx, const float *dy, const float *x, const float *y, int64_t lo,
+                  int64_t hi, int k, float p0, float p1, float p2),
+                 (dx, dy, x, y, lo, hi, k, p0, p1, p2))
 
 void fnn_activation_forward(float *y, const float *x, int64_t n, int kind, float p0, float p1,
                             float p2) {
     const int isa = fnn_vector_isa();
-    FNN_RUN_SPLIT(n, 8, act_forward_isa(isa, y, x, lo, hi, kind, p0, p1, p2));
+    FNN_RUN_SPLIT(n, 8, FNN_ISA_CALL(isa, act_forward, (y, x, lo, hi, kind, p0, p1, p2)));
 }
 
 void fnn_activation_backward(float *dx, const float *dy, const float *x, const float *y,
                              int64_t n, int kind, float p0, float p1, float p2) {
     const int isa = fnn_vector_isa();
-    FNN_RUN_SPLIT(n, 8, act_backward_isa(isa, dx, dy, x, y, lo, hi, kind, p0, p1, p2));
+    FNN_RUN_SPLIT(n, 8, FNN_ISA_CALL(isa, act_backward, (dx, dy, x, y, lo, hi, kind, p0, p1, p2)));
 }
 
 /* log_softmax over rows of K: y = x - max - log sum e^(x - max);  dx = dy - e^y sum dy */

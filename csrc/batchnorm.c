@@ -167,36 +167,20 @@ FNN_INLINE void dx_rows(float *dx, const float *dy, const float *x, const float 
         }
 }
 
-/* One wrapper per ISA around each body, and ISA_CALL picking fnn_vector_isa()'s. */
-#ifdef FNN_TARGET_AVX512
-#define ISA_CALL(isa, name, args)                                                \
-    ((isa) == FNN_ISA_AVX512 ? name##_avx512 args                                \
-     : (isa) == FNN_ISA_AVX2 ? name##_avx2 args : name##_generic args)
-#else
-#define ISA_CALL(isa, name, args) ((void)(isa), name##_generic args)
-#endif
-#ifdef FNN_TARGET_AVX512
-#define ISA_VARIANTS(name, params, args)                                         \
-    FNN_TARGET_AVX512 static void name##_avx512 params { name args; }            \
-    FNN_TARGET_AVX2 static void name##_avx2 params { name args; }                \
-    static void name##_generic params { name args; }
-#else
-#define ISA_VARIANTS(name, params, args) static void name##_generic params { name args; }
-#endif
-
-ISA_VARIANTS(stat_sums,
+/* One version per ISA of each body (util.h). */
+FNN_ISA_VARIANTS(stat_sums,
              (float *s1, float *s2, const float *x, const float *k, int64_t a0, int64_t a1,
               int64_t C, int64_t B),
              (s1, s2, x, k, a0, a1, C, B))
-ISA_VARIANTS(grad_sums,
+FNN_ISA_VARIANTS(grad_sums,
              (float *s1, float *s2, const float *dy, const float *x, const float *y,
               const float *mean, int64_t a0, int64_t a1, int64_t C, int64_t B),
              (s1, s2, dy, x, y, mean, a0, a1, C, B))
-ISA_VARIANTS(apply_rows,
+FNN_ISA_VARIANTS(apply_rows,
              (float *y, const float *x, const float *s, const float *t, int64_t a0,
               int64_t a1, int64_t C, int64_t B, int relu),
              (y, x, s, t, a0, a1, C, B, relu))
-ISA_VARIANTS(dx_rows,
+FNN_ISA_VARIANTS(dx_rows,
              (float *dx, const float *dy, const float *x, const float *y, const float *p,
               const float *q, const float *r, int64_t a0, int64_t a1, int64_t C, int64_t B),
              (dx, dy, x, y, p, q, r, a0, a1, C, B))
@@ -213,7 +197,7 @@ void fnn_batchnorm_stats(float *mean, float *var, const float *x, int64_t A, int
     int nt = fnn_threads_for(A * C * B * 3);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, stat_sums, (work + 2 * C * i, work + 2 * C * i + C, x, k, i * CHUNK,
+        FNN_ISA_CALL(isa, stat_sums, (work + 2 * C * i, work + 2 * C * i + C, x, k, i * CHUNK,
                                   fnn_min64(A, (i + 1) * CHUNK), C, B));
     const double M = (double)A * (double)B;
     for (int64_t c = 0; c < C; c++) {
@@ -243,7 +227,7 @@ void fnn_batchnorm_forward(float *y, const float *x, const float *mean, const fl
     int nt = fnn_threads_for(A * C * B);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, apply_rows, (y, x, s, t, i * CHUNK, fnn_min64(A, (i + 1) * CHUNK), C, B,
+        FNN_ISA_CALL(isa, apply_rows, (y, x, s, t, i * CHUNK, fnn_min64(A, (i + 1) * CHUNK), C, B,
                                    relu));
 }
 
@@ -258,7 +242,7 @@ void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
     int nt = fnn_threads_for(A * C * B * 3);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, grad_sums, (work + 2 * C * i, work + 2 * C * i + C, dy, x, y, mean,
+        FNN_ISA_CALL(isa, grad_sums, (work + 2 * C * i, work + 2 * C * i + C, dy, x, y, mean,
                                   i * CHUNK, fnn_min64(A, (i + 1) * CHUNK), C, B));
     const double M = (double)A * (double)B;
     /* the per-channel coefficients, after the sums (the chunk rows are read first) */
@@ -285,6 +269,6 @@ void fnn_batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
     nt = fnn_threads_for(A * C * B * 2);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, dx_rows, (dx, dy, x, y, p, q, r, i * CHUNK,
+        FNN_ISA_CALL(isa, dx_rows, (dx, dy, x, y, p, q, r, i * CHUNK,
                                 fnn_min64(A, (i + 1) * CHUNK), C, B));
 }

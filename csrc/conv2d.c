@@ -27,7 +27,6 @@
 #include "conv2d_winograd.h"
 
 #define WEIGHT_CHUNKS 8
-#define ALIGN_FLOATS 16
 
 static int64_t patch_len(const fnn_conv2d_shape *s) { return s->KH * s->KW * s->C; }
 static int64_t out_rows(const fnn_conv2d_shape *s) { return s->N * s->OH * s->OW; }
@@ -60,7 +59,7 @@ static size_t tile_floats(const fnn_conv2d_shape *s) {
     return tile > ptrs ? tile : ptrs;
 }
 static size_t per_thread(const fnn_conv2d_shape *s) {
-    return tile_floats(s) + gemm_ws(s) + 2 * ALIGN_FLOATS;
+    return tile_floats(s) + gemm_ws(s) + 2 * FNN_ALIGN_FLOATS;
 }
 static int64_t weight_chunks(const fnn_conv2d_shape *s) {
     return fnn_min64(WEIGHT_CHUNKS, fnn_ceil_div(out_rows(s), tile_rows(s)));
@@ -70,10 +69,10 @@ static size_t shared_floats(const fnn_conv2d_shape *s) {
     size_t packed_w = fnn_gemm_packed_b_whole_size(s->F, patch_len(s)) + (size_t)s->C; /* + zeros */
     size_t packed_wt = fnn_gemm_packed_b_size(patch_len(s), s->F);
     size_t rotated = fnn_gemm_packed_b_whole_size(s->C, s->KH * s->KW * s->F) +
-                     (size_t)(patch_len(s) * s->F + s->F) + ALIGN_FLOATS;
+                     (size_t)(patch_len(s) * s->F + s->F) + FNN_ALIGN_FLOATS;
     packed_wt = packed_wt > rotated ? packed_wt : rotated;
     size_t partials = (size_t)(weight_chunks(s) * (patch_len(s) * s->F + s->F));
-    return max3(packed_w, packed_wt, partials) + 2 * ALIGN_FLOATS;
+    return max3(packed_w, packed_wt, partials) + 2 * FNN_ALIGN_FLOATS;
 }
 
 size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
@@ -84,20 +83,14 @@ size_t fnn_conv2d_workspace_size(const fnn_conv2d_shape *s) {
 
 /* Threads that fit in the workspace after its shared part, capped by `want`. */
 static int threads_fitting(const fnn_conv2d_shape *s, size_t work_size, int want) {
-    size_t room = (work_size - shared_floats(s)) / per_thread(s);
-    int nt = (int64_t)want > (int64_t)room ? (int)room : want;
-    return nt < 1 ? 1 : nt;
-}
-
-static float *align_up(float *p) {
-    return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    return fnn_threads_fitting(work_size, shared_floats(s), per_thread(s), want);
 }
 /* Thread t's patch tile and GEMM scratch. */
 static float *thread_tile(const fnn_conv2d_shape *s, float *work, int t) {
-    return align_up(work + shared_floats(s) + (size_t)t * per_thread(s));
+    return fnn_align_up(work + shared_floats(s) + (size_t)t * per_thread(s));
 }
 static float *thread_gemm(const fnn_conv2d_shape *s, float *tile) {
-    return align_up(tile + tile_floats(s));
+    return fnn_align_up(tile + tile_floats(s));
 }
 
 typedef struct {
@@ -140,8 +133,8 @@ typedef struct {
 
 static window make_window(const fnn_conv2d_shape *s, int64_t n, int64_t oh, int64_t ow) {
     int64_t ih0 = oh * s->SH - s->PT, iw0 = ow * s->SW - s->PL;
-    window w = {((n * s->H + ih0) * s->W + iw0) * s->C, ih0, iw0,
-                ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
+    window w = {.origin = ((n * s->H + ih0) * s->W + iw0) * s->C, .ih0 = ih0, .iw0 = iw0,
+                .inside = ih0 >= 0 && iw0 >= 0 && ih0 + s->KH <= s->H && iw0 + s->KW <= s->W};
     return w;
 }
 
@@ -223,7 +216,8 @@ static void col2im_add(float *dxn, const float *dP, const fnn_conv2d_shape *s,
 /* C[rows, n] = A[rows, k] . packed B, with an optional bias/ReLU epilogue, serially. */
 static void tile_gemm(float *C, const float *A, const float *Bp, int64_t rows, int64_t n,
                       int64_t k, const float *bias, int relu, float *work, size_t wsize) {
-    fnn_gemm_op op = {C, A, NULL, Bp, rows, n, k, k, 0, n, 0, 0, 1.0f, 0.0f, bias, relu};
+    fnn_gemm_op op = {.C = C, .A = A, .B_packed = Bp, .M = rows, .N = n, .K = k, .lda = k,
+                      .ldc = n, .alpha = 1.0f, .beta = 0.0f, .bias = bias, .relu = relu};
     fnn_gemm_run(&op, work, wsize, 1);
 }
 
@@ -283,7 +277,7 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
     }
     const int64_t P = patch_len(s), F = s->F, M = out_rows(s);
     const int mr = fnn_gemm_active()->mr;
-    float *wp = align_up(work);
+    float *wp = fnn_align_up(work);
     fnn_gemm_pack_b_whole(wp, w, F, 0, P, F);
     float *zeros = wp + fnn_gemm_packed_b_whole_size(F, P);
     memset(zeros, 0, (size_t)s->C * sizeof(float));
@@ -314,16 +308,12 @@ void fnn_conv2d_forward(float *y, const float *x, const float *w, const float *b
 static void backward_input_as_conv(float *dx, const float *dy, const float *w,
                                    const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const int64_t KH = s->KH, KW = s->KW, C = s->C, F = s->F, K = KH * KW * F;
-    fnn_conv2d_shape t = {s->N, s->OH, s->OW, F, C, KH, KW, 1, 1, KH - 1 - s->PT, KW - 1 - s->PL,
-                          s->H, s->W};
-    float *rot = align_up(work); /* rot[(kh', kw', f), c] = w[KH-1-kh', KW-1-kw', c, f] */
-    for (int64_t kh = 0; kh < KH; kh++)
-        for (int64_t kw = 0; kw < KW; kw++)
-            for (int64_t f = 0; f < F; f++)
-                for (int64_t c = 0; c < C; c++)
-                    rot[((kh * KW + kw) * F + f) * C + c] =
-                        w[(((KH - 1 - kh) * KW + (KW - 1 - kw)) * C + c) * F + f];
-    float *wp = align_up(rot + K * C);
+    fnn_conv2d_shape t = {.N = s->N, .H = s->OH, .W = s->OW, .C = F, .F = C, .KH = KH, .KW = KW,
+                          .SH = 1, .SW = 1, .PT = KH - 1 - s->PT, .PL = KW - 1 - s->PL,
+                          .OH = s->H, .OW = s->W};
+    float *rot = fnn_align_up(work); /* rot[(kh', kw', f), c] = w[KH-1-kh', KW-1-kw', c, f] */
+    fnn_rotate_kernel(rot, w, KH, KW, C, F);
+    float *wp = fnn_align_up(rot + K * C);
     fnn_gemm_pack_b_whole(wp, rot, C, 0, K, C);
     float *zeros = wp + fnn_gemm_packed_b_whole_size(C, K);
     memset(zeros, 0, (size_t)F * sizeof(float));
@@ -367,7 +357,7 @@ void fnn_conv2d_backward_input(float *dx, const float *dy, const float *w,
     const int64_t P = patch_len(s), F = s->F, T = tile_rows(s), R = s->OH * s->OW;
     const int64_t img = s->H * s->W * s->C;
     const size_t gsize = gemm_ws(s);
-    float *wtp = align_up(work); /* W^T (F x P), packed once */
+    float *wtp = fnn_align_up(work); /* W^T (F x P), packed once */
     fnn_gemm_pack_b(wtp, w, F, 1, F, P);
     /* Patches of one image overlap, so threads split the batch: each owns whole images. */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * s->N * R * P * F / 8));
@@ -404,10 +394,9 @@ static int weight_grad_direct(const fnn_conv2d_shape *s) {
 /* Rows are taken 8 at a time, so each pass over a row of the partial (load, add, store)
  * carries 8 products: the partial stays in L1 and the loop is bound by arithmetic. */
 #define DIRECT_ROWS 8
-FNN_VECTOR_CLONES
-static void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
-                                    const float *restrict dy, const float *restrict x,
-                                    const fnn_conv2d_shape *s, int64_t r0, int64_t rows) {
+FNN_INLINE void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
+                                        const float *restrict dy, const float *restrict x,
+                                        const fnn_conv2d_shape *s, int64_t r0, int64_t rows) {
     const int64_t P = patch_len(s), F = s->F;
     entry_table entries;
     window w[DIRECT_ROWS];
@@ -442,6 +431,10 @@ static void weight_grad_direct_rows(float *restrict pdw, float *restrict pdb,
         }
     }
 }
+FNN_ISA_VARIANTS(weight_grad_direct_rows,
+                 (float *restrict pdw, float *restrict pdb, const float *restrict dy,
+                  const float *restrict x, const fnn_conv2d_shape *s, int64_t r0, int64_t rows),
+                 (pdw, pdb, dy, x, s, r0, rows))
 
 void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                 const fnn_conv2d_shape *s, float *work, size_t work_size) {
@@ -452,10 +445,11 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
     const int64_t M = out_rows(s), P = patch_len(s), F = s->F, T = tile_rows(s);
     const int64_t ntiles = fnn_ceil_div(M, T), nch = weight_chunks(s);
     const size_t gsize = gemm_ws(s);
+    const int isa = fnn_vector_isa();
     const int direct = weight_grad_direct(s);
     /* compute dW^T, so the long side runs along the lanes */
     const int transposed = !direct && P >= F;
-    float *partials = align_up(work); /* nch x (P*F dw, then F db) */
+    float *partials = fnn_align_up(work); /* nch x (P*F dw, then F db) */
     int nt = threads_fitting(s, work_size, fnn_threads_for(2 * M * P * F / 8));
     if (nt > nch) nt = (int)nch;
     const int team = fnn_team(nt);
@@ -470,7 +464,7 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
             if (direct) {
                 int64_t r0 = ntiles * c / nch * T, r1 = fnn_min64(M, ntiles * (c + 1) / nch * T);
                 memset(pdw, 0, (size_t)(P * F) * sizeof(float));
-                weight_grad_direct_rows(pdw, pdb, dy, x, s, r0, r1 - r0);
+                FNN_ISA_CALL(isa, weight_grad_direct_rows, (pdw, pdb, dy, x, s, r0, r1 - r0));
                 continue;
             }
             for (int64_t i = ntiles * c / nch; i < ntiles * (c + 1) / nch; i++) {
@@ -479,14 +473,18 @@ void fnn_conv2d_backward_weight(float *dw, float *db, const float *dy, const flo
                 /* The chunk's dW^T (F x P) = dY_tile^T . patches, both operands packed from
                  * contiguous memory (dY rows; runs of channels of x), when P fills the
                  * vector lanes; with few patch entries (the first layer), dW = P^T . dY. */
-                patch_source src = {x, s, r0};
+                patch_source src = {.x = x, .s = s, .row0 = r0};
                 float beta = i == ntiles * c / nch ? 0.0f : 1.0f;
-                fnn_gemm_op op = {pdw, dyr, x + r0 * s->C, NULL, F, P, rows, F, s->C, P, 1, 0,
-                                  1.0f, beta, NULL, 0, NULL, NULL,
-                                  is_pointwise(s) ? NULL : pack_patch_strips, &src};
-                fnn_gemm_op op_t = {pdw, x + r0 * s->C, dyr, NULL, P, F, rows, s->C, F, F, 1, 0,
-                                    1.0f, beta, NULL, 0, is_pointwise(s) ? NULL : pack_patch_strips,
-                                    &src, NULL, NULL};
+                fnn_gemm_op op = {.C = pdw, .A = dyr, .B = x + r0 * s->C, .M = F, .N = P,
+                                  .K = rows, .lda = F, .ldb = s->C, .ldc = P, .trans_a = 1,
+                                  .alpha = 1.0f, .beta = beta,
+                                  .pack_b = is_pointwise(s) ? NULL : pack_patch_strips,
+                                  .pack_b_ctx = &src};
+                fnn_gemm_op op_t = {.C = pdw, .A = x + r0 * s->C, .B = dyr, .M = P, .N = F,
+                                    .K = rows, .lda = s->C, .ldb = F, .ldc = F, .trans_a = 1,
+                                    .alpha = 1.0f, .beta = beta,
+                                    .pack_a = is_pointwise(s) ? NULL : pack_patch_strips,
+                                    .pack_a_ctx = &src};
                 if (!transposed)
                     op = op_t;
                 fnn_gemm_run(&op, thread_gemm(s, tile), gsize, 1);

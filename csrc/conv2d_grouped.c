@@ -56,32 +56,36 @@ FNN_INLINE void pixel_forward(float *restrict yp, const float *xn, const float *
 }
 
 /* One output row (image n, row oh), bias first.  The hot loops of this file are compiled
- * for AVX-512, AVX2 and baseline x86-64 (FNN_VECTOR_CLONES, as Winograd's). */
-FNN_VECTOR_CLONES
-static void row_forward(float *y, const float *xn, const float *w, const float *b,
-                        const fnn_gconv2d_shape *s, int64_t oh) {
+ * for AVX-512, AVX2 and baseline x86-64 (FNN_ISA_VARIANTS, util.h). */
+FNN_INLINE void row_forward(float *y, const float *xn, const float *w, const float *b,
+                            const fnn_gconv2d_shape *s, int64_t oh) {
     for (int64_t ow = 0; ow < s->OW; ow++) {
         float *yp = y + ow * s->F;
         for (int64_t f = 0; f < s->F; f++) yp[f] = b ? b[f] : 0.0f;
         pixel_forward(yp, xn, w, s, oh, ow);
     }
 }
+FNN_ISA_VARIANTS(row_forward,
+                 (float *y, const float *xn, const float *w, const float *b,
+                  const fnn_gconv2d_shape *s, int64_t oh),
+                 (y, xn, w, b, s, oh))
 
 void fnn_gconv2d_forward(float *y, const float *x, const float *w, const float *b,
                          const fnn_gconv2d_shape *s) {
     const int64_t F = s->F;
+    const int isa = fnn_vector_isa();
     const int64_t work = s->N * s->OH * s->OW * s->KH * s->KW * (s->C / s->G) * F;
     int nt = fnn_threads_for(work);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t row = 0; row < s->N * s->OH; row++) {
         const int64_t n = row / s->OH, oh = row % s->OH;
-        row_forward(y + row * s->OW * F, x + n * s->H * s->W * s->C, w, b, s, oh);
+        FNN_ISA_CALL(isa, row_forward,
+                     (y + row * s->OW * F, x + n * s->H * s->W * s->C, w, b, s, oh));
     }
 }
 
-FNN_VECTOR_CLONES
-static void image_backward_input(float *dx, const float *dy, const float *w,
-                                 const fnn_gconv2d_shape *s, int64_t n) {
+FNN_INLINE void image_backward_input(float *dx, const float *dy, const float *w,
+                                     const fnn_gconv2d_shape *s, int64_t n) {
     const int64_t C = s->C, F = s->F, Cg = C / s->G, Fg = F / s->G;
     float *dxn = dx + n * s->H * s->W * C;
     memset(dxn, 0, (size_t)(s->H * s->W * C) * sizeof(float));
@@ -118,13 +122,19 @@ static void image_backward_input(float *dx, const float *dy, const float *w,
             }
         }
 }
+FNN_ISA_VARIANTS(image_backward_input,
+                 (float *dx, const float *dy, const float *w, const fnn_gconv2d_shape *s,
+                  int64_t n),
+                 (dx, dy, w, s, n))
 
 void fnn_gconv2d_backward_input(float *dx, const float *dy, const float *w,
                                 const fnn_gconv2d_shape *s) {
+    const int isa = fnn_vector_isa();
     const int64_t work = s->N * s->OH * s->OW * s->KH * s->KW * (s->C / s->G) * s->F;
     int nt = fnn_threads_for(work);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t n = 0; n < s->N; n++) image_backward_input(dx, dy, w, s, n);
+    for (int64_t n = 0; n < s->N; n++)
+        FNN_ISA_CALL(isa, image_backward_input, (dx, dy, w, s, n));
 }
 
 static int64_t gconv_chunks(const fnn_gconv2d_shape *s) {
@@ -135,9 +145,8 @@ size_t fnn_gconv2d_workspace_size(const fnn_gconv2d_shape *s) {
     return (size_t)(gconv_chunks(s) * (s->KH * s->KW * (s->C / s->G) * s->F + s->F));
 }
 
-FNN_VECTOR_CLONES
-static void chunk_backward_weight(float *work, const float *dy, const float *x,
-                                  const fnn_gconv2d_shape *s, int64_t ch, int64_t chunks) {
+FNN_INLINE void chunk_backward_weight(float *work, const float *dy, const float *x,
+                                      const fnn_gconv2d_shape *s, int64_t ch, int64_t chunks) {
     const int64_t C = s->C, F = s->F, Cg = C / s->G, Fg = F / s->G;
     const int64_t nw = s->KH * s->KW * Cg * F, part = nw + F;
     float *pw = work + ch * part, *pb = pw + nw;
@@ -177,15 +186,21 @@ static void chunk_backward_weight(float *work, const float *dy, const float *x,
             }
     }
 }
+FNN_ISA_VARIANTS(chunk_backward_weight,
+                 (float *work, const float *dy, const float *x, const fnn_gconv2d_shape *s,
+                  int64_t ch, int64_t chunks),
+                 (work, dy, x, s, ch, chunks))
 
 void fnn_gconv2d_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                  const fnn_gconv2d_shape *s, float *work) {
+    const int isa = fnn_vector_isa();
     const int64_t F = s->F, Cg = s->C / s->G;
     const int64_t nw = s->KH * s->KW * Cg * F, part = nw + F, chunks = gconv_chunks(s);
     const int64_t total = s->N * s->OH * s->OW * s->KH * s->KW * Cg * F;
     int nt = fnn_threads_for(total);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
-    for (int64_t ch = 0; ch < chunks; ch++) chunk_backward_weight(work, dy, x, s, ch, chunks);
+    for (int64_t ch = 0; ch < chunks; ch++)
+        FNN_ISA_CALL(isa, chunk_backward_weight, (work, dy, x, s, ch, chunks));
     /* add the chunks' partials in chunk order */
     memcpy(dw, work, (size_t)nw * sizeof(float));
     if (db) memcpy(db, work + nw, (size_t)F * sizeof(float));

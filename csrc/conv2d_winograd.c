@@ -41,7 +41,6 @@
 #include "gemm/gemm.h"
 #include "conv2d_winograd.h"
 
-#define ALIGN_FLOATS 16
 #define WEIGHT_CHUNKS 8
 /* Auto mode: largest per-thread area (floats) for the forward layout, and the least
  * ratio of direct multiplies to Winograd multiplies (lanes and edge tiles included). */
@@ -56,19 +55,17 @@ int fnn_conv2d_set_winograd(int mode) {
     return old;
 }
 
-static int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
-static float *align_up(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
 /* Distance between the 16 components of transformed data (they are read and written
  * as 16 parallel streams): an odd number of cache lines, so the streams fall in 16
  * different L1 sets (strides that are multiples of 4 KB made the transforms 3x slower). */
-static int64_t comp_stride(int64_t n) { return round_up(n, 32) + 16; }
+static int64_t comp_stride(int64_t n) { return fnn_round_up(n, 32) + 16; }
 
 /* ---- the transforms: plain loops along contiguous floats ------------------------- */
 
 /* g (3, 3, C, F) -> U (16 components at comp_stride(C * F), C, F), U[k] = (G g G^T)[k]
  * per (c, f).  (Scalars and ivdep, as input_transform.) */
-FNN_VECTOR_CLONES
-static void weight_transform(float *restrict U, const float *restrict g, int64_t C, int64_t F) {
+FNN_INLINE void weight_transform(float *restrict U, const float *restrict g, int64_t C,
+                                 int64_t F) {
     const int64_t CF = C * F, ks = comp_stride(CF);
     for (int64_t c = 0; c < C; c++) {
         const float *restrict g0 = g + c * F, *restrict g1 = g0 + CF, *restrict g2 = g0 + 2 * CF,
@@ -97,15 +94,17 @@ static void weight_transform(float *restrict U, const float *restrict g, int64_t
         }
     }
 }
+FNN_ISA_VARIANTS(weight_transform,
+                 (float *restrict U, const float *restrict g, int64_t C, int64_t F),
+                 (U, g, C, F))
 
 /* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * qs; component k
  * written at v + k * ks.  Written out in scalars with one pointer per stream, and
  * ivdep: GCC 12 vectorizes this form only (it ignores restrict on the derived pointers
  * and gives up on the 32 streams' alias checks). */
-FNN_VECTOR_CLONES
-static void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
-                            const float *restrict d1, const float *restrict d2,
-                            const float *restrict d3, int64_t qs, int64_t L) {
+FNN_INLINE void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
+                                const float *restrict d1, const float *restrict d2,
+                                const float *restrict d3, int64_t qs, int64_t L) {
     const float *restrict a0 = d0, *restrict a1 = d0 + qs, *restrict a2 = d0 + 2 * qs,
                           *restrict a3 = d0 + 3 * qs;
     const float *restrict b0 = d1, *restrict b1 = d1 + qs, *restrict b2 = d1 + 2 * qs,
@@ -136,16 +135,20 @@ static void input_transform(float *restrict v, int64_t ks, const float *restrict
         v12[e] = t30 - t32, v13[e] = t31 + t32, v14[e] = t32 - t31, v15[e] = t31 - t33;
     }
 }
+FNN_ISA_VARIANTS(input_transform,
+                 (float *restrict v, int64_t ks, const float *restrict d0,
+                  const float *restrict d1, const float *restrict d2, const float *restrict d3,
+                  int64_t qs, int64_t L),
+                 (v, ks, d0, d1, d2, d3, qs, L))
 
 /* n tiles' 2x2 outputs: y_uv[f] = max((A^T M A)[u][v] + bias[f], lo) with lo = 0 (ReLU)
  * or -inf (none); v < lo is false for NaN, which stays NaN.  Tile i reads component k at
  * m + i * mi + k * ks and writes y_uv + i * s_uv (s_uv = 0 for a scratch row standing in
  * for an output past the edge). */
-FNN_VECTOR_CLONES
-static void output_transform(float *restrict y00, float *restrict y01, float *restrict y10,
-                             float *restrict y11, const int64_t *ys, const float *restrict m,
-                             int64_t mi, int64_t ks, const float *restrict bias, float lo,
-                             int64_t F, int64_t n) {
+FNN_INLINE void output_transform(float *restrict y00, float *restrict y01, float *restrict y10,
+                                 float *restrict y11, const int64_t *ys, const float *restrict m,
+                                 int64_t mi, int64_t ks, const float *restrict bias, float lo,
+                                 int64_t F, int64_t n) {
     for (int64_t i = 0; i < n; i++) {
         float *restrict o00 = y00 + i * ys[0], *restrict o01 = y01 + i * ys[1];
         float *restrict o10 = y10 + i * ys[2], *restrict o11 = y11 + i * ys[3];
@@ -173,13 +176,17 @@ static void output_transform(float *restrict y00, float *restrict y01, float *re
         }
     }
 }
+FNN_ISA_VARIANTS(output_transform,
+                 (float *restrict y00, float *restrict y01, float *restrict y10,
+                  float *restrict y11, const int64_t *ys, const float *restrict m, int64_t mi,
+                  int64_t ks, const float *restrict bias, float lo, int64_t F, int64_t n),
+                 (y00, y01, y10, y11, ys, m, mi, ks, bias, lo, F, n))
 
 /* dM = A dY A^T for L parallel tiles, dY = [p0 p1; q0 q1] (each L long): component k at
  * dm + k * ks.  (Scalars and ivdep, as input_transform.) */
-FNN_VECTOR_CLONES
-static void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
-                           const float *restrict p1, const float *restrict q0,
-                           const float *restrict q1, int64_t L) {
+FNN_INLINE void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
+                               const float *restrict p1, const float *restrict q0,
+                               const float *restrict q1, int64_t L) {
     float *restrict m0 = dm, *restrict m1 = dm + ks, *restrict m2 = dm + 2 * ks,
                     *restrict m3 = dm + 3 * ks, *restrict m4 = dm + 4 * ks,
                     *restrict m5 = dm + 5 * ks, *restrict m6 = dm + 6 * ks,
@@ -200,24 +207,30 @@ static void grad_transform(float *restrict dm, int64_t ks, const float *restrict
         m12[e] = -c, m13[e] = -c - d, m14[e] = d - c, m15[e] = d;
     }
 }
+FNN_ISA_VARIANTS(grad_transform,
+                 (float *restrict dm, int64_t ks, const float *restrict p0,
+                  const float *restrict p1, const float *restrict q0, const float *restrict q1,
+                  int64_t L),
+                 (dm, ks, p0, p1, q0, q1, L))
 
 /* db += the four pixels of each of n tiles (pointer quadruples in px). */
-FNN_VECTOR_CLONES
-static void bias_grad_add(float *restrict db, const float *const *px, int64_t n, int64_t F) {
+FNN_INLINE void bias_grad_add(float *restrict db, const float *const *px, int64_t n, int64_t F) {
     for (int64_t t = 0; t < n; t++) {
         const float *restrict a = px[4 * t], *restrict b = px[4 * t + 1];
         const float *restrict c = px[4 * t + 2], *restrict d = px[4 * t + 3];
         for (int64_t f = 0; f < F; f++) db[f] += (a[f] + b[f]) + (c[f] + d[f]);
     }
 }
+FNN_ISA_VARIANTS(bias_grad_add,
+                 (float *restrict db, const float *const *px, int64_t n, int64_t F),
+                 (db, px, n, F))
 
 /* Filter f of dw (every kh, kw, c) = G^T (sum over chunks of the partial dU^T[:, f, :]) G;
  * partial chunk ch, component k, filter f, channel c at ch * stride + k * kP + f * Cn + c. */
 #define FINISH_COLS 64
-FNN_VECTOR_CLONES
-static void weight_grad_finish(float *restrict dw, const float *restrict partials, int64_t nch,
-                               int64_t stride, int64_t kP, int64_t Cn, int64_t f, int64_t C,
-                               int64_t F) {
+FNN_INLINE void weight_grad_finish(float *restrict dw, const float *restrict partials, int64_t nch,
+                                   int64_t stride, int64_t kP, int64_t Cn, int64_t f, int64_t C,
+                                   int64_t F) {
     const int64_t CF = C * F;
     for (int64_t c0 = 0; c0 < C; c0 += FINISH_COLS) {
         const int64_t cb = fnn_min64(FINISH_COLS, C - c0);
@@ -245,6 +258,10 @@ static void weight_grad_finish(float *restrict dw, const float *restrict partial
         }
     }
 }
+FNN_ISA_VARIANTS(weight_grad_finish,
+                 (float *restrict dw, const float *restrict partials, int64_t nch, int64_t stride,
+                  int64_t kP, int64_t Cn, int64_t f, int64_t C, int64_t F),
+                 (dw, partials, nch, stride, kP, Cn, f, C, F))
 
 /* ---- forward (and backward_input): images in lanes ------------------------------ */
 
@@ -256,11 +273,11 @@ typedef struct {
 
 static fplan forward_plan(const fnn_conv2d_shape *s) {
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    fplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2), 0, 0, 0, 0,
-               0, 0, 0};
+    fplan p = {.s = s, .mr = kr->mr, .nr = kr->nr, .TH = fnn_ceil_div(s->OH, 2),
+               .TW = fnn_ceil_div(s->OW, 2)};
     p.Wp = 2 * p.TW + 2;
     p.units = fnn_ceil_div(s->N, p.mr) * p.TH;
-    p.Fpad = round_up(s->F, p.nr);
+    p.Fpad = fnn_round_up(s->F, p.nr);
     p.L = s->C * p.mr;
     p.row = comp_stride(p.Wp * p.L);
     p.kV = comp_stride(p.TW * p.L);
@@ -273,11 +290,11 @@ static fplan forward_plan(const fnn_conv2d_shape *s) {
 static size_t fwd_shared(const fplan *p) {
     const int64_t C = p->s->C, F = p->s->F;
     return (size_t)(16 * p->Fpad * C + 16 * comp_stride(C * F) + F + 9 * C * F + C +
-                    5 * ALIGN_FLOATS);
+                    5 * FNN_ALIGN_FLOATS);
 }
 /* Per thread: the 4-row ring, V, M, and three rows for outputs past the edge. */
 static size_t fwd_per_thread(const fplan *p) {
-    return (size_t)(4 * p->row + 16 * p->kV + 16 * p->kM + 3 * p->s->F + 4 * ALIGN_FLOATS);
+    return (size_t)(4 * p->row + 16 * p->kV + 16 * p->kM + 3 * p->s->F + 4 * FNN_ALIGN_FLOATS);
 }
 
 typedef struct {
@@ -287,11 +304,11 @@ typedef struct {
 static fwd_shared_area fwd_layout(const fplan *p, float *work) {
     const int64_t C = p->s->C, F = p->s->F;
     fwd_shared_area a;
-    a.Up = align_up(work);
-    a.U = align_up(a.Up + 16 * p->Fpad * C);
-    a.zero_bias = align_up(a.U + 16 * comp_stride(C * F));
-    a.rot = align_up(a.zero_bias + F);
-    a.zeros = align_up(a.rot + 9 * C * F); /* C floats: lanes past the batch */
+    a.Up = fnn_align_up(work);
+    a.U = fnn_align_up(a.Up + 16 * p->Fpad * C);
+    a.zero_bias = fnn_align_up(a.U + 16 * comp_stride(C * F));
+    a.rot = fnn_align_up(a.zero_bias + F);
+    a.zeros = fnn_align_up(a.rot + 9 * C * F); /* C floats: lanes past the batch */
     return a;
 }
 
@@ -337,12 +354,13 @@ static void forward_units(float *y, const float *x, const float *Up, const float
                           int64_t u1) {
     const fnn_conv2d_shape *s = p->s;
     const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int isa = fnn_vector_isa();
     const int64_t C = s->C, F = s->F, mr = p->mr, nr = p->nr, L = p->L, TW = p->TW;
     const int64_t Fpad = p->Fpad, row = p->row, kV = p->kV, kM = p->kM;
-    float *ring = align_up(area);
-    float *V = align_up(ring + 4 * row);
-    float *M = align_up(V + 16 * kV);
-    float *edge = align_up(M + 16 * kM); /* 3 rows of F: outputs past the edge */
+    float *ring = fnn_align_up(area);
+    float *V = fnn_align_up(ring + 4 * row);
+    float *M = fnn_align_up(V + 16 * kV);
+    float *edge = fnn_align_up(M + 16 * kM); /* 3 rows of F: outputs past the edge */
     for (int64_t u = u0; u < u1; u++) {
         const int64_t n0 = u / p->TH * mr, th = u % p->TH;
         const int fresh = u == u0 || th == 0;
@@ -351,8 +369,8 @@ static void forward_units(float *y, const float *x, const float *Up, const float
         const float *d0 = ring + ((2 * th) & 3) * row, *d1 = ring + ((2 * th + 1) & 3) * row;
         const float *d2 = ring + ((2 * th + 2) & 3) * row, *d3 = ring + ((2 * th + 3) & 3) * row;
         for (int64_t tw = 0; tw < TW; tw++)
-            input_transform(V + tw * L, kV, d0 + 2 * tw * L, d1 + 2 * tw * L, d2 + 2 * tw * L,
-                            d3 + 2 * tw * L, L, L);
+            FNN_ISA_CALL(isa, input_transform, (V + tw * L, kV, d0 + 2 * tw * L, d1 + 2 * tw * L,
+                                                d2 + 2 * tw * L, d3 + 2 * tw * L, L, L));
         for (int64_t k = 0; k < 16; k++)
             for (int64_t j = 0; j < Fpad; j += nr) {
                 const float *b = Up + k * Fpad * C + j * C;
@@ -370,17 +388,10 @@ static void forward_units(float *y, const float *x, const float *Up, const float
             float *y10 = below ? y00 + s->OW * F : edge + F;
             float *y11 = right && below ? y10 + F : edge + 2 * F;
             const int64_t ys[4] = {img, right ? img : 0, below ? img : 0, right && below ? img : 0};
-            output_transform(y00, y01, y10, y11, ys, M + tw * mr * Fpad, Fpad, kM, bias, lo, F,
-                             lanes);
+            FNN_ISA_CALL(isa, output_transform, (y00, y01, y10, y11, ys, M + tw * mr * Fpad, Fpad,
+                                                 kM, bias, lo, F, lanes));
         }
     }
-}
-
-/* Threads that fit in the workspace after `shared`, capped by `want` (at least 1). */
-static int fitting(size_t work_size, size_t shared, size_t per_thread, int want) {
-    size_t room = work_size > shared ? (work_size - shared) / per_thread : 0;
-    int nt = (int64_t)want > (int64_t)room ? (int)room : want;
-    return nt < 1 ? 1 : nt;
 }
 
 /* y = conv(x, g) (+ bias, ReLU), g (3, 3, C, F) anywhere but the shared area's first
@@ -388,9 +399,10 @@ static int fitting(size_t work_size, size_t shared, size_t per_thread, int want)
 static void forward_core(float *y, const float *x, const float *g, const float *bias, int relu,
                          const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const fplan p = forward_plan(s);
+    const int isa = fnn_vector_isa();
     const int64_t C = s->C, F = s->F;
     fwd_shared_area a = fwd_layout(&p, work);
-    weight_transform(a.U, g, C, F);
+    FNN_ISA_CALL(isa, weight_transform, (a.U, g, C, F));
     for (int64_t k = 0; k < 16; k++)
         fnn_gemm_pack_b_whole(a.Up + k * p.Fpad * C, a.U + k * comp_stride(C * F), F, 0, C, F);
     memset(a.zeros, 0, (size_t)C * sizeof(float));
@@ -400,7 +412,7 @@ static void forward_core(float *y, const float *x, const float *g, const float *
     }
     const size_t shared = fwd_shared(&p), per = fwd_per_thread(&p);
     const int64_t work_ops = 2 * p.units * p.TW * p.mr * 16 * C * F;
-    int nt = fitting(work_size, shared, per, fnn_threads_for(work_ops / 8));
+    int nt = fnn_threads_fitting(work_size, shared, per, fnn_threads_for(work_ops / 8));
     if (nt > p.units) nt = (int)p.units;
     const int team = fnn_team(nt);
     int64_t next = 0;
@@ -421,8 +433,9 @@ void fnn_winograd_forward(float *y, const float *x, const float *w, const float 
 
 /* The forward convolution that computes dx (see the header). */
 static fnn_conv2d_shape input_grad_shape(const fnn_conv2d_shape *s) {
-    fnn_conv2d_shape t = {s->N, s->OH, s->OW, s->F, s->C, 3, 3, 1, 1, 2 - s->PT, 2 - s->PL,
-                          s->H, s->W};
+    fnn_conv2d_shape t = {.N = s->N, .H = s->OH, .W = s->OW, .C = s->F, .F = s->C, .KH = 3,
+                          .KW = 3, .SH = 1, .SW = 1, .PT = 2 - s->PT, .PL = 2 - s->PL,
+                          .OH = s->H, .OW = s->W};
     return t;
 }
 
@@ -432,12 +445,7 @@ void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
     const fplan p = forward_plan(&t);
     const int64_t C = s->C, F = s->F;
     float *rot = fwd_layout(&p, work).rot; /* rot[kh][kw][f][c] = w[2-kh][2-kw][c][f] */
-    for (int64_t kh = 0; kh < 3; kh++)
-        for (int64_t kw = 0; kw < 3; kw++)
-            for (int64_t f = 0; f < F; f++)
-                for (int64_t c = 0; c < C; c++)
-                    rot[((kh * 3 + kw) * F + f) * C + c] =
-                        w[(((2 - kh) * 3 + (2 - kw)) * C + c) * F + f];
+    fnn_rotate_kernel(rot, w, 3, 3, C, F);
     forward_core(dx, dy, rot, NULL, 0, &t, work, work_size);
 }
 
@@ -457,9 +465,10 @@ typedef struct {
 
 static wplan weight_plan(const fnn_conv2d_shape *s) {
     const fnn_gemm_kernel *kr = fnn_gemm_active();
-    wplan p = {s, kr->mr, kr->nr, fnn_ceil_div(s->OH, 2), fnn_ceil_div(s->OW, 2)};
-    p.Fm = round_up(s->F, p.mr);
-    p.Cn = round_up(s->C, p.nr);
+    wplan p = {.s = s, .mr = kr->mr, .nr = kr->nr, .TH = fnn_ceil_div(s->OH, 2),
+               .TW = fnn_ceil_div(s->OW, 2)};
+    p.Fm = fnn_round_up(s->F, p.mr);
+    p.Cn = fnn_round_up(s->C, p.nr);
     p.ntiles = s->N * p.TH * p.TW;
     p.Tb = fnn_min64(p.ntiles, fnn_max64(16, WEIGHT_BLOCK_FLOATS / (16 * p.Cn + 20 * p.Fm)));
     p.nblocks = fnn_ceil_div(p.ntiles, p.Tb);
@@ -471,13 +480,14 @@ static wplan weight_plan(const fnn_conv2d_shape *s) {
 }
 static int64_t partial_floats(const wplan *p) { return 16 * p->kP + p->s->F; }
 static size_t wgt_shared(const wplan *p) {
-    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) + 2 * ALIGN_FLOATS);
+    return (size_t)(p->nch * partial_floats(p) + fnn_max64(p->s->C, p->s->F) +
+                    2 * FNN_ALIGN_FLOATS);
 }
 /* V, gathered dY (4 x Tb x Fm), dM, one x tile (16 x C), pixel pointers (4 x Tb) */
 static size_t wgt_per_thread(const wplan *p) {
     const fnn_conv2d_shape *s = p->s;
     return (size_t)(16 * (p->kV + p->kD) + 4 * p->Tb * p->Fm + 16 * s->C + 8 * p->Tb +
-                    6 * ALIGN_FLOATS);
+                    6 * FNN_ALIGN_FLOATS);
 }
 
 /* src (F floats) cut into strips of mr, strip fs at g + fs * gs, zero-padded; inlined
@@ -500,13 +510,14 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
                          int64_t b1) {
     const fnn_conv2d_shape *s = p->s;
     const fnn_gemm_kernel *kr = fnn_gemm_active();
+    const int isa = fnn_vector_isa();
     const int64_t C = s->C, F = s->F, Tb = p->Tb, mr = p->mr, nr = p->nr;
     const int64_t per_image = p->TH * p->TW, nfs = p->Fm / mr, ncs = p->Cn / nr;
-    float *V = align_up(area);
-    float *dM = align_up(V + 16 * p->kV);
-    float *G = align_up(dM + 16 * p->kD); /* dY gathered: G[fs][pixel][t][i] */
-    float *tile = align_up(G + 4 * Tb * p->Fm);
-    const float **px = (const float **)align_up(tile + 16 * C);
+    float *V = fnn_align_up(area);
+    float *dM = fnn_align_up(V + 16 * p->kV);
+    float *G = fnn_align_up(dM + 16 * p->kD); /* dY gathered: G[fs][pixel][t][i] */
+    float *tile = fnn_align_up(G + 4 * Tb * p->Fm);
+    const float **px = (const float **)fnn_align_up(tile + 16 * C);
     memset(pdb, 0, (size_t)F * sizeof(float));
     if (C % nr) /* V's lanes past C feed only columns of the partial that are never read;
                  * zero them once so they hold no garbage */
@@ -534,9 +545,10 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
                 d = tile, rs = 4 * C;
             }
             for (int64_t cs = 0; cs < ncs; cs++)
-                input_transform(V + cs * Tb * nr + t * nr, p->kV, d + cs * nr, d + rs + cs * nr,
-                                d + 2 * rs + cs * nr, d + 3 * rs + cs * nr, C,
-                                fnn_min64(nr, C - cs * nr));
+                FNN_ISA_CALL(isa, input_transform, (V + cs * Tb * nr + t * nr, p->kV, d + cs * nr,
+                                                    d + rs + cs * nr, d + 2 * rs + cs * nr,
+                                                    d + 3 * rs + cs * nr, C,
+                                                    fnn_min64(nr, C - cs * nr)));
             const float **q = px + 4 * t;
             q[0] = dy + ((n * s->OH + oh) * s->OW + ow) * F;
             q[1] = ow + 1 < s->OW ? q[0] + F : zeros;
@@ -552,11 +564,11 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
                     to_strips(g, 4 * Tb * mr, q[u], F, (int)mr);
             }
         }
-        bias_grad_add(pdb, px, tb, F);
+        FNN_ISA_CALL(isa, bias_grad_add, (pdb, px, tb, F));
         for (int64_t fs = 0; fs < nfs; fs++) {
             const float *g = G + fs * 4 * Tb * mr;
-            grad_transform(dM + fs * Tb * mr, p->kD, g, g + Tb * mr, g + 2 * Tb * mr,
-                           g + 3 * Tb * mr, tb * mr);
+            FNN_ISA_CALL(isa, grad_transform, (dM + fs * Tb * mr, p->kD, g, g + Tb * mr,
+                                               g + 2 * Tb * mr, g + 3 * Tb * mr, tb * mr));
         }
         const float beta = blk == b0 ? 0.0f : 1.0f;
         for (int64_t k = 0; k < 16; k++)
@@ -573,12 +585,13 @@ static void weight_chunk(float *pdu, float *pdb, const float *dy, const float *x
 void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const float *x,
                                   const fnn_conv2d_shape *s, float *work, size_t work_size) {
     const wplan p = weight_plan(s);
+    const int isa = fnn_vector_isa();
     const int64_t C = s->C, F = s->F, nch = p.nch, stride = partial_floats(&p);
-    float *partials = align_up(work);
+    float *partials = fnn_align_up(work);
     float *zeros = partials + nch * stride;
     memset(zeros, 0, (size_t)F * sizeof(float));
     const size_t shared = wgt_shared(&p), per = wgt_per_thread(&p);
-    int nt = fitting(work_size, shared, per,
+    int nt = fnn_threads_fitting(work_size, shared, per,
                      fnn_threads_for(2 * p.ntiles * 16 * C * F / 8));
     if (nt > nch) nt = (int)nch;
     const int team = fnn_team(nt);
@@ -596,7 +609,8 @@ void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const f
 #pragma omp for schedule(static)
         for (int64_t f = 0; f <= F; f++) {
             if (f < F) {
-                weight_grad_finish(dw, partials, nch, stride, p.kP, p.Cn, f, C, F);
+                FNN_ISA_CALL(isa, weight_grad_finish, (dw, partials, nch, stride, p.kP, p.Cn, f,
+                                                       C, F));
             } else if (db) {
                 for (int64_t j = 0; j < F; j++) {
                     float acc = 0.0f;
@@ -640,7 +654,7 @@ static int pays(const fnn_conv2d_shape *s, int pass) {
     const fnn_conv2d_shape t = input_grad_shape(s);
     const fnn_conv2d_shape *f = pass == FNN_WINO_BACKWARD_INPUT ? &t : s;
     double direct = (double)f->N * f->OH * f->OW * 9;
-    double wino = (double)(pass == FNN_WINO_BACKWARD_WEIGHT ? f->N : round_up(f->N, mr)) *
+    double wino = (double)(pass == FNN_WINO_BACKWARD_WEIGHT ? f->N : fnn_round_up(f->N, mr)) *
                   fnn_ceil_div(f->OH, 2) * fnn_ceil_div(f->OW, 2) * 16;
     if (direct < AUTO_MIN_GAIN * wino) return 0;
     if (pass != FNN_WINO_BACKWARD_WEIGHT) {

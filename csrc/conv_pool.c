@@ -36,7 +36,6 @@
 #define LANES 16        /* filters per block: one AVX-512 vector, two AVX2 ones */
 #define WEIGHT_CHUNKS 8 /* batch chunks of the weight gradient, fixed for determinism */
 #define FORWARD_CHUNK_ROWS 256 /* pooled outputs per chunk of the forward pass */
-#define ALIGN_FLOATS 16
 
 /* GCC's portable vector type: one zmm register, two ymm or four xmm. */
 typedef float vfloat __attribute__((vector_size(LANES * sizeof(float))));
@@ -50,11 +49,9 @@ static int64_t padded_floats(const fnn_conv2d_shape *s) {
 }
 static int64_t chunks(const fnn_conv2d_shape *s) { return fnn_min64(WEIGHT_CHUNKS, s->N); }
 
-static float *align_up(float *p) { return (float *)(((uintptr_t)p + 63) & ~(uintptr_t)63); }
-
 size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s) {
     /* packed weights (forward) or one partial per chunk (backward_weight) */
-    return (size_t)(padded_floats(s) * WEIGHT_CHUNKS + ALIGN_FLOATS);
+    return (size_t)(padded_floats(s) * WEIGHT_CHUNKS + FNN_ALIGN_FLOATS);
 }
 
 /* wp[blk][q][l] = w[q, blk*LANES + l] and bp[blk*LANES + l] = b[...], zero past F. */
@@ -256,14 +253,10 @@ DEFINE_FORWARD_ROWS(, forward_rows_generic, window_fma)
 DEFINE_FORWARD_ROWS(FNN_TARGET_AVX512, forward_rows_avx512, window_fma_avx512)
 DEFINE_FORWARD_ROWS(FNN_TARGET_AVX2, forward_rows_avx2, window_fma_avx2)
 #endif
+FNN_ISA_SITE(forward_rows)
 static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp,
                          const float *bp, const fnn_conv2d_shape *s, int64_t r0, int64_t r1) {
-#ifdef FNN_TARGET_AVX512
-    int isa = fnn_vector_isa();
-    if (isa == FNN_ISA_AVX512) return forward_rows_avx512(y, pos, x, wp, bp, s, r0, r1);
-    if (isa == FNN_ISA_AVX2) return forward_rows_avx2(y, pos, x, wp, bp, s, r0, r1);
-#endif
-    forward_rows_generic(y, pos, x, wp, bp, s, r0, r1);
+    FNN_ISA_CALL(fnn_vector_isa(), forward_rows, (y, pos, x, wp, bp, s, r0, r1));
 }
 
 void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
@@ -271,7 +264,7 @@ void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, c
                                        size_t work_size) {
     (void)work_size; /* the packed weights always fit (workspace_size) */
     const int64_t rows = s->N * (s->OH / 2) * (s->OW / 2);
-    float *wp = align_up(work), *bp = wp + blocks(s) * block_floats(s);
+    float *wp = fnn_align_up(work), *bp = wp + blocks(s) * block_floats(s);
     pack_filters(wp, bp, w, b, s);
     int nt = fnn_threads_for(rows * 4 * patch_len(s) * s->F / 4);
     if (nt > rows) nt = (int)rows;
@@ -345,28 +338,14 @@ FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
 }
 
 /* weight_rows for the active ISA. */
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void weight_rows_avx512(float *pdw, float *pdb, const float *dy,
-                                                 const float *y, const uint8_t *pos,
-                                                 const float *x, const fnn_conv2d_shape *s,
-                                                 int64_t n0, int64_t n1) {
-    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
-}
-FNN_TARGET_AVX2 static void weight_rows_avx2(float *pdw, float *pdb, const float *dy,
-                                             const float *y, const uint8_t *pos, const float *x,
-                                             const fnn_conv2d_shape *s, int64_t n0, int64_t n1) {
-    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
-}
-#endif
+FNN_ISA_VARIANTS(weight_rows_body,
+                 (float *pdw, float *pdb, const float *dy, const float *y, const uint8_t *pos,
+                  const float *x, const fnn_conv2d_shape *s, int64_t n0, int64_t n1),
+                 (pdw, pdb, dy, y, pos, x, s, n0, n1))
 static void weight_rows(float *pdw, float *pdb, const float *dy, const float *y,
                         const uint8_t *pos, const float *x, const fnn_conv2d_shape *s, int64_t n0,
                         int64_t n1) {
-#ifdef FNN_TARGET_AVX512
-    int isa = fnn_vector_isa();
-    if (isa == FNN_ISA_AVX512) return weight_rows_avx512(pdw, pdb, dy, y, pos, x, s, n0, n1);
-    if (isa == FNN_ISA_AVX2) return weight_rows_avx2(pdw, pdb, dy, y, pos, x, s, n0, n1);
-#endif
-    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
+    FNN_ISA_CALL(fnn_vector_isa(), weight_rows_body, (pdw, pdb, dy, y, pos, x, s, n0, n1));
 }
 
 void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float *dy,
@@ -375,7 +354,7 @@ void fnn_conv2d_relu_maxpool2d_backward_weight(float *dw, float *db, const float
                                                float *work, size_t work_size) {
     (void)work_size;
     const int64_t P = patch_len(s), F = s->F, nch = chunks(s), part = padded_floats(s);
-    float *partials = align_up(work); /* chunk c: blocks x [q][LANES], then blocks x LANES */
+    float *partials = fnn_align_up(work); /* chunk c: blocks x [q][LANES], then blocks x LANES */
     int nt = fnn_threads_for(s->N * (s->OH / 2) * (s->OW / 2) * 4 * P * F / 4);
     if (nt > nch) nt = (int)nch;
     const int team = fnn_team(nt);

@@ -17,7 +17,8 @@ size_t fnn_dense_workspace_size(int64_t N, int64_t K, int64_t U) {
 void fnn_dense_forward(float *y, const float *x, const float *w, const float *b,
                        int64_t N, int64_t K, int64_t U, int relu, float *work, size_t work_size) {
     /* bias and ReLU are applied by the GEMM to each finished output tile */
-    fnn_gemm_op op = {y, x, w, NULL, N, U, K, K, U, U, 0, 0, 1.0f, 0.0f, b, relu};
+    fnn_gemm_op op = {.C = y, .A = x, .B = w, .M = N, .N = U, .K = K, .lda = K, .ldb = U,
+                      .ldc = U, .alpha = 1.0f, .beta = 0.0f, .bias = b, .relu = relu};
     fnn_gemm_run(&op, work, work_size, fnn_get_num_threads());
 }
 

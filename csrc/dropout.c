@@ -28,7 +28,7 @@ uint32_t fnn_dropout_bits(uint64_t seed, uint64_t i) {
                         (uint32_t)i);
 }
 
-FNN_INLINE void mask_range_body(float *out, const float *in, int64_t lo, int64_t hi,
+FNN_INLINE void mask_range(float *out, const float *in, int64_t lo, int64_t hi,
                                 uint32_t threshold, uint32_t key_lo, uint32_t key_hi,
                                 float scale, uint32_t first) {
     /* An explicit bit mask instead of a select: the compiler keeps a ?: on floats as a
@@ -44,39 +44,21 @@ FNN_INLINE void mask_range_body(float *out, const float *in, int64_t lo, int64_t
     }
 }
 
-/* mask_range for the GEMM's ISA: baseline x86-64 has no vector 32-bit multiply (SSE4.1's
+/* mask_range per ISA: baseline x86-64 has no vector 32-bit multiply (SSE4.1's
  * pmulld), so the hash ran several times slower there than with AVX2 or AVX-512. */
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void mask_range_avx512(float *out, const float *in, int64_t lo,
-                                                int64_t hi, uint32_t threshold, uint32_t key_lo,
-                                                uint32_t key_hi, float scale, uint32_t first) {
-    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
-}
-FNN_TARGET_AVX2 static void mask_range_avx2(float *out, const float *in, int64_t lo, int64_t hi,
-                                            uint32_t threshold, uint32_t key_lo, uint32_t key_hi,
-                                            float scale, uint32_t first) {
-    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
-}
-#endif
-static void mask_range(float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
-                       uint32_t key_lo, uint32_t key_hi, float scale, uint32_t first) {
-#ifdef FNN_TARGET_AVX512
-    int isa = fnn_vector_isa();
-    if (isa == FNN_ISA_AVX512)
-        return mask_range_avx512(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
-    if (isa == FNN_ISA_AVX2)
-        return mask_range_avx2(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
-#endif
-    mask_range_body(out, in, lo, hi, threshold, key_lo, key_hi, scale, first);
-}
+FNN_ISA_VARIANTS(mask_range,
+                 (float *out, const float *in, int64_t lo, int64_t hi, uint32_t threshold,
+                  uint32_t key_lo, uint32_t key_hi, float scale, uint32_t first),
+                 (out, in, lo, hi, threshold, key_lo, key_hi, scale, first))
 
 static void apply_mask(float *out, const float *in, int64_t n, float rate, uint64_t seed,
                        int64_t first) {
     const uint32_t threshold = (uint32_t)((double)rate * 16777216.0);
     const uint32_t key_lo = fmix32((uint32_t)seed), key_hi = fmix32((uint32_t)(seed >> 32) + 0x7F4A7C15u);
     const float scale = rate < 1.0f ? (float)(1.0 / (1.0 - (double)rate)) : 0.0f;
-    FNN_RUN_SPLIT(n, 4, mask_range(out, in, lo, hi, threshold, key_lo, key_hi, scale,
-                                          (uint32_t)first));
+    const int isa = fnn_vector_isa();
+    FNN_RUN_SPLIT(n, 4, FNN_ISA_CALL(isa, mask_range, (out, in, lo, hi, threshold, key_lo,
+                                                       key_hi, scale, (uint32_t)first)));
 }
 
 void fnn_dropout_forward(float *y, const float *x, int64_t n, float rate, uint64_t seed,

@@ -420,6 +420,16 @@ void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float 
 void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
                            float epsilon);
 
+/* ---- per-ISA plain C (csrc/util.h's FNN_ISA_VARIANTS): which versions ran ----------
+ * Site i is one function compiled per ISA; its ran bits are 1 << FNN_ISA_GENERIC (1),
+ * FNN_ISA_AVX2 (2) and FNN_ISA_AVX512 (4), set when that version runs, cleared by reset.
+ * For the tests that force each ISA (FASTNN_ISA): every path runs the ISA forced. */
+int fnn_isa_site_count(void);
+const char *fnn_isa_site_name(int i);
+const char *fnn_isa_site_file(int i);
+int fnn_isa_site_ran(int i);
+void fnn_isa_sites_reset(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -224,47 +224,34 @@ FNN_INLINE void un_backward_rows(float *dx, const float *dy, const float *x, int
     }
 }
 
-/* One wrapper per ISA around each body (as in batchnorm.c), ISA_CALL picking one. */
-#ifdef FNN_TARGET_AVX512
-#define ISA_CALL(isa, name, args)                                                \
-    ((isa) == FNN_ISA_AVX512 ? name##_avx512 args                                \
-     : (isa) == FNN_ISA_AVX2 ? name##_avx2 args : name##_generic args)
-#define ISA_VARIANTS(name, params, args)                                         \
-    FNN_TARGET_AVX512 static void name##_avx512 params { name args; }            \
-    FNN_TARGET_AVX2 static void name##_avx2 params { name args; }                \
-    static void name##_generic params { name args; }
-#else
-#define ISA_CALL(isa, name, args) ((void)(isa), name##_generic args)
-#define ISA_VARIANTS(name, params, args) static void name##_generic params { name args; }
-#endif
-
-ISA_VARIANTS(ln_forward_rows,
+/* One version per ISA of each body (util.h). */
+FNN_ISA_VARIANTS(ln_forward_rows,
              (float *y, float *mean, float *rstd, const float *x, const float *gamma,
               const float *beta, int64_t r0, int64_t r1, int64_t K, float eps, int rms),
              (y, mean, rstd, x, gamma, beta, r0, r1, K, eps, rms))
-ISA_VARIANTS(ln_backward_rows,
+FNN_ISA_VARIANTS(ln_backward_rows,
              (float *dx, float *pg, float *pb, const float *dy, const float *x,
               const float *mean, const float *rstd, const float *gamma, int64_t r0,
               int64_t r1, int64_t K, int rms),
              (dx, pg, pb, dy, x, mean, rstd, gamma, r0, r1, K, rms))
-ISA_VARIANTS(channel_sums,
+FNN_ISA_VARIANTS(channel_sums,
              (float *acc, const float *x, const float *shift, int64_t S, int64_t C, int sq),
              (acc, x, shift, S, C, sq))
-ISA_VARIANTS(channel_affine,
+FNN_ISA_VARIANTS(channel_affine,
              (float *y, const float *x, const float *a, const float *b, int64_t S, int64_t C),
              (y, x, a, b, S, C))
-ISA_VARIANTS(channel_grad_sums,
+FNN_ISA_VARIANTS(channel_grad_sums,
              (float *P, float *D, const float *dy, const float *x, const float *mc,
               const float *rc, int64_t S, int64_t C),
              (P, D, dy, x, mc, rc, S, C))
-ISA_VARIANTS(channel_dx,
+FNN_ISA_VARIANTS(channel_dx,
              (float *dx, const float *dy, const float *x, const float *a, const float *b,
               const float *e, int64_t S, int64_t C),
              (dx, dy, x, a, b, e, S, C))
-ISA_VARIANTS(un_forward_rows,
+FNN_ISA_VARIANTS(un_forward_rows,
              (float *y, const float *x, int64_t r0, int64_t r1, int64_t K, float eps),
              (y, x, r0, r1, K, eps))
-ISA_VARIANTS(un_backward_rows,
+FNN_ISA_VARIANTS(un_backward_rows,
              (float *dx, const float *dy, const float *x, int64_t r0, int64_t r1, int64_t K,
               float eps),
              (dx, dy, x, r0, r1, K, eps))
@@ -284,7 +271,7 @@ void fnn_layernorm_forward(float *y, float *mean, float *rstd, const float *x,
     int nt = fnn_threads_for(R * K * 4);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, ln_forward_rows, (y, mean, rstd, x, gamma, beta, i * CHUNK,
+        FNN_ISA_CALL(isa, ln_forward_rows, (y, mean, rstd, x, gamma, beta, i * CHUNK,
                                         fnn_min64(R, (i + 1) * CHUNK), K, epsilon, rms));
 }
 
@@ -298,7 +285,7 @@ void fnn_layernorm_backward(float *dx, float *dgamma, float *dbeta, const float 
     int nt = fnn_threads_for(R * K * 8);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, ln_backward_rows, (dx, work + 2 * K * i, work + 2 * K * i + K, dy, x,
+        FNN_ISA_CALL(isa, ln_backward_rows, (dx, work + 2 * K * i, work + 2 * K * i + K, dy, x,
                                          mean, rstd, gamma, i * CHUNK,
                                          fnn_min64(R, (i + 1) * CHUNK), K, rms));
     nt = fnn_threads_for(nc * K * 2);
@@ -339,13 +326,13 @@ void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
     for (int64_t n = 0; n < N; n++) {
         const float *xn = x + n * S * C;
         float *a = work + 2 * C * n, *b = a + C; /* per-channel scratch of sample n */
-        ISA_CALL(isa, channel_sums, (a, xn, NULL, S, C, 0));
+        FNN_ISA_CALL(isa, channel_sums, (a, xn, NULL, S, C, 0));
         for (int64_t g = 0; g < G; g++) {
             float m = (float)(group_total(a, g, Cg) / M);
             mean[n * G + g] = m;
             for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) b[c] = m;
         }
-        ISA_CALL(isa, channel_sums, (a, xn, b, S, C, 1));
+        FNN_ISA_CALL(isa, channel_sums, (a, xn, b, S, C, 1));
         for (int64_t g = 0; g < G; g++) {
             double v = group_total(a, g, Cg) / M;
             float rs = (float)(1.0 / sqrt(v + (double)epsilon)), m = mean[n * G + g];
@@ -355,7 +342,7 @@ void fnn_groupnorm_forward(float *y, float *mean, float *rstd, const float *x,
                 b[c] = (beta ? beta[c] : 0.0f) - m * a[c];
             }
         }
-        ISA_CALL(isa, channel_affine, (y + n * S * C, xn, a, b, S, C));
+        FNN_ISA_CALL(isa, channel_affine, (y + n * S * C, xn, a, b, S, C));
     }
 }
 
@@ -377,7 +364,7 @@ void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
                 a[c] = mean[n * G + g];
                 b[c] = rstd[n * G + g];
             }
-        ISA_CALL(isa, channel_grad_sums, (P, D, dyn, xn, a, b, S, C));
+        FNN_ISA_CALL(isa, channel_grad_sums, (P, D, dyn, xn, a, b, S, C));
         for (int64_t g = 0; g < G; g++) {
             double s1 = 0.0, s2 = 0.0;
             for (int64_t c = g * Cg; c < (g + 1) * Cg; c++) {
@@ -393,7 +380,7 @@ void fnn_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float 
                 e[c] = (float)(-rs * s1 / M - q * m);
             }
         }
-        ISA_CALL(isa, channel_dx, (dx + n * S * C, dyn, xn, a, b, e, S, C));
+        FNN_ISA_CALL(isa, channel_dx, (dx + n * S * C, dyn, xn, a, b, e, S, C));
     }
     nt = fnn_threads_for(N * C * 2);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
@@ -414,7 +401,7 @@ void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float 
     int nt = fnn_threads_for(R * K * 2);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, un_forward_rows, (y, x, i * CHUNK, fnn_min64(R, (i + 1) * CHUNK), K,
+        FNN_ISA_CALL(isa, un_forward_rows, (y, x, i * CHUNK, fnn_min64(R, (i + 1) * CHUNK), K,
                                         epsilon));
 }
 
@@ -425,6 +412,6 @@ void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R
     int nt = fnn_threads_for(R * K * 4);
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
     for (int64_t i = 0; i < nc; i++)
-        ISA_CALL(isa, un_backward_rows, (dx, dy, x, i * CHUNK, fnn_min64(R, (i + 1) * CHUNK),
+        FNN_ISA_CALL(isa, un_backward_rows, (dx, dy, x, i * CHUNK, fnn_min64(R, (i + 1) * CHUNK),
                                          K, epsilon));
 }

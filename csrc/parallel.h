@@ -3,6 +3,7 @@
 #define FNN_PARALLEL_H
 
 #include "fnn.h"
+#include "util.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -10,33 +11,6 @@
 #else
 #define FNN_THREAD_ID() 0
 #endif
-
-/* Plain C loops the compiler vectorizes, compiled also for AVX-512 and AVX2 and chosen by
- * CPU at load time (GCC's function multi-versioning), since the portable build targets
- * baseline x86-64 (SSE2).  No intrinsics: the same source for every ISA.  The clones are
- * the x86-64 micro-architecture levels, which include FMA (a plain "avx512f" or "avx2"
- * clone does not: its a * b + c stays a multiply and an add). */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__ELF__)
-#define FNN_VECTOR_CLONES \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define FNN_VECTOR_CLONES
-#endif
-
-/* The same idea with the GEMM's choice of ISA, so FASTNN_ISA (and the tests that force
- * each ISA) cover every path: write the loop once as an FNN_INLINE body, give each ISA a
- * one-line wrapper with FNN_TARGET_AVX512 / FNN_TARGET_AVX2 (the GEMM's avx512 and avx2
- * feature sets, FMA included) and a plain one, and call the one fnn_vector_isa() names. */
-#define FNN_INLINE static inline __attribute__((always_inline))
-#if defined(__GNUC__) && defined(__x86_64__)
-#define FNN_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,fma")))
-#define FNN_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#endif
-enum { FNN_ISA_GENERIC, FNN_ISA_AVX2, FNN_ISA_AVX512 };
-static inline int fnn_vector_isa(void) {
-    const char *isa = fnn_gemm_isa(); /* "avx512", "avx2" or "generic" */
-    return isa[0] != 'a' ? FNN_ISA_GENERIC : isa[3] == '5' ? FNN_ISA_AVX512 : FNN_ISA_AVX2;
-}
 
 /* Work (roughly, element operations) below which a loop runs serially: on two cores
  * waking a second thread costs a few microseconds, as much as ~64K simple flops. */
@@ -116,9 +90,5 @@ static inline int64_t fnn_dynamic_chunks(int64_t units, int n_t) {
             }                                                            \
         }                                                                \
     } while (0)
-
-static inline int64_t fnn_min64(int64_t a, int64_t b) { return a < b ? a : b; }
-static inline int64_t fnn_max64(int64_t a, int64_t b) { return a > b ? a : b; }
-static inline int64_t fnn_ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 #endif

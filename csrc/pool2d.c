@@ -47,16 +47,10 @@ FNN_INLINE void forward_image(float *restrict y, int32_t *restrict argmax, const
     }
 }
 
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void forward_image_avx512(float *y, int32_t *argmax, const float *x,
-                                                   const fnn_pool2d_shape *s, int64_t n) {
-    forward_image(y, argmax, x, s, n);
-}
-FNN_TARGET_AVX2 static void forward_image_avx2(float *y, int32_t *argmax, const float *x,
-                                               const fnn_pool2d_shape *s, int64_t n) {
-    forward_image(y, argmax, x, s, n);
-}
-#endif
+FNN_ISA_VARIANTS(forward_image,
+                 (float *y, int32_t *argmax, const float *x, const fnn_pool2d_shape *s,
+                  int64_t n),
+                 (y, argmax, x, s, n))
 
 void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
                            const fnn_pool2d_shape *s) {
@@ -64,18 +58,7 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
     const int isa = fnn_vector_isa();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
-#ifdef FNN_TARGET_AVX512
-        if (isa == FNN_ISA_AVX512) {
-            forward_image_avx512(y, argmax, x, s, n);
-            continue;
-        }
-        if (isa == FNN_ISA_AVX2) {
-            forward_image_avx2(y, argmax, x, s, n);
-            continue;
-        }
-#endif
-        (void)isa;
-        forward_image(y, argmax, x, s, n);
+        FNN_ISA_CALL(isa, forward_image, (y, argmax, x, s, n));
     }
 }
 
@@ -144,42 +127,19 @@ FNN_INLINE void avg_backward_image(float *restrict dx, const float *restrict dy,
     }
 }
 
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void avg_forward_avx512(float *y, const float *x,
-                                                 const fnn_pool2d_shape *s, int64_t n) {
-    avg_forward_image(y, x, s, n);
-}
-FNN_TARGET_AVX2 static void avg_forward_avx2(float *y, const float *x,
-                                             const fnn_pool2d_shape *s, int64_t n) {
-    avg_forward_image(y, x, s, n);
-}
-FNN_TARGET_AVX512 static void avg_backward_avx512(float *dx, const float *dy,
-                                                  const fnn_pool2d_shape *s, int64_t n) {
-    avg_backward_image(dx, dy, s, n);
-}
-FNN_TARGET_AVX2 static void avg_backward_avx2(float *dx, const float *dy,
-                                              const fnn_pool2d_shape *s, int64_t n) {
-    avg_backward_image(dx, dy, s, n);
-}
-#endif
+FNN_ISA_VARIANTS(avg_forward_image,
+                 (float *y, const float *x, const fnn_pool2d_shape *s, int64_t n),
+                 (y, x, s, n))
+FNN_ISA_VARIANTS(avg_backward_image,
+                 (float *dx, const float *dy, const fnn_pool2d_shape *s, int64_t n),
+                 (dx, dy, s, n))
 
 void fnn_avgpool2d_forward(float *y, const float *x, const fnn_pool2d_shape *s) {
     int nt = fnn_threads_for(s->N * s->OH * s->OW * s->C * s->KH * s->KW);
     const int isa = fnn_vector_isa();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
-#ifdef FNN_TARGET_AVX512
-        if (isa == FNN_ISA_AVX512) {
-            avg_forward_avx512(y, x, s, n);
-            continue;
-        }
-        if (isa == FNN_ISA_AVX2) {
-            avg_forward_avx2(y, x, s, n);
-            continue;
-        }
-#endif
-        (void)isa;
-        avg_forward_image(y, x, s, n);
+        FNN_ISA_CALL(isa, avg_forward_image, (y, x, s, n));
     }
 }
 
@@ -188,17 +148,6 @@ void fnn_avgpool2d_backward(float *dx, const float *dy, const fnn_pool2d_shape *
     const int isa = fnn_vector_isa();
 #pragma omp parallel for num_threads(nt) if (nt > 1) schedule(guided)
     for (int64_t n = 0; n < s->N; n++) {
-#ifdef FNN_TARGET_AVX512
-        if (isa == FNN_ISA_AVX512) {
-            avg_backward_avx512(dx, dy, s, n);
-            continue;
-        }
-        if (isa == FNN_ISA_AVX2) {
-            avg_backward_avx2(dx, dy, s, n);
-            continue;
-        }
-#endif
-        (void)isa;
-        avg_backward_image(dx, dy, s, n);
+        FNN_ISA_CALL(isa, avg_backward_image, (dx, dy, s, n));
     }
 }

@@ -361,24 +361,14 @@ FNN_INLINE void backward_rows_body(const step_args *a, int64_t lo, int64_t hi) {
     }
 }
 
-static void forward_rows_generic(const step_args *a, int64_t lo, int64_t hi) { forward_rows_body(a, lo, hi); }
-static void backward_rows_generic(const step_args *a, int64_t lo, int64_t hi) { backward_rows_body(a, lo, hi); }
-#ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 static void forward_rows_avx512(const step_args *a, int64_t lo, int64_t hi) { forward_rows_body(a, lo, hi); }
-FNN_TARGET_AVX2 static void forward_rows_avx2(const step_args *a, int64_t lo, int64_t hi) { forward_rows_body(a, lo, hi); }
-FNN_TARGET_AVX512 static void backward_rows_avx512(const step_args *a, int64_t lo, int64_t hi) { backward_rows_body(a, lo, hi); }
-FNN_TARGET_AVX2 static void backward_rows_avx2(const step_args *a, int64_t lo, int64_t hi) { backward_rows_body(a, lo, hi); }
-#endif
+FNN_ISA_VARIANTS(forward_rows_body, (const step_args *a, int64_t lo, int64_t hi), (a, lo, hi))
+FNN_ISA_VARIANTS(backward_rows_body, (const step_args *a, int64_t lo, int64_t hi), (a, lo, hi))
 
 typedef void (*rows_fn)(const step_args *, int64_t, int64_t);
 
 static rows_fn pick(int backward) {
-#ifdef FNN_TARGET_AVX512
-    int isa = fnn_vector_isa();
-    if (isa == FNN_ISA_AVX512) return backward ? backward_rows_avx512 : forward_rows_avx512;
-    if (isa == FNN_ISA_AVX2) return backward ? backward_rows_avx2 : forward_rows_avx2;
-#endif
-    return backward ? backward_rows_generic : forward_rows_generic;
+    const int isa = fnn_vector_isa();
+    return backward ? FNN_ISA_PICK(isa, backward_rows_body) : FNN_ISA_PICK(isa, forward_rows_body);
 }
 
 /* db[j] = sum over rows of m[row, j], rows in order; threads split the columns */

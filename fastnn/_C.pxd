@@ -232,3 +232,10 @@ cdef extern from "fnn.h" nogil:
     void fnn_unitnorm_forward(float *y, const float *x, int64_t R, int64_t K, float epsilon)
     void fnn_unitnorm_backward(float *dx, const float *dy, const float *x, int64_t R, int64_t K,
                                float epsilon)
+
+    # per-ISA plain C (csrc/util.h): which versions ran
+    int fnn_isa_site_count()
+    const char *fnn_isa_site_name(int i)
+    const char *fnn_isa_site_file(int i)
+    int fnn_isa_site_ran(int i)
+    void fnn_isa_sites_reset()

@@ -1,5 +1,8 @@
 """Every GEMM micro-kernel this CPU runs, on shapes at the edges of ITS register tile and
-cache blocks, against the generic kernel and against the NumPy twin."""
+cache blocks, against the generic kernel and against the NumPy twin; and every per-ISA
+plain-C function (csrc/util.h) running the ISA forced."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -388,3 +391,141 @@ def test_transposed_a_read_in_place(isa):
             np.testing.assert_allclose(dw, np.ascontiguousarray(a).T @ b, atol=1e-4 * np.sqrt(k) * 4)
     finally:
         _C.select_isa(old)
+
+
+# ---- per-ISA plain C (csrc/util.h): every path runs the ISA forced ------------------
+
+def _per_isa_workload(rng):
+    """Every kernel with a plain-C loop compiled once per ISA (csrc/util.h's
+    FNN_ISA_VARIANTS), on small shapes past a vector's width with edge lanes: a list of
+    (what, output arrays)."""
+    f = lambda *s: rng.standard_normal(s).astype(np.float32)
+    out = []
+    x = f(3001)
+    y = _C.activation_forward(x, "gelu")
+    out.append(("activation", [y, _C.activation_backward(f(3001), x, y, "gelu")]))
+    out.append(("dropout", [_C.dropout_forward(x, 0.3, 12345)]))
+    xb = f(6, 5, 37)
+    mean, var = _C.batchnorm_stats(xb)
+    yb = _C.batchnorm_forward(xb, mean, var, f(37), f(37), relu=True)
+    out.append(("batchnorm", [mean, var, yb] + list(_C.batchnorm_backward(
+        f(6, 5, 37), xb, yb, mean, var, f(37)))))
+    xl = f(9, 45)
+    yl = _C.layernorm_forward(xl, f(45), f(45))
+    out.append(("layernorm", list(yl) + list(_C.layernorm_backward(f(9, 45), xl, yl[1], yl[2],
+                                                                   f(45)))))
+    xg = f(2, 5, 7, 12)
+    yg = _C.groupnorm_forward(xg, 3, f(12), f(12))
+    out.append(("groupnorm", list(yg) + list(_C.groupnorm_backward(f(2, 5, 7, 12), xg, yg[1],
+                                                                   yg[2], 3, f(12)))))
+    xu = f(7, 33)
+    out.append(("unitnorm", [_C.unitnorm_forward(xu), _C.unitnorm_backward(f(7, 33), xu)]))
+    img = f(2, 9, 11, 19)
+    mp = _C.maxpool2d_forward(img, (2, 2))
+    out.append(("maxpool", list(mp)))
+    ap = _C.avgpool2d_forward(img, (3, 3), (2, 2), "same")
+    out.append(("avgpool", [ap, _C.avgpool2d_backward(ap, img.shape, (3, 3), (2, 2), "same")]))
+    # a first layer (KH*KW*C <= 32): the direct weight gradient
+    x1 = f(3, 12, 10, 2)
+    out.append(("conv2d dW direct", list(_C.conv2d_backward_weight(f(3, 10, 8, 21), x1, (3, 3)))))
+    # Winograd F(2x2, 3x3): forward, input and weight gradients
+    old = _C.conv2d_set_winograd("always")
+    try:
+        xw, kw = f(3, 10, 9, 20), f(3, 3, 20, 19)
+        yw = _C.conv2d_forward(xw, kw, f(19), padding="same", relu=True)
+        dyw = f(*yw.shape)
+        out.append(("winograd", [yw, _C.conv2d_backward_input(dyw, kw, xw.shape, padding="same")]
+                    + list(_C.conv2d_backward_weight(dyw, xw, (3, 3), padding="same"))))
+    finally:
+        _C.conv2d_set_winograd(old)
+    # grouped convolution's direct path
+    xq, kq = f(2, 8, 7, 6), f(3, 3, 2, 9)
+    assert not _C.gconv2d_uses_gemm(xq.shape, kq.shape, groups=3)
+    yq = _C.gconv2d_forward(xq, kq, f(9), groups=3)
+    dyq = f(*yq.shape)
+    out.append(("gconv2d", [yq, _C.gconv2d_backward_input(dyq, kq, xq.shape, groups=3)]
+                + list(_C.gconv2d_backward_weight(dyq, xq, kq.shape, groups=3))))
+    # Conv2D + ReLU + MaxPooling2D fused
+    xc, kc = f(2, 10, 10, 3), f(3, 3, 3, 20)
+    yc, pos = _C.conv2d_relu_maxpool2d_forward(xc, kc, f(20))
+    out.append(("conv_pool", [yc, pos] + list(_C.conv2d_relu_maxpool2d_backward_weight(
+        f(*yc.shape), yc, pos, xc, (3, 3)))))
+    # the recurrent step kernels
+    xr, W, R, b = f(3, 4, 5), f(5, 4 * 7), f(7, 4 * 7), f(4 * 7)
+    yr = _C.rnn_forward(xr, W, R, b, return_sequences=True)
+    out.append(("lstm", [v for v in yr[:3] if v is not None] + [
+        v for v in _C.rnn_backward(f(*yr[0].shape), f(*yr[1].shape), f(*yr[1].shape), yr[3],
+                                   xr, W, R, b, return_sequences=True) if v is not None]))
+    return out
+
+
+ISA_BIT_NAMES = {"generic", "avx2", "avx512"}
+
+
+@pytest.mark.parametrize("isa", ISAS)
+def test_every_per_isa_function_runs_the_forced_isa(isa):
+    """Forcing an ISA (FASTNN_ISA, select_isa) runs that ISA's version of every plain-C
+    function compiled per ISA, and only that one: each site of csrc/util.h's mechanism
+    records the versions it ran.  The workload reaches every site (a new per-ISA function
+    needs a line in _per_isa_workload), and its results agree with the generic build's."""
+    old = _C.gemm_isa()
+    try:
+        _C.select_isa("generic")
+        want = _per_isa_workload(np.random.default_rng(16))
+        _C.select_isa(isa)
+        _C.isa_sites_reset()
+        got = _per_isa_workload(np.random.default_rng(16))
+        sites = _C.isa_sites()
+    finally:
+        _C.select_isa(old)
+    if not sites and sys.platform in ("darwin", "win32"):
+        pytest.skip("the registry of per-ISA functions is an ELF section (Linux, BSD)")
+    assert len(sites) >= 30, sorted(sites)  # the registry itself works
+    assert all(ran <= ISA_BIT_NAMES for ran in sites.values())
+    missed = sorted(name for name, ran in sites.items() if not ran)
+    assert not missed, f"per-ISA functions the workload does not reach: {missed}"
+    escaped = {name: ran for name, ran in sites.items() if ran != {isa}}
+    assert not escaped, f"under {isa}, these ran other versions: {escaped}"
+    for (what, a), (_, b) in zip(got, want):
+        for u, v in zip(a, b):
+            np.testing.assert_allclose(u, v, rtol=2e-4, atol=2e-4, err_msg=f"{isa}: {what}")
+
+
+def test_no_code_chooses_its_isa_behind_fastnn_isa():
+    """ISA code outside the GEMM micro-kernels goes through csrc/util.h's FNN_ISA_VARIANTS:
+    no target_clones or ifunc (they choose by CPU, so FASTNN_ISA and the test above would
+    not reach them) and no target attribute of its own."""
+    import pathlib
+    import re
+    csrc = pathlib.Path(__file__).resolve().parent.parent / "csrc"
+    if not csrc.is_dir():
+        pytest.skip("no source tree")
+    bad = []
+    for path in sorted(csrc.rglob("*.[ch]")):
+        rel = path.relative_to(csrc).as_posix()
+        text = re.sub(r"/\*.*?\*/", "", path.read_text(), flags=re.S)
+        for pattern in (r"target_clones", r"\bifunc\b", r"__attribute__\s*\(\(\s*target\s*\("):
+            if re.search(pattern, text) and not (
+                    rel.startswith("gemm/") or rel == "util.h"):
+                bad.append((rel, pattern))
+    assert not bad, bad
+
+
+@pytest.mark.parametrize("isa", [i for i in ISAS if i != ISAS[0]] or ISAS)
+def test_fastnn_isa_environment_reaches_plain_c(isa):
+    """FASTNN_ISA set before import (not select_isa) is what the per-ISA plain C runs."""
+    import subprocess
+    import sys
+    import tempfile
+    from conftest import subprocess_env
+    code = ("import numpy as np, fastnn\nfrom fastnn import _C\n"
+            "x = np.linspace(-3, 3, 4001, dtype=np.float32)\n"
+            "_C.activation_forward(x, 'gelu'); _C.dropout_forward(x, 0.5, 1)\n"
+            "old = _C.conv2d_set_winograd('always')\n"
+            "ones = lambda *s: np.ones(s, np.float32)\n"
+            "_C.conv2d_forward(ones(2, 6, 6, 3), ones(3, 3, 3, 5))\n"
+            "print(sorted({v for s in _C.isa_sites().values() for v in s}))")
+    r = subprocess.run([sys.executable, "-c", code], env=subprocess_env(FASTNN_ISA=isa),
+                       cwd=tempfile.gettempdir(), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split("\n")[-2] == str([isa])

@@ -10,7 +10,8 @@ from fastnn import _C, _reference, ops
 # _C's functions that are not operations: configuration, workspace sizes, shape helpers.
 C_INFRASTRUCTURE = {"conv2d_set_winograd", "fork_child_single_threaded", "gemm_blocking",
                     "gemm_isa", "gemm_isa_list", "gemm_peak_flops", "get_num_threads",
-                    "has_openmp", "is_single_threaded_child", "kernels_ran",
+                    "has_openmp", "is_single_threaded_child", "isa_sites", "isa_sites_reset",
+                    "kernels_ran",
                     "max_hardware_threads", "max_threads", "normalize_padding", "conv2d_output_shape",
                     "gconv2d_output_shape", "gconv2d_uses_gemm",
                     "normalize_pair", "select_isa", "set_num_threads", "window_geometry",

@@ -22,35 +22,34 @@
  *    tile instead (10 of 12).  Packing absorbs the swap (op(B)^T is packed as the A
  *    operand, op(A)^T as the B operand); tiles are written back transposed, from
  *    registers when the kernel has ukr_t, else through the local buffer;
- *  - at most MR rows: full strips of a row-major op(B) are read in place (ukr_ldb);
- *  - a transposed op(A) with at most two strips of B: its full strips are read in
- *    place (ukr_ldb), only a partial last strip is packed;
- *  - one K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
- *    row-major op(A) are read in place by the indirect micro-kernel;
+ *  - thin rectangles read an operand in place instead of packing it, on a path of
+ *    their own (gemm_sup_rect, apart from the packed nest gemm_rect, as BLIS keeps its
+ *    small/unpacked "sup" products apart; sup_choice picks it): at most MR rows, full
+ *    strips of a row-major op(B) in place (ukr_ldb); a transposed op(A) with at most
+ *    two strips of B, its full strips in place (ukr_ldb); one K slice (alpha 1, beta 0)
+ *    with at most two strips of B, the rows of a row-major op(A) in place (the indirect
+ *    micro-kernel);
  *  - strips shorter than MR run a shorter kernel when the ISA has one (ukr_rows);
  *  - under 512K flops, one thread. */
 #include <string.h>
 #include "gemm.h"
 #include "../parallel.h"
 
-#define ALIGN_FLOATS 16 /* 64 bytes */
 #define SHARE_B_MIN_FLOATS (1 << 19) /* 2 MB: see run_split */
 /* Rows (or columns) per dynamically handed-out chunk at least: a chunk packs its own copy
  * of the other operand's panels, which costs about 1 / (2 * rows) of its arithmetic. */
 #define MIN_CHUNK 64
 
-static inline int64_t round_up(int64_t a, int64_t m) { return (a + m - 1) / m * m; }
-
 static int64_t a_block_floats(const fnn_gemm_kernel *k, int64_t M, int64_t K) {
-    return fnn_min64(k->mc, round_up(M, k->mr)) * fnn_min64(k->kc, K);
+    return fnn_min64(k->mc, fnn_round_up(M, k->mr)) * fnn_min64(k->kc, K);
 }
 static int64_t b_panel_floats(const fnn_gemm_kernel *k, int64_t N, int64_t K) {
-    return fnn_min64(k->kc, K) * fnn_min64(k->nc, round_up(N, k->nr));
+    return fnn_min64(k->kc, K) * fnn_min64(k->nc, fnn_round_up(N, k->nr));
 }
 
 /* Fraction of the lanes of the register tiles that hold C, for an M x N output. */
 static double tile_fill(int64_t M, int64_t N, int mr, int nr) {
-    return (double)M / (double)round_up(M, mr) * (double)N / (double)round_up(N, nr);
+    return (double)M / (double)fnn_round_up(M, mr) * (double)N / (double)fnn_round_up(N, nr);
 }
 
 /* Run C^T = op(B)^T op(A)^T instead: when that fills the register tiles much better
@@ -60,7 +59,7 @@ static int swap_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N) {
 }
 
 static size_t buffers_floats(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
-    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * ALIGN_FLOATS);
+    return (size_t)(a_block_floats(k, M, K) + b_panel_floats(k, N, K) + 2 * FNN_ALIGN_FLOATS);
 }
 
 /* Narrow and long (a Dense layer's few units): dot products along K, when the kernel
@@ -71,7 +70,7 @@ static int dot_wins(const fnn_gemm_kernel *k, int64_t M, int64_t N, int64_t K) {
 
 /* op(B)^T, K padded to whole cache lines per column, when B must be transposed for it. */
 static size_t dot_floats(int64_t N, int64_t K) {
-    return (size_t)(N * round_up(K, ALIGN_FLOATS) + 2 * ALIGN_FLOATS);
+    return (size_t)(N * fnn_round_up(K, FNN_ALIGN_FLOATS) + 2 * FNN_ALIGN_FLOATS);
 }
 
 size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
@@ -86,11 +85,6 @@ size_t fnn_gemm_workspace_per_thread(int64_t M, int64_t N, int64_t K) {
 
 size_t fnn_sgemm_workspace_size(int64_t M, int64_t N, int64_t K) {
     return fnn_gemm_workspace_per_thread(M, N, K) * (size_t)fnn_get_num_threads();
-}
-
-static float *align_up(float *p) {
-    uintptr_t u = (uintptr_t)p;
-    return (float *)((u + 63) & ~(uintptr_t)63);
 }
 
 /* dst[p * w + i] = src[i * lds + p] (i < rows, p < kb), zero for rows <= i < w: the
@@ -163,21 +157,21 @@ static void pack_b(const fnn_gemm_kernel *k, float *Bp, const float *B, int64_t 
 }
 
 /* A fully packed op(B): K slices of KC rows, each all of N in NR strips, so the panel
- * for slice pc and columns from jc starts at pc * round_up(N, NR) + jc * kb. */
+ * for slice pc and columns from jc starts at pc * fnn_round_up(N, NR) + jc * kb. */
 size_t fnn_gemm_packed_b_size(int64_t N, int64_t K) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
-    return (size_t)(round_up(N, k->nr) * K);
+    return (size_t)(fnn_round_up(N, k->nr) * K);
 }
 
 void fnn_gemm_pack_b(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K, int64_t N) {
     const fnn_gemm_kernel *k = fnn_gemm_active();
     for (int64_t pc = 0; pc < K; pc += k->kc)
-        pack_b(k, Bp + pc * round_up(N, k->nr), B, ldb, trans_b, pc, 0, fnn_min64(k->kc, K - pc),
-               N, k->nr);
+        pack_b(k, Bp + pc * fnn_round_up(N, k->nr), B, ldb, trans_b, pc, 0,
+               fnn_min64(k->kc, K - pc), N, k->nr);
 }
 
 size_t fnn_gemm_packed_b_whole_size(int64_t N, int64_t K) {
-    return (size_t)(round_up(N, fnn_gemm_active()->nr) * K);
+    return (size_t)(fnn_round_up(N, fnn_gemm_active()->nr) * K);
 }
 
 void fnn_gemm_pack_b_whole(float *Bp, const float *B, int64_t ldb, int trans_b, int64_t K,
@@ -227,37 +221,77 @@ typedef struct {
     int w, nw;
 } bshare;
 
-/* The loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's buffers.
- * With swap, op describes C^T (see fnn_gemm_run) and C is written back transposed. */
+/* Where one tile of the product is: its first row i0 and column j0 of C (of C^T with
+ * swap), its K slice, and the local buffer for edge tiles. */
+typedef struct {
+    int64_t i0, j0, kb;
+    float beta; /* op->beta on the first K slice, else 1 */
+    int last;   /* the last K slice: the epilogue runs */
+    float *tile;
+} tile_at;
+
+/* One mm x nn tile (mm <= MR, nn <= NR) from an A strip (step p at a + p * lda) and a B
+ * strip (row p at b + p * ldb): straight into C for full tiles, short strips of full
+ * width (ukr_rows) and, with swap, tiles the kernel writes transposed (ukr_t); through
+ * the local buffer otherwise, then finished by the frame with the same formulas. */
+static inline void run_tile(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap,
+                            const float *a, int64_t lda, const float *b, int64_t ldb,
+                            int64_t mm, int64_t nn, const tile_at *t) {
+    const int mr = kr->mr, nr = kr->nr;
+    const int64_t ldc = op->ldc, kb = t->kb;
+    const int relu = t->last && op->relu;
+    const int short_strip = mm < mr && kr->ukr_rows;
+    if (swap) { /* tile row i is column i0 + i of C; the bias follows the tile rows */
+        float *c = op->C + t->j0 * ldc + t->i0;
+        const float *bias = op->bias && t->last ? op->bias + t->i0 : NULL;
+        if (kr->ukr_t) { /* written transposed in registers */
+            kr->ukr_t((int)mm, (int)nn, kb, a, b, ldb, c, ldc, op->alpha, t->beta, bias, relu);
+            return;
+        }
+        if (short_strip)
+            kr->ukr_rows((int)mm, kb, a, b, ldb, t->tile, nr, op->alpha, 0.0f, NULL, 0);
+        else if (ldb == nr)
+            kr->ukr(kb, a, b, t->tile, nr, op->alpha, 0.0f, NULL, 0);
+        else
+            kr->ukr_ldb(kb, a, mr, b, ldb, t->tile, nr, op->alpha, 0.0f, NULL, 0);
+        finish_tile_t(c, ldc, t->tile, nr, mm, nn, t->beta, bias, relu);
+        return;
+    }
+    float *c = op->C + t->i0 * ldc + t->j0;
+    const float *bias = op->bias && t->last ? op->bias + t->j0 : NULL;
+    /* straight into C: full tiles, and short strips of full width */
+    const int full = (mm == mr || short_strip) && nn == nr;
+    float *dst = full ? c : t->tile;
+    const int64_t ldd = full ? ldc : nr;
+    const float bd = full ? t->beta : 0.0f;
+    const float *bi = full ? bias : NULL;
+    if (short_strip)
+        kr->ukr_rows((int)mm, kb, a, b, ldb, dst, ldd, op->alpha, bd, bi, full && relu);
+    else if (ldb == nr && lda == mr)
+        kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
+    else
+        kr->ukr_ldb(kb, a, lda, b, ldb, dst, ldd, op->alpha, bd, bi, full && relu);
+    if (!full) finish_tile(c, ldc, t->tile, nr, mm, nn, t->beta, bias, relu);
+}
+
+/* The packed loop nest on rows [m0, m1) x columns [n0, n1) of C, with one thread's
+ * buffers: NC-wide column panels, KC-deep slices (B packed into NR-wide strips, by the
+ * team together when sh.nw), MC-tall row blocks (A packed into MR-tall strips), then
+ * run_tile per tile.  With swap, op describes C^T (see fnn_gemm_run) and C is written
+ * back transposed. */
 static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
                       int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp, bshare sh) {
     const int mr = kr->mr, nr = kr->nr;
-    const int64_t K = op->K, ldc = op->ldc, npad = round_up(op->N, nr);
+    const int64_t K = op->K, npad = fnn_round_up(op->N, nr);
     float tile[32 * 32]; /* edge tiles: MR * NR <= 1024 for every kernel */
     for (int64_t jc = n0; jc < n1; jc += kr->nc) {
-        int64_t nb = fnn_min64(kr->nc, n1 - jc);
+        const int64_t nb = fnn_min64(kr->nc, n1 - jc);
         for (int64_t pc = 0; pc < K; pc += kr->kc) {
-            int64_t kb = fnn_min64(kr->kc, K - pc);
-            float beta = pc == 0 ? op->beta : 1.0f;
-            int last = pc + kb == K;
-            /* One strip of A multiplies each strip of B (few rows): full strips of a
-             * row-major op(B) are read in place, packing them would cost as much. */
-            const int direct_b = m1 - m0 <= mr && !op->B_packed && !op->pack_b &&
-                                 !op->trans_b && !sh.nw && kr->ukr_ldb;
-            /* One K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
-             * row-major op(A) are read in place by the indirect micro-kernel (one run per
-             * row); packing them cost a third of 86528x9x32 and a fifth of 15488x288x64. */
-            const int direct_a = !direct_b && kb == K && n1 - n0 <= 2 * nr &&
-                                 op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a &&
-                                 !op->trans_a;
-            /* A transposed op(A) (its MR values per step contiguous in memory) that only
-             * one or two strips of B multiply: full strips read in place (ukr_ldb). */
-            const int direct_at = !direct_a && !swap && op->trans_a && !op->pack_a &&
-                                  n1 - n0 <= 2 * nr && kr->ukr_ldb;
+            const int64_t kb = fnn_min64(kr->kc, K - pc);
             const float *Bpanel = Bp;
             if (op->B_packed) {
                 Bpanel = op->B_packed + pc * npad + jc * kb;
-            } else if (!direct_b) {
+            } else {
                 int64_t j0 = 0, j1 = nb;
                 if (sh.nw) {
                     int64_t strips = fnn_ceil_div(nb, nr);
@@ -277,11 +311,100 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                 }
             }
             for (int64_t ic = m0; ic < m1; ic += kr->mc) {
-                int64_t mb = fnn_min64(kr->mc, m1 - ic);
-                const int64_t full_rows = direct_at ? mb / mr * mr : 0;
-                if (direct_a)
+                const int64_t mb = fnn_min64(kr->mc, m1 - ic);
+                if (op->pack_a)
+                    op->pack_a(Ap, op->pack_a_ctx, ic, pc, mb, kb, mr);
+                else
+                    pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
+                for (int64_t jr = 0; jr < nb; jr += nr)
+                    for (int64_t ir = 0; ir < mb; ir += mr) {
+                        const tile_at t = {.i0 = ic + ir, .j0 = jc + jr, .kb = kb,
+                                           .beta = pc == 0 ? op->beta : 1.0f,
+                                           .last = pc + kb == K, .tile = tile};
+                        run_tile(kr, op, swap, Ap + ir * kb, mr, Bpanel + jr * kb, nr,
+                                 fnn_min64(mr, mb - ir), fnn_min64(nr, nb - jr), &t);
+                    }
+            }
+        }
+    }
+}
+
+/* ---- skinny products, apart from the packed nest (BLIS's "sup" idea) -----------------
+ * Products so thin in one direction that packing an operand costs about as much as the
+ * product reads it: the operand is read in place instead.  Chosen per rectangle from the
+ * shape, layout and kernel only (never the thread count); each reads the same values
+ * into the same kernels' arithmetic as the packed nest would. */
+typedef struct {
+    /* At most MR rows (one strip of A multiplies each strip of B): full strips of a
+     * row-major op(B) are read in place (ukr_ldb), only a partial last strip is packed. */
+    int b_in_place;
+    /* One K slice (alpha 1, beta 0) with at most two strips of B: the rows of a
+     * row-major op(A) are read in place by the indirect micro-kernel (one run per row);
+     * packing them cost a third of 86528x9x32 and a fifth of 15488x288x64. */
+    int a_rows_in_place;
+    /* A transposed op(A) (its MR values per step contiguous in memory) that only one or
+     * two strips of B multiply: full strips read in place (ukr_ldb). */
+    int a_strips_in_place;
+} sup_plan;
+
+static sup_plan sup_choice(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap,
+                           int64_t rows, int64_t cols, bshare sh) {
+    sup_plan p = {0, 0, 0};
+    if (sh.nw) return p; /* a shared B panel is wide: never skinny (at most 2 NR here) */
+    p.b_in_place = rows <= kr->mr && !op->B_packed && !op->pack_b && !op->trans_b &&
+                   kr->ukr_ldb;
+    p.a_rows_in_place = !p.b_in_place && op->K <= kr->kc && cols <= 2 * kr->nr &&
+                        op->alpha == 1.0f && op->beta == 0.0f && !op->pack_a && !op->trans_a;
+    p.a_strips_in_place = !p.a_rows_in_place && !swap && op->trans_a && !op->pack_a &&
+                          cols <= 2 * kr->nr && kr->ukr_ldb;
+    return p;
+}
+
+/* A tile by the indirect micro-kernel from rows of op(A) read in place (rows past the
+ * edge repeat the last one, computed and not stored); one K slice, beta 0. */
+static void indirect_tile(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap,
+                          const float *b, int64_t mm, int64_t nn, const tile_at *t) {
+    const int mr = kr->mr, nr = kr->nr;
+    const int64_t ldc = op->ldc;
+    const float *rows[32];
+    for (int i = 0; i < mr; i++) rows[i] = op->A + (t->i0 + fnn_min64(i, mm - 1)) * op->lda;
+    const int full = !swap && mm == mr && nn == nr;
+    const float *bias = op->bias ? op->bias + t->j0 : NULL;
+    float *c = op->C + t->i0 * ldc + t->j0;
+    kr->ukr_indirect(1, t->kb, rows, b, full ? c : t->tile, full ? ldc : nr,
+                     full ? bias : NULL, full && op->relu);
+    if (swap)
+        finish_tile_t(op->C + t->j0 * ldc + t->i0, ldc, t->tile, nr, mm, nn, 0.0f,
+                      op->bias ? op->bias + t->i0 : NULL, op->relu);
+    else if (!full)
+        finish_tile(c, ldc, t->tile, nr, mm, nn, 0.0f, bias, op->relu);
+}
+
+/* gemm_rect's nest for a skinny rectangle: the operands the plan names are read in
+ * place, the rest packed as there (alone: a skinny B panel is never shared). */
+static void gemm_sup_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap,
+                          sup_plan p, int64_t m0, int64_t m1, int64_t n0, int64_t n1, float *Ap,
+                          float *Bp) {
+    const int mr = kr->mr, nr = kr->nr;
+    const int64_t K = op->K, npad = fnn_round_up(op->N, nr);
+    float tile[32 * 32];
+    for (int64_t jc = n0; jc < n1; jc += kr->nc) {
+        const int64_t nb = fnn_min64(kr->nc, n1 - jc);
+        for (int64_t pc = 0; pc < K; pc += kr->kc) {
+            const int64_t kb = fnn_min64(kr->kc, K - pc);
+            const float *Bpanel = Bp;
+            if (op->B_packed)
+                Bpanel = op->B_packed + pc * npad + jc * kb;
+            else if (!p.b_in_place && op->pack_b)
+                op->pack_b(Bp, op->pack_b_ctx, jc, pc, nb, kb, nr);
+            else if (!p.b_in_place)
+                pack_b(kr, Bp, op->B, op->ldb, op->trans_b, pc, jc, kb, nb, nr);
+            for (int64_t ic = m0; ic < m1; ic += kr->mc) {
+                const int64_t mb = fnn_min64(kr->mc, m1 - ic);
+                const int64_t full_rows = p.a_strips_in_place ? mb / mr * mr : 0;
+                if (p.a_rows_in_place)
                     ; /* read in place */
-                else if (direct_at) { /* only the partial last strip is packed */
+                else if (p.a_strips_in_place) { /* only the partial last strip is packed */
                     if (full_rows < mb)
                         pack_a(kr, Ap + full_rows * kb, op->A, op->lda, 1, ic + full_rows, pc,
                                mb - full_rows, kb, mr);
@@ -290,86 +413,43 @@ static void gemm_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                 else
                     pack_a(kr, Ap, op->A, op->lda, op->trans_a, ic, pc, mb, kb, mr);
                 for (int64_t jr = 0; jr < nb; jr += nr) {
-                    int64_t nn = fnn_min64(nr, nb - jr);
-                    const float *bias = op->bias && last ? op->bias + jc + jr : NULL;
-                    const float *bstrip = Bpanel + jr * kb;
+                    const int64_t nn = fnn_min64(nr, nb - jr);
+                    const float *b = Bpanel + jr * kb;
                     int64_t ldb = nr;
-                    if (direct_b && nn == nr) {
-                        bstrip = op->B + pc * op->ldb + jc + jr;
+                    if (p.b_in_place && nn == nr) {
+                        b = op->B + pc * op->ldb + jc + jr;
                         ldb = op->ldb;
-                    } else if (direct_b) { /* the last, partial strip: packed, zero-padded */
+                    } else if (p.b_in_place) { /* the last, partial strip: packed, zero-padded */
                         pack_b(kr, Bp, op->B, op->ldb, 0, pc, jc + jr, kb, nn, nr);
-                        bstrip = Bp;
+                        b = Bp;
                     }
                     for (int64_t ir = 0; ir < mb; ir += mr) {
-                        int64_t mm = fnn_min64(mr, mb - ir);
-                        const float *a = Ap + ir * kb, *b = bstrip;
-                        int64_t lda = mr;
-                        if (ir < full_rows) {
-                            a = op->A + pc * op->lda + ic + ir;
-                            lda = op->lda;
-                        }
-                        if (direct_a) { /* rows past the edge repeat the last one */
-                            const float *rows[32];
-                            for (int i = 0; i < mr; i++)
-                                rows[i] = op->A + (ic + ir + fnn_min64(i, mm - 1)) * op->lda;
-                            const int full = !swap && mm == mr && nn == nr;
-                            float *c = op->C + (ic + ir) * ldc + jc + jr;
-                            kr->ukr_indirect(1, kb, rows, b, full ? c : tile, full ? ldc : nr,
-                                             full ? bias : NULL, full && last && op->relu);
-                            if (swap)
-                                finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr,
-                                              mm, nn, 0.0f,
-                                              op->bias && last ? op->bias + ic + ir : NULL,
-                                              last && op->relu);
-                            else if (!full)
-                                finish_tile(c, ldc, tile, nr, mm, nn, 0.0f, bias,
-                                            last && op->relu);
-                            continue;
-                        }
-                        const int short_strip = mm < mr && kr->ukr_rows;
-                        if (swap && kr->ukr_t) { /* written transposed in registers */
-                            kr->ukr_t((int)mm, (int)nn, kb, a, b, ldb,
-                                      op->C + (jc + jr) * ldc + ic + ir, ldc, op->alpha, beta,
-                                      op->bias && last ? op->bias + ic + ir : NULL,
-                                      last && op->relu);
-                            continue;
-                        }
-                        if (swap) {
-                            if (short_strip)
-                                kr->ukr_rows((int)mm, kb, a, b, ldb, tile, nr, op->alpha, 0.0f,
-                                             NULL, 0);
-                            else if (ldb == nr)
-                                kr->ukr(kb, a, b, tile, nr, op->alpha, 0.0f, NULL, 0);
-                            else
-                                kr->ukr_ldb(kb, a, mr, b, ldb, tile, nr, op->alpha, 0.0f, NULL, 0);
-                            finish_tile_t(op->C + (jc + jr) * ldc + ic + ir, ldc, tile, nr, mm,
-                                          nn, beta, op->bias && last ? op->bias + ic + ir : NULL,
-                                          last && op->relu);
-                            continue;
-                        }
-                        float *c = op->C + (ic + ir) * ldc + jc + jr;
-                        /* straight into C: full tiles, and short strips of full width */
-                        const int full = (mm == mr || short_strip) && nn == nr;
-                        const int relu = last && op->relu;
-                        float *dst = full ? c : tile;
-                        const int64_t ldd = full ? ldc : nr;
-                        const float bd = full ? beta : 0.0f;
-                        const float *bi = full ? bias : NULL;
-                        if (short_strip)
-                            kr->ukr_rows((int)mm, kb, a, b, ldb, dst, ldd, op->alpha, bd, bi,
-                                         full && relu);
-                        else if (ldb == nr && lda == mr)
-                            kr->ukr(kb, a, b, dst, ldd, op->alpha, bd, bi, full && relu);
+                        const int64_t mm = fnn_min64(mr, mb - ir);
+                        const tile_at t = {.i0 = ic + ir, .j0 = jc + jr, .kb = kb,
+                                           .beta = pc == 0 ? op->beta : 1.0f,
+                                           .last = pc + kb == K, .tile = tile};
+                        if (p.a_rows_in_place)
+                            indirect_tile(kr, op, swap, b, mm, nn, &t);
+                        else if (ir < full_rows)
+                            run_tile(kr, op, swap, op->A + pc * op->lda + ic + ir, op->lda, b,
+                                     ldb, mm, nn, &t);
                         else
-                            kr->ukr_ldb(kb, a, lda, b, ldb, dst, ldd, op->alpha, bd, bi,
-                                        full && relu);
-                        if (!full) finish_tile(c, ldc, tile, nr, mm, nn, beta, bias, relu);
+                            run_tile(kr, op, swap, Ap + ir * kb, mr, b, ldb, mm, nn, &t);
                     }
                 }
             }
         }
     }
+}
+
+/* Rows [m0, m1) x columns [n0, n1) of C by the skinny path or the packed nest. */
+static void run_rect(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap, int64_t m0,
+                     int64_t m1, int64_t n0, int64_t n1, float *Ap, float *Bp, bshare sh) {
+    const sup_plan p = sup_choice(kr, op, swap, m1 - m0, n1 - n0, sh);
+    if (p.b_in_place || p.a_rows_in_place || p.a_strips_in_place)
+        gemm_sup_rect(kr, op, swap, p, m0, m1, n0, n1, Ap, Bp);
+    else
+        gemm_rect(kr, op, swap, m0, m1, n0, n1, Ap, Bp, sh);
 }
 
 /* K == 0 or alpha == 0: C = beta C, then the epilogue. */
@@ -422,8 +502,8 @@ static void dot_share(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *w
     const float *bt = op->B;
     int64_t ldbt = op->ldb;
     if (!op->trans_b) {
-        float *own = align_up(work + (size_t)t * per_thread);
-        ldbt = round_up(op->K, ALIGN_FLOATS);
+        float *own = fnn_align_up(work + (size_t)t * per_thread);
+        ldbt = fnn_round_up(op->K, FNN_ALIGN_FLOATS);
         pack_t(kr, own, op->B, op->ldb, op->K, op->N, (int)ldbt); /* own[j*ldbt + p] = B[p][j] */
         bt = own;
     }
@@ -439,9 +519,7 @@ static void run_dot(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, float *wor
     const int64_t M = op->M, N = op->N, K = op->K;
     const size_t per_thread = fnn_gemm_workspace_per_thread(M, N, K);
     const int64_t units = fnn_ceil_div(M, kr->dr);
-    int nt = nthreads;
-    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
-    if (nt < 1) nt = 1;
+    int nt = fnn_threads_fitting(work_size, 0, per_thread, nthreads);
     if (nt > units) nt = (int)units;
     if (2 * M * N * K < 8 * FNN_PAR_MIN_WORK) nt = 1;
     const int team = fnn_team(nt);
@@ -469,7 +547,7 @@ void fnn_gemm_run(const fnn_gemm_op *op, float *work, size_t work_size, int nthr
         run_dot(kr, op, work, work_size, nthreads);
     } else if (swap_wins(kr, M, N) && !op->pack_a && !op->pack_b && !op->B_packed) {
         /* C^T = op(B)^T op(A)^T: B plays A (transposed once more), A plays B; C and the
-         * bias keep their own layout (gemm_rect writes the tiles back transposed). */
+         * bias keep their own layout (the tiles are written back transposed). */
         fnn_gemm_op t = *op;
         t.A = op->B, t.lda = op->ldb, t.trans_a = !op->trans_b;
         t.B = op->A, t.ldb = op->lda, t.trans_b = !op->trans_a;
@@ -486,9 +564,7 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     const int64_t M = op->M, N = op->N, K = op->K;
     const int64_t a_floats = a_block_floats(kr, M, K);
     const size_t per_thread = fnn_gemm_workspace_per_thread(swap ? N : M, swap ? M : N, K);
-    int nt = nthreads;
-    if ((int64_t)nt > (int64_t)(work_size / per_thread)) nt = (int)(work_size / per_thread);
-    if (nt < 1) nt = 1; /* the caller guarantees room for one thread */
+    int nt = fnn_threads_fitting(work_size, 0, per_thread, nthreads);
     /* Split the longer side in whole tiles; stay serial for small products. */
     const int split_m = M >= N;
     const int64_t unit = split_m ? kr->mr : kr->nr;
@@ -508,9 +584,9 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     const int team = fnn_team(nt);
     if (team == 1) { /* no OpenMP region at all (an inactive one still cost 0.5 us, a
                       * seventh of 128x32x32): the whole product, as thread 0 would */
-        float *Ap = align_up(work);
+        float *Ap = fnn_align_up(work);
         bshare alone = {0, 0};
-        gemm_rect(kr, op, swap, 0, M, 0, N, Ap, align_up(Ap + a_floats), alone);
+        run_rect(kr, op, swap, 0, M, 0, N, Ap, fnn_align_up(Ap + a_floats), alone);
         return;
     }
     int64_t next = 0;
@@ -518,17 +594,18 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
     {
         const int t = FNN_THREAD_ID();
         const int n_t = fnn_workers(nt);
-        float *Ap = align_up(work + (size_t)t * per_thread);
-        float *Bp = align_up(Ap + a_floats);
+        float *Ap = fnn_align_up(work + (size_t)t * per_thread);
+        float *Bp = fnn_align_up(Ap + a_floats);
         int64_t u0 = units * t / n_t, u1 = units * (t + 1) / n_t;
         int64_t lo = u0 * unit, hi = fnn_min64(u1 * unit, split_m ? M : N);
         if (share_b && n_t > 1) {
             /* Thread 0's B buffer is the team's.  Every thread of the team runs the same
              * panel loop and meets every barrier; one beyond the workers (team larger
              * than the work) gets no rows and an empty share of the strips. */
-            bshare sh = {t < n_t ? t : n_t, n_t};
+            bshare sh = {.w = t < n_t ? t : n_t, .nw = n_t};
             if (t >= n_t) lo = hi = 0;
-            gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, align_up(align_up(work) + a_floats), sh);
+            run_rect(kr, op, swap, lo, hi, 0, N, Ap,
+                     fnn_align_up(fnn_align_up(work) + a_floats), sh);
         } else if (t < n_t) {
             /* chunks handed out as threads come (a descheduled thread holds up only its
              * own); each packs its own share of the other operand, so chunks stay large */
@@ -541,9 +618,9 @@ static void run_split(const fnn_gemm_kernel *kr, const fnn_gemm_op *op, int swap
                 hi = fnn_min64(units * (c + 1) / nch * unit, split_m ? M : N);
                 if (lo >= hi) continue;
                 if (split_m)
-                    gemm_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
+                    run_rect(kr, op, swap, lo, hi, 0, N, Ap, Bp, alone);
                 else
-                    gemm_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
+                    run_rect(kr, op, swap, 0, M, lo, hi, Ap, Bp, alone);
             }
         }
     }
@@ -553,7 +630,8 @@ void fnn_sgemm(float *C, const float *A, const float *B,
                int64_t M, int64_t N, int64_t K, int64_t lda, int64_t ldb, int64_t ldc,
                int trans_a, int trans_b, float alpha, float beta,
                float *work, size_t work_size) {
-    fnn_gemm_op op = {C, A, B, NULL, M, N, K, lda, ldb, ldc, trans_a, trans_b, alpha, beta,
-                      NULL, 0};
+    fnn_gemm_op op = {.C = C, .A = A, .B = B, .M = M, .N = N, .K = K, .lda = lda, .ldb = ldb,
+                      .ldc = ldc, .trans_a = trans_a, .trans_b = trans_b, .alpha = alpha,
+                      .beta = beta};
     fnn_gemm_run(&op, work, work_size, fnn_get_num_threads());
 }

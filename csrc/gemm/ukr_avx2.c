@@ -156,7 +156,8 @@ static int cpu_has_avx2(void) {
 }
 
 const fnn_gemm_kernel fnn_gemm_kernel_avx2 = {
-    "avx2", MR, NR, /*mc*/ 144, /*kc*/ 256, /*nc*/ 4096, ukr_avx2_6x16, cpu_has_avx2,
-    ukr_avx2_indirect_6x16, NULL, ukr_avx2_6x16_ldb, NULL, DR, DC, dot_avx2_2x5, NULL,
+    .name = "avx2", .mr = MR, .nr = NR, .mc = 144, .kc = 256, .nc = 4096,
+    .ukr = ukr_avx2_6x16, .cpu_supports = cpu_has_avx2, .ukr_indirect = ukr_avx2_indirect_6x16,
+    .ukr_ldb = ukr_avx2_6x16_ldb, .dr = DR, .dc = DC, .dot = dot_avx2_2x5,
 };
 #endif

@@ -296,8 +296,10 @@ static int cpu_has_avx512(void) {
  * MC x KC block of A (480 KB) stays in L2, the KC x NC panel of B (4 MB) in L3.  The
  * micro-kernel prefetches its C tile first, so the beta = 1 update does not stall. */
 const fnn_gemm_kernel fnn_gemm_kernel_avx512 = {
-    "avx512", MR, NR, /*mc*/ 240, /*kc*/ 512, /*nc*/ 2048, ukr_avx512_12x32, cpu_has_avx512,
-    ukr_avx512_indirect_12x32, pack_t_avx512, ukr_avx512_12x32_ldb, ukr_avx512_rows,
-    DR, DC, dot_avx512_4x5, ukr_avx512_t,
+    .name = "avx512", .mr = MR, .nr = NR, .mc = 240, .kc = 512, .nc = 2048,
+    .ukr = ukr_avx512_12x32, .cpu_supports = cpu_has_avx512,
+    .ukr_indirect = ukr_avx512_indirect_12x32, .pack_t = pack_t_avx512,
+    .ukr_ldb = ukr_avx512_12x32_ldb, .ukr_rows = ukr_avx512_rows, .dr = DR, .dc = DC,
+    .dot = dot_avx512_4x5, .ukr_t = ukr_avx512_t,
 };
 #endif

@@ -88,6 +88,7 @@ static void ukr_generic_indirect_6x8(int64_t nruns, int64_t run_len, const float
 static int always(void) { return 1; }
 
 const fnn_gemm_kernel fnn_gemm_kernel_generic = {
-    "generic", MR, NR, /*mc*/ 120, /*kc*/ 256, /*nc*/ 2048, ukr_generic_6x8, always,
-    ukr_generic_indirect_6x8, NULL, ukr_generic_6x8_ldb, NULL, 0, 0, NULL, NULL,
+    .name = "generic", .mr = MR, .nr = NR, .mc = 120, .kc = 256, .nc = 2048,
+    .ukr = ukr_generic_6x8, .cpu_supports = always, .ukr_indirect = ukr_generic_indirect_6x8,
+    .ukr_ldb = ukr_generic_6x8_ldb,
 };
