@@ -451,7 +451,7 @@ def _predict_source(model, x, batch_size, verbose, steps, callbacks):
     parts = []
     epoch = source.epoch()
     try:
-        for step, (bx, _, _) in epoch:
+        for step, ((bx, _, _), _) in epoch:
             cbs.on_predict_batch_begin(step)
             try:
                 xs, _, _, single = _arrays(model, bx, None, None)
