@@ -29,8 +29,8 @@ SAMPLE_EVERY = 0.2       # seconds between reads of the machine's load
 def choose_thread_count(n):
     """Record that the user fixed the thread count (then fit never changes it)."""
     global _chosen_by_user
+    _C.set_num_threads(n)  # a bad count raises first and changes nothing
     _chosen_by_user = True
-    _C.set_num_threads(n)
 
 
 def adaptive():
