@@ -36,18 +36,25 @@ def standardize_reduction(reduction):
     return reduction
 
 
+def _masked_weights(sample_weight, mask, reduction):
+    """Keras's mask as sample weights: a masked value weighs 0 and, for the mean
+    reductions, the kept ones are scaled so the mean is over them only."""
+    if mask is None:
+        return sample_weight
+    mask = np.asarray(mask, dtype=bool)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = mask.sum()
+        fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
+    else:
+        fmask = mask.astype(np.float64)
+    return fmask if sample_weight is None else \
+        broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+
+
 def reduce_values(values, sample_weight=None, mask=None, reduction="sum_over_batch_size"):
     """Keras's `reduce_weighted_values`: weight, mask, then reduce an array of losses."""
     values = np.asarray(values, dtype=np.float64)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if reduction in ("mean", "sum_over_batch_size"):
-            valid = mask.sum()
-            fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
-        else:
-            fmask = mask.astype(np.float64)
-        sample_weight = fmask if sample_weight is None else \
-            broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+    sample_weight = _masked_weights(sample_weight, mask, reduction)
     weight_sum = None
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, np.float64)
@@ -70,15 +77,7 @@ def reduction_coefficients(shape, sample_weight=None, mask=None,
     """d reduce_values(values) / d values for losses of `shape` (reduce_values is linear
     in the values): an array of `shape` (for "none", the weights each value is scaled by)."""
     coef = np.ones(shape, np.float64)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if reduction in ("mean", "sum_over_batch_size"):
-            valid = mask.sum()
-            fmask = np.where(mask, mask.size / valid if valid else 0.0, 0.0)
-        else:
-            fmask = mask.astype(np.float64)
-        sample_weight = fmask if sample_weight is None else \
-            broadcast_weights(np.asarray(sample_weight, np.float64), fmask.shape) * fmask
+    sample_weight = _masked_weights(sample_weight, mask, reduction)
     weight_sum = None
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, np.float64)
