@@ -2,7 +2,7 @@
 Fashion-MNIST, in fastnn and (when importable) Keras on TensorFlow, the same program.
 
     python benchmarks/bench_accuracy.py [--framework fastnn keras] [--threads N]
-                                        [--runs R] [--seed S]
+                                        [--runs R] [--seed S] [--order reshuffle|fixed]
 
 The program is examples/mnist_cnn.py's (Adam, batch 128, validation_split=0.1,
 EarlyStopping(min_delta=0.0005, patience=2), at most 30 epochs), then evaluate on the
@@ -10,6 +10,16 @@ EarlyStopping(min_delta=0.0005, patience=2), at most 30 epochs), then evaluate o
 loss, seconds per epoch, and each framework's mean over --runs.  Early stopping with
 patience 2 makes the stopping epoch noisy (one run may stop at epoch 10, the next at 24),
 so compare means over several runs; --seed S seeds run i with S + i.
+
+--order says which order the training batches come in.  `reshuffle` (the default) is
+what fit(shuffle=True) documents, a new random order every epoch.  Keras on TensorFlow
+does that only while TensorFlow's global seed is unset: after keras.utils.set_random_seed
+its tf.data pipeline draws the same permutation at every epoch (a seeded dataset
+function restarts its random state each time it is iterated), so a seeded Keras run here
+clears that seed again after seeding (the weights and dropout stay seeded).  `fixed`
+draws one order from the seed and trains every epoch in it, in both frameworks: the
+behaviour of a seeded Keras-on-TensorFlow program, which smooths the validation loss
+from epoch to epoch and so delays EarlyStopping (docs/benchmarks.md has the figures).
 """
 import argparse
 import os
@@ -30,8 +40,9 @@ def data():
     return (prep(x), to_categorical(y, 10)), (prep(xt), to_categorical(yt, 10))
 
 
-def train(lib, x, y, xt, yt):
-    """The user's Keras program, with `lib` standing for the keras or fastnn namespace."""
+def train(lib, x, y, xt, yt, fixed_order=None):
+    """The user's Keras program, with `lib` standing for the keras or fastnn namespace;
+    `fixed_order`: a permutation of the training rows used at every epoch."""
     layers, models, callbacks = lib
     model = models.Sequential()
     model.add(layers.Conv2D(32, kernel_size=(3, 3), input_shape=(28, 28, 1), activation="relu"))
@@ -43,9 +54,13 @@ def train(lib, x, y, xt, yt):
     model.add(layers.Dense(10, activation="softmax"))
     e_s = callbacks.EarlyStopping(min_delta=0.0005, patience=2)
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
+    shuffle = fixed_order is None
+    if not shuffle:  # validation_split takes the last tenth: only the rows before it move
+        order = np.concatenate([fixed_order, np.arange(len(fixed_order), len(x))])
+        x, y = x[order], y[order]
     start = time.perf_counter()
     history = model.fit(x, y, batch_size=128, epochs=30, callbacks=[e_s],
-                        validation_split=0.1, verbose=2)
+                        validation_split=0.1, verbose=2, shuffle=shuffle)
     seconds = time.perf_counter() - start
     loss, acc = model.evaluate(xt, yt, verbose=0)
     return len(history.epoch), acc, loss, seconds / len(history.epoch)
@@ -66,6 +81,7 @@ def keras_lib(threads, seed):
     import keras
     if seed is not None:
         keras.utils.set_random_seed(seed)
+        tf.random.set_seed(None)  # else tf.data repeats one order every epoch (--order)
     return keras.layers, keras.models, keras.callbacks
 
 
@@ -76,6 +92,8 @@ def main():
     ap.add_argument("--threads", type=int, default=fastnn.get_num_threads())
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--order", choices=["reshuffle", "fixed"], default="reshuffle",
+                    help="a new batch order every epoch, or one order for all (see above)")
     args = ap.parse_args()
     (x, y), (xt, yt) = data()
     rows = []
@@ -88,9 +106,13 @@ def main():
             except ImportError as e:
                 print(f"({name} not importable: {e}; skipped)")
                 break
-            rows.append((name, seed, *train(lib, x, y, xt, yt)))
+            fixed = None
+            if args.order == "fixed":
+                fixed = np.random.default_rng(seed).permutation(int(len(x) * 0.9))
+            rows.append((name, seed, *train(lib, x, y, xt, yt, fixed)))
             print("run:", *rows[-1], flush=True)  # each run as it ends: runs are long
-    print(f"\nSeed CNN on Fashion-MNIST, early stopping, {args.threads} thread(s)\n")
+    print(f"\nSeed CNN on Fashion-MNIST, early stopping, {args.threads} thread(s), "
+          f"batch order: {args.order}\n")
     print("| framework | seed | epochs | test accuracy | test loss | s/epoch |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, seed, epochs, acc, loss, per_epoch in rows:

@@ -5,14 +5,17 @@ Fashion-MNIST batches with the same thread count, timed in the same run.
     python benchmarks/bench_train.py [--steps 60] [--threads N] [--numpy-steps 4]
                                      [--rounds 3] [--no-peers] [--busy N]
     python benchmarks/bench_train.py --program [--busy 0,1,2] [--images 20000]
-                                     [--epochs 1] [--keras-python P] [--torch-python P]
+                                     [--epochs 1] [--repeats 3] [--keras-python P]
+                                     [--torch-python P]
 
 --busy N runs everything with N other processes busy-looping (started and stopped by
 the benchmark), as on a user's machine running something else.  --program times the
 seed program's whole `fit` (validation_split=0.1) instead of steps, in fastnn (default
 threads and 1 thread), Keras on TensorFlow and on JAX and PyTorch eager and compiled
 (each when its Python can import it), one process each, at every --busy level given,
-and checks fastnn's fit epoch against its parts (steps x step time + validation).
+and checks fastnn's fit epoch against its parts (steps x step time + validation).  A
+whole program moves by up to a quarter from one run to the next here, so --program runs
+every framework --repeats times, interleaved, and reports the median.
 
 Each framework is timed over --rounds runs of --steps batches and its fastest run counts
 (a shared machine's noise only ever adds time); NumPy runs once, over --numpy-steps.
@@ -221,8 +224,9 @@ def program_mode(args):
                "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
                "torch": args.torch_python, "torch-compile": args.torch_python}
     print(header(f"The seed program's whole fit: {args.images} Fashion-MNIST images, "
-                 f"validation_split=0.1, {args.epochs} epoch(s)", args.threads, "-"))
-    times = {}  # (framework, busy) -> seconds per epoch
+                 f"validation_split=0.1, {args.epochs} epoch(s), median of {args.repeats} "
+                 f"runs each", args.threads, "-"))
+    runs = {}  # (framework, busy) -> [seconds per epoch, ...]
     parts = {}
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "data.npz")
@@ -230,13 +234,19 @@ def program_mode(args):
                  y=y[:args.images].astype(np.int64))
         for busy in levels:
             with BusyProcesses(busy):
-                for fw in frameworks:
-                    if not pythons[fw] or (times.get((fw, levels[0]), 0) is None):
-                        continue
-                    r = run_program(fw, pythons[fw], path, args.epochs, args.threads)
-                    times[(fw, busy)] = None if r is None else r["seconds"] / args.epochs
-                    if r is not None and fw == "fastnn":
-                        parts[busy] = r
+                for _ in range(args.repeats):  # interleaved: a slow spell hits every one
+                    for fw in frameworks:
+                        if not pythons[fw] or runs.get((fw, levels[0]), [0]) is None:
+                            continue
+                        r = run_program(fw, pythons[fw], path, args.epochs, args.threads)
+                        if r is None:
+                            runs[(fw, busy)] = None
+                            continue
+                        runs.setdefault((fw, busy), []).append(r["seconds"] / args.epochs)
+                        if fw == "fastnn":
+                            parts.setdefault(busy, []).append(r)
+    times = {k: None if v is None else float(np.median(v)) for k, v in runs.items()}
+    parts = {b: sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2] for b, rs in parts.items()}
     cols = " | ".join(f"{b} busy s/epoch" if b else "quiet s/epoch" for b in levels)
     print(f"| framework | {cols} | " + " | ".join(
         f"slowdown, {b} busy" for b in levels if b) + " | " + " | ".join(
@@ -282,6 +292,8 @@ def main():
                     help="time the seed program's whole fit in every framework")
     ap.add_argument("--images", type=int, default=20000, help="--program: training images")
     ap.add_argument("--epochs", type=int, default=1, help="--program: epochs")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="--program: runs per framework and load; the median counts")
     ap.add_argument("--keras-python", default=sys.executable,
                     help="--program: a Python with Keras 3 (and TensorFlow and/or JAX)")
     ap.add_argument("--torch-python", default=sys.executable,
