@@ -4,12 +4,16 @@ question: why does early stopping come sooner?).
 
     python benchmarks/accuracy_ab.py --make-init init.weights.h5          # once (either side)
     python benchmarks/accuracy_ab.py --init init.weights.h5 [--dropout 0] [--shuffle 0|1]
-                                     [--perm SEED] [--epochs 8]         # with fastnn
+                                     [--perm SEED] [--masks SEED] [--epochs 8]  # fastnn
     KERAS: the same command with a Python that has Keras 3 and --framework keras
 
 --perm SEED shuffles every epoch with the same NumPy permutations in both frameworks
-(drawn here, passed with shuffle=False), so two runs see identical batches.  Prints one
-JSON line: the history (loss, val_loss, ...) and the test loss and accuracy.
+(drawn here, passed with shuffle=False), so two runs see identical batches.  --masks
+SEED (with --perm) replaces the Dropout layer by the same dropout masks in both: a second
+model input multiplied into the flattened features, drawn here with NumPy for every
+training sample and epoch (kept units scaled by 1 / (1 - rate), as Dropout does; 1 for the
+validation rows).  Prints one JSON line: the history (loss, val_loss, ...) and the test
+loss and accuracy.
 """
 import argparse
 import json
@@ -26,6 +30,8 @@ def main():
     ap.add_argument("--dropout", type=float, default=0.5)
     ap.add_argument("--shuffle", type=int, default=1)
     ap.add_argument("--perm", type=int, default=None, help="same permutations in both")
+    ap.add_argument("--masks", type=int, default=None,
+                    help="with --perm: the same dropout masks in both (a model input)")
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
@@ -52,23 +58,42 @@ def main():
     x, xt = prep(x), prep(xt)
     y, yt = keras.utils.to_categorical(y, 10), keras.utils.to_categorical(yt, 10)
     layers = keras.layers
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)), layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Conv2D(64, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dropout(a.dropout),
-        layers.Dense(10, activation="softmax")])
+    stack = [layers.Conv2D(32, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+             layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D((2, 2)),
+             layers.Flatten()]
+    if a.masks is None:
+        model = keras.Sequential([keras.Input((28, 28, 1))] + stack + [
+            layers.Dropout(a.dropout), layers.Dense(10, activation="softmax")])
+    else:
+        if a.perm is None or a.make_init:
+            ap.error("--masks needs --perm, and a model made by --make-init without it")
+        images, masks = keras.Input((28, 28, 1)), keras.Input((1600,))
+        h = images
+        for layer in stack:
+            h = layer(h)
+        out = layers.Dense(10, activation="softmax")(layers.Multiply()([h, masks]))
+        model = keras.Model([images, masks], out)
     if a.make_init:
         model.save_weights(a.make_init)
         return
-    if a.init:
+    if a.init and a.masks is None:
         model.load_weights(a.init)
+    elif a.init:  # the same weights, by position (this model has other layer names)
+        model.set_weights(weights_in_file(a.init))
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     history = {}
     if a.perm is not None:
         rng, n = np.random.default_rng(a.perm), int(len(x) * 0.9)
+        mask_rng = None if a.masks is None else np.random.default_rng(a.masks)
         for _ in range(a.epochs):
             order = np.concatenate([rng.permutation(n), np.arange(n, len(x))])
-            h = model.fit(x[order], y[order], batch_size=128, epochs=1, validation_split=0.1,
+            inputs = x[order]
+            if mask_rng is not None:
+                keep = np.ones((len(x), 1600), np.float32)
+                keep[:n] = (mask_rng.random((n, 1600), dtype=np.float32) >= a.dropout) * \
+                    np.float32(1 / (1 - a.dropout))
+                inputs = [inputs, keep]
+            h = model.fit(inputs, y[order], batch_size=128, epochs=1, validation_split=0.1,
                           verbose=0, shuffle=False)
             for k, v in h.history.items():
                 history.setdefault(k, []).extend(float(e) for e in v)
@@ -76,8 +101,22 @@ def main():
         h = model.fit(x, y, batch_size=128, epochs=a.epochs, validation_split=0.1, verbose=0,
                       shuffle=bool(a.shuffle))
         history = {k: [float(e) for e in v] for k, v in h.history.items()}
+    if a.masks is not None:
+        xt = [xt, np.ones((len(xt), 1600), np.float32)]
     history["test"] = [float(v) for v in model.evaluate(xt, yt, verbose=0)]
     print(json.dumps(history))
+
+
+def weights_in_file(path):
+    """A .weights.h5 file's arrays in the order get_weights lists them (layer by layer)."""
+    import h5py
+    with h5py.File(path, "r") as f:
+        found = []
+        f["layers"].visititems(lambda name, obj: found.append((name, obj[()]))
+                               if isinstance(obj, h5py.Dataset) else None)
+    order = {"conv2d": 0, "conv2d_1": 1, "dense": 2}
+    key = lambda item: (order[item[0].split("/")[0]], int(item[0].rsplit("/", 1)[1]))  # noqa
+    return [v for _, v in sorted(found, key=key)]
 
 
 if __name__ == "__main__":

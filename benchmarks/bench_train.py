@@ -219,6 +219,12 @@ def program_mode(args):
         sys.exit(f"need {args.images} training images, found {len(x)}")
     levels = [int(v) for v in args.busy.split(",")]
     frameworks = program_frameworks(args.threads)
+    if args.only:
+        wanted = [f.strip() for f in args.only.split(";")]
+        unknown = [f for f in wanted if f not in frameworks]
+        if unknown:
+            sys.exit(f"--only: unknown {unknown}; choose from {list(frameworks)}")
+        frameworks = tuple(f for f in frameworks if f in wanted)
     pythons = {"fastnn": sys.executable, "fastnn, 1 thread": sys.executable,
                frameworks[1]: sys.executable,
                "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
@@ -292,6 +298,9 @@ def main():
                     help="time the seed program's whole fit in every framework")
     ap.add_argument("--images", type=int, default=20000, help="--program: training images")
     ap.add_argument("--epochs", type=int, default=1, help="--program: epochs")
+    ap.add_argument("--only", default=None,
+                    help="--program: a ';'-separated subset of the rows, e.g. "
+                         "'fastnn;fastnn, 1 thread'")
     ap.add_argument("--repeats", type=int, default=3,
                     help="--program: runs per framework and load; the median counts")
     ap.add_argument("--keras-python", default=sys.executable,

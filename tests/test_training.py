@@ -188,6 +188,22 @@ def test_every_row_once_per_epoch_with_a_last_partial_batch(shuffle):
         assert orders == [in_order] * 3
 
 
+def test_a_seeded_fit_reshuffles_every_epoch_and_repeats_across_runs():
+    """set_random_seed makes the orders reproducible, not the same at every epoch (Keras
+    on TensorFlow repeats the first epoch's order once seeded; on JAX it reshuffles, as
+    fit(shuffle=True) documents, and so does fastnn)."""
+    runs = []
+    for _ in range(2):
+        set_random_seed(7)
+        model, x, y = identity_problem()
+        rec = Recorder()
+        model.fit(x, y, batch_size=32, epochs=3, callbacks=[rec], verbose=0)
+        runs.append([[tuple(b) for b in epoch] for epoch in rec.batches])
+    assert runs[0] == runs[1]
+    first, second, third = runs[0]
+    assert first != second and second != third and first != third
+
+
 def test_validation_data_overrides_validation_split():
     model, x, y = identity_problem()
     history = model.fit(x, y, batch_size=50, validation_data=(x[:10], y[:10]),
