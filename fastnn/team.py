@@ -23,6 +23,7 @@ FIRST_WAIT = 1.0         # seconds between probes while nothing changes: doubles
 LONGEST_WAIT = 30.0      # this, back to FIRST_WAIT after a change of size
 PROBE_SHARE = 0.05       # and at least this long that probes take at most this share
 SLOWER = 1.3             # steps this much slower than when last chosen: probe again
+SWITCH_GAIN = 1.1        # another size must be this much faster to replace the current
 SAMPLE_EVERY = 0.2       # seconds between reads of the machine's load
 
 
@@ -130,8 +131,15 @@ class TeamSize:
         self.next_probe = now + self.wait
 
     def _decide(self, now):
-        """After a probe (which ends on the size it started from): keep the fastest."""
+        """After a probe (which ends on the size it started from): keep the fastest, if
+        it is clearly faster than the current size.  Under load two sizes are often
+        within the probe's noise of each other (on 2 cores with one core busy, 2 threads
+        and 1 ran the seed program equally fast), and a switch on noise costs: fewer
+        threads also get a smaller share of the CPU from the OS, which divides it per
+        thread."""
         best = min(self.trial, key=lambda s: (_median(self.trial[s]), -s))
+        if SWITCH_GAIN * _median(self.trial[best]) > _median(self.trial[self.size]):
+            best = self.size
         changed = best != self.size
         self._set(best)
         self.chosen_time = _median(self.trial[best])

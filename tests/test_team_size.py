@@ -69,6 +69,15 @@ def test_busy_machine_keeps_the_full_team_when_it_is_faster(two_threads):
     assert sizes.count(1) == probes * team.PROBE_STEPS
 
 
+@pytest.mark.parametrize("one_thread_gain, expected", [(1.05, 2), (1.25, 1)])
+def test_a_size_must_be_clearly_faster_to_replace_the_current(two_threads, one_thread_gain,
+                                                            expected):
+    m = FakeMachine({1: 2e-4 / one_thread_gain, 2: 2e-4}, others=1)
+    tuner = team.TeamSize(m.clock, m.load)
+    sizes = run(m, tuner, 400)
+    assert sizes[-1] == expected and sizes[-100:].count(expected) > 90
+
+
 def test_slower_steps_trigger_a_probe_without_a_load_signal(two_threads):
     m = FakeMachine({1: 2e-4, 2: 1e-4}, others=None)  # no /proc: only the step times
     tuner = team.TeamSize(m.clock, m.load)
