@@ -204,6 +204,32 @@ def test_a_seeded_fit_reshuffles_every_epoch_and_repeats_across_runs():
     assert first != second and second != third and first != third
 
 
+def test_a_shuffled_fit_trains_exactly_as_train_on_batch_over_its_permutations():
+    """fit's batches (gathered rows, a last partial batch, dropout draws step by step)
+    are train_on_batch's over the permutation fit drew, to the bit."""
+    rng = np.random.default_rng(0)
+    x = rng.random((300, 6), dtype=np.float32)
+    y = to_categorical(rng.integers(0, 3, 300), 3)
+
+    def make():
+        set_random_seed(11)
+        model = Sequential([Input((6,)), Dense(16, activation="relu"), Dropout(0.5),
+                            Dense(3, activation="softmax")])
+        model.compile(optimizer=Adam(0.01), loss="categorical_crossentropy")
+        return model
+    fitted = make()
+    fitted.fit(x, y, batch_size=64, epochs=3, validation_split=0.2, verbose=0)
+    stepped = make()
+    from fastnn import random as fastnn_random
+    n = 240  # the rows before the validation split
+    for _ in range(3):
+        order = fastnn_random.generator().permutation(n)
+        for lo in range(0, n, 64):
+            stepped.train_on_batch(x[order[lo:lo + 64]], y[order[lo:lo + 64]])
+    for a, b in zip(fitted.get_weights(), stepped.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_validation_data_overrides_validation_split():
     model, x, y = identity_problem()
     history = model.fit(x, y, batch_size=50, validation_data=(x[:10], y[:10]),
