@@ -23,7 +23,7 @@ FIRST_WAIT = 1.0         # seconds between probes while nothing changes: doubles
 LONGEST_WAIT = 30.0      # this, back to FIRST_WAIT after a change of size
 PROBE_SHARE = 0.05       # and at least this long that probes take at most this share
 SLOWER = 1.3             # steps this much slower than when last chosen: probe again
-SWITCH_GAIN = 1.1        # a size must be this much faster than the load's suggestion
+SWITCH_GAIN = 1.1        # another size must be this much faster to replace the current
 SAMPLE_EVERY = 0.2       # seconds between reads of the machine's load
 
 
@@ -77,12 +77,9 @@ class TeamSize:
         self.plan, self.trial = [], {}  # sizes still to time, {size: [per-sample times]}
         self.probe_start = self.last
 
-    def free(self):
-        """Threads left when the other programs' runnable threads each hold a core."""
-        return max(1, self.full - round(self.busy or 0))
-
     def candidates(self):
-        return sorted({self.full, self.free(), 1}, reverse=True)
+        free = max(1, self.full - round(self.busy or 0))
+        return sorted({self.full, free, 1}, reverse=True)
 
     def _set(self, size):
         if size != _C.get_num_threads():
@@ -134,17 +131,15 @@ class TeamSize:
         self.next_probe = now + self.wait
 
     def _decide(self, now):
-        """After a probe (which ends on the size it started from): keep the fastest size
-        if it is clearly faster than the one the load suggests, the cores the other
-        programs leave free (every core while nobody else runs).  Under load two sizes
-        are often within the probe's noise of each other, and leaving the busy cores
-        alone is then the better bet; the full team can still win by a margin, since the
-        OS shares the CPU out per thread."""
+        """After a probe (which ends on the size it started from): keep the fastest, if
+        it is clearly faster than the current size.  Under load two sizes are often
+        within the probe's noise of each other (on 2 cores with one core busy, 2 threads
+        and 1 ran the seed program equally fast), and a switch on noise costs: fewer
+        threads also get a smaller share of the CPU from the OS, which divides it per
+        thread."""
         best = min(self.trial, key=lambda s: (_median(self.trial[s]), -s))
-        preferred = self.free() if self.busy is not None else self.size
-        if preferred in self.trial and \
-                SWITCH_GAIN * _median(self.trial[best]) > _median(self.trial[preferred]):
-            best = preferred
+        if SWITCH_GAIN * _median(self.trial[best]) > _median(self.trial[self.size]):
+            best = self.size
         changed = best != self.size
         self._set(best)
         self.chosen_time = _median(self.trial[best])

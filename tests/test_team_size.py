@@ -69,14 +69,10 @@ def test_busy_machine_keeps_the_full_team_when_it_is_faster(two_threads):
     assert sizes.count(1) == probes * team.PROBE_STEPS
 
 
-@pytest.mark.parametrize("cost_1, cost_2, expected", [
-    (1.9e-4, 2e-4, 1),   # one thread a little faster
-    (2e-4, 1.9e-4, 1),   # the full team a little faster: within the noise, leave the busy core
-    (2e-4, 1.6e-4, 2),   # the full team clearly faster
-])
-def test_with_a_core_busy_the_full_team_must_be_clearly_faster(two_threads, cost_1, cost_2,
-                                                              expected):
-    m = FakeMachine({1: cost_1, 2: cost_2}, others=1)
+@pytest.mark.parametrize("one_thread_gain, expected", [(1.05, 2), (1.25, 1)])
+def test_a_size_must_be_clearly_faster_to_replace_the_current(two_threads, one_thread_gain,
+                                                            expected):
+    m = FakeMachine({1: 2e-4 / one_thread_gain, 2: 2e-4}, others=1)
     tuner = team.TeamSize(m.clock, m.load)
     sizes = run(m, tuner, 400)
     assert sizes[-1] == expected and sizes[-100:].count(expected) > 90
