@@ -3,6 +3,7 @@ Fashion-MNIST, in fastnn and (when importable) Keras on TensorFlow, the same pro
 
     python benchmarks/bench_accuracy.py [--framework fastnn keras] [--threads N]
                                         [--runs R] [--seed S] [--order reshuffle|fixed]
+    python benchmarks/bench_accuracy.py --check-keras-order
 
 The program is examples/mnist_cnn.py's (Adam, batch 128, validation_split=0.1,
 EarlyStopping(min_delta=0.0005, patience=2), at most 30 epochs), then evaluate on the
@@ -19,7 +20,9 @@ function restarts its random state each time it is iterated), so a seeded Keras 
 clears that seed again after seeding (the weights and dropout stay seeded).  `fixed`
 draws one order from the seed and trains every epoch in it, in both frameworks: the
 behaviour of a seeded Keras-on-TensorFlow program, which smooths the validation loss
-from epoch to epoch and so delays EarlyStopping (docs/benchmarks.md has the figures).
+from epoch to epoch (docs/benchmarks.md has the figures).  --check-keras-order shows
+the repetition: it records the rows of each training batch in a three-epoch Keras fit,
+seeded, and seeded with TensorFlow's seed cleared.
 """
 import argparse
 import os
@@ -85,6 +88,40 @@ def keras_lib(threads, seed):
     return keras.layers, keras.models, keras.callbacks
 
 
+def keras_epoch_orders(clear_tf_seed):
+    """The row order of each epoch of a seeded 3-epoch Keras fit (a recording layer)."""
+    import keras
+    import tensorflow as tf
+    keras.utils.set_random_seed(1)
+    if clear_tf_seed:
+        tf.random.set_seed(None)
+    seen = []
+
+    class Record(keras.layers.Layer):
+        def call(self, x, training=None):
+            if training:
+                seen.append(np.asarray(x)[:, 0].astype(int))
+            return x
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Dense(1)(Record()(inputs)))
+    model.compile("sgd", "mse", run_eagerly=True)  # so the layer sees each real batch
+    x = np.arange(1000, dtype=np.float32)[:, None]
+    model.fit(x, x, batch_size=128, epochs=3, verbose=0, validation_split=0.1)
+    per_epoch = len(seen) // 3
+    return [np.concatenate(seen[e * per_epoch:(e + 1) * per_epoch]) for e in range(3)], \
+        keras.__version__, tf.__version__
+
+
+def check_keras_order():
+    for clear in (False, True):
+        orders, kv, tv = keras_epoch_orders(clear)
+        same = all(np.array_equal(orders[0], o) for o in orders[1:])
+        what = "seeded, TensorFlow's seed cleared" if clear else "keras.utils.set_random_seed"
+        print(f"Keras {kv} / TensorFlow {tv}, {what}: epochs start "
+              f"{[list(map(int, o[:4])) for o in orders]}: "
+              f"{'the same order every epoch' if same else 'a new order every epoch'}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--framework", nargs="+", default=["fastnn", "keras"],
@@ -94,7 +131,11 @@ def main():
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--order", choices=["reshuffle", "fixed"], default="reshuffle",
                     help="a new batch order every epoch, or one order for all (see above)")
+    ap.add_argument("--check-keras-order", action="store_true",
+                    help="show whether a seeded Keras fit reshuffles between epochs")
     args = ap.parse_args()
+    if args.check_keras_order:
+        return check_keras_order()
     (x, y), (xt, yt) = data()
     rows = []
     for name in args.framework:
