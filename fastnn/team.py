@@ -133,8 +133,7 @@ class TeamSize:
     def _decide(self, now):
         """After a probe (which ends on the size it started from): keep the fastest, if
         it is clearly faster than the current size.  Under load two sizes are often
-        within the probe's noise of each other (on 2 cores with one core busy, 2 threads
-        and 1 ran the seed program equally fast), and a switch on noise costs: fewer
+        within the probe's noise of each other, and a switch on noise costs: fewer
         threads also get a smaller share of the CPU from the OS, which divides it per
         thread."""
         best = min(self.trial, key=lambda s: (_median(self.trial[s]), -s))

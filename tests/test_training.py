@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from fastnn import _reference as ref
+from fastnn import random as fastnn_random
 from fastnn.callbacks import Callback, EarlyStopping
 from fastnn.layers import Dense, Dropout, Input
 from fastnn.models import Sequential
@@ -220,7 +221,6 @@ def test_a_shuffled_fit_trains_exactly_as_train_on_batch_over_its_permutations()
     fitted = make()
     fitted.fit(x, y, batch_size=64, epochs=3, validation_split=0.2, verbose=0)
     stepped = make()
-    from fastnn import random as fastnn_random
     n = 240  # the rows before the validation split
     for _ in range(3):
         order = fastnn_random.generator().permutation(n)
