@@ -108,15 +108,19 @@ def main():
 
 
 def weights_in_file(path):
-    """A .weights.h5 file's arrays in the order get_weights lists them (layer by layer)."""
+    """The seed model's arrays in a .weights.h5 written by --make-init, in get_weights
+    order: conv2d, conv2d_1, dense, each kernel then bias."""
     import h5py
+    found = []
     with h5py.File(path, "r") as f:
-        found = []
         f["layers"].visititems(lambda name, obj: found.append((name, obj[()]))
                                if isinstance(obj, h5py.Dataset) else None)
-    order = {"conv2d": 0, "conv2d_1": 1, "dense": 2}
-    key = lambda item: (order[item[0].split("/")[0]], int(item[0].rsplit("/", 1)[1]))  # noqa
-    return [v for _, v in sorted(found, key=key)]
+    layer_order = {"conv2d": 0, "conv2d_1": 1, "dense": 2}
+
+    def place(item):  # "conv2d_1/vars/0" -> (1, 0)
+        name = item[0]
+        return layer_order[name.split("/")[0]], int(name.rsplit("/", 1)[1])
+    return [v for _, v in sorted(found, key=place)]
 
 
 if __name__ == "__main__":
