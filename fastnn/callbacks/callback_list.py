@@ -81,6 +81,18 @@ class CallbackList(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self._call("on_epoch_end", epoch, logs)
 
+    def listens(self, hook):
+        """Whether any callback does something in `hook` ("on_train_batch_begin" or
+        "on_train_batch_end"): its own method, or its own Keras 2 alias that the default
+        one calls.  A fit whose callbacks ignore batches skips the hooks, and the running
+        logs they would be given, on every step."""
+        alias = hook.replace("_train", "")
+
+        def own(callback, name):
+            method = getattr(callback, name)
+            return getattr(method, "__func__", method) is not getattr(Callback, name)
+        return any(own(c, hook) or own(c, alias) for c in self.callbacks)
+
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs)
 

@@ -14,11 +14,12 @@ from fastnn import team
 from fastnn._validate import allocate
 from fastnn.autodiff import custom_steps, model_losses
 from fastnn.callbacks.callback_list import CallbackList
-from fastnn.models import compile_utils, data, data_adapters, graph
+from fastnn.models import compile_utils, data, data_adapters, dense_chain, graph
 
 
 class Trainer:
     _team = None  # during fit: the kernels' thread count when the user did not fix it
+    _dense_step = None  # a small dense classifier's one-call step (dense_chain.py)
 
     def __init__(self):
         self.optimizer = self.loss = None
@@ -296,6 +297,11 @@ class Trainer:
             model_losses.inner_activity_steps(self)  # inside Bidirectional
         self._weights_constrained = [v for v in self.trainable_weights
                                      if getattr(v, "constraint", None) is not None]
+        layers = dense_chain.chain_layers(self)  # a small dense classifier: one kernel call
+        kept = getattr(self, "_dense_step", None)
+        if layers is None or kept is None or kept.layers != layers or \
+                kept.spec.loss is not dense_chain.loss_of(self):
+            self._dense_step = dense_chain.DenseChainStep(self, layers) if layers else None
 
     def _find_fused_layers(self):
         """{output index: output layer} whose activation the loss can take over (softmax +
@@ -335,7 +341,7 @@ class Trainer:
             v.grad = self._flat_grads[offset:offset + n].reshape(v.shape)
             offset += n
         self._packed_ids = ids
-        self._packed_variables = variables
+        self._packed_variables = tuple(variables)  # the optimizer's layout key
 
     # ---- one step ------------------------------------------------------------------
     def _loss_step(self, xs, ys, weights, training):
@@ -356,6 +362,10 @@ class Trainer:
                         skip()
             return 0.0, [0.0] * len(specs), [
                 np.empty((0,) + tuple(t.shape[1:]), dtype=np.float32) for t in self.outputs]
+        if training and weights is None and self._dense_step is not None:
+            done = self._dense_step.step(xs[0], ys[0])
+            if done is not None:
+                return done
         fused = self._fused_layers
         offset = distributed.strategy().batch_offset if training else 0
         outs = self.forward_graph(xs, training, self._loss_plan, batch_offset=offset)
@@ -678,15 +688,21 @@ class Trainer:
         team = self._team
         if team is not None:
             team.begin_epoch()
+        begin, end = cbs.listens("on_train_batch_begin"), cbs.listens("on_train_batch_end")
+        # data-parallel: every rank computes the logs (an allreduce) on every step
+        each_step = end or distributed.strategy().active
         try:
             for step, (bx, by, bw, count) in enumerate(batches):
                 if running is None:  # after the first batch: a source may have built the model
                     running = _Running(self._outputs_spec)
-                cbs.on_train_batch_begin(step)
+                if begin:
+                    cbs.on_train_batch_begin(step)
                 total, sums, preds = self._train_batch(bx, by, bw, count)
                 running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
-                logs = running.logs()
-                cbs.on_train_batch_end(step, logs)
+                if each_step:
+                    logs = running.logs()
+                if end:
+                    cbs.on_train_batch_end(step, logs)
                 if team is not None:
                     team.after_step(count)
                 _interrupt.raise_if_pending()
@@ -694,6 +710,8 @@ class Trainer:
                     break
         finally:
             batches.close()
+        if running is not None and not each_step:
+            logs = running.logs()
         return dict(logs)
 
     def _should_stop(self):

@@ -103,6 +103,8 @@ class Optimizer:
     def bind(self, variables):
         """Lay the slots out for `variables` (the model's packed trainable variables, in
         packing order), keeping every variable's state; a no-op before the first step."""
+        if variables is self._layout:  # the trainer's packed tuple, as laid out last step
+            return
         variables = tuple(variables)
         if not self.has_slot_state() or (len(variables) == len(self._layout) and all(
                 a is b for a, b in zip(variables, self._layout))):
@@ -155,7 +157,7 @@ class Optimizer:
             from fastnn.autodiff.custom_steps import apply_gradients
             return apply_gradients(self, params, grads)
         slots = self.ensure_slots(params, variables)
-        if variables is not None:  # clipnorm clips each variable's gradient
+        if variables is not None and self.clipnorm:  # clipnorm clips each variable's gradient
             self.variable_sizes = [v.value.size for v in variables]
         # All or nothing: Ctrl-C waits until the step is done, and a failed update (the
         # kernels check their arguments before changing anything) is not counted.
@@ -189,6 +191,9 @@ class Optimizer:
     def _ensure_extra(self, params):
         """The EMA and gradient-accumulation buffers, laid out like the slots (they
         restart when the set of trained variables changes)."""
+        if not (self.use_ema or self.gradient_accumulation_steps or
+                "_pending_extra" in self.__dict__):
+            return
         pending = self.__dict__.pop("_pending_extra", None)
         if pending is not None and all(p.size == params.size for p in pending):
             names = [a for a, on in (("_average", self.use_ema),
