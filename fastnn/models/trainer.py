@@ -9,15 +9,17 @@ into reused buffers and each layer reuses its own.
 """
 import numpy as np
 
-from fastnn import _interrupt, distributed, losses, metrics as metrics_module, optimizers, random
+from fastnn import _interrupt, distributed, random
 from fastnn import team
-from fastnn._validate import allocate
 from fastnn.autodiff import custom_steps, model_losses
 from fastnn.callbacks.callback_list import CallbackList
 from fastnn.models import compile_utils, data, data_adapters, dense_chain, graph
+from fastnn.models.compiling import Compiling
+from fastnn.models.evaluation import Evaluation
+from fastnn.models.running_logs import RunningLogs
 
 
-class Trainer:
+class Trainer(Compiling, Evaluation):
     _team = None  # during fit: the kernels' thread count when the user did not fix it
     _dense_step = None  # a small dense classifier's one-call step (dense_chain.py)
 
@@ -30,146 +32,6 @@ class Trainer:
         self._loss_id = self._loss_weights = None
         self._packed_ids = None
         self._gather = data.BatchGatherer()
-
-    # ---- compile ---------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
-        """Configure the model for training: optimizer (default "rmsprop"), loss (one, a
-        list or a dict keyed by output names), loss_weights, metrics."""
-        if weighted_metrics is not None:
-            raise ValueError("compile(weighted_metrics=...) is not supported by fastnn yet: "
-                             "pass the metrics in `metrics=` (they are computed unweighted)")
-        if steps_per_execution != 1:
-            raise ValueError(f"compile(steps_per_execution={steps_per_execution!r}) is not "
-                             f"supported by fastnn (each step already runs in C)")
-        self.optimizer = optimizers.get(optimizer)
-        if loss is not None and not isinstance(loss, (list, tuple, dict)):
-            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
-        elif isinstance(loss, (list, tuple, dict)):
-            for l in (loss.values() if isinstance(loss, dict) else loss):
-                if l is not None:
-                    losses.get(l).check_trainable()
-        self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
-            else losses.get(loss)
-        self._loss_id, self._loss_weights = loss, loss_weights
-        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
-            raise ValueError(f"Expected `metrics` to be a list or a dict, received "
-                             f"{type(metrics).__name__}")
-        self._metric_ids = metrics
-        self._outputs_spec = None
-        self.compiled = True
-
-    def get_compile_config(self):
-        """What `compile()` was given, as Keras writes it in a `.keras` file."""
-        if not self.compiled:
-            return None
-
-        def loss_entry(l):
-            return l if l is None or isinstance(l, str) else losses.serialize(losses.get(l))
-
-        def metric_entry(m):
-            if isinstance(m, (list, tuple)):
-                return [metric_entry(x) for x in m]
-            if isinstance(m, metrics_module.Metric):
-                return metrics_module.serialize(m)  # restored as the same object
-            return m if m is None or isinstance(m, str) else getattr(m, "name", str(m))
-
-        loss = self._loss_id
-        if isinstance(loss, dict):
-            loss = {k: loss_entry(v) for k, v in loss.items()}
-        elif isinstance(loss, (list, tuple)):
-            loss = [loss_entry(v) for v in loss]
-        else:
-            loss = loss_entry(loss)
-        metrics = self._metric_ids
-        if isinstance(metrics, dict):
-            metrics = {k: metric_entry(v) for k, v in metrics.items()}
-        elif metrics is not None:
-            metrics = metric_entry(metrics) or None
-        weights = self._loss_weights
-        return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
-                "loss_weights": list(weights) if isinstance(weights, tuple) else weights,
-                "metrics": metrics, "weighted_metrics": None,
-                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
-
-    def compile_from_config(self, config):
-        """`compile()` with the arguments of `get_compile_config()`'s output."""
-        if not isinstance(config, dict):
-            raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
-        if config.get("weighted_metrics") is not None:
-            raise ValueError(f"compile_config: weighted_metrics={config['weighted_metrics']} "
-                             f"is not supported by fastnn")
-
-        def metric_id(m):
-            if isinstance(m, list):
-                return [metric_id(x) for x in m]
-            if isinstance(m, dict) and "class_name" in m:  # a metric object's config
-                return metrics_module.deserialize_or_name(m)
-            return m
-
-        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
-            return losses.get(entry) if isinstance(entry, dict) else entry
-
-        metrics = config.get("metrics")
-        if isinstance(metrics, dict):
-            metrics = {k: metric_id(v) for k, v in metrics.items()}
-        elif isinstance(metrics, list):
-            metrics = metric_id(metrics)
-        loss = config.get("loss")
-        if isinstance(loss, dict) and "class_name" in loss:
-            loss = loss_obj(loss)
-        elif isinstance(loss, dict):
-            loss = {k: loss_obj(v) for k, v in loss.items()}
-        elif isinstance(loss, list):
-            loss = [loss_obj(v) for v in loss]
-        self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
-
-    @property
-    def metrics_names(self):
-        """Keras 3's names: "loss", "compile_metrics" when `compile` got `metrics`, then
-        each output's loss once a multi-output model has seen data (not the log keys)."""
-        if not self.compiled:
-            return []
-        names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
-        return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
-
-    @staticmethod
-    def _functional_call():
-        from fastnn.models.model import Model
-        return Model.call
-
-    def _require_compiled(self, method):
-        if not self.compiled:
-            raise ValueError(f"You must call `compile()` before calling `{method}()`.")
-        step = "train_step" if method in ("fit", "train_on_batch") else "test_step"
-        custom = custom_steps.overrides(self, step)  # fastnn.autodiff runs overridden steps
-        if self._loss_id is None and not custom and not model_losses.may_add_losses(self):
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-
-    # Keras's customization points: train_step / test_step / predict_step overrides run in
-    # fit / evaluate / predict (fastnn.autodiff.custom_steps).
-    @property
-    def metrics(self):
-        """Keras's `model.metrics`: a "loss" tracker, then the compiled metrics."""
-        return custom_steps.model_metrics(self)
-
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The compiled loss plus the layers' add_loss terms (differentiable on a tape)."""
-        return custom_steps.compute_loss(self, x, y, y_pred, sample_weight, training)
-
-    def train_step(self, data):
-        raise NotImplementedError("fastnn runs its own fused training step")
-
-    def test_step(self, data):
-        raise NotImplementedError("fastnn runs its own fused evaluation step")
-
-    def predict_step(self, data):
-        """Keras's default: the model on the batch's x, in inference mode (an override's
-        `super().predict_step(data)`)."""
-        x, _, _ = custom_steps.unpack_x_y_sample_weight(data)
-        return self(x, training=False)
 
     # ---- preparing data ----------------------------------------------------------------
     def _inputs(self, x, what="x"):
@@ -438,7 +300,7 @@ class Trainer:
         dist = distributed.strategy()
         dist.broadcast_state(self, once=True)
         w = self._sample_weights(ys, class_weight, sample_weight)
-        logs = _Running(self._outputs_spec)
+        logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._train_batch(xs, ys, w, dist.start_batch(len(xs[0])))
         logs.add(total, sums, ys, preds, len(xs[0]))
         return self._batch_result(logs, return_dict)
@@ -471,33 +333,6 @@ class Trainer:
     def _batch_result(self, running, return_dict):
         logs = running.logs()  # data-parallel: over every rank's batch
         return logs if return_dict else compile_utils.flatten_logs(logs, self._outputs_spec)
-
-    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
-        self._require_compiled("test_on_batch")
-        if custom_steps.overrides(self, "test_step"):
-            return custom_steps.evaluate(self, x, y, None, 0, sample_weight, 1, None,
-                                         return_dict)
-        xs, ys = self._prepare(x, y)
-        w = self._sample_weights(ys, None, sample_weight)
-        logs = _Running(self._outputs_spec)
-        total, sums, preds = self._loss_step(xs, ys, w, training=False)
-        logs.add(total, sums, ys, preds, len(xs[0]))
-        return self._batch_result(logs, return_dict)
-
-    def predict_on_batch(self, x):
-        return self._infer(x, training=False)
-
-    def _infer(self, x, training):
-        """Outputs for one batch (predict_on_batch, model(x)); an empty batch gives empty
-        outputs, as in Keras."""
-        xs = self._inputs(x)
-        for a in xs:
-            data.check_finite(a, "x")
-        if data.check_cardinality(xs, None, allow_empty=True) == 0:
-            outs = [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
-        else:
-            outs = [o.copy() for o in self.forward_graph(xs, training=bool(training))]
-        return self._structure_outputs(outs)
 
     # ---- fit -------------------------------------------------------------------------
     @_interrupt.stops_at_batch_boundary  # Ctrl-C: KeyboardInterrupt between two steps
@@ -694,7 +529,7 @@ class Trainer:
         try:
             for step, (bx, by, bw, count) in enumerate(batches):
                 if running is None:  # after the first batch: a source may have built the model
-                    running = _Running(self._outputs_spec)
+                    running = RunningLogs(self._outputs_spec)
                 if begin:
                     cbs.on_train_batch_begin(step)
                 total, sums, preds = self._train_batch(bx, by, bw, count)
@@ -719,191 +554,9 @@ class Trainer:
         self.stop_training = distributed.strategy().any(self.stop_training)
         return self.stop_training
 
-    # ---- evaluate / predict -----------------------------------------------------------
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
-        """Loss and metrics on the data: a scalar, `[loss, *metrics]`, or a dict."""
-        if kwargs:
-            raise TypeError(f"evaluate() got unexpected keyword arguments {sorted(kwargs)}")
-        self._require_compiled("evaluate")
-        if custom_steps.overrides(self, "test_step"):
-            return custom_steps.evaluate(self, x, y, batch_size, verbose, sample_weight, steps,
-                                         callbacks, return_dict)
-        data.check_steps(steps, "steps")
-        verbose = 1 if verbose == "auto" else verbose
-        dist = distributed.strategy()
-        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
-            self._check_source_support(x, 0)
-            source = data_adapters.get(x, y, sample_weight, steps, batch_size=batch_size,
-                                       what="steps")
-            batches, n_steps = self._source_batches(source, None), source.steps_hint
-        else:
-            batch_size = data.check_batch_size(batch_size)
-            xs, ys = self._prepare(x, y)
-            w = self._sample_weights(ys, None, sample_weight)
-            n_steps = -(-dist.shard_len(len(xs[0])) // batch_size)
-            if steps is not None:
-                n_steps = min(n_steps, steps)
-            batches = self._array_eval_batches(xs, ys, w, batch_size, steps)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and dist.is_chief, model=self,
-                           verbose=verbose, epochs=1, steps=n_steps)
-        try:
-            logs = self._evaluate_loop(batches, cbs)
-        finally:
-            if data_adapters.is_source(x):
-                source.close()  # with `steps`, its reader thread outlives the epoch
-        if return_dict:
-            return logs
-        return compile_utils.flatten_logs(logs, self._outputs_spec)
-
-    def _array_eval_batches(self, xs, ys, w, batch_size, steps=None):
-        *parts, w = distributed.strategy().shard_arrays(xs + ys + [w])  # data-parallel: a part each
-        xs, ys = parts[:len(xs)], parts[len(xs):]
-        n = len(xs[0])
-        n_steps = -(-n // batch_size)
-        if steps is not None:
-            n_steps = min(n_steps, steps)
-        for step in range(n_steps):
-            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            yield ([a[lo:hi] for a in xs], [None if t is None else t[lo:hi] for t in ys],
-                   None if w is None else w[lo:hi], hi - lo)
-
-    def _evaluate_loop(self, batches, cbs):
-        cbs.on_test_begin()
-        running, logs = None, {}
-        try:
-            for step, (bx, by, bw, count) in enumerate(batches):
-                if running is None:
-                    running = _Running(self._outputs_spec)
-                cbs.on_test_batch_begin(step)
-                total, sums, preds = self._loss_step(bx, by, bw, training=False)
-                running.add(total, sums, by, preds, count)
-                logs = running.logs(local=True)
-                cbs.on_test_batch_end(step, logs)
-                _interrupt.raise_if_pending()
-        finally:
-            batches.close()
-        if running is None:  # data-parallel: a rank whose part is empty still joins the sums
-            running = _Running(self._specs())
-        logs = running.logs()  # data-parallel: over every rank's part
-        cbs.on_test_end(logs)
-        return dict(logs)
-
-    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Model outputs for the inputs, computed batch by batch (float32 arrays)."""
-        if custom_steps.overrides(self, "predict_step"):
-            return custom_steps.predict(self, x, batch_size, verbose, steps, callbacks)
-        data.check_steps(steps, "steps")
-        verbose = 1 if verbose == "auto" else verbose
-        if data_adapters.is_source(x):  # a generator, PyDataset, Dataset, ...
-            return self._predict_source(x, batch_size, verbose, steps, callbacks)
-        batch_size = data.check_batch_size(batch_size)
-        xs = self._inputs(x)
-        n = data.check_cardinality(xs, None)
-        for a in xs:
-            data.check_finite(a, "x")
-        n_steps = -(-n // batch_size)
-        if steps is not None and steps < n_steps:
-            n_steps, n = steps, min(n, steps * batch_size)
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
-                           model=self, verbose=verbose, epochs=1, steps=n_steps)
-        cbs.on_predict_begin()
-        results = [allocate((n,) + tuple(t.shape[1:]), np.float32, f"Model '{self.name}'",
-                            "its predictions", "predict on fewer samples at a time")
-                   for t in self.outputs]
-        for step in range(n_steps):
-            cbs.on_predict_batch_begin(step)
-            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            for r, o in zip(results, self.forward_graph([a[lo:hi] for a in xs], training=False)):
-                r[lo:hi] = o
-            cbs.on_predict_batch_end(step, {"outputs": results})
-        cbs.on_predict_end()
-        return self._structure_outputs(results)
-
-    def _predict_source(self, x, batch_size, verbose, steps, callbacks):
-        """predict() on a generator, PyDataset or dataset: the outputs of every batch, joined."""
-        self._check_source_support(x, 0)
-        source = data_adapters.get(x, steps=steps, batch_size=batch_size, what="steps")
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
-                           model=self, verbose=verbose, epochs=1, steps=source.steps_hint)
-        cbs.on_predict_begin()
-        parts = None
-        batches = self._source_batches(source, None, targets=False)
-        try:
-            for step, (bx, _, _, count) in enumerate(batches):
-                if parts is None:
-                    parts = [[] for _ in self.outputs]
-                cbs.on_predict_batch_begin(step)
-                outs = self.forward_graph(bx, training=False) if count else \
-                    [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
-                for p, o in zip(parts, outs):
-                    p.append(o.copy())
-                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
-        finally:
-            batches.close()
-            source.close()
-        cbs.on_predict_end()
-        if parts is None:
-            raise ValueError("predict() received no batches from the "
-                             f"{source.kind}: it yielded nothing")
-        return self._structure_outputs([np.concatenate(p) for p in parts])
-
 
 def _prepare_here(prepare, batch):
     try:
         return prepare(batch)
     except ValueError as exc:
         return exc
-
-
-class _Running:
-    """Running means over an epoch of the loss, each output's loss and the metrics,
-    weighted by batch size; data-parallel, `logs()` sums over every rank's samples."""
-
-    def __init__(self, specs):
-        self.specs = specs
-        self.loss_specs = [s for s in specs if s.loss is not None]
-        self.metrics = [(key, m, s.index) for s in specs for key, m in s.metrics]
-        for _, m, _ in self.metrics:
-            m.reset_state()
-        self.seen, self.loss_sum = 0, 0.0
-        self.sums = [0.0] * len(self.loss_specs)
-        self.keys = compile_utils.log_keys(specs)
-
-    def add(self, total, sums, ys, preds, count):
-        self.seen += count
-        self.loss_sum += total
-        for i, v in enumerate(sums):
-            self.sums[i] += v
-        for _, m, k in self.metrics:
-            if ys[k] is not None:
-                m.update_state(ys[k], preds[k])
-
-    def logs(self, local=False):
-        dist = distributed.strategy()
-        if local or not dist.active:
-            seen = self.seen or 1
-            values = {"loss": self.loss_sum / seen}
-            for s, v in zip(self.loss_specs, self.sums):
-                if s.loss_key:
-                    values[s.loss_key] = v / seen
-            values.update({key: m.result_value() for key, m, _ in self.metrics})
-        else:
-            # one allreduce: the loss sums and every metric's state variables
-            totals, results = metrics_module.results_over_ranks(
-                [m for _, m, _ in self.metrics], dist, [self.loss_sum, self.seen] + self.sums)
-            seen = totals[1] or 1
-            values = {"loss": totals[0] / seen}
-            for s, v in zip(self.loss_specs, totals[2:2 + len(self.sums)]):
-                if s.loss_key:
-                    values[s.loss_key] = v / seen
-            for (key, _, _), r in zip(self.metrics, results):
-                values[key] = r
-        # Keras 3 sorts its logs and reports float32 results as Python floats
-        return {k: _python_value(values[k]) for k in sorted(self.keys)}
-
-
-def _python_value(value):
-    """A scalar result as the Python float of its float32 value (as Keras 3 reports it);
-    an array result (F1Score(average=None), ...) as it is."""
-    return float(np.float32(value)) if np.ndim(value) == 0 else value

@@ -1,0 +1,149 @@
+"""compile and what it configures, with Keras's semantics: the optimizer (default
+"rmsprop"), the loss or losses and their weights, the metrics, get_compile_config /
+compile_from_config, and Keras's customization points (train_step, compute_loss, ...)."""
+from fastnn import losses, metrics as metrics_module, optimizers
+from fastnn.autodiff import custom_steps, model_losses
+
+
+class Compiling:
+    """Mixed into Trainer."""
+
+    # ---- compile ---------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
+                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
+                jit_compile="auto", auto_scale_loss=True):
+        """Configure the model for training: optimizer (default "rmsprop"), loss (one, a
+        list or a dict keyed by output names), loss_weights, metrics."""
+        if weighted_metrics is not None:
+            raise ValueError("compile(weighted_metrics=...) is not supported by fastnn yet: "
+                             "pass the metrics in `metrics=` (they are computed unweighted)")
+        if steps_per_execution != 1:
+            raise ValueError(f"compile(steps_per_execution={steps_per_execution!r}) is not "
+                             f"supported by fastnn (each step already runs in C)")
+        self.optimizer = optimizers.get(optimizer)
+        if loss is not None and not isinstance(loss, (list, tuple, dict)):
+            losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
+        elif isinstance(loss, (list, tuple, dict)):
+            for l in (loss.values() if isinstance(loss, dict) else loss):
+                if l is not None:
+                    losses.get(l).check_trainable()
+        self.loss = None if loss is None or isinstance(loss, (list, tuple, dict)) \
+            else losses.get(loss)
+        self._loss_id, self._loss_weights = loss, loss_weights
+        if metrics is not None and not isinstance(metrics, (list, tuple, dict)):
+            raise ValueError(f"Expected `metrics` to be a list or a dict, received "
+                             f"{type(metrics).__name__}")
+        self._metric_ids = metrics
+        self._outputs_spec = None
+        self.compiled = True
+
+    def get_compile_config(self):
+        """What `compile()` was given, as Keras writes it in a `.keras` file."""
+        if not self.compiled:
+            return None
+
+        def loss_entry(l):
+            return l if l is None or isinstance(l, str) else losses.serialize(losses.get(l))
+
+        def metric_entry(m):
+            if isinstance(m, (list, tuple)):
+                return [metric_entry(x) for x in m]
+            if isinstance(m, metrics_module.Metric):
+                return metrics_module.serialize(m)  # restored as the same object
+            return m if m is None or isinstance(m, str) else getattr(m, "name", str(m))
+
+        loss = self._loss_id
+        if isinstance(loss, dict):
+            loss = {k: loss_entry(v) for k, v in loss.items()}
+        elif isinstance(loss, (list, tuple)):
+            loss = [loss_entry(v) for v in loss]
+        else:
+            loss = loss_entry(loss)
+        metrics = self._metric_ids
+        if isinstance(metrics, dict):
+            metrics = {k: metric_entry(v) for k, v in metrics.items()}
+        elif metrics is not None:
+            metrics = metric_entry(metrics) or None
+        weights = self._loss_weights
+        return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
+                "loss_weights": list(weights) if isinstance(weights, tuple) else weights,
+                "metrics": metrics, "weighted_metrics": None,
+                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+
+    def compile_from_config(self, config):
+        """`compile()` with the arguments of `get_compile_config()`'s output."""
+        if not isinstance(config, dict):
+            raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
+        if config.get("weighted_metrics") is not None:
+            raise ValueError(f"compile_config: weighted_metrics={config['weighted_metrics']} "
+                             f"is not supported by fastnn")
+
+        def metric_id(m):
+            if isinstance(m, list):
+                return [metric_id(x) for x in m]
+            if isinstance(m, dict) and "class_name" in m:  # a metric object's config
+                return metrics_module.deserialize_or_name(m)
+            return m
+
+        def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
+            return losses.get(entry) if isinstance(entry, dict) else entry
+
+        metrics = config.get("metrics")
+        if isinstance(metrics, dict):
+            metrics = {k: metric_id(v) for k, v in metrics.items()}
+        elif isinstance(metrics, list):
+            metrics = metric_id(metrics)
+        loss = config.get("loss")
+        if isinstance(loss, dict) and "class_name" in loss:
+            loss = loss_obj(loss)
+        elif isinstance(loss, dict):
+            loss = {k: loss_obj(v) for k, v in loss.items()}
+        elif isinstance(loss, list):
+            loss = [loss_obj(v) for v in loss]
+        self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
+
+    @property
+    def metrics_names(self):
+        """Keras 3's names: "loss", "compile_metrics" when `compile` got `metrics`, then
+        each output's loss once a multi-output model has seen data (not the log keys)."""
+        if not self.compiled:
+            return []
+        names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
+        return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
+
+    @staticmethod
+    def _functional_call():
+        from fastnn.models.model import Model
+        return Model.call
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise ValueError(f"You must call `compile()` before calling `{method}()`.")
+        step = "train_step" if method in ("fit", "train_on_batch") else "test_step"
+        custom = custom_steps.overrides(self, step)  # fastnn.autodiff runs overridden steps
+        if self._loss_id is None and not custom and not model_losses.may_add_losses(self):
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
+
+    # Keras's customization points: train_step / test_step / predict_step overrides run in
+    # fit / evaluate / predict (fastnn.autodiff.custom_steps).
+    @property
+    def metrics(self):
+        """Keras's `model.metrics`: a "loss" tracker, then the compiled metrics."""
+        return custom_steps.model_metrics(self)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss plus the layers' add_loss terms (differentiable on a tape)."""
+        return custom_steps.compute_loss(self, x, y, y_pred, sample_weight, training)
+
+    def train_step(self, data):
+        raise NotImplementedError("fastnn runs its own fused training step")
+
+    def test_step(self, data):
+        raise NotImplementedError("fastnn runs its own fused evaluation step")
+
+    def predict_step(self, data):
+        """Keras's default: the model on the batch's x, in inference mode (an override's
+        `super().predict_step(data)`)."""
+        x, _, _ = custom_steps.unpack_x_y_sample_weight(data)
+        return self(x, training=False)
