@@ -1,6 +1,7 @@
 # Included by _C.pyx: one training step of a small dense classifier in one call.
 
 from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy
 
 
 cdef class DenseChain:
@@ -22,6 +23,7 @@ cdef class DenseChain:
     cdef float **db
     cdef float **act          # each layer's output; the last one is the logits
     cdef float **dx           # the gradient at each layer's input (none for layer 0)
+    cdef float *probs
     cdef float *dlogits
     cdef float *work
     cdef list keep            # every array behind a pointer above
@@ -89,10 +91,11 @@ cdef class DenseChain:
                 if _bounds_overlap(g, a):
                     raise ValueError(f"{op}: a gradient overlaps a weight")
         self.written = tuple(written)
+        probs = np.empty((capacity, self.dims[L]), np.float32)
         dlogits = np.empty((capacity, self.dims[L]), np.float32)
         work = np.empty(need, np.float32)
-        self.dlogits, self.work = fp(dlogits), fp(work)
-        self.keep += [dlogits, work]
+        self.probs, self.dlogits, self.work = fp(probs), fp(dlogits), fp(work)
+        self.keep += [probs, dlogits, work]
 
     def __dealloc__(self):
         free(self.dims)
@@ -104,9 +107,10 @@ cdef class DenseChain:
         free(self.act)
         free(self.dx)
 
-    def train(self, x, targets, double scale):
+    def train(self, x, targets, double scale, bint logits=False):
         """Forward, loss and backward on one batch: the gradients go to the kernel and bias
-        gradient arrays; returns (softmax probabilities (N, C), per-sample loss (N,)).
+        gradient arrays; returns (the softmax probabilities, or with `logits` the logits,
+        (N, C); the per-sample loss (N,)).
         `targets`: float32 (N, C) distributions, or int32 (N,) class labels; the logits'
         gradient is `scale` x that of the summed loss."""
         op = "DenseChain.train"
@@ -135,11 +139,12 @@ cdef class DenseChain:
         for g in self.written:
             if _bounds_overlap(g, x) or _bounds_overlap(g, targets):
                 raise ValueError(f"{op}: `x` or `targets` overlaps a gradient")
-        probs = np.empty((n, C), np.float32)
+        out = np.empty((n, C), np.float32)
         loss = np.empty(n, np.float32)
         cdef float *X = fp(x)
         cdef float *T = NULL if sparse else fp(targets)
-        cdef float *P = fp(probs)
+        cdef float *P = self.probs
+        cdef float *OUT = fp(out)
         cdef float *LOSS = fp(loss)
         cdef float sc = scale
         cdef const float *inp
@@ -173,4 +178,5 @@ cdef class DenseChain:
                     fnn_relu_backward(self.dx[l], self.dx[l], self.act[l - 1],
                                       n * self.dims[l])
                 dy = self.dx[l]
-        return probs, loss
+            memcpy(OUT, self.act[L - 1] if logits else P, n * C * sizeof(float))
+        return out, loss

@@ -19,11 +19,13 @@ def _data(n, sparse, label_axis=False):
     return x, np.eye(3, dtype=np.float32)[labels]
 
 
-def _model(hidden=("relu", "relu"), use_bias=True, **dense_kwargs):
+def _model(hidden=("relu", "relu"), use_bias=True, out="softmax", flatten=False,
+           **dense_kwargs):
     keras.utils.set_random_seed(7)
-    layers = [keras.Input((5,))] + [keras.layers.Dense(8, activation=a, use_bias=use_bias,
-                                                       **dense_kwargs) for a in hidden]
-    return keras.Sequential(layers + [keras.layers.Dense(3, activation="softmax")])
+    first = [keras.Input((5, 1)), keras.layers.Flatten()] if flatten else [keras.Input((5,))]
+    layers = first + [keras.layers.Dense(8, activation=a, use_bias=use_bias, **dense_kwargs)
+                      for a in hidden]
+    return keras.Sequential(layers + [keras.layers.Dense(3, activation=out)])
 
 
 def _fit(model, x, y, fast, monkeypatch, loss, **fit_kwargs):
@@ -36,21 +38,30 @@ def _fit(model, x, y, fast, monkeypatch, loss, **fit_kwargs):
     return history.history, model.get_weights(), model._dense_step is not None
 
 
+LOGITS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("loss, sparse, label_axis, hidden, use_bias", [
-    ("categorical_crossentropy", False, False, ("relu", "relu"), True),
-    ("sparse_categorical_crossentropy", True, False, ("relu",), True),
-    ("sparse_categorical_crossentropy", True, True, ("relu", None, "relu"), False),
-    ("categorical_crossentropy", False, False, (), True),  # one layer: logistic regression
+@pytest.mark.parametrize("loss, sparse, label_axis, hidden, kwargs", [
+    ("categorical_crossentropy", False, False, ("relu", "relu"), {}),
+    ("sparse_categorical_crossentropy", True, False, ("relu",), {"flatten": True}),
+    ("sparse_categorical_crossentropy", True, True, ("relu", None, "relu"),
+     {"use_bias": False}),
+    ("categorical_crossentropy", False, False, (), {}),  # one layer: logistic regression
+    (LOGITS, True, False, ("relu",), {"out": None, "flatten": True}),
+    (keras.losses.CategoricalCrossentropy(from_logits=True), False, False, ("relu",),
+     {"out": None}),
 ])
 def test_the_one_call_step_trains_the_same_bits(monkeypatch, threads, loss, sparse,
-                                                label_axis, hidden, use_bias):
+                                                label_axis, hidden, kwargs):
     x, y = _data(250, sparse, label_axis)  # 200 to train: a last batch of 8
+    if kwargs.get("flatten"):
+        x = x.reshape(-1, 5, 1)
     previous = fastnn.get_num_threads()
     fastnn.set_num_threads(threads)
     try:
-        fast = _fit(_model(hidden, use_bias), x, y, True, monkeypatch, loss)
-        slow = _fit(_model(hidden, use_bias), x, y, False, monkeypatch, loss)
+        fast = _fit(_model(hidden, **kwargs), x, y, True, monkeypatch, loss)
+        slow = _fit(_model(hidden, **kwargs), x, y, False, monkeypatch, loss)
     finally:
         fastnn.set_num_threads(previous)
     assert fast[2] and not slow[2]
@@ -86,9 +97,12 @@ def test_train_on_batch_takes_the_one_call_step_too(monkeypatch):
                                keras.layers.Dropout(0.5),
                                keras.layers.Dense(3, activation="softmax")]),
              "categorical_crossentropy"),
-    lambda: (keras.Sequential([keras.Input((5,)), keras.layers.Dense(8),
-                               keras.layers.Dense(3)]),  # logits: the loss's own softmax
-             keras.losses.CategoricalCrossentropy(from_logits=True)),
+    lambda: (_model(out=None), "categorical_crossentropy"),  # linear output, probabilities
+    lambda: (_model(), keras.losses.CategoricalCrossentropy(from_logits=True)),  # softmax
+    # output read as logits
+    lambda: (keras.Sequential([keras.Input((5,)), keras.layers.Flatten("channels_first"),
+                               keras.layers.Dense(3, activation="softmax")]),
+             "categorical_crossentropy"),
 ])
 def test_other_models_take_the_general_step(change):
     model, loss = change()
@@ -244,3 +258,20 @@ def test_batch_hooks_run_only_for_callbacks_that_have_them():
     quiet.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     history = quiet.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Epochs()])
     assert seen["epoch"][1] == seen["epoch"][0] == {k: v[0] for k, v in history.history.items()}
+
+
+@pytest.mark.parametrize("loss, sparse", [
+    (keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1), False),
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True), True),
+    (keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=1), True),
+])
+def test_from_logits_losses_in_training_match_the_loss_function(loss, sparse):
+    """fit and evaluate take softmax cross-entropy on logits through the fused kernels;
+    the values are those of the loss function, and training lowers them."""
+    x, y = _data(96, sparse)
+    model = _model(out=None)
+    model.compile(optimizer="adam", loss=loss)
+    direct = float(loss(y, model.predict(x, verbose=0)))
+    np.testing.assert_allclose(model.evaluate(x, y, batch_size=96, verbose=0), direct, rtol=1e-6)
+    history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]

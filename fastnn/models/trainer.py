@@ -22,6 +22,7 @@ from fastnn.models.running_logs import RunningLogs
 class Trainer(Compiling, Evaluation):
     _team = None  # during fit: the kernels' thread count when the user did not fix it
     _dense_step = None  # a small dense classifier's one-call step (dense_chain.py)
+    _logits_outputs = frozenset()  # outputs whose loss is softmax cross-entropy on logits
 
     def __init__(self):
         self.optimizer = self.loss = None
@@ -147,6 +148,9 @@ class Trainer(Compiling, Evaluation):
         self._fused_layers = self._find_fused_layers()
         # the plan the loss step runs: the fused output layers leave their activation out
         deferred = {id(l) for l in self._fused_layers.values()}
+        self._logits_outputs = {s.index for s in self._outputs_spec if s.loss is not None and
+                                getattr(s.loss, "from_logits", False) and
+                                s.loss.fused_activation == "softmax"}
         self._loss_plan = [(graph.DeferredActivation(step), *rest) if id(step) in deferred
                            else (step, *rest) for step, *rest in self._plan]
         # custom layers (fastnn.autodiff) whose add_loss values join the logged loss
@@ -237,6 +241,8 @@ class Trainer(Compiling, Evaluation):
             k, y = spec.index, ys[spec.index]
             if k in fused:
                 per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
+            elif k in self._logits_outputs:  # from_logits=True: the fused path's kernels
+                per_sample, dout, _ = spec.loss.forward_backward_logits(y, outs[k])
             else:
                 per_sample, dout = spec.loss.forward_backward(y, outs[k])
             if weights is not None:
