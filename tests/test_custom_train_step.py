@@ -336,3 +336,103 @@ def test_custom_predict_step_on_a_generator_and_a_pydataset():
     np.testing.assert_allclose(model.predict(gen(), verbose=0).ravel(), [8.0] * 6)
     np.testing.assert_allclose(model.predict(Batches(), verbose=0).ravel(),
                                [0.0] * 3 + [8.0] * 3)
+
+
+class _Batches:
+    """A PyDataset of (x, y) batches of 16 from arrays (built lazily: PyDataset's import)."""
+
+    @staticmethod
+    def make(x, y, weights=None):
+        from fastnn.utils import PyDataset
+
+        class Batches(PyDataset):
+            def __len__(self):
+                return len(x) // 16
+
+            def __getitem__(self, i):
+                part = slice(16 * i, 16 * (i + 1))
+                return (x[part], y[part]) if weights is None else \
+                    (x[part], y[part], weights[part])
+        return Batches()
+
+
+def test_custom_train_step_on_a_generator_a_pydataset_and_a_dataset():
+    """Keras hands a custom train_step each batch of a generator or dataset as it is:
+    the same steps as over the arrays in the same order."""
+    from fastnn.utils import Dataset
+    x, y = _data()
+    sw = np.linspace(0.1, 2.0, len(x)).astype(np.float32)
+    reference = _graph(WeightedModel)
+    reference.compile(optimizer="adam", loss="mse")
+    want = reference.fit(x, y, sample_weight=sw, epochs=2, batch_size=16, shuffle=False,
+                         verbose=0).history
+
+    def gen():
+        while True:
+            for i in range(0, len(x), 16):
+                yield x[i:i + 16], y[i:i + 16], sw[i:i + 16]
+
+    sources = {"generator": (gen(), {"steps_per_epoch": 4}),
+               "PyDataset": (_Batches.make(x, y, sw), {"shuffle": False}),  # (else in
+               # a new batch order each epoch, as Keras)
+               "Dataset": (Dataset.from_tensor_slices((x, y, sw)).batch(16), {})}
+    for name, (source, kwargs) in sources.items():
+        model = _graph(WeightedModel)
+        model.compile(optimizer="adam", loss="mse")
+        got = model.fit(source, epochs=2, verbose=0, **kwargs).history
+        np.testing.assert_allclose(got["loss"], want["loss"], rtol=1e-6, err_msg=name)
+        for a, b in zip(model.get_weights(), reference.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+def test_custom_steps_with_a_dataset_for_validation_and_evaluate():
+    x, y = _data()
+    model = _graph(EvalModel)
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    history = model.fit(x, y, epochs=2, batch_size=16, verbose=0,
+                        validation_data=_Batches.make(x, y))
+    assert sorted(history.history) == ["loss", "mae", "val_loss", "val_mae"]
+    got = model.evaluate(_Batches.make(x, y), verbose=0, return_dict=True)
+    want = model.evaluate(x, y, batch_size=16, verbose=0, return_dict=True)
+    assert got == pytest.approx(want, rel=1e-6)
+    assert history.history["val_loss"][-1] == pytest.approx(want["loss"], rel=1e-6)
+
+
+def test_a_graphless_gan_like_step_gets_the_bare_images_of_a_generator():
+    """The keras-io GAN: a Model subclass without call() whose dataset yields images only;
+    its train_step receives each batch itself, and a bad batch names its step."""
+    seen = []
+
+    class Images(Model):
+        def __init__(self):
+            super().__init__()
+            self.tracker = Mean(name="d_loss")
+
+        def train_step(self, data):
+            seen.append(data.shape)
+            self.tracker.update_state(np.mean(data))
+            return {"d_loss": self.tracker.result()}
+
+        @property
+        def metrics(self):
+            return [self.tracker]
+
+    model = Images()
+    model.compile(optimizer="adam")
+
+    def images():
+        for i in range(3):
+            yield np.full((4, 2, 2, 1), i, np.float32)
+
+    history = model.fit(images(), epochs=1, verbose=0)
+    assert seen == [(4, 2, 2, 1)] * 3
+    assert history.history["d_loss"] == [pytest.approx(1.0)]
+
+    def bad():
+        yield np.ones((4, 2), np.float32)
+        yield np.full((4, 2), np.nan, np.float32)
+
+    with pytest.raises(ValueError, match="Batch 1 of the generator: `x` contains NaN"):
+        model.fit(bad(), epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        model.fit(images(), epochs=1, verbose=0, validation_split=0.5)

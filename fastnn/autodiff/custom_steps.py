@@ -283,76 +283,126 @@ def _arrays(model, x, y, sample_weight):
 def fit(model, x, y, batch_size, epochs, verbose, callbacks, validation_split,
         validation_data, shuffle, sample_weight, initial_epoch, steps_per_epoch,
         validation_batch_size, validation_freq, class_weight):
+    """`fit` with an overridden `train_step`: the step gets each batch as Keras hands it,
+    `x`, `(x, y)` or `(x, y, sample_weight)`, from arrays or from a generator, PyDataset
+    or dataset (whose batches come as they are)."""
     from fastnn import random
     from fastnn.callbacks import CallbackList
     from fastnn.models import data, data_adapters
-    if data_adapters.is_source(x):
-        raise NotImplementedError("fastnn runs a custom train_step on NumPy arrays only: pass "
-                                  "arrays to fit()")
     if class_weight is not None:
         raise ValueError("class_weight is not supported with a custom train_step (apply the "
                          "weights in your step)")
-    batch_size = data.check_batch_size(batch_size)
     data.check_fit_arguments(epochs, initial_epoch, steps_per_epoch, validation_freq)
     verbose = 1 if verbose == "auto" else verbose
-    xs, y, sw, single = _arrays(model, x, y, sample_weight)
-    val = None
+    source, val = None, None
+    if data_adapters.is_source(x):
+        model._check_source_support(x, validation_split)
+        source = data_adapters.get(x, y, sample_weight, steps_per_epoch, shuffle, None,
+                                   batch_size)
+        steps = source.steps_hint
+    else:
+        batch_size = data.check_batch_size(batch_size)
+        xs, y, sw, single = _arrays(model, x, y, sample_weight)
+        if validation_split:
+            arrays = xs + ([] if y is None else [y]) + ([] if sw is None else [sw])
+            train, held = data.train_validation_split(arrays, validation_split)
+            k = len(xs)
+            xs, vxs = train[:k], held[:k]
+            y, vy = (train[k], held[k]) if y is not None else (None, None)
+            sw = train[-1] if sw is not None else None
+            val = (vxs[0] if single else vxs, vy, None)
+        n = len(xs[0])
+        steps = -(-n // batch_size)
+        if steps_per_epoch is not None:
+            steps = min(steps, int(steps_per_epoch))
     if validation_data is not None:
-        vx, vy, vw = data.unpack_validation_data(validation_data)
-        val = (vx, vy, vw)
-    elif validation_split:
-        arrays = xs + ([] if y is None else [y]) + ([] if sw is None else [sw])
-        train, held = data.train_validation_split(arrays, validation_split)
-        k = len(xs)
-        xs, vxs = train[:k], held[:k]
-        y, vy = (train[k], held[k]) if y is not None else (None, None)
-        sw = train[-1] if sw is not None else None
-        val = (vxs[0] if single else vxs, vy, None)
+        val = validation_data if data_adapters.is_source(validation_data) else \
+            data.unpack_validation_data(validation_data)
     model._pack_parameters()
-    n = len(xs[0])
-    steps = -(-n // batch_size)
-    if steps_per_epoch is not None:
-        steps = min(steps, int(steps_per_epoch))
     cbs = callbacks if isinstance(callbacks, CallbackList) else CallbackList(
         callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose,
         epochs=epochs, steps=steps)
     model.stop_training = False
     cbs.on_train_begin()
     logs = {}
-    for epoch in range(initial_epoch, epochs):
-        _reset_metrics(model)
-        cbs.on_epoch_begin(epoch)
-        order = random.generator().permutation(n) if shuffle else None
-        for step in range(steps):
-            cbs.on_train_batch_begin(step)
-            lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            logs = _floats(model.train_step(_data(xs, y, sw, lo, hi, order, single)))
-            cbs.on_train_batch_end(step, logs)
+    try:
+        for epoch in range(initial_epoch, epochs):
+            _reset_metrics(model)
+            cbs.on_epoch_begin(epoch)
+            if source is not None:
+                batches = _source_data(model, source)
+            else:
+                order = random.generator().permutation(n) if shuffle else None
+                batches = _array_data(xs, y, sw, batch_size, steps, order, single)
+            epoch_logs = {}
+            try:
+                for step, batch in batches:
+                    cbs.on_train_batch_begin(step)
+                    epoch_logs = _floats(model.train_step(batch))
+                    cbs.on_train_batch_end(step, epoch_logs)
+                    if model.stop_training:
+                        break
+            finally:
+                batches.close()
+            if source is not None and source.ran_out:
+                model.stop_training = True
+                if not epoch_logs:  # nothing left to read: this epoch did not happen
+                    break
+            logs = dict(epoch_logs)
+            if val is not None and (epoch + 1) % validation_freq == 0:
+                vx, vy, vw = (val, None, None) if data_adapters.is_source(val) else val
+                val_logs = evaluate(model, vx, vy, validation_batch_size or batch_size, 0, vw,
+                                    None, None, True, cbs=cbs)
+                logs.update({"val_" + k: v for k, v in val_logs.items()})
+            cbs.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
-        logs = dict(logs)
-        if val is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = evaluate(model, val[0], val[1], validation_batch_size or batch_size,
-                                0, val[2], None, None, True, cbs=cbs)
-            logs.update({"val_" + k: v for k, v in val_logs.items()})
-        cbs.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
+    finally:
+        if source is not None:
+            source.close()
     cbs.on_train_end(logs)
     return model.history
+
+
+def _array_data(xs, y, sw, batch_size, steps, order, single):
+    """(step, the step's `data`) over arrays, in `order` (None: as they are)."""
+    n = len(xs[0])
+    for step in range(steps):
+        lo, hi = step * batch_size, min((step + 1) * batch_size, n)
+        yield step, _data(xs, y, sw, lo, hi, order, single)
+
+
+def _source_data(model, source):
+    """(step, the step's `data`) over one epoch of a generator, PyDataset or dataset."""
+    epoch = source.epoch()
+    try:
+        for step, ((bx, by, bw), _) in epoch:
+            try:
+                xs, y, sw, single = _arrays(model, bx, by, bw)
+            except ValueError as exc:
+                raise ValueError(f"Batch {step} of the {source.kind}: {exc}") from None
+            yield step, _data(xs, y, sw, 0, len(xs[0]), None, single)
+    finally:
+        epoch.close()
 
 
 def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, return_dict,
              cbs=None):
     from fastnn.callbacks import CallbackList
-    from fastnn.models import data
-    batch_size = data.check_batch_size(batch_size)
+    from fastnn.models import data, data_adapters
     verbose = 1 if verbose == "auto" else verbose
-    xs, y, sw, single = _arrays(model, x, y, sample_weight)
-    n = len(xs[0])
-    n_steps = -(-n // batch_size)
-    if steps is not None:
-        n_steps = min(n_steps, int(steps))
+    source = None
+    if data_adapters.is_source(x):
+        model._check_source_support(x, 0)
+        source = data_adapters.get(x, y, sample_weight, steps, batch_size=batch_size,
+                                   what="steps")
+        n_steps = source.steps_hint
+    else:
+        batch_size = data.check_batch_size(batch_size)
+        xs, y, sw, single = _arrays(model, x, y, sample_weight)
+        n_steps = -(-len(xs[0]) // batch_size)
+        if steps is not None:
+            n_steps = min(n_steps, int(steps))
     if cbs is None:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=model, verbose=verbose,
                            epochs=1, steps=n_steps)
@@ -361,11 +411,17 @@ def evaluate(model, x, y, batch_size, verbose, sample_weight, steps, callbacks, 
     logs = {}
     step_fn = model.test_step if overrides(model, "test_step") else \
         (lambda d: default_test_step(model, d))
-    for step in range(n_steps):
-        cbs.on_test_batch_begin(step)
-        lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-        logs = _floats(step_fn(_data(xs, y, sw, lo, hi, None, single)))
-        cbs.on_test_batch_end(step, logs)
+    batches = _source_data(model, source) if source is not None else \
+        _array_data(xs, y, sw, batch_size, n_steps, None, single)
+    try:
+        for step, batch in batches:
+            cbs.on_test_batch_begin(step)
+            logs = _floats(step_fn(batch))
+            cbs.on_test_batch_end(step, logs)
+    finally:
+        batches.close()
+        if source is not None:
+            source.close()
     cbs.on_test_end(logs)
     if return_dict:
         return dict(logs)
