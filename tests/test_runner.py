@@ -175,3 +175,31 @@ def test_install_and_uninstall_in_process():
     for name, module in before.items():
         assert sys.modules.get(name) is module
     assert not any(isinstance(f, type(fastnn.keras._runner._finder)) for f in sys.meta_path)
+
+
+def test_tf_array_functions_run_as_keras_ops_and_on_a_tape():
+    """The few tf.* array functions the guides' train steps call, with TensorFlow's
+    argument names, recorded by a GradientTape like keras.ops."""
+    import numpy as np
+    from fastnn.keras import _tensorflow
+    tf = _tensorflow.module()
+    a, b = np.ones((2, 3), np.float32), np.zeros((1, 3), np.float32)
+    assert tf.concat([a, b], axis=0).shape == (3, 3)
+    assert tf.concat([a, a], 1).shape == (2, 6)
+    assert tuple(tf.shape(a)) == (2, 3) and tf.shape(a)[0] == 2
+    np.testing.assert_array_equal(tf.ones((2, 1)), np.ones((2, 1), np.float32))
+    np.testing.assert_array_equal(tf.zeros(shape=(3,)), np.zeros(3, np.float32))
+    assert tf.reshape(a, (3, 2)).shape == (3, 2)
+    assert float(tf.reduce_mean(a * 3)) == 3.0 and tf.reduce_sum(a, axis=1).shape == (2,)
+    assert tf.reduce_sum(a, axis=0, keepdims=True).shape == (1, 3)
+    np.testing.assert_allclose(tf.sqrt(tf.square(tf.abs(-a))), a)
+    np.testing.assert_allclose(tf.exp(b), np.ones((1, 3)))
+    from fastnn.keras import layers
+    dense = layers.Dense(1, kernel_initializer="ones")
+    dense.build((None, 3))
+    with tf.GradientTape() as tape:
+        y = tf.reduce_mean(tf.square(dense(tf.concat([a, b], axis=0))))
+    grads = tape.gradient(y, dense.trainable_weights)
+    np.testing.assert_allclose(grads[0].ravel(), [4.0] * 3, rtol=1e-6)  # d mean((3,3,0)^2)
+    with pytest.raises(TypeError):
+        tf.concat([a, b], axis=0, bogus=1)

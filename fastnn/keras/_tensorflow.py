@@ -3,8 +3,10 @@
 `import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
 has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
-`train_step` of the "customizing fit" guide), and `tf.data.Dataset`/`tf.data.AUTOTUNE`
-(the hook: `DATA_SOURCES`).  Anything else a script asks of
+`train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
+(the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
+(`tf.concat`, `tf.shape`, `tf.ones`, ...: `ARRAY_FUNCTIONS`, run as keras.ops, so a
+GradientTape records them).  Anything else a script asks of
 TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
@@ -14,6 +16,36 @@ import types
 # landed yet is skipped, and the name then reports itself as missing).
 DATA_SOURCES = ["fastnn.utils.dataset", "fastnn.data"]
 DATA_NAMES = ("Dataset", "AUTOTUNE", "Options")
+
+
+# tf.<name> -> (the keras.ops function, how TensorFlow's arguments map onto it)
+ARRAY_FUNCTIONS = {
+    "concat": ("concatenate", lambda values, axis: ((values,), {"axis": axis})),
+    "shape": ("shape", lambda input, out_type=None, name=None: ((input,), {})),
+    "ones": ("ones", lambda shape, dtype="float32", name=None: ((shape,), {"dtype": dtype})),
+    "zeros": ("zeros", lambda shape, dtype="float32", name=None: ((shape,), {"dtype": dtype})),
+    "reshape": ("reshape", lambda tensor, shape, name=None: ((tensor, shape), {})),
+    "reduce_mean": ("mean", lambda input_tensor, axis=None, keepdims=False, name=None:
+                    ((input_tensor,), {"axis": axis, "keepdims": keepdims})),
+    "reduce_sum": ("sum", lambda input_tensor, axis=None, keepdims=False, name=None:
+                   ((input_tensor,), {"axis": axis, "keepdims": keepdims})),
+    "square": ("square", lambda x, name=None: ((x,), {})),
+    "abs": ("abs", lambda x, name=None: ((x,), {})),
+    "sqrt": ("sqrt", lambda x, name=None: ((x,), {})),
+    "exp": ("exp", lambda x, name=None: ((x,), {})),
+}
+
+
+def _array_function(name):
+    op_name, convert = ARRAY_FUNCTIONS[name]
+
+    def call(*args, **kwargs):
+        from fastnn.keras import ops
+        op_args, op_kwargs = convert(*args, **kwargs)
+        return getattr(ops, op_name)(*op_args, **op_kwargs)
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"`tf.{name}`, as `keras.ops.{op_name}` (fastnn's tensorflow stand-in)."
+    return call
 
 
 def _absent(path):
@@ -85,5 +117,6 @@ def module():
                  f"fastnn-{fastnn.__version__} (tensorflow stand-in)",
                  "__doc__": __doc__}
         attrs.update(submodules())
+        attrs.update({name: _array_function(name) for name in ARRAY_FUNCTIONS})
         _module = _StandIn("tensorflow", "tf", attrs)
     return _module

@@ -50,6 +50,7 @@ PROGRAMS = [
      "python-notebooks/blob/master/chapter07_working-with-keras.ipynb", None),
     ("kio_vae_subclassing.py",
      "https://keras.io/guides/making_new_layers_and_models_via_subclassing/", None),
+    ("kio_gan_dataset.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
