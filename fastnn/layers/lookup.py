@@ -1,6 +1,6 @@
 """StringLookup and IntegerLookup: tokens to vocabulary indices (or back, `invert=True`),
 Keras 3's arguments and outputs, in Python/NumPy, sharing TextVectorization's vocabulary
-code (`fastnn.layers.text_vectorization._Vocabulary`).
+code (`fastnn.layers.vocabulary._Vocabulary`).
 
 Like TextVectorization they run outside the numeric model: call them on a batch (a list
 or NumPy array) or in a `Dataset.map`, and feed their output to the model.
@@ -8,8 +8,8 @@ or NumPy array) or in a `Dataset.map`, and feed their output to the model.
 import numpy as np
 
 from fastnn.layers.layer import KerasTensor, Layer
-from fastnn.layers.text_vectorization import _OUTPUT_MODES, _check_string_arg, \
-    _string_array, _Vocabulary
+from fastnn.layers.vocabulary import _OUTPUT_MODES, _check_string_arg, _string_array, \
+    _Vocabulary
 
 
 class _Lookup(Layer):
