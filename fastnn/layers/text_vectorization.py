@@ -1,5 +1,6 @@
-"""TextVectorization and StringLookup: strings to token indices or token-count vectors, in
-Python/NumPy, with Keras 3's arguments, vocabulary order and outputs.
+"""TextVectorization: strings to token indices or token-count vectors, in Python/NumPy,
+with Keras 3's arguments, vocabulary order and outputs (StringLookup is in lookup.py;
+the vocabulary both use, in vocabulary.py).
 
 The processing follows Keras's (TensorFlow) implementation exactly where it shows:
 - `"lower"` lowercases ASCII letters only (`tf.strings.lower` without an encoding);
