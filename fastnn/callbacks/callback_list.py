@@ -89,8 +89,9 @@ class CallbackList(Callback):
         alias = hook.replace("_train", "")
 
         def own(callback, name):
-            method = getattr(callback, name)
-            return getattr(method, "__func__", method) is not getattr(Callback, name)
+            method = getattr(callback, name, None)  # (a duck-typed callback may lack one)
+            return method is not None and \
+                getattr(method, "__func__", method) is not getattr(Callback, name)
         return any(own(c, hook) or own(c, alias) for c in self.callbacks)
 
     def on_train_batch_begin(self, batch, logs=None):
