@@ -5,8 +5,8 @@ work; so do the few TensorFlow pieces Keras tutorials use around a model and fas
 has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
 `train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
 (the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
-(`tf.concat`, `tf.shape`, `tf.ones`, ...: `ARRAY_FUNCTIONS`, run as keras.ops, so a
-GradientTape records them).  Anything else a script asks of
+(`tf.concat`, `tf.shape`, `tf.ones`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS` and
+`NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them).  Anything else a script asks of
 TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
@@ -34,17 +34,27 @@ ARRAY_FUNCTIONS = {
     "sqrt": ("sqrt", lambda x, name=None: ((x,), {})),
     "exp": ("exp", lambda x, name=None: ((x,), {})),
 }
+# tf.nn.<name> -> the same
+NN_FUNCTIONS = {
+    "softmax": ("softmax", lambda logits, axis=None, name=None:
+                ((logits,), {"axis": -1 if axis is None else axis})),
+    "relu": ("relu", lambda features, name=None: ((features,), {})),
+    "sigmoid": ("sigmoid", lambda x, name=None: ((x,), {})),
+    "tanh": ("tanh", lambda x, name=None: ((x,), {})),
+}
 
 
-def _array_function(name):
-    op_name, convert = ARRAY_FUNCTIONS[name]
+def _array_function(name, table=ARRAY_FUNCTIONS, prefix="tf"):
+    op_name, convert = table[name]
 
     def call(*args, **kwargs):
+        from fastnn._eager import eager
         from fastnn.keras import ops
         op_args, op_kwargs = convert(*args, **kwargs)
-        return getattr(ops, op_name)(*op_args, **op_kwargs)
+        return eager(getattr(ops, op_name)(*op_args, **op_kwargs))  # with .numpy()
     call.__name__ = call.__qualname__ = name
-    call.__doc__ = f"`tf.{name}`, as `keras.ops.{op_name}` (fastnn's tensorflow stand-in)."
+    call.__doc__ = (f"`{prefix}.{name}`, as `keras.ops.{op_name}` (fastnn's tensorflow "
+                    f"stand-in).")
     return call
 
 
@@ -102,6 +112,8 @@ def submodules():
         _submodules = {
             "data": _Data("tensorflow.data", "tf.data", {}),
             "random": _StandIn("tensorflow.random", "tf.random", {"set_seed": _set_seed}),
+            "nn": _StandIn("tensorflow.nn", "tf.nn", {
+                name: _array_function(name, NN_FUNCTIONS, "tf.nn") for name in NN_FUNCTIONS}),
         }
     return _submodules
 

@@ -11,6 +11,7 @@ import re
 import numpy as np
 
 from fastnn import _validate, initializers
+from fastnn._eager import eager
 from fastnn.autodiff import tape as _tape
 from fastnn.autodiff.operators import ArrayOperators
 
@@ -377,8 +378,8 @@ class Layer:
         if any(isinstance(t, KerasTensor) for t in items + extra):
             raise ValueError(f"Layer '{self.name}' received a mix of symbolic and concrete inputs")
         if kwargs:
-            return self.call_arrays(items if multi else items[0], training=bool(training),
-                                    **kwargs)
+            return eager(self.call_arrays(items if multi else items[0],
+                                          training=bool(training), **kwargs))
         what = f"input of layer '{self.name}'"
         arrays = [_validate.kernel_array(_validate.numeric_array(t, what), np.float32, what)
                   for t in items]
@@ -390,17 +391,17 @@ class Layer:
         if any(a.ndim > 0 and a.shape[0] == 0 for a in arrays):  # an empty batch, as Keras
             out_shape = self.compute_output_shape(shapes)
             if is_shape_list(out_shape):
-                return [np.zeros(s, np.float32) for s in out_shape]
-            return np.zeros(out_shape, np.float32)
+                return eager([np.zeros(s, np.float32) for s in out_shape])
+            return eager(np.zeros(out_shape, np.float32))
         # no `training=` given: the layer's own default, as Keras takes it from `call`'s
         # signature (augmentation layers augment, Dropout does not)
         mode = {} if training is None else {"training": bool(training)}
         if mask is not None and "mask" in inspect.signature(self.forward).parameters:
             mode["mask"] = mask  # an explicit Keras mask, for the layers that use one
         out = self.forward(arrays if multi else arrays[0], **mode)
-        if isinstance(out, (list, tuple)):
-            return [np.array(o) for o in out]
-        return np.array(out)
+        if isinstance(out, (list, tuple)):  # copies (the layer reuses its buffers), with
+            return eager([np.array(o) for o in out])  # TensorFlow's .numpy()
+        return eager(np.array(out))
 
     def call_arrays(self, inputs, training=False, **kwargs):
         """A concrete call with keyword tensors (`initial_state=...`): layers that take

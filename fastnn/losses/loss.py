@@ -12,6 +12,7 @@ gradient, which comes from the `fastnn.autodiff` tape when that module is presen
 """
 import numpy as np
 
+from fastnn._eager import eager
 from fastnn._validate import kernel_array
 
 EPSILON = 1e-7  # keras.config.epsilon()
@@ -172,8 +173,8 @@ class Loss:
             return self._recorded_call(recorded, y_true, y_pred, sample_weight)
         y_true, y_pred = self._standardize(y_true, y_pred)
         values = np.asarray(self.call(y_true, y_pred))
-        return reduce_values(values, sample_weight, getattr(self, "_last_mask", None),
-                             self.reduction)
+        return eager(reduce_values(values, sample_weight, getattr(self, "_last_mask", None),
+                                   self.reduction))  # with TensorFlow's .numpy()
 
     def _recorded_call(self, recorded, y_true, y_pred, sample_weight):
         """The loss as one step of the active tape: the built-in's analytic gradient (a

@@ -133,7 +133,7 @@ class _DatasetAdapter(_Adapter):
             ds = ds._parent
         if isinstance(ds, _Batch):  # batches only the trainer reads: views where they can be
             return iter(ds._iter(views=True))
-        return iter(ds)
+        return iter(ds._iter())
 
 
 class _TFDatasetAdapter(_DatasetAdapter):

@@ -11,6 +11,7 @@ their gradients live in two contiguous buffers, so the optimizer is one fused pa
 import numpy as np
 
 from fastnn import _validate
+from fastnn._eager import eager
 from fastnn.layers.layer import KerasTensor, Layer, unique_name
 from fastnn.models import graph
 from fastnn.models.trainer import Trainer
@@ -370,7 +371,7 @@ class Model(Trainer, Layer):
         if kwargs:
             raise TypeError(f"Model '{self.name}' got unexpected keyword arguments "
                             f"{sorted(kwargs)}")
-        return self._infer(inputs, bool(training))
+        return eager(self._infer(inputs, bool(training)))  # with TensorFlow's .numpy()
 
     def _inputs_from_dict(self, inputs):
         """Dict inputs in the model's input order, keyed by input (layer) names."""

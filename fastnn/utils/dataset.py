@@ -28,6 +28,7 @@ import os
 import queue
 import threading
 
+from fastnn._eager import eager
 from fastnn.utils.dataset_elements import AUTOTUNE, INFINITE, UNKNOWN, _positive_int
 # the element helpers, importable from here as before (fastnn.utils, dataset_utils, ...)
 from fastnn.utils.dataset_elements import (flatten, map_structure, pack_like,  # noqa: F401
@@ -65,10 +66,19 @@ class Dataset:
 
     # ---- iteration ----------------------------------------------------------------------
     def __iter__(self):
-        return iter(self._iter())
+        """The elements, with TensorFlow's .numpy() as a tf.data loop sees them (closing
+        this iterator closes the pipeline's)."""
+        inner = iter(self._iter())
+        try:
+            for element in inner:
+                yield eager(element)
+        finally:
+            close = getattr(inner, "close", None)
+            if close is not None:
+                close()
 
     def as_numpy_iterator(self):
-        return self.__iter__()
+        return iter(self._iter())
 
     def __len__(self):
         n = self.cardinality()

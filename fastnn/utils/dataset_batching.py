@@ -42,7 +42,7 @@ class _Batch(Dataset):
                 yield source.gather(order[lo:lo + self._size])
             return
         pending = []
-        for element in self._parent:
+        for element in self._parent._iter():
             pending.append(element)
             if len(pending) == self._size:
                 yield _stack(pending)
@@ -57,7 +57,7 @@ class _Unbatch(Dataset):
         return INFINITE if n == INFINITE else UNKNOWN
 
     def _iter(self):
-        for element in self._parent:
+        for element in self._parent._iter():
             leaves = [_as_array(a) for a in flatten(element)]
             if any(a.ndim == 0 for a in leaves):
                 raise ValueError("unbatch: the elements must have a batch (first) axis, "

@@ -74,4 +74,4 @@ class _Zip(Dataset):
         return UNKNOWN if UNKNOWN in ns else INFINITE
 
     def _iter(self):
-        return zip(*self._datasets)
+        return zip(*(d._iter() for d in self._datasets))

@@ -26,7 +26,7 @@ class _Map(Dataset):
 
     def _iter(self):
         fn = self._fn
-        for index, element in enumerate(self._parent):
+        for index, element in enumerate(self._parent._iter()):
             try:
                 result = fn(*element) if isinstance(element, tuple) else fn(element)
             except Exception as exc:  # noqa: BLE001 -- re-raised, naming the element
@@ -59,7 +59,7 @@ class _ParallelMap(Dataset):
         pool = concurrent.futures.ThreadPoolExecutor(self._threads,
                                                      thread_name_prefix="fastnn-map")
         pending = collections.deque()  # (index, future), in submission order
-        source = iter(self._parent)
+        source = iter(self._parent._iter())
         exhausted = False
         try:
             index = 0
@@ -109,7 +109,7 @@ class _FileCache(Dataset):
             return
         writer = dataset_cache.Writer(self._filename)
         try:
-            for element in self._parent:
+            for element in self._parent._iter():
                 writer.write(element)
                 yield element
             writer.commit()
@@ -123,7 +123,7 @@ class _Filter(Dataset):
         self._predicate = predicate
 
     def _iter(self):
-        for element in self._parent:
+        for element in self._parent._iter():
             keep = self._predicate(*element) if isinstance(element, tuple) else \
                 self._predicate(element)
             if bool(np.asarray(keep)):
@@ -156,7 +156,7 @@ class _Shuffle(Dataset):
     def _iter(self):
         rng = self._rng()
         buffer, size = [], self._buffer
-        for element in self._parent:
+        for element in self._parent._iter():
             if size == AUTOTUNE or len(buffer) < size:
                 buffer.append(element)
                 if size == AUTOTUNE or len(buffer) < size:
@@ -184,7 +184,7 @@ class _Cache(Dataset):
             yield from self._cached
             return
         items = []
-        for element in self._parent:
+        for element in self._parent._iter():
             items.append(element)
             yield element
         self._cached = items  # only a complete pass is kept
@@ -203,11 +203,11 @@ class _Take(Dataset):
 
     def _iter(self):
         if self._count < 0:
-            yield from self._parent
+            yield from self._parent._iter()
             return
         if self._count == 0:
             return
-        for i, element in enumerate(self._parent):
+        for i, element in enumerate(self._parent._iter()):
             yield element
             if i + 1 >= self._count:
                 return
@@ -225,7 +225,7 @@ class _Skip(Dataset):
         return 0 if self._count < 0 else max(n - self._count, 0)
 
     def _iter(self):
-        for i, element in enumerate(self._parent):
+        for i, element in enumerate(self._parent._iter()):
             if self._count < 0:
                 return
             if i >= self._count:
@@ -247,7 +247,7 @@ class _Repeat(Dataset):
         i = 0
         while self._count is None or i < self._count:
             empty = True
-            for element in self._parent:
+            for element in self._parent._iter():
                 empty = False
                 yield element
             if empty:
@@ -267,8 +267,8 @@ class _Concatenate(Dataset):
         return UNKNOWN if UNKNOWN in (a, b) else a + b
 
     def _iter(self):
-        yield from self._parent
-        yield from self._other
+        yield from self._parent._iter()
+        yield from self._other._iter()
 
 
 class _Prefetch(Dataset):
@@ -281,5 +281,5 @@ class _Prefetch(Dataset):
 
     def _iter(self):
         if self._size == 0:
-            return iter(self._parent)
-        return BackgroundIterator(iter(self._parent), self._size)
+            return iter(self._parent._iter())
+        return BackgroundIterator(iter(self._parent._iter()), self._size)

@@ -51,6 +51,8 @@ PROGRAMS = [
     ("kio_vae_subclassing.py",
      "https://keras.io/guides/making_new_layers_and_models_via_subclassing/", None),
     ("kio_gan_dataset.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
+    ("tf_quickstart_beginner.py", "https://www.tensorflow.org/tutorials/quickstart/beginner",
+     None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
