@@ -203,3 +203,16 @@ def test_tf_array_functions_run_as_keras_ops_and_on_a_tape():
     np.testing.assert_allclose(grads[0].ravel(), [4.0] * 3, rtol=1e-6)  # d mean((3,3,0)^2)
     with pytest.raises(TypeError):
         tf.concat([a, b], axis=0, bogus=1)
+    m = np.arange(6, dtype=np.float32).reshape(2, 3)
+    assert tf.expand_dims(m, 0).shape == (1, 2, 3) and tf.squeeze(m[None]).shape == (2, 3)
+    assert tf.cast(m, tf.int32).dtype == np.int32 and tf.constant([1], tf.float32).dtype == \
+        np.float32
+    assert list(tf.argmax(m)) == [1, 1, 1] and list(tf.argmax(m, axis=1)) == [2, 2]  # axis 0
+    assert float(tf.reduce_max(m)) == 5.0 and float(tf.reduce_min(m, axis=None)) == 0.0
+    assert tf.stack([m, m], axis=1).shape == (2, 2, 3) and tf.transpose(m).shape == (3, 2)
+    np.testing.assert_allclose(tf.matmul(m, m, transpose_b=True), m @ m.T)
+    with tf.GradientTape() as tape:  # matmul's transpose is recorded on a tape
+        h = dense(m[:, :3])
+        y = tf.reduce_sum(tf.matmul(h, h, transpose_a=True))
+    np.testing.assert_allclose(tape.gradient(y, dense.trainable_weights)[1],
+                               [2 * float(np.sum(dense(m)))] * 1, rtol=1e-5)

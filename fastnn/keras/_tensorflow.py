@@ -5,8 +5,9 @@ work; so do the few TensorFlow pieces Keras tutorials use around a model and fas
 has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
 `train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
 (the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
-(`tf.concat`, `tf.shape`, `tf.ones`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS` and
-`NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them).  Anything else a script asks of
+(`tf.concat`, `tf.shape`, `tf.expand_dims`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS`
+and `NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them) with the dtype
+names (`tf.float32`, ...).  Anything else a script asks of
 TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
@@ -16,6 +17,11 @@ import types
 # landed yet is skipped, and the name then reports itself as missing).
 DATA_SOURCES = ["fastnn.utils.dataset", "fastnn.data"]
 DATA_NAMES = ("Dataset", "AUTOTUNE", "Options")
+
+
+def _transposed(x):
+    from fastnn.keras import ops
+    return ops.transpose(x)  # (recorded on a tape, as `x.T` would not be)
 
 
 # tf.<name> -> (the keras.ops function, how TensorFlow's arguments map onto it)
@@ -33,7 +39,33 @@ ARRAY_FUNCTIONS = {
     "abs": ("abs", lambda x, name=None: ((x,), {})),
     "sqrt": ("sqrt", lambda x, name=None: ((x,), {})),
     "exp": ("exp", lambda x, name=None: ((x,), {})),
+    "reduce_max": ("max", lambda input_tensor, axis=None, keepdims=False, name=None:
+                   ((input_tensor,), {"axis": axis, "keepdims": keepdims})),
+    "reduce_min": ("min", lambda input_tensor, axis=None, keepdims=False, name=None:
+                   ((input_tensor,), {"axis": axis, "keepdims": keepdims})),
+    "expand_dims": ("expand_dims", lambda input, axis, name=None: ((input, axis), {})),
+    "squeeze": ("squeeze", lambda input, axis=None, name=None: ((input,), {"axis": axis})),
+    "cast": ("cast", lambda x, dtype, name=None: ((x, dtype), {})),
+    # TensorFlow's argmax/argmin default to axis 0, not to the flattened array
+    "argmax": ("argmax", lambda input, axis=None, output_type=None, name=None:
+               ((input,), {"axis": 0 if axis is None else axis})),
+    "argmin": ("argmin", lambda input, axis=None, output_type=None, name=None:
+               ((input,), {"axis": 0 if axis is None else axis})),
+    "stack": ("stack", lambda values, axis=0, name="stack": ((values,), {"axis": axis})),
+    "transpose": ("transpose", lambda a, perm=None, conjugate=False, name="transpose":
+                  ((a,), {"axes": perm})),
+    "matmul": ("matmul", lambda a, b, transpose_a=False, transpose_b=False, name=None:
+               ((_transposed(a) if transpose_a else a, _transposed(b) if transpose_b else b),
+                {})),
+    "constant": ("convert_to_tensor", lambda value, dtype=None, shape=None, name="Const":
+                 ((value,), {"dtype": dtype})),
+    "convert_to_tensor": ("convert_to_tensor", lambda value, dtype=None, dtype_hint=None,
+                          name=None: ((value,), {"dtype": dtype})),
 }
+# tf.float32, ...: TensorFlow's dtypes, as the names keras.ops and NumPy take
+DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64",
+          "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
+          "uint8": "uint8", "bool": "bool"}
 # tf.nn.<name> -> the same
 NN_FUNCTIONS = {
     "softmax": ("softmax", lambda logits, axis=None, name=None:
@@ -130,5 +162,6 @@ def module():
                  "__doc__": __doc__}
         attrs.update(submodules())
         attrs.update({name: _array_function(name) for name in ARRAY_FUNCTIONS})
+        attrs.update(DTYPES)
         _module = _StandIn("tensorflow", "tf", attrs)
     return _module
