@@ -26,6 +26,9 @@ cdef class DenseChain:
     cdef float *probs
     cdef float *dlogits
     cdef float *work
+    cdef size_t work_size     # floats in `work` (what the layers need depends on the
+    cdef object work_array    # thread count, which fit's team size may change)
+    cdef size_t *work_need    # each layer's need for this batch
     cdef list keep            # every array behind a pointer above
     cdef tuple written        # the gradients, which a batch must not overlap
 
@@ -47,10 +50,10 @@ cdef class DenseChain:
         self.db = <float **>calloc(L, sizeof(float *))
         self.act = <float **>calloc(L, sizeof(float *))
         self.dx = <float **>calloc(L, sizeof(float *))
+        self.work_need = <size_t *>calloc(L, sizeof(size_t))
         if not (self.dims and self.relu and self.w and self.b and self.dw and self.db and
-                self.act and self.dx):
+                self.act and self.dx and self.work_need):
             raise MemoryError()
-        cdef size_t need = 1
         written = []
         for l in range(L):
             f32(op, f"kernels[{l}]", kernels[l], 2)
@@ -83,7 +86,6 @@ cdef class DenseChain:
                 back = np.empty((capacity, K), np.float32)
                 self.dx[l] = fp(back)
                 self.keep.append(back)
-            need = max(need, fnn_dense_workspace_size(capacity, K, U))
         if self.relu[L - 1]:
             raise ValueError(f"{op}: the last layer's activation is the loss's softmax, not relu")
         for g in written:  # a gradient shared with a weight would change it mid-step
@@ -93,9 +95,9 @@ cdef class DenseChain:
         self.written = tuple(written)
         probs = np.empty((capacity, self.dims[L]), np.float32)
         dlogits = np.empty((capacity, self.dims[L]), np.float32)
-        work = np.empty(need, np.float32)
-        self.probs, self.dlogits, self.work = fp(probs), fp(dlogits), fp(work)
-        self.keep += [probs, dlogits, work]
+        self.probs, self.dlogits = fp(probs), fp(dlogits)
+        self.keep += [probs, dlogits]
+        self.work, self.work_size, self.work_array = NULL, 0, None
 
     def __dealloc__(self):
         free(self.dims)
@@ -106,6 +108,7 @@ cdef class DenseChain:
         free(self.db)
         free(self.act)
         free(self.dx)
+        free(self.work_need)
 
     def train(self, x, targets, double scale, bint logits=False):
         """Forward, loss and backward on one batch: the gradients go to the kernel and bias
@@ -141,6 +144,13 @@ cdef class DenseChain:
                 raise ValueError(f"{op}: `x` or `targets` overlaps a gradient")
         out = np.empty((n, C), np.float32)
         loss = np.empty(n, np.float32)
+        cdef size_t need = 1
+        for l in range(L):  # at this call's thread count
+            self.work_need[l] = fnn_dense_workspace_size(n, self.dims[l], self.dims[l + 1])
+            need = max(need, self.work_need[l])
+        if need > self.work_size:
+            self.work_array = np.empty(need, np.float32)
+            self.work, self.work_size = fp(self.work_array), need
         cdef float *X = fp(x)
         cdef float *T = NULL if sparse else fp(targets)
         cdef float *P = self.probs
@@ -154,7 +164,7 @@ cdef class DenseChain:
                 inp = X if l == 0 else self.act[l - 1]
                 fnn_dense_forward(self.act[l], inp, self.w[l], self.b[l], n, self.dims[l],
                                   self.dims[l + 1], self.relu[l], self.work,
-                                  fnn_dense_workspace_size(n, self.dims[l], self.dims[l + 1]))
+                                  self.work_need[l])
             if sparse:
                 fnn_sparse_softmax_cross_entropy_forward(P, LOSS, self.act[L - 1], labels, n, C)
                 fnn_sparse_softmax_cross_entropy_backward(self.dlogits, P, labels, n, C, sc)
@@ -165,15 +175,11 @@ cdef class DenseChain:
             for l in range(L - 1, -1, -1):
                 inp = X if l == 0 else self.act[l - 1]
                 fnn_dense_backward_weight(self.dw[l], self.db[l], dy, inp, n, self.dims[l],
-                                          self.dims[l + 1], self.work,
-                                          fnn_dense_workspace_size(n, self.dims[l],
-                                                                   self.dims[l + 1]))
+                                          self.dims[l + 1], self.work, self.work_need[l])
                 if l == 0:
                     break
                 fnn_dense_backward_input(self.dx[l], dy, self.w[l], n, self.dims[l],
-                                         self.dims[l + 1], self.work,
-                                         fnn_dense_workspace_size(n, self.dims[l],
-                                                                  self.dims[l + 1]))
+                                         self.dims[l + 1], self.work, self.work_need[l])
                 if self.relu[l - 1]:
                     fnn_relu_backward(self.dx[l], self.dx[l], self.act[l - 1],
                                       n * self.dims[l])

@@ -275,3 +275,32 @@ def test_from_logits_losses_in_training_match_the_loss_function(loss, sparse):
     np.testing.assert_allclose(model.evaluate(x, y, batch_size=96, verbose=0), direct, rtol=1e-6)
     history = model.fit(x, y, batch_size=16, epochs=5, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
+
+
+def test_dense_chain_grows_its_workspace_with_the_thread_count():
+    """The GEMM's workspace grows with the thread count, which fit's team size changes
+    between steps: a chain made at one thread must not write past its workspace at two
+    (this corrupted the heap; tests/corpus/kio_pydataset_generator.py aborted 7 runs in
+    80 on a busy machine)."""
+    previous = fastnn.get_num_threads()
+    rng = np.random.default_rng(3)
+    dims = [784, 64, 10]
+    kernels = [rng.normal(size=(a, b)).astype(np.float32) * 0.05 for a, b in zip(dims, dims[1:])]
+    biases = [np.zeros(b, np.float32) for b in dims[1:]]
+    grads, bias_grads = [np.zeros_like(k) for k in kernels], [np.zeros_like(b) for b in biases]
+    try:
+        fastnn.set_num_threads(1)
+        chain = _C.DenseChain(kernels, biases, grads, bias_grads, [True, False], 32)
+        for threads, n in ((1, 32), (2, 32), (2, 20), (1, 3), (2, 32)):
+            fastnn.set_num_threads(threads)
+            x = rng.random((n, 784), dtype=np.float32)
+            labels = rng.integers(0, 10, n).astype(np.int32)
+            probs, _ = chain.train(x, labels, 1.0 / n)
+            h = _C.dense_forward(x, kernels[0], biases[0], relu=True)
+            p, _ = _C.sparse_softmax_cross_entropy_forward(
+                _C.dense_forward(h, kernels[1], biases[1]), labels)
+            np.testing.assert_array_equal(probs, p)
+            dz = _C.sparse_softmax_cross_entropy_backward(p, labels, scale=1.0 / n)
+            np.testing.assert_array_equal(grads[1], _C.dense_backward_weight(dz, h)[0])
+    finally:
+        fastnn.set_num_threads(previous)
