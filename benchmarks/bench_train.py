@@ -225,10 +225,9 @@ def program_mode(args):
         if unknown:
             sys.exit(f"--only: unknown {unknown}; choose from {list(frameworks)}")
         frameworks = tuple(f for f in frameworks if f in wanted)
-    pythons = {"fastnn": sys.executable, "fastnn, 1 thread": sys.executable,
-               frameworks[1]: sys.executable,
-               "keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
-               "torch": args.torch_python, "torch-compile": args.torch_python}
+    pythons = {f: sys.executable for f in frameworks if f.startswith("fastnn")}
+    pythons.update({"keras-tensorflow": args.keras_python, "keras-jax": args.keras_python,
+                    "torch": args.torch_python, "torch-compile": args.torch_python})
     print(header(f"The seed program's whole fit: {args.images} Fashion-MNIST images, "
                  f"validation_split=0.1, {args.epochs} epoch(s), median of {args.repeats} "
                  f"runs each", args.threads, "-"))
