@@ -59,9 +59,13 @@ def chain_layers(model):
     return layers
 
 
+def _loss_spec(model):
+    return next(s for s in model._outputs_spec if s.loss is not None)
+
+
 def loss_of(model):
     """The model's one compiled loss (what a DenseChainStep was made for)."""
-    return next(s.loss for s in model._outputs_spec if s.loss is not None)
+    return _loss_spec(model).loss
 
 
 def _simple_loss(spec):
@@ -78,7 +82,7 @@ class DenseChainStep:
 
     def __init__(self, model, layers):
         self.model, self.layers = model, layers
-        self.spec = next(s for s in model._outputs_spec if s.loss is not None)
+        self.spec = _loss_spec(model)
         self.chain, self.params = None, None
         self.sparse = type(self.spec.loss) is SparseCategoricalCrossentropy
         self.logits = self.spec.loss.from_logits  # the model's output: logits, not softmax
