@@ -30,6 +30,7 @@ class Trainer(Compiling, Evaluation):
         self.stop_training = False
         self.history = None
         self._metric_ids, self._outputs_spec = None, None
+        self._weighted_metric_ids = None
         self._loss_id = self._loss_weights = None
         self._packed_ids = None
         self._gather = data.BatchGatherer()
@@ -88,7 +89,8 @@ class Trainer(Compiling, Evaluation):
         if self._outputs_spec is None:
             loss = self.loss if self.loss is not None else self._loss_id  # the same object
             self._outputs_spec = compile_utils.resolve(self, loss, self._loss_weights,
-                                                       self._metric_ids)
+                                                       self._metric_ids,
+                                                       self._weighted_metric_ids)
         return self._outputs_spec
 
     def _targets(self, y):
@@ -313,7 +315,7 @@ class Trainer(Compiling, Evaluation):
         w = self._sample_weights(ys, class_weight, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._train_batch(xs, ys, w, dist.start_batch(len(xs[0])))
-        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks, w)
         return self._batch_result(logs, return_dict)
 
     def _sample_weights(self, ys, class_weight, sample_weight):
@@ -545,7 +547,7 @@ class Trainer(Compiling, Evaluation):
                     cbs.on_train_batch_begin(step)
                 total, sums, preds = self._train_batch(bx, by, bw, count)
                 running.add(total, sums, by, preds, len(bx[0]),  # this rank's samples
-                            self._output_masks)
+                            self._output_masks, bw)
                 if each_step:
                     logs = running.logs()
                 if end:
