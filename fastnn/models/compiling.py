@@ -19,9 +19,13 @@ class Compiling:
             raise ValueError(f"Expected `weighted_metrics` argument to be a list, tuple, or "
                              f"dict. Received instead: weighted_metrics={weighted_metrics!r} of "
                              f"type {type(weighted_metrics)}")
-        if steps_per_execution != 1:
-            raise ValueError(f"compile(steps_per_execution={steps_per_execution!r}) is not "
-                             f"supported by fastnn (each step already runs in C)")
+        if isinstance(steps_per_execution, bool) or \
+                not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"`steps_per_execution` must be a positive integer, received "
+                             f"steps_per_execution={steps_per_execution!r}")
+        # Keras runs n steps per call of its compiled function; fastnn's steps are C calls
+        # already, so n only groups the batch callbacks as Keras calls them
+        self._steps_per_execution = steps_per_execution
         self.optimizer = optimizers.get(optimizer)
         if loss is not None and not isinstance(loss, (list, tuple, dict)):
             losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
@@ -73,7 +77,9 @@ class Compiling:
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
                 "loss_weights": list(weights) if isinstance(weights, tuple) else weights,
                 "metrics": metrics, "weighted_metrics": weighted,
-                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+                "run_eagerly": False,
+                "steps_per_execution": getattr(self, "_steps_per_execution", 1),
+                "jit_compile": False}
 
     def compile_from_config(self, config):
         """`compile()` with the arguments of `get_compile_config()`'s output."""
@@ -105,7 +111,8 @@ class Compiling:
             loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
                      loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics,
-                     weighted_metrics=weighted)
+                     weighted_metrics=weighted,
+                     steps_per_execution=config.get("steps_per_execution") or 1)
 
     @property
     def metrics_names(self):

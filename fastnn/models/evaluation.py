@@ -138,7 +138,9 @@ class Evaluation:
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             for r, o in zip(results, self.forward_graph([a[lo:hi] for a in xs], training=False)):
                 r[lo:hi] = o
-            cbs.on_predict_batch_end(step, {"outputs": results})
+            # as Keras: this batch's outputs, in the model's output structure
+            cbs.on_predict_batch_end(
+                step, {"outputs": self._structure_outputs([r[lo:hi] for r in results])})
         cbs.on_predict_end()
         return self._structure_outputs(results)
 
@@ -160,7 +162,8 @@ class Evaluation:
                     [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
                 for p, o in zip(parts, outs):
                     p.append(o.copy())
-                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
+                cbs.on_predict_batch_end(
+                    step, {"outputs": self._structure_outputs([p[-1] for p in parts])})
         finally:
             batches.close()
             source.close()

@@ -31,6 +31,7 @@ class Trainer(Compiling, Evaluation):
         self.history = None
         self._metric_ids, self._outputs_spec = None, None
         self._weighted_metric_ids = None
+        self._steps_per_execution = 1
         self._loss_id = self._loss_weights = None
         self._packed_ids = None
         self._gather = data.BatchGatherer()
