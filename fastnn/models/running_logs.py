@@ -32,6 +32,8 @@ class RunningLogs:
             if ys[k] is None:
                 continue
             w = weights if key in self.weighted else None
+            if w is not None and np.ndim(w) == 2:  # per-output weights: this output's
+                w = w[:, k]
             mask = None if masks is None else masks[k]
             if mask is not None and isinstance(m, metrics_module.MeanMetricWrapper):
                 w = mask if w is None else \
