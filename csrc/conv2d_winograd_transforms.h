@@ -169,6 +169,49 @@ FNN_INLINE void pool_places(float *restrict y, uint8_t *restrict pos, float v[4]
     }
 }
 
+#ifdef FNN_TARGET_AVX512
+#include <immintrin.h>
+/* pool_places with mask registers: "not v <= best" is NLE_UQ, "best == best" ORD_Q. */
+FNN_TARGET_AVX512 static inline void pool_places_avx512(float *restrict y,
+                                                        uint8_t *restrict pos,
+                                                        float v[4][POOL_CHUNK], int64_t n) {
+    for (int64_t f = 0; f < n; f += 16) {
+        const __mmask16 in = n - f >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - f)) - 1);
+        __m512 best = _mm512_maskz_loadu_ps(in, v[0] + f);
+        __m512i arg = _mm512_setzero_si512();
+        for (int k = 1; k < 4; k++) {
+            const __m512 x = _mm512_maskz_loadu_ps(in, v[k] + f);
+            const __mmask16 win = _mm512_cmp_ps_mask(x, best, _CMP_NLE_UQ) &
+                                  _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+            best = _mm512_mask_mov_ps(best, win, x);
+            arg = _mm512_mask_mov_epi32(arg, win, _mm512_set1_epi32(k));
+        }
+        _mm512_mask_storeu_ps(y + f, in, best);
+        _mm_mask_storeu_epi8(pos + f, in, _mm512_cvtepi32_epi8(arg));
+    }
+}
+/* The same with AVX2 compares and blends (the place kept as a float). */
+FNN_TARGET_AVX2 static inline void pool_places_avx2(float *restrict y, uint8_t *restrict pos,
+                                                    float v[4][POOL_CHUNK], int64_t n) {
+    int64_t f = 0;
+    for (; f + 8 <= n; f += 8) {
+        __m256 best = _mm256_loadu_ps(v[0] + f), arg = _mm256_setzero_ps();
+        for (int k = 1; k < 4; k++) {
+            const __m256 x = _mm256_loadu_ps(v[k] + f);
+            const __m256 win = _mm256_and_ps(_mm256_cmp_ps(x, best, _CMP_NLE_UQ),
+                                             _mm256_cmp_ps(best, best, _CMP_ORD_Q));
+            best = _mm256_blendv_ps(best, x, win);
+            arg = _mm256_blendv_ps(arg, _mm256_set1_ps((float)k), win);
+        }
+        float places[8];
+        _mm256_storeu_ps(y + f, best);
+        _mm256_storeu_ps(places, arg);
+        for (int l = 0; l < 8; l++) pos[f + l] = (uint8_t)places[l];
+    }
+    if (f < n) pool_places(y + f, pos + f, (float(*)[POOL_CHUNK])(&v[0][f]), n - f);
+}
+#endif
+
 /* dM = A dY A^T for L parallel tiles, dY = [p0 p1; q0 q1] (each L long): component k at
  * dm + k * ks.  (Scalars and ivdep, as input_transform.) */
 FNN_INLINE void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
