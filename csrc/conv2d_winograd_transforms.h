@@ -153,7 +153,7 @@ FNN_INLINE void tile_outputs(float v[4][POOL_CHUNK], const float *restrict m, in
 
 /* The second stage: MaxPooling2D's rule over the four places (the first wins, later
  * ones when strictly greater or the window's first NaN): y[f] the maximum, pos[f] its
- * place.  Plain C here; conv2d_winograd.c has AVX-512 and AVX2 versions (GCC kept
+ * place.  Plain C here, with AVX-512 and AVX2 versions below (GCC kept
  * this one scalar, with branches). */
 FNN_INLINE void pool_places(float *restrict y, uint8_t *restrict pos, float v[4][POOL_CHUNK],
                             int64_t n) {
