@@ -200,6 +200,8 @@ def _winograd_pooled(conv, pool, input_shape, crop):
         return False
     _, h, w, c = input_shape
     h, w = crop if crop is not None else (h, w)
+    if h is None or w is None:  # images of any size: decided per batch would need both
+        return False
     return _C.conv2d_relu_maxpool2d_uses_winograd((128, h, w, c), conv.kernel.shape,
                                                   conv.padding)
 
