@@ -182,6 +182,8 @@ def _input_crop(conv, pool, input_shape):
             or pool.padding != "valid" or not conv.built or not conv.plain):
         return None
     _, h, w, _ = input_shape
+    if h is None or w is None:  # images of any size
+        return None
     _, oh, ow, _ = conv.compute_output_shape((1, h, w, conv.kernel.shape[2]))
     _, ph, pw, _ = pool.compute_output_shape((1, oh, ow, conv.filters))
     used = [(p - 1) * s + k for p, s, k in zip((ph, pw), pool.strides, pool.pool_size)]
