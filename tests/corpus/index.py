@@ -53,6 +53,7 @@ PROGRAMS = [
     ("kio_gan_dataset.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
     ("tf_quickstart_beginner.py", "https://www.tensorflow.org/tutorials/quickstart/beginner",
      None),
+    ("kio_addition_rnn.py", "https://keras.io/examples/nlp/addition_rnn/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
