@@ -54,6 +54,8 @@ PROGRAMS = [
     ("tf_quickstart_beginner.py", "https://www.tensorflow.org/tutorials/quickstart/beginner",
      None),
     ("kio_addition_rnn.py", "https://keras.io/examples/nlp/addition_rnn/", None),
+    ("kio_text_classification_transformer.py",
+     "https://keras.io/examples/nlp/text_classification_with_transformer/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
