@@ -56,6 +56,8 @@ PROGRAMS = [
     ("kio_addition_rnn.py", "https://keras.io/examples/nlp/addition_rnn/", None),
     ("kio_text_classification_transformer.py",
      "https://keras.io/examples/nlp/text_classification_with_transformer/", None),
+    ("kio_masking_padding.py", "https://keras.io/guides/understanding_masking_and_padding/",
+     None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
