@@ -90,3 +90,27 @@ def iris():
                          dtype=None, encoding="utf-8")
     x = np.array([[r[0], r[1], r[2], r[3]] for r in rows], dtype=np.float64)
     return x, np.array([r[4] for r in rows])
+
+
+# A few paragraphs written for the corpus (no download), for character-level models.
+_PROSE = (
+    "The river ran slowly past the mill, and the miller watched it from his door as he "
+    "had watched it every morning for forty years. In spring it was brown and loud with "
+    "the snow of the hills; in summer it was clear and low, and the children of the "
+    "village waded across it to the meadows on the other side. He knew its moods as a "
+    "man knows the moods of an old friend, and he did not expect it to change. "
+    "One autumn a stranger came along the road with a pack on his back and asked for "
+    "water. The miller gave him a cup and a place by the fire, and they talked late into "
+    "the night of roads and rivers, of towns the miller had never seen and would never "
+    "see. In the morning the stranger was gone, but he had left a small book on the "
+    "bench, and in it were drawings of rivers from every country he had walked through. "
+    "The miller turned the pages for a long time. Then he went out to his door and "
+    "looked at his own river, and for the first time in forty years it seemed to him "
+    "that it was going somewhere. "
+)
+
+
+def text(repeat=3):
+    """Lower-case prose of a few thousand characters, as the keras.io character-level
+    example reads its text file (`f.read().lower()`)."""
+    return (_PROSE * repeat).lower()

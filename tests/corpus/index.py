@@ -58,6 +58,8 @@ PROGRAMS = [
      "https://keras.io/examples/nlp/text_classification_with_transformer/", None),
     ("kio_masking_padding.py", "https://keras.io/guides/understanding_masking_and_padding/",
      None),
+    ("kio_lstm_text_generation.py",
+     "https://keras.io/examples/generative/lstm_character_level_text_generation/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
