@@ -114,3 +114,56 @@ def text(repeat=3):
     """Lower-case prose of a few thousand characters, as the keras.io character-level
     example reads its text file (`f.read().lower()`)."""
     return (_PROSE * repeat).lower()
+
+
+_TOPICS = {
+    "alt.atheism": "belief god religion faith argument moral church bible atheist truth",
+    "comp.graphics": "image graphics polygon render pixel color format software display "
+                     "modeling",
+    "rec.autos": "car engine dealer drive wheel speed oil brake ford highway",
+    "sci.space": "orbit launch nasa shuttle moon satellite rocket space mission planet",
+}
+_COMMON = ("the a of to and in is that it for on with as this was be by are not have "
+           "but what all were when we there can an your which their said if do will cat "
+           "sat mat")
+
+
+def newsgroups(root=".", per_topic=40, seed=3):
+    """A small stand-in for the 20 Newsgroups archive keras.utils.get_file untars: writes
+    `root/20_newsgroup/<topic>/<number>` files (10 header lines, then a body whose words
+    lean to the topic; `comp.graphics/38987` among them) and returns a path whose parent
+    holds `20_newsgroup`, as the keras.io example uses get_file's result."""
+    rng = np.random.default_rng(seed)
+    common = _COMMON.split()
+    base = os.path.join(root, "20_newsgroup")
+    for t, (topic, words) in enumerate(sorted(_TOPICS.items())):
+        folder = os.path.join(base, topic)
+        os.makedirs(folder, exist_ok=True)
+        words = words.split()
+        for k in range(per_topic):
+            number = 38987 if topic == "comp.graphics" and k == 0 else 50000 + 100 * t + k
+            header = [f"Newsgroup: {topic}", f"Document_id: {number}",
+                      f"From: user{k}@example.org", "Subject: re: a question"] + [""] * 6
+            body = " ".join(rng.choice(words if rng.random() < 0.7 else common)
+                            for _ in range(int(rng.integers(30, 120))))
+            with open(os.path.join(folder, str(number)), "w", encoding="latin-1") as f:
+                f.write("\n".join(header + [body, ""]))
+    return os.path.join(root, "news20.tar.gz")
+
+
+def glove_file(path, dim=100, seed=4):
+    """A small GloVe-format text file (`word v1 v2 ...` per line) covering the topic and
+    common words above, plus a few words the messages never use; as in real GloVe, the
+    words of a topic lie near each other."""
+    rng = np.random.default_rng(seed)
+    vectors = {}
+    for topic, words in sorted(_TOPICS.items()):
+        centre = rng.normal(0, 0.6, dim)
+        for w in words.split():
+            vectors[w] = centre + rng.normal(0, 0.2, dim)
+    for w in _COMMON.split() + ["3d"]:
+        vectors.setdefault(w, rng.normal(0, 0.2, dim))
+    with open(path, "w", encoding="utf-8") as f:
+        for w in sorted(vectors):
+            f.write(w + " " + " ".join(f"{v:.5f}" for v in vectors[w]) + "\n")
+    return path

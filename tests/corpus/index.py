@@ -60,6 +60,8 @@ PROGRAMS = [
      None),
     ("kio_lstm_text_generation.py",
      "https://keras.io/examples/generative/lstm_character_level_text_generation/", None),
+    ("kio_pretrained_word_embeddings.py",
+     "https://keras.io/examples/nlp/pretrained_word_embeddings/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
