@@ -167,3 +167,22 @@ def glove_file(path, dim=100, seed=4):
         for w in sorted(vectors):
             f.write(w + " " + " ".join(f"{v:.5f}" for v in vectors[w]) + "\n")
     return path
+
+
+_EN_FR = {"cat": "chat", "dog": "chien", "red": "rouge", "big": "grand", "small": "petit",
+          "sees": "voit", "eats": "mange", "the": "le", "a": "un", "bird": "oiseau"}
+
+
+def translation_file(path, n=240, seed=5):
+    """A tab-separated file of sentence pairs in the layout of manythings.org's fra.txt
+    (`english<TAB>french<TAB>attribution` per line): short sentences over a ten-word
+    vocabulary, "translated" word by word."""
+    rng = np.random.default_rng(seed)
+    words = sorted(_EN_FR)
+    with open(path, "w", encoding="utf-8") as f:
+        for _ in range(n):
+            en = [str(w) for w in rng.choice(words, size=int(rng.integers(1, 4)))]
+            fr = [_EN_FR[w] for w in en]
+            f.write(f"{' '.join(en).capitalize()}.\t{' '.join(fr).capitalize()} !\t"
+                    f"written for the fastnn corpus\n")
+    return path

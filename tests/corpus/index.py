@@ -62,6 +62,7 @@ PROGRAMS = [
      "https://keras.io/examples/generative/lstm_character_level_text_generation/", None),
     ("kio_pretrained_word_embeddings.py",
      "https://keras.io/examples/nlp/pretrained_word_embeddings/", None),
+    ("kio_lstm_seq2seq.py", "https://keras.io/examples/nlp/lstm_seq2seq/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
