@@ -186,3 +186,36 @@ def translation_file(path, n=240, seed=5):
             f.write(f"{' '.join(en).capitalize()}.\t{' '.join(fr).capitalize()} !\t"
                     f"written for the fastnn corpus\n")
     return path
+
+
+_POSITIVE = "wonderful great loved brilliant moving superb enjoyable fine charming best"
+_NEGATIVE = "awful boring hated dull weak terrible poor worst tedious mess"
+_FILLER = ("the film movie story was and a of it this acting plot i to in with but "
+           "is not an at its for on")
+
+
+def imdb_folders(root=".", per_class=60, seed=6):
+    """A small stand-in for the unpacked aclImdb archive: `aclImdb/{train,test}/{pos,neg}/
+    <id>_<rating>.txt` reviews (with `<br />` tags, as the real ones have) and the
+    `train/unsup` folder the keras.io example deletes.  Returns the archive's path, whose
+    folder holds `aclImdb`."""
+    rng = np.random.default_rng(seed)
+    filler = _FILLER.split()
+    base = os.path.join(root, "aclImdb")
+    for split in ("train", "test"):
+        for label, words in (("pos", _POSITIVE.split()), ("neg", _NEGATIVE.split())):
+            folder = os.path.join(base, split, label)
+            os.makedirs(folder, exist_ok=True)
+            for k in range(per_class):
+                n = int(rng.integers(20, 80))
+                tokens = [str(rng.choice(words if rng.random() < 0.3 else filler))
+                          for _ in range(n)]
+                tokens.insert(n // 2, "<br /><br />")
+                text = " ".join(tokens).capitalize() + "."
+                rating = int(rng.integers(7, 11) if label == "pos" else rng.integers(1, 5))
+                with open(os.path.join(folder, f"{k}_{rating}.txt"), "w") as f:
+                    f.write(text)
+    os.makedirs(os.path.join(base, "train", "unsup"), exist_ok=True)
+    with open(os.path.join(base, "train", "unsup", "0_0.txt"), "w") as f:
+        f.write("an unlabelled review")
+    return os.path.join(root, "aclImdb_v1.tar.gz")

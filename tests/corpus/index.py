@@ -63,6 +63,8 @@ PROGRAMS = [
     ("kio_pretrained_word_embeddings.py",
      "https://keras.io/examples/nlp/pretrained_word_embeddings/", None),
     ("kio_lstm_seq2seq.py", "https://keras.io/examples/nlp/lstm_seq2seq/", None),
+    ("kio_text_classification_scratch.py",
+     "https://keras.io/examples/nlp/text_classification_from_scratch/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
