@@ -4,7 +4,8 @@ Keras masks, the causal and attention masks and the returned scores); Keras's ca
 conventions, errors and file layout; dropout; training inside a custom layer."""
 import json
 import os
-import zipfile
+import subprocess
+import textwrap
 
 import numpy as np
 import pytest
@@ -14,6 +15,8 @@ from fastnn.layers import (Dense, Embedding, GlobalAveragePooling1D, Input, Laye
                            LayerNormalization, MultiHeadAttention)
 from fastnn.models import Model, load_model
 from fastnn.optimizers import SGD
+
+from conftest import keras_python, subprocess_env
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -177,3 +180,40 @@ def test_trains_inside_a_custom_layer():
     first = model.evaluate(x, y, verbose=0)
     model.fit(x, y, epochs=20, batch_size=16, verbose=0)
     assert model.evaluate(x, y, verbose=0) < 0.5 * first
+
+
+@pytest.mark.skipif(keras_python() is None,
+                    reason="keras with TensorFlow is not installed (nor named by "
+                           "FASTNN_TEST_KERAS_PYTHON): the fastnn -> Keras direction is "
+                           "checked only where Keras can run")
+def test_fastnn_files_load_in_keras(tmp_path):
+    """A single layer reading each tensor (Keras 3.15 drops the masks of tensors a
+    MultiHeadAttention was called on, so a second reader would differ)."""
+    ids_in = Input((5,), dtype="int32")
+    x = Embedding(9, 4, mask_zero=True)(ids_in)
+    q_in, m_in = Input((5, 4)), Input((5, 5))
+    a = MultiHeadAttention(num_heads=2, key_dim=3)(x, x, use_causal_mask=True)
+    b = MultiHeadAttention(num_heads=2, key_dim=3, value_dim=2, output_shape=6)(
+        q_in, q_in, key=q_in, attention_mask=m_in)
+    model = Model([ids_in, q_in, m_in], [GlobalAveragePooling1D()(a), b])
+    rng = np.random.default_rng(4)
+    xs = [np.array([[3, 4, 5, 0, 0], [1, 2, 6, 7, 0]]),
+          rng.normal(size=(2, 5, 4)).astype(np.float32),
+          (rng.random((2, 5, 5)) > 0.3).astype(np.float32)]
+    model.save(tmp_path / "mha.keras")
+    p0, p1 = model.predict(xs, verbose=0)
+    np.savez(tmp_path / "io.npz", x0=xs[0], x1=xs[1], x2=xs[2], p0=p0, p1=p1)
+    script = textwrap.dedent(f"""
+        import os
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+        import numpy as np, keras
+        d = np.load({str(tmp_path / "io.npz")!r})
+        m = keras.models.load_model({str(tmp_path / "mha.keras")!r})
+        p0, p1 = m.predict([d["x0"], d["x1"], d["x2"]], verbose=0)
+        np.testing.assert_allclose(p0, d["p0"], atol=2e-6, rtol=1e-5)
+        np.testing.assert_allclose(p1, d["p1"], atol=2e-6, rtol=1e-5)
+        print("KERAS-OK")
+    """)
+    proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
+                          timeout=300, env=subprocess_env())
+    assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
