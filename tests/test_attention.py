@@ -217,3 +217,16 @@ def test_fastnn_files_load_in_keras(tmp_path):
     proc = subprocess.run([keras_python(), "-c", script], capture_output=True, text=True,
                           timeout=300, env=subprocess_env())
     assert "KERAS-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_masks_given_by_hand():
+    """query_mask / value_mask / key_mask mask rows / columns as the equivalent
+    attention_mask does."""
+    rng = np.random.default_rng(5)
+    q, v = rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 5, 3))
+    qm = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
+    vm = np.array([[1, 1, 0, 1, 1], [1, 0, 0, 0, 1]], bool)
+    mha = MultiHeadAttention(num_heads=2, key_dim=2, dropout=0.1)  # zeros for masked rows
+    want = mha(q, v, attention_mask=qm[:, :, None] & vm[:, None, :])
+    np.testing.assert_allclose(mha(q, v, query_mask=qm, value_mask=vm), want, rtol=1e-6)
+    np.testing.assert_allclose(mha(q, v, key=v, query_mask=qm, key_mask=vm), want, rtol=1e-6)
