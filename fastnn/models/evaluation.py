@@ -23,7 +23,7 @@ class Evaluation:
         w = self._sample_weights(ys, None, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._loss_step(xs, ys, w, training=False)
-        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks, w)
         return self._batch_result(logs, return_dict)
 
     def predict_on_batch(self, x):
@@ -99,7 +99,7 @@ class Evaluation:
                     running = RunningLogs(self._outputs_spec)
                 cbs.on_test_batch_begin(step)
                 total, sums, preds = self._loss_step(bx, by, bw, training=False)
-                running.add(total, sums, by, preds, count, self._output_masks)
+                running.add(total, sums, by, preds, count, self._output_masks, bw)
                 logs = running.logs(local=True)
                 cbs.on_test_batch_end(step, logs)
                 _interrupt.raise_if_pending()
@@ -130,6 +130,7 @@ class Evaluation:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
                            model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_predict_begin()
+
         def allocate_like(shapes):  # (a None in an output's shape: known from a batch)
             return [allocate((n,) + tuple(s), np.float32, f"Model '{self.name}'",
                              "its predictions", "predict on fewer samples at a time")
@@ -144,7 +145,9 @@ class Evaluation:
                 results = allocate_like([o.shape[1:] for o in outs])
             for r, o in zip(results, outs):
                 r[lo:hi] = o
-            cbs.on_predict_batch_end(step, {"outputs": results})
+            # as Keras: this batch's outputs, in the model's output structure
+            cbs.on_predict_batch_end(
+                step, {"outputs": self._structure_outputs([r[lo:hi] for r in results])})
         cbs.on_predict_end()
         return self._structure_outputs(results)
 
@@ -166,7 +169,8 @@ class Evaluation:
                     [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
                 for p, o in zip(parts, outs):
                     p.append(o.copy())
-                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
+                cbs.on_predict_batch_end(
+                    step, {"outputs": self._structure_outputs([p[-1] for p in parts])})
         finally:
             batches.close()
             source.close()
