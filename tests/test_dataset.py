@@ -130,3 +130,17 @@ def test_pack_and_unpack_x_y_sample_weight():
         unpack_x_y_sample_weight((1, 2, 3, 4))
     assert pack_x_y_sample_weight([1, 2]) == ([1, 2],)
     assert pack_x_y_sample_weight(1, 2) == (1, 2) and pack_x_y_sample_weight(1) == 1
+
+
+def test_lists_of_scalars_are_one_tensor_as_tf_data_reads_them():
+    """tf.data turns a list of scalars into one tensor (keras.io's pretrained-embeddings
+    example slices a list of strings); tuples, dicts and lists of arrays stay structures."""
+    texts = Dataset.from_tensor_slices(["a b", "c", "d e f"])
+    assert [str(t) for t in texts] == ["a b", "c", "d e f"]
+    assert [b.tolist() for b in texts.batch(2)] == [["a b", "c"], ["d e f"]]
+    rows = list(Dataset.from_tensor_slices([[1, 2], [3, 4]]))
+    assert [r.tolist() for r in rows] == [[1, 2], [3, 4]]
+    pairs = list(Dataset.from_tensor_slices((["x", "y"], [0, 1])))
+    assert [(str(a), int(b)) for a, b in pairs] == [("x", 0), ("y", 1)]
+    arrays = list(Dataset.from_tensor_slices([np.zeros(2), np.ones(2)]))
+    assert len(arrays) == 2 and isinstance(arrays[0], list)  # a structure of two arrays

@@ -216,3 +216,37 @@ def test_tf_array_functions_run_as_keras_ops_and_on_a_tape():
         y = tf.reduce_sum(tf.matmul(h, h, transpose_a=True))
     np.testing.assert_allclose(tape.gradient(y, dense.trainable_weights)[1],
                                [2 * float(np.sum(dense(m)))] * 1, rtol=1e-5)
+
+
+def test_tf_strings_for_text_standardization():
+    """tf.strings.lower/upper/strip/regex_replace on str, bytes and arrays of them, as a
+    TextVectorization `standardize` function calls them (keras.io's text classification
+    from scratch)."""
+    import re
+    import string
+
+    import numpy as np
+    from fastnn.keras import _tensorflow, layers
+    tf = _tensorflow.module()
+    texts = np.array([["A <br />Great, film!"], ["Dull  <br />"]])
+    low = tf.strings.lower(texts)
+    assert low.shape == (2, 1) and low.numpy().tolist() == [["a <br />great, film!"],
+                                                            ["dull  <br />"]]
+    assert tf.strings.upper("ab") == "AB" and tf.strings.strip(b"  x ") == b"x"
+    assert tf.strings.regex_replace(["aXbX"], "X", "-").tolist() == ["a-b-"]
+    assert tf.strings.regex_replace(["aXbX"], "X", "-", replace_global=False).tolist() == \
+        ["a-bX"]
+    assert tf.strings.regex_replace([b"a1"], r"(\d)", r"<\1>").tolist() == [b"a<1>"]
+    with pytest.raises(TypeError, match="expects strings"):
+        tf.strings.lower(np.ones(3))
+    with pytest.raises(ValueError, match="invalid pattern"):
+        tf.strings.regex_replace("a", "(", "")
+
+    def standardize(x):
+        x = tf.strings.regex_replace(tf.strings.lower(x), "<br />", " ")
+        return tf.strings.regex_replace(x, f"[{re.escape(string.punctuation)}]", "")
+
+    v = layers.TextVectorization(standardize=standardize, vocabulary=["great", "film"])
+    assert v(texts).numpy().tolist()[0][:3] == [1, 2, 3]  # "a" OOV, great, film
+    with pytest.raises(AttributeError, match="no tf.strings.split"):
+        tf.strings.split

@@ -223,3 +223,12 @@ def test_config_round_trip_and_custom_callables():
     upper.adapt(["a-b", "b-c"])
     assert upper.get_vocabulary() == ["", "[UNK]", "B", "C", "A"]
     assert upper(["c-a-z"]).tolist() == [[3, 4, 1]]
+
+
+def test_eager_output_has_tensorflow_numpy():
+    """`vectorizer([["..."]]).numpy()` as keras.io's examples call it."""
+    from fastnn.layers import StringLookup, TextVectorization
+    v = TextVectorization(output_sequence_length=4, vocabulary=["the", "cat", "sat"])
+    assert v([["the cat sat"]]).numpy().tolist() == [[2, 3, 4, 0]]
+    lookup = StringLookup(vocabulary=["a", "b"])
+    assert lookup(["b", "z"]).numpy().tolist() == [2, 0]

@@ -197,7 +197,24 @@ def tape_layer_call(self, inputs=None, *args, training=None, mask=None, **kwargs
         self._call_extra = {k: v for k, v in kwargs.items() if k not in symbolic} or None
         return Layer.__call__(self, items + list(symbolic.values()), training=training)
     self._call_extra = kwargs or None
+    if self._call_takes[1] and mask is None:
+        _remember_symbolic_mask(self, inputs)
     return Layer.__call__(self, inputs, training=training)
+
+
+def _remember_symbolic_mask(layer, inputs):
+    """Before a symbolic call of a layer whose `call` takes a mask: the shapes of its
+    inputs' Keras masks, for the stand-in batch that infers its output shape (Keras runs
+    `call` with the symbolic mask too)."""
+    from fastnn.layers.layer import KerasTensor
+    items = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    if not all(isinstance(t, KerasTensor) for t in items):
+        return
+    masks = [t._keras_mask for t in items]
+    shapes = [None if m is None else m.shape for m in masks]
+    layer.__dict__["_symbolic_mask_shapes"] = (
+        None if all(s is None for s in shapes) else
+        shapes if isinstance(inputs, (list, tuple)) else shapes[0])
 
 
 def _shapes(inputs):
@@ -219,7 +236,7 @@ def call_recorded(layer, inputs, training=None, mask=None, extra=None):
         return _invoke(layer, inputs, training, mask, extra)
     if extra:
         raise TypeError(f"Layer '{layer.name}' got unexpected arguments {sorted(extra)}")
-    return _record_opaque(tape, layer, inputs, training)
+    return _record_opaque(tape, layer, inputs, training, mask)
 
 
 def _input_grad_plan(model):
@@ -236,9 +253,11 @@ def _input_grad_plan(model):
     return plan
 
 
-def _record_opaque(tape, layer, inputs, training):
+def _record_opaque(tape, layer, inputs, training, mask=None):
     """A built-in layer or a model as one recorded step: forward now, its own backward
-    later.  Its weights become leaves of the tape, their gradients read from `.grad`."""
+    later.  Its weights become leaves of the tape, their gradients read from `.grad`.
+    `mask`: a Keras mask given with `mask=` (an LSTM skips the masked steps), for the
+    layers whose forward takes one."""
     n = tape.layer_calls.get(id(layer), 0)
     if n:
         raise NotImplementedError(
@@ -262,7 +281,16 @@ def _record_opaque(tape, layer, inputs, training):
             outs = [o.copy() for o in layer.forward_graph(arrays, bool(training), plan)]
             out = outs[0] if len(outs) == 1 else outs
         else:
-            out = layer.forward(arrays if multi else arrays[0], training=bool(training))
+            kwargs = {}
+            if mask is not None:
+                from fastnn.models.graph import takes_mask
+                if not takes_mask(layer):
+                    raise NotImplementedError(
+                        f"Layer '{layer.name}' ({type(layer).__name__}) got a `mask=` but "
+                        f"does not use masks")
+                kwargs["mask"] = _mask_values(mask)
+            out = layer.forward(arrays if multi else arrays[0], training=bool(training),
+                                **kwargs)
             out = [np.array(o) for o in out] if isinstance(out, list) else np.array(out)
     n_in = len(items)
 
@@ -291,6 +319,15 @@ def _record_opaque(tape, layer, inputs, training):
         raise NotImplementedError(f"Recording '{layer.name}', a layer with several outputs, "
                                   f"is not supported by fastnn yet")
     return tape.record(vjp, slots, out)
+
+
+def _mask_values(mask):
+    """A mask given inside a recording (a tape Tensor, an array, or a list of them) as
+    boolean arrays."""
+    if isinstance(mask, (list, tuple)):
+        return [None if m is None else _mask_values(m) for m in mask]
+    m = np.asarray(value(mask))
+    return m if m.dtype == np.bool_ else m.astype(bool)
 
 
 def add_loss(self, loss):
@@ -328,10 +365,20 @@ def added_loss_total(layers):
     return sum(sum(layer._loss_values()) for layer in layers)
 
 
+def _stand_in_mask(shapes):
+    """All-True masks of these shapes (2 for an unknown dimension), or None."""
+    if isinstance(shapes, list):
+        return [_stand_in_mask(s) for s in shapes]
+    return None if shapes is None else np.ones(tuple(2 if d is None else d for d in shapes),
+                                               bool)
+
+
 def inferred_output_shape(self, input_shape):
-    """Run `call` on a batch of 2 ones (no recording) and read the output shape."""
+    """Run `call` on a batch of 2 ones (no recording) and read the output shape; a `call`
+    that takes a mask gets an all-True one when its symbolic inputs have Keras masks."""
+    mask = _stand_in_mask(self.__dict__.pop("_symbolic_mask_shapes", None))
     cache = self.__dict__.setdefault("_shape_cache", {})
-    key = repr(input_shape)
+    key = repr(input_shape) + (" masked" if mask is not None else "")
     if key in cache:
         return cache[key]
     multi = bool(input_shape) and isinstance(input_shape[0], (tuple, list))
@@ -340,7 +387,7 @@ def inferred_output_shape(self, input_shape):
     self.__dict__["_inferring"] = True
     try:
         with _tape.paused(), np.errstate(all="ignore"):
-            out = _invoke(self, xs if multi else xs[0], False, None,
+            out = _invoke(self, xs if multi else xs[0], False, mask,
                           self.__dict__.get("_call_extra"))
     finally:
         self.__dict__["_inferring"] = False

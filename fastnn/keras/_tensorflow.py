@@ -4,7 +4,8 @@
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
 has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
 `train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
-(the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
+(the hook: `DATA_SOURCES`), `tf.strings.lower/upper/strip/regex_replace` (for text
+standardization: `_tf_strings`), and the array functions the guides' train steps call
 (`tf.concat`, `tf.shape`, `tf.expand_dims`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS`
 and `NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them) with the dtype
 names (`tf.float32`, ...).  Anything else a script asks of
@@ -12,6 +13,8 @@ TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
 import types
+
+from fastnn.keras import _tf_strings
 
 # tf.data names -> where fastnn keeps them (searched in order; a module that has not
 # landed yet is skipped, and the name then reports itself as missing).
@@ -65,7 +68,7 @@ ARRAY_FUNCTIONS = {
 # tf.float32, ...: TensorFlow's dtypes, as the names keras.ops and NumPy take
 DTYPES = {"float16": "float16", "float32": "float32", "float64": "float64",
           "int8": "int8", "int16": "int16", "int32": "int32", "int64": "int64",
-          "uint8": "uint8", "bool": "bool"}
+          "uint8": "uint8", "bool": "bool", "string": "string"}
 # tf.nn.<name> -> the same
 NN_FUNCTIONS = {
     "softmax": ("softmax", lambda logits, axis=None, name=None:
@@ -146,6 +149,7 @@ def submodules():
             "random": _StandIn("tensorflow.random", "tf.random", {"set_seed": _set_seed}),
             "nn": _StandIn("tensorflow.nn", "tf.nn", {
                 name: _array_function(name, NN_FUNCTIONS, "tf.nn") for name in NN_FUNCTIONS}),
+            "strings": _StandIn("tensorflow.strings", "tf.strings", _tf_strings.FUNCTIONS),
         }
     return _submodules
 

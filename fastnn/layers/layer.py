@@ -140,8 +140,21 @@ class KerasTensor(ArrayOperators):
         """(layer, node index, tensor index), as Keras names a tensor's origin."""
         return self.node.layer, self.node.layer._inbound_nodes.index(self.node), self.index
 
+    @property
+    def _keras_mask(self):
+        """The symbolic boolean mask of this tensor (None: no Keras mask), worked out when
+        asked (fastnn.layers.keras_masks)."""
+        if "_mask_override" in self.__dict__:
+            return self.__dict__["_mask_override"]
+        from fastnn.layers import keras_masks
+        return keras_masks.symbolic_mask(self)
+
+    @_keras_mask.setter
+    def _keras_mask(self, value):
+        self.__dict__["_mask_override"] = value
+
     def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype=float32, name={self.name}>"
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
 
 
 class Node:
@@ -396,12 +409,17 @@ class Layer:
         # no `training=` given: the layer's own default, as Keras takes it from `call`'s
         # signature (augmentation layers augment, Dropout does not)
         mode = {} if training is None else {"training": bool(training)}
+        from fastnn.layers import keras_masks  # Keras masks: explicit, else the inputs'
+        mask = keras_masks.input_mask(items, multi) if mask is None else mask
         if mask is not None and "mask" in inspect.signature(self.forward).parameters:
-            mode["mask"] = mask  # an explicit Keras mask, for the layers that use one
-        out = self.forward(arrays if multi else arrays[0], **mode)
+            mode["mask"] = mask  # a Keras mask, for the layers that use one
+        x = arrays if multi else arrays[0]
+        out = self.forward(x, **mode)
         if isinstance(out, (list, tuple)):  # copies (the layer reuses its buffers), with
-            return eager([np.array(o) for o in out])  # TensorFlow's .numpy()
-        return eager(np.array(out))
+            result = eager([np.array(o) for o in out])  # TensorFlow's .numpy()
+        else:
+            result = eager(np.array(out))
+        return keras_masks.attach(result, keras_masks.output_mask(self, x, mask))
 
     def call_arrays(self, inputs, training=False, **kwargs):
         """A concrete call with keyword tensors (`initial_state=...`): layers that take

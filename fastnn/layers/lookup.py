@@ -7,6 +7,7 @@ or NumPy array) or in a `Dataset.map`, and feed their output to the model.
 """
 import numpy as np
 
+from fastnn._eager import eager
 from fastnn.layers.layer import KerasTensor, Layer
 from fastnn.layers.vocabulary import _OUTPUT_MODES, _check_string_arg, _string_array, \
     _Vocabulary
@@ -128,7 +129,7 @@ class _Lookup(Layer):
         if kwargs:
             raise TypeError(f"Layer '{self.name}' got unexpected keyword arguments "
                             f"{sorted(kwargs)}")
-        return self.forward(inputs)
+        return eager(self.forward(inputs))  # with TensorFlow's .numpy(), as Keras's
 
     def forward(self, inputs, training=False):
         """The lookup of a batch of tokens (what `layer(tokens)` runs)."""

@@ -24,6 +24,7 @@ import string
 
 import numpy as np
 
+from fastnn._eager import eager
 from fastnn.layers.layer import KerasTensor, Layer
 from fastnn.layers.vocabulary import _OUTPUT_MODES, _check_string_arg, _string_array, \
     _to_str, _Vocabulary
@@ -288,7 +289,7 @@ class TextVectorization(Layer):
         if kwargs:
             raise TypeError(f"Layer '{self.name}' got unexpected keyword arguments "
                             f"{sorted(kwargs)}")
-        return self._encode(inputs)
+        return eager(self._encode(inputs))  # with TensorFlow's .numpy(), as Keras's
 
     def forward(self, inputs, training=False):
         """The layer on a batch of strings (what `layer(texts)` runs).  Inside a model

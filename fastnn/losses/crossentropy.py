@@ -11,7 +11,7 @@ import numpy as np
 
 from fastnn import _C
 from fastnn._validate import kernel_array
-from fastnn.losses.loss import EPSILON, Loss, match_rank
+from fastnn.losses.loss import EPSILON, Loss, match_rank, shape_fits
 
 
 def _check_axis(axis, name):
@@ -288,10 +288,10 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
         pred_shape = tuple(pred_shape)
         if y.ndim == len(pred_shape) and y.shape[-1] == 1:
             y = y[..., 0]
-        if y.shape != pred_shape[:-1]:
+        if not shape_fits(y.shape, pred_shape[:-1]):
             k = pred_shape[-1]
             hint = (". For one-hot targets use loss='categorical_crossentropy'."
-                    if y.shape == pred_shape and k > 1 else "")
+                    if shape_fits(y.shape, pred_shape) and k > 1 else "")
             raise ValueError(f"{self.name} expects integer labels of shape "
                              f"{pred_shape[:-1]}, received shape {y.shape}{hint}")
         if y.size and (not np.all(np.isfinite(y)) or np.any(y != np.round(y))):

@@ -131,6 +131,12 @@ def _float(a, what):
     return np.asarray(a, dtype=np.float32) if a.dtype != np.float32 else a
 
 
+
+def shape_fits(shape, expected):
+    """Whether an array's `shape` fits `expected`, where None takes any size."""
+    return len(shape) == len(expected) and all(e is None or d == e
+                                               for d, e in zip(shape, expected))
+
 class Loss:
     """Loss base class, as `keras.losses.Loss`.
 
@@ -225,12 +231,14 @@ class Loss:
 
     # ---- the trainer's interface ------------------------------------------------------
     def prepare_targets(self, y, pred_shape):
-        """Targets as training wants them (float32, y_pred's shape), or Keras's ValueError."""
+        """Targets as training wants them (float32, y_pred's shape), or Keras's ValueError.
+        A None in y_pred's shape (a variable-length time axis) takes any size."""
         y = kernel_array(y, np.float32, "y")
         pred_shape = tuple(pred_shape)
-        if y.shape != pred_shape:
-            if y.ndim == len(pred_shape) - 1 and pred_shape[-1] == 1:
-                y = y.reshape(pred_shape)
+        if not shape_fits(y.shape, pred_shape):
+            if y.ndim == len(pred_shape) - 1 and pred_shape[-1] == 1 and \
+                    shape_fits(y.shape, pred_shape[:-1]):
+                y = y.reshape(y.shape + (1,))
             else:
                 raise ValueError(f"Arguments `target` and `output` must have the same shape. "
                                  f"Received: target.shape={y.shape}, "

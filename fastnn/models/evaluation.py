@@ -130,13 +130,20 @@ class Evaluation:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0 and distributed.is_chief(),
                            model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_predict_begin()
-        results = [allocate((n,) + tuple(t.shape[1:]), np.float32, f"Model '{self.name}'",
-                            "its predictions", "predict on fewer samples at a time")
-                   for t in self.outputs]
+
+        def allocate_like(shapes):  # (a None in an output's shape: known from a batch)
+            return [allocate((n,) + tuple(s), np.float32, f"Model '{self.name}'",
+                             "its predictions", "predict on fewer samples at a time")
+                    for s in shapes]
+
+        results = None
         for step in range(n_steps):
             cbs.on_predict_batch_begin(step)
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
-            for r, o in zip(results, self.forward_graph([a[lo:hi] for a in xs], training=False)):
+            outs = self.forward_graph([a[lo:hi] for a in xs], training=False)
+            if results is None:
+                results = allocate_like([o.shape[1:] for o in outs])
+            for r, o in zip(results, outs):
                 r[lo:hi] = o
             # as Keras: this batch's outputs, in the model's output structure
             cbs.on_predict_batch_end(

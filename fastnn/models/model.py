@@ -229,6 +229,26 @@ class Model(Trainer, Layer):
         return int(sum(v.value.size for v in self.weights))
 
     @property
+    def input(self):
+        """Keras's `model.input`: the model's symbolic input(s), as it was built (one
+        tensor, a list, or a dict); a model without a graph has none."""
+        if not self._graph_built:
+            return Layer.input.fget(self)
+        if self._input_keys is not None:
+            return dict(zip(self._input_keys, self.inputs))
+        return self.inputs[0] if len(self.inputs) == 1 else list(self.inputs)
+
+    @property
+    def output(self):
+        """Keras's `model.output`: the model's symbolic output(s) (one tensor, a list, or a
+        dict)."""
+        if not self._graph_built:
+            return Layer.output.fget(self)
+        if self._output_keys is not None:
+            return dict(zip(self._output_keys, self.outputs))
+        return self.outputs[0] if self._single_output else list(self.outputs)
+
+    @property
     def input_shape(self):
         shapes = [t.shape for t in self.inputs]
         return shapes[0] if len(shapes) == 1 else shapes

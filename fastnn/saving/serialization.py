@@ -114,12 +114,14 @@ def functional_config(model):
             positional = node.inputs[:node.n_positional]
             arg = [_tensor_ref(t, own) for t in positional] if node.takes_list else \
                 _tensor_ref(positional[0], own)
+            spread = getattr(node, "spread_args", False)  # layer(query, value): two args
             kwargs = {k: _serialize_call_value(v, own) for k, v in node.kwargs.items()}
             if node.training is not None:
                 kwargs["training"] = node.training
             if isinstance(layer, Model):
                 kwargs.setdefault("mask", None)
-            nodes.append({"args": [arg], "kwargs": kwargs})
+            args = [_tensor_ref(t, own) for t in positional] if spread else [arg]
+            nodes.append({"args": args, "kwargs": kwargs})
         entry["inbound_nodes"] = nodes
         entries.append(entry)
     out_refs = _layer_refs(model.outputs, own)
@@ -161,7 +163,7 @@ def _parse_node(entry, node):
     """(refs of the positional input(s), whether a list, tensor kwargs, training flag)."""
     where = f"layer '{entry.get('name')}'"
     _expect(isinstance(node, dict) and isinstance(node.get("args"), list)
-            and len(node["args"]) == 1, f"{where}: unexpected inbound node {str(node)[:200]}")
+            and node["args"], f"{where}: unexpected inbound node {str(node)[:200]}")
     kwargs = dict(node.get("kwargs") or {})
     _expect(isinstance(kwargs, dict), f"{where}: call kwargs must be a dict")
     training = kwargs.pop("training", None)
@@ -169,6 +171,10 @@ def _parse_node(entry, node):
             f"{where}: training must be a bool or null, received {training!r}")
     if kwargs.get("mask") is None or _history_names(kwargs["mask"], set()):
         kwargs.pop("mask", None)  # a mask tensor Keras recorded: fastnn propagates masks
+    if len(node["args"]) > 1:  # several positional tensors: layer(query, value)
+        _expect(all(_is_tensor_ref(a) for a in node["args"]),
+                f"{where}: unexpected inputs {str(node['args'])[:200]}")
+        return _call_refs(node["args"], where), "spread", kwargs, training
     arg = node["args"][0]
     many = isinstance(arg, list)
     refs = _call_refs(arg, where)
@@ -269,7 +275,10 @@ def functional_from_config(cls, config, custom_objects=None):
             call_kwargs = rebuild(kwargs, where)
             if any(t is None for t in inputs) or None in _flat(call_kwargs):
                 continue
-            layer(inputs if many else inputs[0], training=training, **call_kwargs)
+            if many == "spread":
+                layer(*inputs, training=training, **call_kwargs)
+            else:
+                layer(inputs if many else inputs[0], training=training, **call_kwargs)
             pending.remove(item)
             progressed = True
         _expect(progressed, f"layers {[p[0].name for p in pending]} read layers or calls "

@@ -9,9 +9,31 @@ from fastnn.utils.dataset_elements import INFINITE, UNKNOWN, _as_array, _structu
 
 
 # ---- sources ---------------------------------------------------------------------------
+def _is_plain_list(value):
+    """A (nested) list of Python/NumPy scalars: one tensor to tf.data, not a structure."""
+    if not isinstance(value, list) or not value:
+        return False
+    return all(_is_plain_list(v) if isinstance(v, list) else
+               isinstance(v, (str, bytes, bool, int, float, np.generic)) for v in value)
+
+
+def _lists_as_arrays(tensors):
+    """As tf.data reads an element: a list of scalars (strings, numbers, nested lists of
+    them) is one tensor (`from_tensor_slices(["a", "b"])` gives two strings); tuples,
+    dicts and lists of arrays stay structures."""
+    if _is_plain_list(tensors):
+        return np.asarray(tensors)
+    if isinstance(tensors, dict):
+        return {k: _lists_as_arrays(v) for k, v in tensors.items()}
+    if isinstance(tensors, (tuple, list)):
+        return type(tensors)(_lists_as_arrays(v) for v in tensors)
+    return tensors
+
+
 class _Slices(Dataset):
     def __init__(self, tensors):
         super().__init__()
+        tensors = _lists_as_arrays(tensors)
         self._structure = _structure(tensors)
         self._leaves = [_as_array(t) for t in flatten(tensors)]
         if not self._leaves:

@@ -53,6 +53,18 @@ PROGRAMS = [
     ("kio_gan_dataset.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
     ("tf_quickstart_beginner.py", "https://www.tensorflow.org/tutorials/quickstart/beginner",
      None),
+    ("kio_addition_rnn.py", "https://keras.io/examples/nlp/addition_rnn/", None),
+    ("kio_text_classification_transformer.py",
+     "https://keras.io/examples/nlp/text_classification_with_transformer/", None),
+    ("kio_masking_padding.py", "https://keras.io/guides/understanding_masking_and_padding/",
+     None),
+    ("kio_lstm_text_generation.py",
+     "https://keras.io/examples/generative/lstm_character_level_text_generation/", None),
+    ("kio_pretrained_word_embeddings.py",
+     "https://keras.io/examples/nlp/pretrained_word_embeddings/", None),
+    ("kio_lstm_seq2seq.py", "https://keras.io/examples/nlp/lstm_seq2seq/", None),
+    ("kio_text_classification_scratch.py",
+     "https://keras.io/examples/nlp/text_classification_from_scratch/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
