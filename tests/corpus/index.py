@@ -53,6 +53,8 @@ PROGRAMS = [
     ("kio_gan_dataset.py", "https://keras.io/guides/custom_train_step_in_tensorflow/", None),
     ("tf_quickstart_beginner.py", "https://www.tensorflow.org/tutorials/quickstart/beginner",
      None),
+    ("kio_custom_training_loop.py",
+     "https://keras.io/guides/writing_a_custom_training_loop_in_tensorflow/", None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
