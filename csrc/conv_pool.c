@@ -145,7 +145,7 @@ FNN_INLINE void next_output(int64_t *n, int64_t *i, int64_t *j, const fnn_conv2d
  * (one rounding, like the GEMM micro-kernels' _mm*_fmadd_ps), so the bit-for-bit
  * equality with Conv2D does not rest on the compiler contracting a * b + c: GCC does
  * that only from -O2 (with -ffp-contract=fast), and the sanitizer build at -O1 rounded
- * twice.  AVX-512 uses one 16-lane vector per chain (32 registers); AVX2 two 8-lane ones.
+ * twice.  AVX2 uses two 8-lane vectors per chain (forward_rows_avx512, below, has its own).
  * The generic path multiplies and adds, like the generic GEMM micro-kernel (the two agree
  * to rounding, whatever the compiler contracts). */
 FNN_INLINE void window_fma(float zs[4][LANES], const window_view *v, const float *wp,
@@ -157,17 +157,6 @@ FNN_INLINE void window_fma(float zs[4][LANES], const window_view *v, const float
     for (int k = 0; k < 4; k++) *(vfloat *)zs[k] = z[k];
 }
 #ifdef FNN_TARGET_AVX512
-FNN_TARGET_AVX512 FNN_INLINE void window_fma_avx512(float zs[4][LANES], const window_view *v,
-                                                    const float *wp, int64_t P) {
-    __m512 z[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-                   _mm512_setzero_ps()};
-    for (int64_t q = 0; q < P; q++) {
-        const __m512 w = _mm512_load_ps(wp + q * LANES);
-        for (int k = 0; k < 4; k++)
-            z[k] = _mm512_fmadd_ps(_mm512_set1_ps(v->src[k][v->off[q]]), w, z[k]);
-    }
-    for (int k = 0; k < 4; k++) _mm512_store_ps(zs[k], z[k]);
-}
 FNN_TARGET_AVX2 FNN_INLINE void window_fma_avx2(float zs[4][LANES], const window_view *v,
                                                 const float *wp, int64_t P) {
     __m256 z[4][2];
@@ -250,8 +239,76 @@ FNN_INLINE void pool_block(float *restrict y, uint8_t *restrict pos, float zs[4]
     }
 DEFINE_FORWARD_ROWS(, forward_rows_generic, window_fma)
 #ifdef FNN_TARGET_AVX512
-DEFINE_FORWARD_ROWS(FNN_TARGET_AVX512, forward_rows_avx512, window_fma_avx512)
 DEFINE_FORWARD_ROWS(FNN_TARGET_AVX2, forward_rows_avx2, window_fma_avx2)
+
+/* pool_block on the AVX-512 path, on registers: relu(z + b) is vmaxps(0, z + b) (a NaN
+ * or -0 passes through, as v < 0 ? 0 : v), and "not v <= cur" and "cur == cur" are the
+ * NLE_UQ and ORD_Q compares; y and pos are stored under a mask past F. */
+FNN_TARGET_AVX512 FNN_INLINE void pool_store_avx512(float *restrict y, uint8_t *restrict pos,
+                                                    const __m512 z[4], const float *bp,
+                                                    int64_t F, int64_t r, int64_t blk) {
+    const __m512 bias = _mm512_load_ps(bp + blk * LANES), zero = _mm512_setzero_ps();
+    __m512 best = _mm512_max_ps(zero, _mm512_add_ps(z[0], bias));
+    __m512i arg = _mm512_setzero_si512();
+    for (int k = 1; k < 4; k++) {
+        const __m512 v = _mm512_max_ps(zero, _mm512_add_ps(z[k], bias));
+        const __mmask16 win = _mm512_cmp_ps_mask(v, best, _CMP_NLE_UQ) &
+                              _mm512_cmp_ps_mask(best, best, _CMP_ORD_Q);
+        best = _mm512_mask_mov_ps(best, win, v);
+        arg = _mm512_mask_mov_epi32(arg, win, _mm512_set1_epi32(k));
+    }
+    const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0);
+    const __mmask16 keep = nf == LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << nf) - 1);
+    _mm512_mask_storeu_ps(y + r * F + f0, keep, best);
+    _mm_mask_storeu_epi8(pos + r * F + f0, keep, _mm512_cvtepi32_epi8(arg));
+}
+
+/* forward_rows on the AVX-512 path: two filter blocks per pass over the window, so each
+ * broadcast patch entry feeds two FMAs; each chain still runs over q in order from zero
+ * (the same bits as window_fma and the GEMM micro-kernels). */
+FNN_TARGET_AVX512 static void forward_rows_avx512(float *restrict y, uint8_t *restrict pos,
+                                                  const float *restrict x,
+                                                  const float *restrict wp,
+                                                  const float *restrict bp,
+                                                  const fnn_conv2d_shape *s, int64_t r0,
+                                                  int64_t r1) {
+    const int64_t P = patch_len(s), PH = s->OH / 2, PW = s->OW / 2, nb = blocks(s);
+    float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    entry_offsets offsets;
+    fill_offsets(&offsets, s);
+    int64_t n = r0 / (PH * PW), i = r0 / PW % PH, j = r0 % PW;
+    for (int64_t r = r0; r < r1; r++, next_output(&n, &i, &j, s)) { /* r = (n, i, j) */
+        const window_view v = view_window(pt, x, s, &offsets, n, i, j);
+        int64_t blk = 0;
+        for (; blk + 1 < nb; blk += 2) {
+            const float *wa = wp + blk * P * LANES, *wb = wa + P * LANES;
+            __m512 za[4], zb[4];
+            for (int k = 0; k < 4; k++) za[k] = zb[k] = _mm512_setzero_ps();
+            for (int64_t q = 0; q < P; q++) {
+                const __m512 a = _mm512_load_ps(wa + q * LANES), b = _mm512_load_ps(wb + q * LANES);
+                const int32_t o = v.off[q];
+                for (int k = 0; k < 4; k++) {
+                    const __m512 e = _mm512_set1_ps(v.src[k][o]);
+                    za[k] = _mm512_fmadd_ps(e, a, za[k]);
+                    zb[k] = _mm512_fmadd_ps(e, b, zb[k]);
+                }
+            }
+            pool_store_avx512(y, pos, za, bp, s->F, r, blk);
+            pool_store_avx512(y, pos, zb, bp, s->F, r, blk + 1);
+        }
+        if (blk < nb) { /* an odd block count's last block */
+            const float *wa = wp + blk * P * LANES;
+            __m512 za[4];
+            for (int k = 0; k < 4; k++) za[k] = _mm512_setzero_ps();
+            for (int64_t q = 0; q < P; q++) {
+                const __m512 a = _mm512_load_ps(wa + q * LANES);
+                for (int k = 0; k < 4; k++)
+                    za[k] = _mm512_fmadd_ps(_mm512_set1_ps(v.src[k][v.off[q]]), a, za[k]);
+            }
+            pool_store_avx512(y, pos, za, bp, s->F, r, blk);
+        }
+    }
+}
 #endif
 FNN_ISA_SITE(forward_rows)
 static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp,
@@ -337,11 +394,78 @@ FNN_INLINE void weight_rows_body(float *restrict pdw, float *restrict pdb,
     }
 }
 
-/* weight_rows for the active ISA. */
-FNN_ISA_VARIANTS(weight_rows_body,
-                 (float *pdw, float *pdb, const float *dy, const float *y, const uint8_t *pos,
-                  const float *x, const fnn_conv2d_shape *s, int64_t n0, int64_t n1),
-                 (pdw, pdb, dy, y, pos, x, s, n0, n1))
+/* weight_rows for the active ISA: the plain body for AVX2 and generic code, and on the
+ * AVX-512 path two filter blocks per pass over the window (each broadcast patch entry
+ * feeds both), with the winners' gradients selected under masks.  The partial's
+ * entries take the same four fused multiply-adds in the same order. */
+FNN_ISA_SITE(weight_rows_body)
+#ifdef FNN_TARGET_AVX512
+FNN_TARGET_AVX2 static void weight_rows_body_avx2(float *pdw, float *pdb, const float *dy,
+                                                  const float *y, const uint8_t *pos,
+                                                  const float *x, const fnn_conv2d_shape *s,
+                                                  int64_t n0, int64_t n1) {
+    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
+}
+
+/* One block's gradient at pooled output r: g = dy where y > 0, into the bias partial,
+ * and gs[k] = g where window place k won (zero elsewhere, and past F). */
+FNN_TARGET_AVX512 FNN_INLINE void winner_grads_avx512(__m512 gs[4], float *restrict pdb,
+                                                      const float *restrict dy,
+                                                      const float *restrict y,
+                                                      const uint8_t *restrict pos, int64_t F,
+                                                      int64_t r, int64_t blk) {
+    const int64_t f0 = blk * LANES, nf = fnn_min64(LANES, F - f0), at = r * F + f0;
+    const __mmask16 keep = nf == LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << nf) - 1);
+    const __m512 yb = _mm512_maskz_loadu_ps(keep, y + at);
+    const __m512 g = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(yb, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                         _mm512_maskz_loadu_ps(keep, dy + at));
+    const __m512i won = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(keep, pos + at));
+    _mm512_store_ps(pdb + f0, _mm512_add_ps(_mm512_load_ps(pdb + f0), g));
+    for (int k = 0; k < 4; k++)
+        gs[k] = _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(won, _mm512_set1_epi32(k)), g);
+}
+
+FNN_TARGET_AVX512 static void weight_rows_body_avx512(float *restrict pdw, float *restrict pdb,
+                                                      const float *restrict dy,
+                                                      const float *restrict y,
+                                                      const uint8_t *restrict pos,
+                                                      const float *restrict x,
+                                                      const fnn_conv2d_shape *s, int64_t n0,
+                                                      int64_t n1) {
+    const int64_t P = patch_len(s), F = s->F, PH = s->OH / 2, PW = s->OW / 2, nb = blocks(s);
+    float pt[4][FNN_CONV_POOL_MAX_ENTRIES];
+    entry_offsets offsets;
+    fill_offsets(&offsets, s);
+    int64_t n = n0, i = 0, j = 0;
+    for (int64_t r = n0 * PH * PW; r < n1 * PH * PW; r++, next_output(&n, &i, &j, s)) {
+        const window_view v = view_window(pt, x, s, &offsets, n, i, j);
+        for (int64_t blk = 0; blk < nb; blk += 2) {
+            const int pair = blk + 1 < nb;
+            __m512 ga[4], gb[4];
+            winner_grads_avx512(ga, pdb, dy, y, pos, F, r, blk);
+            if (pair) winner_grads_avx512(gb, pdb, dy, y, pos, F, r, blk + 1);
+            float *pa = pdw + blk * P * LANES, *pb = pa + P * LANES;
+            for (int64_t q = 0; q < P; q++) {
+                const int32_t o = v.off[q];
+                __m512 e[4];
+                for (int k = 0; k < 4; k++) e[k] = _mm512_set1_ps(v.src[k][o]);
+                __m512 acc = _mm512_load_ps(pa + q * LANES);
+                for (int k = 0; k < 4; k++) acc = _mm512_fmadd_ps(e[k], ga[k], acc);
+                _mm512_store_ps(pa + q * LANES, acc);
+                if (!pair) continue;
+                acc = _mm512_load_ps(pb + q * LANES);
+                for (int k = 0; k < 4; k++) acc = _mm512_fmadd_ps(e[k], gb[k], acc);
+                _mm512_store_ps(pb + q * LANES, acc);
+            }
+        }
+    }
+}
+#endif
+static void weight_rows_body_generic(float *pdw, float *pdb, const float *dy, const float *y,
+                                     const uint8_t *pos, const float *x,
+                                     const fnn_conv2d_shape *s, int64_t n0, int64_t n1) {
+    weight_rows_body(pdw, pdb, dy, y, pos, x, s, n0, n1);
+}
 static void weight_rows(float *pdw, float *pdb, const float *dy, const float *y,
                         const uint8_t *pos, const float *x, const fnn_conv2d_shape *s, int64_t n0,
                         int64_t n1) {

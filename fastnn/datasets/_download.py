@@ -36,7 +36,8 @@ def download(url, dest, sha256, timeout=TIMEOUT, verbose=1):
         url: the URL to fetch (`http://`, `https://` or `file://`).
         dest: the file to create; its directory is created if needed.
         sha256: the expected hex SHA-256 of the file (a 32-digit hex is taken as an MD5,
-            as Keras's `get_file` does: Keras publishes MD5s for its word-index files).
+            as Keras's `get_file` does: Keras publishes MD5s for its word-index files), or
+            None: no check.
         timeout: seconds to wait for the connection or for more data. Defaults to `30`.
         verbose: `1` prints `Downloading data from <url>` and a progress bar on stdout,
             as Keras does; `0` is silent. Defaults to `1`.
@@ -60,8 +61,9 @@ def download(url, dest, sha256, timeout=TIMEOUT, verbose=1):
         fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(dest)}.", suffix=".part",
                                    dir=folder)
         with os.fdopen(fd, "wb") as out:
-            got = _fetch(url, out, timeout, verbose, "md5" if len(sha256) == 32 else "sha256")
-        if got != sha256.lower():
+            got = _fetch(url, out, timeout, verbose,
+                         "md5" if sha256 is not None and len(sha256) == 32 else "sha256")
+        if sha256 is not None and got != sha256.lower():
             kind = "MD5" if len(sha256) == 32 else "SHA-256"
             raise DownloadError(f"{url}: {kind} mismatch: expected {sha256}, received "
                                 f"{got}; the download was discarded")

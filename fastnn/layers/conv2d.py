@@ -138,8 +138,10 @@ class Conv2D(Layer):
         self._y = y if defer_activation or fuse_relu else self.activation.forward(y)
         return self._y
 
-    def backward(self, dy, need_dx=True):
-        if not self._deferred:
+    def backward(self, dy, need_dx=True, activation_done=False):
+        """`activation_done`: dy is already the gradient before the activation (a fused
+        plan step took the activation's gradient itself)."""
+        if not self._deferred and not activation_done:
             dy = self.activation.backward(dy, self._y)
         if not self.plain:
             return self._grouped_backward(dy, need_dx)

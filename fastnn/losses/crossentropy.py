@@ -186,7 +186,7 @@ class CategoricalCrossentropy(_Crossentropy):
     def forward_backward_logits(self, y_true, logits):
         self._last_mask = None
         t = self._smooth(y_true)
-        if logits.ndim == 2:
+        if logits.ndim == 2 and getattr(self, "output_mask", None) is None:
             p, loss = _C.softmax_cross_entropy_forward(logits, kernel_array(t, np.float32, "y"))
             per_sample, _ = self._per_sample(loss, loss, logits)
             scale = per_sample_scale(self, logits)
@@ -332,7 +332,8 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
 
     def forward_backward_logits(self, y_true, logits):
         y_true = self._flat_labels(y_true, logits)
-        if logits.ndim == 2 and self.ignore_class is None:
+        if logits.ndim == 2 and self.ignore_class is None and \
+                getattr(self, "output_mask", None) is None:
             self._last_mask = None
             p, loss = _C.sparse_softmax_cross_entropy_forward(logits, y_true)
             per_sample, _ = self._per_sample(loss, loss, logits)

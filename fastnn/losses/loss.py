@@ -152,6 +152,7 @@ class Loss:
     1.0
     """
     fused_activation = None  # the output activation a fused logits path replaces
+    output_mask = None  # the model output's Keras mask, set by the trainer around a step
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if dtype not in (None, "float32", np.float32):
@@ -267,7 +268,16 @@ class Loss:
     def _per_sample(self, values, dvalues, y_pred):
         n = y_pred.shape[0]
         mask = self._last_mask
-        if mask is not None and self.reduction in ("mean", "sum_over_batch_size"):
+        output_mask = getattr(self, "output_mask", None)
+        if output_mask is not None:  # the model output's Keras mask (set by the trainer)
+            keep = _mask_like(output_mask, values)
+            values = values * keep
+            dvalues = dvalues * (keep[..., None] if dvalues.ndim > keep.ndim else keep)
+            mask = self._last_mask = keep if mask is None else mask & keep
+        self._valid_per_sample = None if mask is None else \
+            np.broadcast_to(mask, values.shape).reshape(n, -1).sum(axis=1)
+        if mask is not None and self.reduction in ("mean", "sum_over_batch_size",
+                                                   "mean_with_sample_weight"):
             valid = mask.sum()
             scale = 1.0 / valid if valid else 0.0
         elif self.reduction in ("sum", "none", None):
@@ -287,8 +297,28 @@ class Loss:
         of the number of losses (Keras's divide_no_nan: 0 when the weights sum to 0)."""
         if self.reduction != "mean_with_sample_weight" or weights is None:
             return 1.0
-        total = float(np.sum(weights, dtype=np.float64))
-        return getattr(self, "_last_count", 0) / total if total else 0.0
+        valid = getattr(self, "_valid_per_sample", None)
+        if valid is None:
+            total, count = float(np.sum(weights, dtype=np.float64)), getattr(self, "_last_count", 0)
+        else:  # masked: the weights of the unmasked values only
+            total = float(np.sum(np.asarray(weights, np.float64) * valid))
+            count = float(np.sum(valid))
+        return count / total if total else 0.0
+
+
+def _mask_like(mask, values):
+    """A model output's mask shaped as its loss values, by Keras's rule
+    (squeeze_or_expand_to_same_rank: a trailing axis of 1 on either side), or a ValueError."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim == values.ndim + 1 and mask.shape[-1] == 1:
+        mask = mask[..., 0]
+    elif values.ndim == mask.ndim + 1 and values.shape[-1] == 1:
+        mask = mask[..., None]
+    if mask.shape != values.shape:
+        raise ValueError(f"The model output's mask (shape {mask.shape}) does not fit its loss "
+                         f"values (shape {values.shape}): Keras weighs each loss value by the "
+                         f"mask, so their shapes must agree")
+    return mask
 
 
 def _recording_slot(y_pred):
@@ -380,7 +410,11 @@ class LossFunctionWrapper(Loss):
 
     def forward_backward(self, y_true, y_pred):
         if self._builtin is not None:
-            return self._builtin.forward_backward(y_true, y_pred)
+            self._builtin.output_mask = getattr(self, "output_mask", None)
+            try:
+                return self._builtin.forward_backward(y_true, y_pred)
+            finally:
+                self._builtin.output_mask = None
         return super().forward_backward(y_true, y_pred)
 
     def get_config(self):

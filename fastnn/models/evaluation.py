@@ -23,7 +23,7 @@ class Evaluation:
         w = self._sample_weights(ys, None, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._loss_step(xs, ys, w, training=False)
-        logs.add(total, sums, ys, preds, len(xs[0]))
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
         return self._batch_result(logs, return_dict)
 
     def predict_on_batch(self, x):
@@ -99,7 +99,7 @@ class Evaluation:
                     running = RunningLogs(self._outputs_spec)
                 cbs.on_test_batch_begin(step)
                 total, sums, preds = self._loss_step(bx, by, bw, training=False)
-                running.add(total, sums, by, preds, count)
+                running.add(total, sums, by, preds, count, self._output_masks)
                 logs = running.logs(local=True)
                 cbs.on_test_batch_end(step, logs)
                 _interrupt.raise_if_pending()

@@ -13,7 +13,9 @@ Conv2D's output feeds only a MaxPooling2D, the plan may run the pair as one entr
   pooled 2x2 into 5x5 from the first 10x10): the convolution runs on the part of its
   input those outputs see (12x12 of 13x13), 17% fewer outputs and, with Winograd's 2x2
   tiles, 31% fewer tiles; the input gradient outside that part is zero, as it is
-  unfused.
+  unfused.  With a ReLU, its gradient is taken on the pooled side (only a window's
+  maximum gets a gradient, and ReLU passes it where that maximum is positive), on a
+  quarter of the values, before the pool scatters it.
 
 - `BatchNormRelu`: BatchNormalization then a plain ReLU (`Activation("relu")` or
   `ReLU()` with its defaults): one pass normalizes and clamps (the normalized tensor is
@@ -96,10 +98,16 @@ class CroppedConvPool(_ConvPoolStep):
         self._x_shape = x.shape
         xc = self.conv.buffer("cropped_x", (x.shape[0], h, w, x.shape[3]))
         np.copyto(xc, x[:, :h, :w])
-        return self.pool.forward(self.conv.forward(xc, training), training)
+        self._y = self.pool.forward(self.conv.forward(xc, training), training)
+        return self._y
 
     def backward(self, dy, need_dx=True):
-        dxc = self.conv.backward(self.pool.backward(dy), need_dx)
+        conv = self.conv
+        if conv.activation is activations.relu and not conv._deferred:
+            dy = activations.relu.backward(dy, self._y)  # the pooled maxima's ReLU gradient
+            dxc = conv.backward(self.pool.backward(dy), need_dx, activation_done=True)
+        else:
+            dxc = conv.backward(self.pool.backward(dy), need_dx)
         if not need_dx:
             return None
         h, w = self.crop

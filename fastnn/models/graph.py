@@ -390,7 +390,8 @@ def run_forward(plan, values, training, batch_offset=0):
 
 def run_forward_masked(plan, values, training, batch_offset=0):
     """The forward pass carrying Keras masks: a layer's output mask is its `compute_mask`,
-    else its input's mask when it `supports_masking`, else none."""
+    else its input's mask when it `supports_masking`, else none.  Returns (values, masks),
+    one mask (or None) per slot."""
     masks = [None] * len(values)
     for layer, ins, out, _, _ in plan:
         base = plan_layer(layer)
@@ -412,7 +413,7 @@ def run_forward_masked(plan, values, training, batch_offset=0):
             new = [None] * len(outs)
         for o, v, mk in zip(outs, ys, new):
             values[o], masks[o] = v, mk
-    return values
+    return values, masks
 
 
 def run_backward(plan, grads, values):

@@ -60,6 +60,7 @@ class Model(Trainer, Layer):
     _single_output = True
     _added_losses = ()  # symbolic tensors a subclassed model's call() passed to add_loss
     _loss_slots = ()
+    _output_masks = None  # the last forward pass's output masks, when the model has masks
 
     def _set_graph(self, inputs, outputs):
         for t in inputs + outputs:
@@ -328,8 +329,12 @@ class Model(Trainer, Layer):
         where this process's batch starts in a data-parallel global batch."""
         self._last_plan = plan = self._plan if plan is None else plan
         values = list(xs) + [None] * (self._n_slots - len(xs))
-        run = graph.run_forward_masked if self._uses_masks else graph.run_forward
-        self._values = run(plan, values, training, batch_offset)
+        if self._uses_masks:  # the outputs' masks weigh their losses and metrics (Keras)
+            self._values, masks = graph.run_forward_masked(plan, values, training, batch_offset)
+            self._output_masks = [masks[i] for i in self._output_slots]
+        else:
+            self._values = graph.run_forward(plan, values, training, batch_offset)
+            self._output_masks = None
         return [values[i] for i in self._output_slots]
 
     def backward_graph(self, douts, added_losses=False):

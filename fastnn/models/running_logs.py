@@ -19,14 +19,20 @@ class RunningLogs:
         self.sums = [0.0] * len(self.loss_specs)
         self.keys = compile_utils.log_keys(specs)
 
-    def add(self, total, sums, ys, preds, count):
+    def add(self, total, sums, ys, preds, count, masks=None):
+        """`masks`: the outputs' Keras masks (None, or one per output), which weigh the
+        mean metrics (MeanMetricWrapper's, as in Keras; the others ignore them)."""
         self.seen += count
         self.loss_sum += total
         for i, v in enumerate(sums):
             self.sums[i] += v
         for _, m, k in self.metrics:
             if ys[k] is not None:
-                m.update_state(ys[k], preds[k])
+                mask = None if masks is None else masks[k]
+                if mask is not None and isinstance(m, metrics_module.MeanMetricWrapper):
+                    m.update_state(ys[k], preds[k], sample_weight=mask)
+                else:
+                    m.update_state(ys[k], preds[k])
 
     def logs(self, local=False):
         dist = distributed.strategy()

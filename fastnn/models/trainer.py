@@ -237,14 +237,19 @@ class Trainer(Compiling, Evaluation):
         outs = self.forward_graph(xs, training, self._loss_plan, batch_offset=offset)
         preds, douts = list(outs), [None] * len(outs)
         total, sums = 0.0, []
+        masks = self._output_masks
         for spec in specs:
             k, y = spec.index, ys[spec.index]
-            if k in fused:
-                per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
-            elif k in self._logits_outputs:  # from_logits=True: the fused path's kernels
-                per_sample, dout, _ = spec.loss.forward_backward_logits(y, outs[k])
-            else:
-                per_sample, dout = spec.loss.forward_backward(y, outs[k])
+            spec.loss.output_mask = None if masks is None else masks[k]
+            try:
+                if k in fused:
+                    per_sample, dout, preds[k] = spec.loss.forward_backward_logits(y, outs[k])
+                elif k in self._logits_outputs:  # from_logits=True: the fused path's kernels
+                    per_sample, dout, _ = spec.loss.forward_backward_logits(y, outs[k])
+                else:
+                    per_sample, dout = spec.loss.forward_backward(y, outs[k])
+            finally:
+                spec.loss.output_mask = None
             if weights is not None:
                 per_sample = per_sample * weights
                 dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
@@ -308,7 +313,7 @@ class Trainer(Compiling, Evaluation):
         w = self._sample_weights(ys, class_weight, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._train_batch(xs, ys, w, dist.start_batch(len(xs[0])))
-        logs.add(total, sums, ys, preds, len(xs[0]))
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
         return self._batch_result(logs, return_dict)
 
     def _sample_weights(self, ys, class_weight, sample_weight):
@@ -539,7 +544,8 @@ class Trainer(Compiling, Evaluation):
                 if begin:
                     cbs.on_train_batch_begin(step)
                 total, sums, preds = self._train_batch(bx, by, bw, count)
-                running.add(total, sums, by, preds, len(bx[0]))  # this rank's samples
+                running.add(total, sums, by, preds, len(bx[0]),  # this rank's samples
+                            self._output_masks)
                 if each_step:
                     logs = running.logs()
                 if end:

@@ -2,6 +2,7 @@
 from fastnn import random as _random
 from fastnn.utils.dataset import (AUTOTUNE, Dataset, pack_x_y_sample_weight,
                                   unpack_x_y_sample_weight)
+from fastnn.utils.file_utils import get_file
 from fastnn.utils.dataset_utils import (image_dataset_from_directory, split_dataset,
                                         text_dataset_from_directory, timeseries_dataset_from_array)
 from fastnn.utils.image_utils import array_to_img, img_to_array, load_img, save_img
@@ -25,7 +26,7 @@ def set_random_seed(seed):
     _random.set_seed(seed)
 
 
-__all__ = ["AUTOTUNE", "Dataset", "Progbar", "PyDataset", "Sequence", "pad_sequences", "plot_history", "image_dataset_from_directory",
+__all__ = ["AUTOTUNE", "Dataset", "get_file", "Progbar", "PyDataset", "Sequence", "pad_sequences", "plot_history", "image_dataset_from_directory",
            "model_to_dot", "plot_model", "array_to_img", "img_to_array", "load_img", "save_img",
            "set_random_seed", "split_dataset", "text_dataset_from_directory",
            "timeseries_dataset_from_array", "to_categorical", "pack_x_y_sample_weight",
