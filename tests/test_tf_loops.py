@@ -12,6 +12,15 @@ from fastnn.keras import _tensorflow
 tf = _tensorflow.module()
 
 
+@pytest.fixture(autouse=True)
+def _keep_global_random_state():
+    """tf.random.set_seed reseeds fastnn's generator: leave it as the next test expects."""
+    from fastnn import random
+    saved = random.generator()
+    yield
+    random.use_generator(saved)
+
+
 def test_tf_function_is_a_transparent_decorator():
     calls = []
 
