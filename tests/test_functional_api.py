@@ -436,8 +436,8 @@ def test_overridden_train_step_and_predict_step_run(rng):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda m: m.compile("sgd", "mse", weighted_metrics=["mae"]), "weighted_metrics"),
-    (lambda m: m.compile("sgd", "mse", steps_per_execution=4), "steps_per_execution"),
+    (lambda m: m.compile("sgd", "mse", weighted_metrics="mae"), "weighted_metrics"),
+    (lambda m: m.compile("sgd", "mse", steps_per_execution=0), "steps_per_execution"),
     (lambda m: m.evaluate(np.zeros((4, 4)), np.zeros((4, 1)), verbose=0, foo=1), "foo"),
     (lambda m: m.predict(np.zeros((4, 4)), steps=0, verbose=0), "steps"),
 ], ids=["weighted_metrics", "steps_per_execution", "evaluate-kwargs", "predict-steps"])

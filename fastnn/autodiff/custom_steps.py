@@ -204,8 +204,8 @@ class LossTracker:
 class CompiledMetric:
     """A compiled metric with Keras's update_state / result / reset_state."""
 
-    def __init__(self, name, metric, index=0):
-        self.name, self.metric, self.index = name, metric, index
+    def __init__(self, name, metric, index=0, weighted=False):
+        self.name, self.metric, self.index, self.weighted = name, metric, index, weighted
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         preds = y_pred if isinstance(y_pred, (list, tuple)) else [y_pred]
@@ -213,7 +213,10 @@ class CompiledMetric:
         p = np.asarray(value(preds[min(self.index, len(preds) - 1)]), np.float32)
         t = np.asarray(value(ys[min(self.index, len(ys) - 1)]))
         update = getattr(self.metric, "update_state", None) or self.metric.update
-        update(t, p)
+        if self.weighted and sample_weight is not None:
+            update(t, p, sample_weight=np.asarray(value(sample_weight)))
+        else:
+            update(t, p)
 
     def result(self):
         return self.metric.result()
@@ -230,7 +233,8 @@ def model_metrics(model):
         cache = [LossTracker()]
         if model.compiled and model._loss_id is not None:
             for spec in model._specs():
-                cache += [CompiledMetric(key, m, spec.index) for key, m in spec.metrics]
+                cache += [CompiledMetric(key, m, spec.index, key in spec.weighted_keys)
+                          for key, m in spec.metrics]
         model.__dict__["_keras_metrics"] = cache
     return cache
 
@@ -459,8 +463,20 @@ def default_test_step(model, data):
     for m in model.metrics:
         if m.name == "loss":
             m.update_state(loss)
-        else:
-            m.update_state(y, y_pred)
+    return compute_metrics(model, x, y, y_pred, sw)
+
+
+def compute_metrics(model, x, y, y_pred, sample_weight=None):
+    """Keras's `Model.compute_metrics`: updates the compiled metrics (the weighted ones
+    with `sample_weight`) and returns every metric's result by name."""
+    for m in model.metrics:
+        if isinstance(m, CompiledMetric):
+            m.update_state(y, y_pred, sample_weight)
+    return get_metrics_result(model)
+
+
+def get_metrics_result(model):
+    """Keras's `Model.get_metrics_result`: {name: result} of `model.metrics`."""
     return {m.name: m.result() for m in model.metrics}
 
 

@@ -31,6 +31,10 @@ class CallbackList(Callback):
     def __init__(self, callbacks=None, add_history=False, add_progbar=False,
                  model=None, **params):
         self.callbacks = list(callbacks) if callbacks else []
+        # compile(steps_per_execution=n): batch hooks once per n steps, as Keras 3 calls
+        # them (begin with the group's first step, end with its last, logs as of then)
+        self.group = getattr(model, "_steps_per_execution", 1) or 1
+        self._pending = {}  # kind -> (step, logs, predict outputs) of an unfinished group
         self._add_default_callbacks(add_history, add_progbar)
         self.set_model(model)
         self.set_params(params)
@@ -72,13 +76,39 @@ class CallbackList(Callback):
 
     def _call_batch(self, hook, batch, logs):
         logs = {} if logs is None else logs
+        if self.group > 1:
+            kind = hook.split("_")[1]  # train, test or predict
+            if hook.endswith("_begin"):
+                if batch % self.group:
+                    return
+            else:
+                outputs = self._pending.get(kind, (None, None, []))[2]
+                if "outputs" in logs:
+                    outputs = outputs + [logs["outputs"]]
+                if batch % self.group != self.group - 1:
+                    self._pending[kind] = (batch, logs, outputs)
+                    return
+                self._pending.pop(kind, None)
+                logs = _with_outputs(logs, outputs)
         for callback in self.callbacks:
             getattr(callback, hook)(batch, logs=logs)
+
+    def _flush(self, kind):
+        """The end hook of a last group shorter than steps_per_execution (its nominal last
+        step, as Keras numbers it)."""
+        pending = self._pending.pop(kind, None)
+        if pending is not None:
+            step, logs, outputs = pending
+            end = step - step % self.group + self.group - 1
+            logs = _with_outputs(logs, outputs)
+            for callback in self.callbacks:
+                getattr(callback, f"on_{kind}_batch_end")(end, logs=logs)
 
     def on_epoch_begin(self, epoch, logs=None):
         self._call("on_epoch_begin", epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
+        self._flush("train")
         self._call("on_epoch_end", epoch, logs)
 
     def listens(self, hook):
@@ -119,17 +149,35 @@ class CallbackList(Callback):
         self._call("on_train_end", logs)
 
     def on_test_begin(self, logs=None):
+        self._flush("train")  # fit's validation starts after the epoch's last train group
         self._call("on_test_begin", logs)
 
     def on_test_end(self, logs=None):
+        self._flush("test")
         self._call("on_test_end", logs)
 
     def on_predict_begin(self, logs=None):
         self._call("on_predict_begin", logs)
 
     def on_predict_end(self, logs=None):
+        self._flush("predict")
         self._call("on_predict_end", logs)
 
     # As in Keras 2: the list's legacy batch hooks run the train batch hooks.
     on_batch_begin = on_train_batch_begin
     on_batch_end = on_train_batch_end
+
+
+def _with_outputs(logs, outputs):
+    """A predict group's logs: its batches' outputs joined along the batch axis."""
+    if len(outputs) <= 1:
+        return logs
+    import numpy as np
+    first = outputs[0]
+    if isinstance(first, (list, tuple)):
+        joined = [np.concatenate(parts) for parts in zip(*outputs)]
+    elif isinstance(first, dict):
+        joined = {k: np.concatenate([o[k] for o in outputs]) for k in first}
+    else:
+        joined = np.concatenate(outputs)
+    return {**logs, "outputs": joined}

@@ -13,6 +13,7 @@ from fastnn.metrics.confusion import (AUC, FalseNegatives, FalsePositives, Preci
                                       TrueNegatives, TruePositives)
 from fastnn.metrics.metric import (Mean, MeanMetricWrapper, Metric, MetricVariable, Sum,
                                    results_over_ranks)
+from fastnn.metrics.scores import F1Score, FBetaScore, R2Score
 from fastnn.metrics.pointwise import (  # noqa: F401  (functions are public API)
     Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy, CategoricalCrossentropy,
     CategoricalHinge, CosineSimilarity, Hinge, KLDivergence, LogCoshError, MeanAbsoluteError,
@@ -28,10 +29,11 @@ from fastnn.metrics.pointwise import (  # noqa: F401  (functions are public API)
 from fastnn.layers.layer import snake_case
 
 CLASSES = (AUC, Accuracy, BinaryAccuracy, BinaryCrossentropy, CategoricalAccuracy,
-           CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, FalseNegatives,
-           FalsePositives, Hinge, KLDivergence, LogCoshError, Mean, MeanAbsoluteError,
+           CategoricalCrossentropy, CategoricalHinge, CosineSimilarity, F1Score, FBetaScore,
+           FalseNegatives, FalsePositives, Hinge, KLDivergence, LogCoshError, Mean, MeanAbsoluteError,
            MeanAbsolutePercentageError, MeanMetricWrapper, MeanSquaredError,
-           MeanSquaredLogarithmicError, Poisson, Precision, Recall, RootMeanSquaredError,
+           MeanSquaredLogarithmicError, Poisson, Precision, R2Score, Recall,
+           RootMeanSquaredError,
            SparseCategoricalAccuracy, SparseCategoricalCrossentropy,
            SparseTopKCategoricalAccuracy, SquaredHinge, Sum, TopKCategoricalAccuracy,
            TrueNegatives, TruePositives)

@@ -20,6 +20,7 @@ class OutputSpec:
         self.index, self.name, self.loss, self.weight = index, name, loss, weight
         self.loss_key = None
         self.metrics = []  # (logged key, metric object)
+        self.weighted_keys = set()  # the keys of `weighted_metrics` (given sample weights)
 
 
 def _per_output(value, names, what, allow_single):
@@ -47,7 +48,7 @@ def _per_output(value, names, what, allow_single):
     return [value] * n
 
 
-def resolve(model, loss, loss_weights, metrics):
+def resolve(model, loss, loss_weights, metrics, weighted_metrics=None):
     """A list of OutputSpec, one per model output."""
     names = model.output_names
     n = len(names)
@@ -85,33 +86,47 @@ def resolve(model, loss, loss_weights, metrics):
         for s, l in zip(specs, loss_list):
             if s.loss is not None:
                 s.loss_key = unique(f"{s.name if named else _loss_name(l, s.loss)}_loss")
+    for weighted, given in ((False, metrics), (True, weighted_metrics)):
+        for spec, ids in zip(specs, _metric_lists(given, names, "weighted_metrics" if weighted
+                                                  else "metrics")):
+            shape = model.outputs[spec.index].shape
+            for ident in ids:
+                metric = metrics_module.get(ident, spec.loss, shape)
+                prefix = "" if n == 1 or not named else f"{spec.name}_"
+                key = prefix + metric.name
+                if weighted and key in used:  # Keras 3: a weighted twin is "weighted_<name>"
+                    key = f"{prefix}weighted_{metric.name}"
+                key = unique(key)
+                spec.metrics.append((key, metric))
+                if weighted:
+                    spec.weighted_keys.add(key)
+    return specs
+
+
+def _metric_lists(metrics, names, what):
+    """One list of metric identifiers per output, from `metrics` as compile takes it."""
+    n = len(names)
     if metrics is None:
-        metric_lists = [[] for _ in specs]
+        metric_lists = [[] for _ in names]
     elif n == 1:
         if isinstance(metrics, dict):
-            metric_lists = _per_output(metrics, names, "metrics", True)
+            metric_lists = _per_output(metrics, names, what, True)
             metric_lists = [m if isinstance(m, (list, tuple)) else [m] for m in metric_lists]
         elif not isinstance(metrics, (list, tuple)):
-            raise ValueError(f"Expected `metrics` to be a list, received "
+            raise ValueError(f"Expected `{what}` to be a list, received "
                              f"{type(metrics).__name__}")
         else:
             metric_lists = [list(metrics)]
     else:
         if isinstance(metrics, (list, tuple)) and metrics and not all(
                 isinstance(m, (list, tuple, type(None))) for m in metrics):
-            raise ValueError(f"Invalid `metrics`: with several outputs `metrics` should be a "
+            raise ValueError(f"Invalid `{what}`: with several outputs `{what}` should be a "
                              f"dict or a list of lists matching the output names of the model "
-                             f"{names}. Received: metrics={list(metrics)!r}")
-        metric_lists = _per_output(metrics, names, "metrics", allow_single=False)
+                             f"{names}. Received: {what}={list(metrics)!r}")
+        metric_lists = _per_output(metrics, names, what, allow_single=False)
         metric_lists = [[] if m is None else list(m) if isinstance(m, (list, tuple)) else [m]
                         for m in metric_lists]
-    for spec, ids in zip(specs, metric_lists):
-        shape = model.outputs[spec.index].shape
-        for ident in ids:
-            metric = metrics_module.get(ident, spec.loss, shape)
-            key = unique(metric.name if n == 1 or not named else f"{spec.name}_{metric.name}")
-            spec.metrics.append((key, metric))
-    return specs
+    return metric_lists
 
 
 def _has_output_names(model):

@@ -13,13 +13,19 @@ class Compiling:
                 weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
                 jit_compile="auto", auto_scale_loss=True):
         """Configure the model for training: optimizer (default "rmsprop"), loss (one, a
-        list or a dict keyed by output names), loss_weights, metrics."""
-        if weighted_metrics is not None:
-            raise ValueError("compile(weighted_metrics=...) is not supported by fastnn yet: "
-                             "pass the metrics in `metrics=` (they are computed unweighted)")
-        if steps_per_execution != 1:
-            raise ValueError(f"compile(steps_per_execution={steps_per_execution!r}) is not "
-                             f"supported by fastnn (each step already runs in C)")
+        list or a dict keyed by output names), loss_weights, metrics (unweighted) and
+        weighted_metrics (given the sample and class weights)."""
+        if weighted_metrics is not None and not isinstance(weighted_metrics, (list, tuple, dict)):
+            raise ValueError(f"Expected `weighted_metrics` argument to be a list, tuple, or "
+                             f"dict. Received instead: weighted_metrics={weighted_metrics!r} of "
+                             f"type {type(weighted_metrics)}")
+        if isinstance(steps_per_execution, bool) or \
+                not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+            raise ValueError(f"`steps_per_execution` must be a positive integer, received "
+                             f"steps_per_execution={steps_per_execution!r}")
+        # Keras runs n steps per call of its compiled function; fastnn's steps are C calls
+        # already, so n only groups the batch callbacks as Keras calls them
+        self._steps_per_execution = steps_per_execution
         self.optimizer = optimizers.get(optimizer)
         if loss is not None and not isinstance(loss, (list, tuple, dict)):
             losses.get(loss).check_trainable()  # an unknown loss fails here, as in Keras
@@ -34,6 +40,7 @@ class Compiling:
             raise ValueError(f"Expected `metrics` to be a list or a dict, received "
                              f"{type(metrics).__name__}")
         self._metric_ids = metrics
+        self._weighted_metric_ids = weighted_metrics or None
         self._outputs_spec = None
         self.compiled = True
 
@@ -59,25 +66,25 @@ class Compiling:
             loss = [loss_entry(v) for v in loss]
         else:
             loss = loss_entry(loss)
-        metrics = self._metric_ids
-        if isinstance(metrics, dict):
-            metrics = {k: metric_entry(v) for k, v in metrics.items()}
-        elif metrics is not None:
-            metrics = metric_entry(metrics) or None
+        def metrics_entry(metrics):
+            if isinstance(metrics, dict):
+                return {k: metric_entry(v) for k, v in metrics.items()}
+            return None if metrics is None else metric_entry(metrics) or None
+
+        metrics, weighted = metrics_entry(self._metric_ids), \
+            metrics_entry(self._weighted_metric_ids)
         weights = self._loss_weights
         return {"optimizer": optimizers.serialize(self.optimizer), "loss": loss,
                 "loss_weights": list(weights) if isinstance(weights, tuple) else weights,
-                "metrics": metrics, "weighted_metrics": None,
-                "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+                "metrics": metrics, "weighted_metrics": weighted,
+                "run_eagerly": False,
+                "steps_per_execution": getattr(self, "_steps_per_execution", 1),
+                "jit_compile": False}
 
     def compile_from_config(self, config):
         """`compile()` with the arguments of `get_compile_config()`'s output."""
         if not isinstance(config, dict):
             raise ValueError(f"compile_config must be a dict, received {str(config)[:200]}")
-        if config.get("weighted_metrics") is not None:
-            raise ValueError(f"compile_config: weighted_metrics={config['weighted_metrics']} "
-                             f"is not supported by fastnn")
-
         def metric_id(m):
             if isinstance(m, list):
                 return [metric_id(x) for x in m]
@@ -88,11 +95,13 @@ class Compiling:
         def loss_obj(entry):  # Keras writes loss objects as {"class_name", "config"} dicts
             return losses.get(entry) if isinstance(entry, dict) else entry
 
-        metrics = config.get("metrics")
-        if isinstance(metrics, dict):
-            metrics = {k: metric_id(v) for k, v in metrics.items()}
-        elif isinstance(metrics, list):
-            metrics = metric_id(metrics)
+        def metric_ids(metrics):
+            if isinstance(metrics, dict):
+                return {k: metric_id(v) for k, v in metrics.items()}
+            return metric_id(metrics) if isinstance(metrics, list) else metrics
+
+        metrics, weighted = metric_ids(config.get("metrics")), \
+            metric_ids(config.get("weighted_metrics"))
         loss = config.get("loss")
         if isinstance(loss, dict) and "class_name" in loss:
             loss = loss_obj(loss)
@@ -101,7 +110,9 @@ class Compiling:
         elif isinstance(loss, list):
             loss = [loss_obj(v) for v in loss]
         self.compile(optimizer=optimizers.get(config.get("optimizer") or "rmsprop"),
-                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics)
+                     loss=loss, loss_weights=config.get("loss_weights"), metrics=metrics,
+                     weighted_metrics=weighted,
+                     steps_per_execution=config.get("steps_per_execution") or 1)
 
     @property
     def metrics_names(self):
@@ -109,7 +120,8 @@ class Compiling:
         each output's loss once a multi-output model has seen data (not the log keys)."""
         if not self.compiled:
             return []
-        names = ["loss"] + (["compile_metrics"] if self._metric_ids is not None else [])
+        given = self._metric_ids is not None or self._weighted_metric_ids is not None
+        names = ["loss"] + (["compile_metrics"] if given else [])
         return names + [s.loss_key for s in self._outputs_spec or () if s.loss_key]
 
     @staticmethod
@@ -131,6 +143,15 @@ class Compiling:
     def metrics(self):
         """Keras's `model.metrics`: a "loss" tracker, then the compiled metrics."""
         return custom_steps.model_metrics(self)
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None):
+        """Update the compiled metrics (weighted ones with `sample_weight`); returns every
+        metric's result by name, as Keras's does (for custom train/test steps)."""
+        return custom_steps.compute_metrics(self, x, y, y_pred, sample_weight)
+
+    def get_metrics_result(self):
+        """{name: result} of `model.metrics`."""
+        return custom_steps.get_metrics_result(self)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss plus the layers' add_loss terms (differentiable on a tape)."""

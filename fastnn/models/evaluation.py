@@ -23,7 +23,7 @@ class Evaluation:
         w = self._sample_weights(ys, None, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._loss_step(xs, ys, w, training=False)
-        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks, w)
         return self._batch_result(logs, return_dict)
 
     def predict_on_batch(self, x):
@@ -99,7 +99,7 @@ class Evaluation:
                     running = RunningLogs(self._outputs_spec)
                 cbs.on_test_batch_begin(step)
                 total, sums, preds = self._loss_step(bx, by, bw, training=False)
-                running.add(total, sums, by, preds, count, self._output_masks)
+                running.add(total, sums, by, preds, count, self._output_masks, bw)
                 logs = running.logs(local=True)
                 cbs.on_test_batch_end(step, logs)
                 _interrupt.raise_if_pending()
@@ -138,7 +138,9 @@ class Evaluation:
             lo, hi = step * batch_size, min((step + 1) * batch_size, n)
             for r, o in zip(results, self.forward_graph([a[lo:hi] for a in xs], training=False)):
                 r[lo:hi] = o
-            cbs.on_predict_batch_end(step, {"outputs": results})
+            # as Keras: this batch's outputs, in the model's output structure
+            cbs.on_predict_batch_end(
+                step, {"outputs": self._structure_outputs([r[lo:hi] for r in results])})
         cbs.on_predict_end()
         return self._structure_outputs(results)
 
@@ -160,7 +162,8 @@ class Evaluation:
                     [np.zeros((0,) + tuple(t.shape[1:]), np.float32) for t in self.outputs]
                 for p, o in zip(parts, outs):
                     p.append(o.copy())
-                cbs.on_predict_batch_end(step, {"outputs": [p[-1] for p in parts]})
+                cbs.on_predict_batch_end(
+                    step, {"outputs": self._structure_outputs([p[-1] for p in parts])})
         finally:
             batches.close()
             source.close()

@@ -13,26 +13,35 @@ class RunningLogs:
         self.specs = specs
         self.loss_specs = [s for s in specs if s.loss is not None]
         self.metrics = [(key, m, s.index) for s in specs for key, m in s.metrics]
+        self.weighted = {key for s in specs for key in s.weighted_keys}
         for _, m, _ in self.metrics:
             m.reset_state()
         self.seen, self.loss_sum = 0, 0.0
         self.sums = [0.0] * len(self.loss_specs)
         self.keys = compile_utils.log_keys(specs)
 
-    def add(self, total, sums, ys, preds, count, masks=None):
+    def add(self, total, sums, ys, preds, count, masks=None, weights=None):
         """`masks`: the outputs' Keras masks (None, or one per output), which weigh the
-        mean metrics (MeanMetricWrapper's, as in Keras; the others ignore them)."""
+        mean metrics (MeanMetricWrapper's, as in Keras; the others ignore them);
+        `weights`: the batch's sample (and class) weights, for the weighted metrics."""
         self.seen += count
         self.loss_sum += total
         for i, v in enumerate(sums):
             self.sums[i] += v
-        for _, m, k in self.metrics:
-            if ys[k] is not None:
-                mask = None if masks is None else masks[k]
-                if mask is not None and isinstance(m, metrics_module.MeanMetricWrapper):
-                    m.update_state(ys[k], preds[k], sample_weight=mask)
-                else:
-                    m.update_state(ys[k], preds[k])
+        for key, m, k in self.metrics:
+            if ys[k] is None:
+                continue
+            w = weights if key in self.weighted else None
+            if w is not None and np.ndim(w) == 2:  # per-output weights: this output's
+                w = w[:, k]
+            mask = None if masks is None else masks[k]
+            if mask is not None and isinstance(m, metrics_module.MeanMetricWrapper):
+                w = mask if w is None else \
+                    np.asarray(w).reshape((-1,) + (1,) * (mask.ndim - 1)) * mask
+            if w is None:
+                m.update_state(ys[k], preds[k])
+            else:
+                m.update_state(ys[k], preds[k], sample_weight=w)
 
     def logs(self, local=False):
         dist = distributed.strategy()

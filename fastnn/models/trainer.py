@@ -30,6 +30,8 @@ class Trainer(Compiling, Evaluation):
         self.stop_training = False
         self.history = None
         self._metric_ids, self._outputs_spec = None, None
+        self._weighted_metric_ids = None
+        self._steps_per_execution = 1
         self._loss_id = self._loss_weights = None
         self._packed_ids = None
         self._gather = data.BatchGatherer()
@@ -88,7 +90,8 @@ class Trainer(Compiling, Evaluation):
         if self._outputs_spec is None:
             loss = self.loss if self.loss is not None else self._loss_id  # the same object
             self._outputs_spec = compile_utils.resolve(self, loss, self._loss_weights,
-                                                       self._metric_ids)
+                                                       self._metric_ids,
+                                                       self._weighted_metric_ids)
         return self._outputs_spec
 
     def _targets(self, y):
@@ -250,10 +253,11 @@ class Trainer(Compiling, Evaluation):
                     per_sample, dout = spec.loss.forward_backward(y, outs[k])
             finally:
                 spec.loss.output_mask = None
-            if weights is not None:
-                per_sample = per_sample * weights
-                dout *= weights.reshape((-1,) + (1,) * (dout.ndim - 1))
-                rescale = spec.loss.weighted_scale(weights)  # mean_with_sample_weight
+            wk = weights if weights is None or weights.ndim == 1 else weights[:, k]
+            if wk is not None:
+                per_sample = per_sample * wk
+                dout *= wk.reshape((-1,) + (1,) * (dout.ndim - 1))
+                rescale = spec.loss.weighted_scale(wk)  # mean_with_sample_weight
                 if rescale != 1.0:
                     per_sample = per_sample * np.float32(rescale)
                     dout *= np.float32(rescale)
@@ -313,7 +317,7 @@ class Trainer(Compiling, Evaluation):
         w = self._sample_weights(ys, class_weight, sample_weight)
         logs = RunningLogs(self._outputs_spec)
         total, sums, preds = self._train_batch(xs, ys, w, dist.start_batch(len(xs[0])))
-        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks)
+        logs.add(total, sums, ys, preds, len(xs[0]), self._output_masks, w)
         return self._batch_result(logs, return_dict)
 
     def _sample_weights(self, ys, class_weight, sample_weight):
@@ -323,9 +327,32 @@ class Trainer(Compiling, Evaluation):
         if class_weight is not None and len(self.outputs) > 1:
             raise ValueError("`class_weight` is only supported for Models with a single output.")
         if isinstance(sample_weight, (dict, list, tuple)) and len(self.outputs) > 1:
-            raise ValueError("Per-output `sample_weight` (a list or dict) is not supported by "
-                             "fastnn yet: pass one array, which weighs every output's loss")
+            return self._per_output_weights(ys, y, sample_weight)
         return data.sample_weights(y, class_weight, sample_weight)
+
+    def _per_output_weights(self, ys, y, sample_weight):
+        """Keras's per-output sample weights (a list in output order, or a dict keyed by
+        output names; None or a missing name: weight 1) as one (N, outputs) array, which
+        the batching slices like a single weight array; column k weighs output k."""
+        names = self.output_names
+        if isinstance(sample_weight, dict):
+            unknown = sorted(set(sample_weight) - set(names))
+            if unknown:
+                raise ValueError(f"`sample_weight` keys {unknown} do not correspond to any "
+                                 f"model output; the model's outputs are {names}")
+            given = [sample_weight.get(name) for name in names]
+        else:
+            if len(sample_weight) != len(names):
+                raise ValueError(f"`sample_weight` has {len(sample_weight)} entries, but the "
+                                 f"model has {len(names)} outputs {names}; pass one per "
+                                 f"output (None for none), or a dict keyed by output names")
+            given = list(sample_weight)
+        if all(w is None for w in given):
+            return None
+        columns = [np.ones(len(y), np.float32) if w is None else
+                   data.sample_weights(t if t is not None else y, None, w)
+                   for w, t in zip(given, ys)]
+        return np.ascontiguousarray(np.stack(columns, axis=1))
 
     def _train_batch(self, xs, ys, w, global_count):
         total, sums, preds = self._loss_step(xs, ys, w, training=True)
@@ -545,7 +572,7 @@ class Trainer(Compiling, Evaluation):
                     cbs.on_train_batch_begin(step)
                 total, sums, preds = self._train_batch(bx, by, bw, count)
                 running.add(total, sums, by, preds, len(bx[0]),  # this rank's samples
-                            self._output_masks)
+                            self._output_masks, bw)
                 if each_step:
                     logs = running.logs()
                 if end:
