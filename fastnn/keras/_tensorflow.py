@@ -3,8 +3,8 @@
 `import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
 has: `tf.random.set_seed`, `tf.random.normal/uniform/truncated_normal`, `tf.function`
-(a transparent decorator: fastnn runs eagerly), `tf.GradientTape` (fastnn.autodiff's tape, for the custom
-`train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
+(a transparent decorator: fastnn runs eagerly), `tf.GradientTape` (fastnn.autodiff's
+tape, for the custom `train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
 (the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
 (`tf.concat`, `tf.shape`, `tf.expand_dims`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS`
 and `NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them) with the dtype
