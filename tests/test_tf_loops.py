@@ -148,3 +148,36 @@ def test_optimizer_refuses_variables_it_was_not_built_with():
                                          "called for the variables it was originally built"):
         opt.apply(grads, b.trainable_weights)
     keras.optimizers.Adam().apply(grads, b.trainable_weights)  # a new optimizer is fine
+
+
+def test_keras_variable_with_keras_3_signature():
+    v = keras.Variable(np.ones(3))
+    assert v.name.startswith("variable") and v.trainable and v.value.dtype == np.float32
+    w = keras.Variable(initializer="ones", shape=(2,), name="w", trainable=False)
+    assert w.name == "w" and not w.trainable and list(w.numpy()) == [1.0, 1.0]
+    z = keras.Variable(keras.initializers.Zeros(), shape=(2, 2))
+    assert z.shape == (2, 2) and not z.numpy().any()
+    with pytest.raises(ValueError, match="the `shape` argument should be specified"):
+        keras.Variable("ones")
+    with pytest.raises(ValueError, match="float32"):
+        keras.Variable(5)  # Keras would make an int32 variable: fastnn says so
+    with pytest.raises(ValueError, match="float32 only"):
+        keras.Variable(np.ones(2), dtype="int32")
+    from fastnn.layers.layer import Variable
+    legacy = Variable(np.zeros(2, np.float32), "v0", False)  # fastnn's own order
+    assert legacy.name == "v0" and legacy.trainable is False
+
+
+def test_tf_variable():
+    v = tf.Variable(2.0)
+    assert v.name == "Variable" and float(v.numpy()) == 2.0 and v.trainable
+    v.assign(3.0)
+    assert float(v.numpy()) == 3.0
+    assert not tf.Variable([1.0, 2.0], name="w", trainable=False).trainable
+    assert float(tf.Variable(5, dtype=tf.float32).numpy()) == 5.0
+    with pytest.raises(ValueError, match="float32"):
+        tf.Variable(5)
+    with pytest.raises(ValueError, match="initial_value must be specified"):
+        tf.Variable()
+    with pytest.raises(ValueError, match="not compatible"):
+        tf.Variable([1.0], shape=(2,))

@@ -3,7 +3,7 @@
 `import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
 has: `tf.random.set_seed`, `tf.random.normal/uniform/truncated_normal`, `tf.function`
-(a transparent decorator: fastnn runs eagerly), `tf.GradientTape` (fastnn.autodiff's
+(a transparent decorator: fastnn runs eagerly), `tf.Variable`, `tf.GradientTape` (fastnn.autodiff's
 tape, for the custom `train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
 (the hook: `DATA_SOURCES`), and the array functions the guides' train steps call
 (`tf.concat`, `tf.shape`, `tf.expand_dims`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS`
@@ -228,6 +228,25 @@ def _random_truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=
     return eager((mean + stddev * out).astype(dtype))
 
 
+def Variable(initial_value=None, trainable=None, validate_shape=True, caching_device=None,
+             name=None, variable_def=None, dtype=None, import_scope=None, constraint=None,
+             synchronization="auto", aggregation="none", shape=None,
+             experimental_enable_variable_lifting=True):
+    """`tf.Variable`: a keras.Variable (float32, as fastnn's variables are) named
+    "Variable" by default, as TensorFlow names them."""
+    from fastnn.layers.layer import Variable as _Variable
+    if initial_value is None:
+        raise ValueError("initial_value must be specified.")
+    var = _Variable(initial_value, dtype=DTYPES.get(dtype, dtype) if isinstance(dtype, str)
+                    else dtype, trainable=True if trainable is None else bool(trainable),
+                    name="Variable" if name is None else name)
+    if shape is not None and tuple(shape) != var.shape:
+        raise ValueError(f"The initial value's shape ({var.shape}) is not compatible with "
+                         f"the explicitly supplied `shape` argument ({tuple(shape)}).")
+    var.constraint = constraint
+    return var
+
+
 RANDOM_FUNCTIONS = {"set_seed": _set_seed, "normal": _random_normal,
                     "uniform": _random_uniform, "truncated_normal": _random_truncated_normal}
 
@@ -257,6 +276,7 @@ def module():
         import fastnn.keras
         from fastnn.autodiff import GradientTape
         attrs = {"keras": fastnn.keras, "GradientTape": GradientTape, "function": function,
+                 "Variable": Variable,
                  "__version__":
                  f"fastnn-{fastnn.__version__} (tensorflow stand-in)",
                  "__doc__": __doc__}
