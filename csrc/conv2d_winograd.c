@@ -12,6 +12,9 @@
  * The transforms only add, subtract and halve (exact), so a NaN reaches exactly the
  * outputs whose window holds it; float32 error grows by a small constant factor.
  *
+ * Forward with 2x2 max pooling (fnn_winograd_forward_pool, even OH and OW): a tile's
+ * 2x2 outputs are one pooling window, so the output transform writes the window's
+ * maximum and its place instead of the four values (tile_outputs, then pool_places).
  * Forward (and backward_input) call the micro-kernel directly, on data laid out for it
  * without transposing transformed data: a register tile's MR rows are the same tile of
  * MR images (lanes), so V[k] for one tile is C x MR (channel-major, as the packed A
@@ -40,6 +43,7 @@
 #include "parallel.h"
 #include "gemm/gemm.h"
 #include "conv2d_winograd.h"
+#include "conv2d_winograd_transforms.h"
 
 #define WEIGHT_CHUNKS 8
 /* Auto mode: largest per-thread area (floats) for the forward layout, and the least
@@ -55,209 +59,51 @@ int fnn_conv2d_set_winograd(int mode) {
     return old;
 }
 
-/* Distance between the 16 components of transformed data (they are read and written
- * as 16 parallel streams): an odd number of cache lines, so the streams fall in 16
- * different L1 sets (strides that are multiples of 4 KB made the transforms 3x slower). */
-static int64_t comp_stride(int64_t n) { return fnn_round_up(n, 32) + 16; }
+/* ---- the transforms (conv2d_winograd_transforms.h), per ISA ---------------------- */
 
-/* ---- the transforms: plain loops along contiguous floats ------------------------- */
-
-/* g (3, 3, C, F) -> U (16 components at comp_stride(C * F), C, F), U[k] = (G g G^T)[k]
- * per (c, f).  (Scalars and ivdep, as input_transform.) */
-FNN_INLINE void weight_transform(float *restrict U, const float *restrict g, int64_t C,
-                                 int64_t F) {
-    const int64_t CF = C * F, ks = comp_stride(CF);
-    for (int64_t c = 0; c < C; c++) {
-        const float *restrict g0 = g + c * F, *restrict g1 = g0 + CF, *restrict g2 = g0 + 2 * CF,
-                              *restrict g3 = g0 + 3 * CF, *restrict g4 = g0 + 4 * CF,
-                              *restrict g5 = g0 + 5 * CF, *restrict g6 = g0 + 6 * CF,
-                              *restrict g7 = g0 + 7 * CF, *restrict g8 = g0 + 8 * CF;
-        float *restrict u = U + c * F;
-#pragma GCC ivdep
-        for (int64_t f = 0; f < F; f++) {
-            /* t = G g: rows 0..3 of 3 columns */
-            float t00 = g0[f], t01 = g1[f], t02 = g2[f];
-            float t10 = 0.5f * (g0[f] + g3[f] + g6[f]), t11 = 0.5f * (g1[f] + g4[f] + g7[f]),
-                  t12 = 0.5f * (g2[f] + g5[f] + g8[f]);
-            float t20 = 0.5f * (g0[f] - g3[f] + g6[f]), t21 = 0.5f * (g1[f] - g4[f] + g7[f]),
-                  t22 = 0.5f * (g2[f] - g5[f] + g8[f]);
-            float t30 = g6[f], t31 = g7[f], t32 = g8[f];
-            /* U = t G^T */
-            u[0 * ks + f] = t00, u[1 * ks + f] = 0.5f * (t00 + t01 + t02);
-            u[2 * ks + f] = 0.5f * (t00 - t01 + t02), u[3 * ks + f] = t02;
-            u[4 * ks + f] = t10, u[5 * ks + f] = 0.5f * (t10 + t11 + t12);
-            u[6 * ks + f] = 0.5f * (t10 - t11 + t12), u[7 * ks + f] = t12;
-            u[8 * ks + f] = t20, u[9 * ks + f] = 0.5f * (t20 + t21 + t22);
-            u[10 * ks + f] = 0.5f * (t20 - t21 + t22), u[11 * ks + f] = t22;
-            u[12 * ks + f] = t30, u[13 * ks + f] = 0.5f * (t30 + t31 + t32);
-            u[14 * ks + f] = 0.5f * (t30 - t31 + t32), u[15 * ks + f] = t32;
-        }
-    }
-}
 FNN_ISA_VARIANTS(weight_transform,
                  (float *restrict U, const float *restrict g, int64_t C, int64_t F),
                  (U, g, C, F))
-
-/* V = B^T d B for L parallel tiles: input row r, column q at d_r + q * qs; component k
- * written at v + k * ks.  Written out in scalars with one pointer per stream, and
- * ivdep: GCC 12 vectorizes this form only (it ignores restrict on the derived pointers
- * and gives up on the 32 streams' alias checks). */
-FNN_INLINE void input_transform(float *restrict v, int64_t ks, const float *restrict d0,
-                                const float *restrict d1, const float *restrict d2,
-                                const float *restrict d3, int64_t qs, int64_t L) {
-    const float *restrict a0 = d0, *restrict a1 = d0 + qs, *restrict a2 = d0 + 2 * qs,
-                          *restrict a3 = d0 + 3 * qs;
-    const float *restrict b0 = d1, *restrict b1 = d1 + qs, *restrict b2 = d1 + 2 * qs,
-                          *restrict b3 = d1 + 3 * qs;
-    const float *restrict c0 = d2, *restrict c1 = d2 + qs, *restrict c2 = d2 + 2 * qs,
-                          *restrict c3 = d2 + 3 * qs;
-    const float *restrict e0 = d3, *restrict e1 = d3 + qs, *restrict e2 = d3 + 2 * qs,
-                          *restrict e3 = d3 + 3 * qs;
-    float *restrict v0 = v, *restrict v1 = v + ks, *restrict v2 = v + 2 * ks,
-                    *restrict v3 = v + 3 * ks, *restrict v4 = v + 4 * ks,
-                    *restrict v5 = v + 5 * ks, *restrict v6 = v + 6 * ks,
-                    *restrict v7 = v + 7 * ks, *restrict v8 = v + 8 * ks,
-                    *restrict v9 = v + 9 * ks, *restrict v10 = v + 10 * ks,
-                    *restrict v11 = v + 11 * ks, *restrict v12 = v + 12 * ks,
-                    *restrict v13 = v + 13 * ks, *restrict v14 = v + 14 * ks,
-                    *restrict v15 = v + 15 * ks;
-#pragma GCC ivdep
-    for (int64_t e = 0; e < L; e++) {
-        /* rows: t_r = (B^T d)[r] for each column */
-        float t00 = a0[e] - c0[e], t01 = a1[e] - c1[e], t02 = a2[e] - c2[e], t03 = a3[e] - c3[e];
-        float t10 = b0[e] + c0[e], t11 = b1[e] + c1[e], t12 = b2[e] + c2[e], t13 = b3[e] + c3[e];
-        float t20 = c0[e] - b0[e], t21 = c1[e] - b1[e], t22 = c2[e] - b2[e], t23 = c3[e] - b3[e];
-        float t30 = b0[e] - e0[e], t31 = b1[e] - e1[e], t32 = b2[e] - e2[e], t33 = b3[e] - e3[e];
-        /* columns: (t B)[r] */
-        v0[e] = t00 - t02, v1[e] = t01 + t02, v2[e] = t02 - t01, v3[e] = t01 - t03;
-        v4[e] = t10 - t12, v5[e] = t11 + t12, v6[e] = t12 - t11, v7[e] = t11 - t13;
-        v8[e] = t20 - t22, v9[e] = t21 + t22, v10[e] = t22 - t21, v11[e] = t21 - t23;
-        v12[e] = t30 - t32, v13[e] = t31 + t32, v14[e] = t32 - t31, v15[e] = t31 - t33;
-    }
-}
 FNN_ISA_VARIANTS(input_transform,
                  (float *restrict v, int64_t ks, const float *restrict d0,
                   const float *restrict d1, const float *restrict d2, const float *restrict d3,
                   int64_t qs, int64_t L),
                  (v, ks, d0, d1, d2, d3, qs, L))
-
-/* n tiles' 2x2 outputs: y_uv[f] = max((A^T M A)[u][v] + bias[f], lo) with lo = 0 (ReLU)
- * or -inf (none); v < lo is false for NaN, which stays NaN.  Tile i reads component k at
- * m + i * mi + k * ks and writes y_uv + i * s_uv (s_uv = 0 for a scratch row standing in
- * for an output past the edge). */
-FNN_INLINE void output_transform(float *restrict y00, float *restrict y01, float *restrict y10,
-                                 float *restrict y11, const int64_t *ys, const float *restrict m,
-                                 int64_t mi, int64_t ks, const float *restrict bias, float lo,
-                                 int64_t F, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        float *restrict o00 = y00 + i * ys[0], *restrict o01 = y01 + i * ys[1];
-        float *restrict o10 = y10 + i * ys[2], *restrict o11 = y11 + i * ys[3];
-        const float *restrict m0 = m + i * mi, *restrict m1 = m0 + ks, *restrict m2 = m0 + 2 * ks,
-                              *restrict m3 = m0 + 3 * ks, *restrict m4 = m0 + 4 * ks,
-                              *restrict m5 = m0 + 5 * ks, *restrict m6 = m0 + 6 * ks,
-                              *restrict m7 = m0 + 7 * ks, *restrict m8 = m0 + 8 * ks,
-                              *restrict m9 = m0 + 9 * ks, *restrict m10 = m0 + 10 * ks,
-                              *restrict m11 = m0 + 11 * ks, *restrict m12 = m0 + 12 * ks,
-                              *restrict m13 = m0 + 13 * ks, *restrict m14 = m0 + 14 * ks,
-                              *restrict m15 = m0 + 15 * ks;
-#pragma GCC ivdep
-        for (int64_t f = 0; f < F; f++) {
-            /* per row r of M: s0 = m0 + m1 + m2, s1 = m1 - m2 - m3 (M A) */
-            float a0 = m0[f] + m1[f] + m2[f], a1 = m1[f] - m2[f] - m3[f];
-            float b0 = m4[f] + m5[f] + m6[f], b1 = m5[f] - m6[f] - m7[f];
-            float c0 = m8[f] + m9[f] + m10[f], c1 = m9[f] - m10[f] - m11[f];
-            float d0 = m12[f] + m13[f] + m14[f], d1 = m13[f] - m14[f] - m15[f];
-            float v00 = a0 + b0 + c0 + bias[f], v01 = a1 + b1 + c1 + bias[f];
-            float v10 = b0 - c0 - d0 + bias[f], v11 = b1 - c1 - d1 + bias[f];
-            o00[f] = v00 < lo ? lo : v00;
-            o01[f] = v01 < lo ? lo : v01;
-            o10[f] = v10 < lo ? lo : v10;
-            o11[f] = v11 < lo ? lo : v11;
-        }
-    }
-}
 FNN_ISA_VARIANTS(output_transform,
                  (float *restrict y00, float *restrict y01, float *restrict y10,
                   float *restrict y11, const int64_t *ys, const float *restrict m, int64_t mi,
                   int64_t ks, const float *restrict bias, float lo, int64_t F, int64_t n),
                  (y00, y01, y10, y11, ys, m, mi, ks, bias, lo, F, n))
 
-/* dM = A dY A^T for L parallel tiles, dY = [p0 p1; q0 q1] (each L long): component k at
- * dm + k * ks.  (Scalars and ivdep, as input_transform.) */
-FNN_INLINE void grad_transform(float *restrict dm, int64_t ks, const float *restrict p0,
-                               const float *restrict p1, const float *restrict q0,
-                               const float *restrict q1, int64_t L) {
-    float *restrict m0 = dm, *restrict m1 = dm + ks, *restrict m2 = dm + 2 * ks,
-                    *restrict m3 = dm + 3 * ks, *restrict m4 = dm + 4 * ks,
-                    *restrict m5 = dm + 5 * ks, *restrict m6 = dm + 6 * ks,
-                    *restrict m7 = dm + 7 * ks, *restrict m8 = dm + 8 * ks,
-                    *restrict m9 = dm + 9 * ks, *restrict m10 = dm + 10 * ks,
-                    *restrict m11 = dm + 11 * ks, *restrict m12 = dm + 12 * ks,
-                    *restrict m13 = dm + 13 * ks, *restrict m14 = dm + 14 * ks,
-                    *restrict m15 = dm + 15 * ks;
-#pragma GCC ivdep
-    for (int64_t e = 0; e < L; e++) {
-        float a = p0[e], b = p1[e], c = q0[e], d = q1[e];
-        /* rows of A dY: [a b], [a+c b+d], [a-c b-d], [-c -d]; each row [x y] then becomes
-         * [x, x+y, x-y, -y] */
-        float s0 = a + c, s1 = b + d, u0 = a - c, u1 = b - d;
-        m0[e] = a, m1[e] = a + b, m2[e] = a - b, m3[e] = -b;
-        m4[e] = s0, m5[e] = s0 + s1, m6[e] = s0 - s1, m7[e] = -s1;
-        m8[e] = u0, m9[e] = u0 + u1, m10[e] = u0 - u1, m11[e] = -u1;
-        m12[e] = -c, m13[e] = -c - d, m14[e] = d - c, m15[e] = d;
+/* n tiles' outputs pooled 2x2 (a tile is one window): tile i reads component k at
+ * m + i * mi + k * ks and writes y + i * ps and pos + i * ps; in chunks of POOL_CHUNK
+ * filters, the four outputs (tile_outputs) then their maximum (pool_places_<isa>). */
+#define DEFINE_OUTPUT_TRANSFORM_POOL(TARGET, NAME, POOL)                                      \
+    TARGET static void NAME(float *restrict y, uint8_t *restrict pos, int64_t ps,           \
+                            const float *restrict m, int64_t mi, int64_t ks,                \
+                            const float *restrict bias, float lo, int64_t F, int64_t n) {   \
+        float v[4][POOL_CHUNK] __attribute__((aligned(64)));                                  \
+        for (int64_t i = 0; i < n; i++)                                                       \
+            for (int64_t f0 = 0; f0 < F; f0 += POOL_CHUNK) {                                  \
+                const int64_t len = fnn_min64(POOL_CHUNK, F - f0);                            \
+                tile_outputs(v, m + i * mi, ks, bias, lo, f0, len);                           \
+                POOL(y + i * ps + f0, pos + i * ps + f0, v, len);                             \
+            }                                                                                 \
     }
-}
+#ifdef FNN_TARGET_AVX512
+DEFINE_OUTPUT_TRANSFORM_POOL(FNN_TARGET_AVX512, output_transform_pool_avx512, pool_places_avx512)
+DEFINE_OUTPUT_TRANSFORM_POOL(FNN_TARGET_AVX2, output_transform_pool_avx2, pool_places_avx2)
+#endif
+DEFINE_OUTPUT_TRANSFORM_POOL(, output_transform_pool_generic, pool_places)
+FNN_ISA_SITE(output_transform_pool)
 FNN_ISA_VARIANTS(grad_transform,
                  (float *restrict dm, int64_t ks, const float *restrict p0,
                   const float *restrict p1, const float *restrict q0, const float *restrict q1,
                   int64_t L),
                  (dm, ks, p0, p1, q0, q1, L))
-
-/* db += the four pixels of each of n tiles (pointer quadruples in px). */
-FNN_INLINE void bias_grad_add(float *restrict db, const float *const *px, int64_t n, int64_t F) {
-    for (int64_t t = 0; t < n; t++) {
-        const float *restrict a = px[4 * t], *restrict b = px[4 * t + 1];
-        const float *restrict c = px[4 * t + 2], *restrict d = px[4 * t + 3];
-        for (int64_t f = 0; f < F; f++) db[f] += (a[f] + b[f]) + (c[f] + d[f]);
-    }
-}
 FNN_ISA_VARIANTS(bias_grad_add,
                  (float *restrict db, const float *const *px, int64_t n, int64_t F),
                  (db, px, n, F))
-
-/* Filter f of dw (every kh, kw, c) = G^T (sum over chunks of the partial dU^T[:, f, :]) G;
- * partial chunk ch, component k, filter f, channel c at ch * stride + k * kP + f * Cn + c. */
-#define FINISH_COLS 64
-FNN_INLINE void weight_grad_finish(float *restrict dw, const float *restrict partials, int64_t nch,
-                                   int64_t stride, int64_t kP, int64_t Cn, int64_t f, int64_t C,
-                                   int64_t F) {
-    const int64_t CF = C * F;
-    for (int64_t c0 = 0; c0 < C; c0 += FINISH_COLS) {
-        const int64_t cb = fnn_min64(FINISH_COLS, C - c0);
-        float acc[16][FINISH_COLS];
-        const float *base = partials + f * Cn + c0;
-        for (int k = 0; k < 16; k++)
-            for (int64_t c = 0; c < cb; c++) acc[k][c] = base[k * kP + c];
-        for (int64_t ch = 1; ch < nch; ch++)
-            for (int k = 0; k < 16; k++)
-                for (int64_t c = 0; c < cb; c++) acc[k][c] += base[ch * stride + k * kP + c];
-        for (int64_t c = 0; c < cb; c++) {
-            float r[3][4];
-            for (int b = 0; b < 4; b++) {
-                float u0 = acc[b][c], u1 = acc[4 + b][c], u2 = acc[8 + b][c], u3 = acc[12 + b][c];
-                r[0][b] = u0 + 0.5f * (u1 + u2);
-                r[1][b] = 0.5f * (u1 - u2);
-                r[2][b] = 0.5f * (u1 + u2) + u3;
-            }
-            for (int kh = 0; kh < 3; kh++) {
-                float *o = dw + (kh * 3 * C + c0 + c) * F + f;
-                o[0] = r[kh][0] + 0.5f * (r[kh][1] + r[kh][2]);
-                o[CF] = 0.5f * (r[kh][1] - r[kh][2]);
-                o[2 * CF] = 0.5f * (r[kh][1] + r[kh][2]) + r[kh][3];
-            }
-        }
-    }
-}
 FNN_ISA_VARIANTS(weight_grad_finish,
                  (float *restrict dw, const float *restrict partials, int64_t nch, int64_t stride,
                   int64_t kP, int64_t Cn, int64_t f, int64_t C, int64_t F),
@@ -348,10 +194,11 @@ static void load_row(float *restrict dst, const float *restrict x, const fplan *
     }
 }
 
-/* Units [u0, u1) with one thread's buffers. */
-static void forward_units(float *y, const float *x, const float *Up, const float *bias, int relu,
-                          const float *zeros, const fplan *p, float *area, int64_t u0,
-                          int64_t u1) {
+/* Units [u0, u1) with one thread's buffers.  With `pos`, y is the 2x2 max pooling of the
+ * ReLU'd output (even OH and OW: a tile is a pooling window) and pos the winners. */
+static void forward_units(float *y, uint8_t *pos, const float *x, const float *Up,
+                          const float *bias, int relu, const float *zeros, const fplan *p,
+                          float *area, int64_t u0, int64_t u1) {
     const fnn_conv2d_shape *s = p->s;
     const fnn_gemm_kernel *kr = fnn_gemm_active();
     const int isa = fnn_vector_isa();
@@ -380,6 +227,14 @@ static void forward_units(float *y, const float *x, const float *Up, const float
             }
         const int64_t lanes = fnn_min64(mr, s->N - n0), oh = 2 * th, img = s->OH * s->OW * F;
         const float lo = relu ? 0.0f : -INFINITY;
+        if (pos) {
+            const int64_t pooled = p->TH * TW * F, at = (n0 * p->TH + th) * TW * F;
+            for (int64_t tw = 0; tw < TW; tw++)
+                FNN_ISA_CALL(isa, output_transform_pool,
+                             (y + at + tw * F, pos + at + tw * F, pooled, M + tw * mr * Fpad,
+                              Fpad, kM, bias, lo, F, lanes));
+            continue;
+        }
         for (int64_t tw = 0; tw < TW; tw++) {
             const int64_t ow = 2 * tw;
             const int right = ow + 1 < s->OW, below = oh + 1 < s->OH;
@@ -396,8 +251,9 @@ static void forward_units(float *y, const float *x, const float *Up, const float
 
 /* y = conv(x, g) (+ bias, ReLU), g (3, 3, C, F) anywhere but the shared area's first
  * three parts. */
-static void forward_core(float *y, const float *x, const float *g, const float *bias, int relu,
-                         const fnn_conv2d_shape *s, float *work, size_t work_size) {
+static void forward_core(float *y, uint8_t *pos, const float *x, const float *g,
+                         const float *bias, int relu, const fnn_conv2d_shape *s, float *work,
+                         size_t work_size) {
     const fplan p = forward_plan(s);
     const int isa = fnn_vector_isa();
     const int64_t C = s->C, F = s->F;
@@ -421,14 +277,21 @@ static void forward_core(float *y, const float *x, const float *g, const float *
         int t = FNN_THREAD_ID(), n_t = fnn_workers(nt);
         const int64_t nch = fnn_dynamic_chunks(p.units, n_t);
         for (int64_t c; t < n_t && (c = fnn_next_chunk(&next)) < nch;)
-            forward_units(y, x, a.Up, bias, relu, a.zeros, &p, work + shared + (size_t)t * per,
+            forward_units(y, pos, x, a.Up, bias, relu, a.zeros, &p,
+                          work + shared + (size_t)t * per,
                           p.units * c / nch, p.units * (c + 1) / nch);
     }
 }
 
 void fnn_winograd_forward(float *y, const float *x, const float *w, const float *b,
                           const fnn_conv2d_shape *s, int relu, float *work, size_t work_size) {
-    forward_core(y, x, w, b, relu, s, work, work_size);
+    forward_core(y, NULL, x, w, b, relu, s, work, work_size);
+}
+
+void fnn_winograd_forward_pool(float *y, uint8_t *pos, const float *x, const float *w,
+                               const float *b, const fnn_conv2d_shape *s, float *work,
+                               size_t work_size) {
+    forward_core(y, pos, x, w, b, 1, s, work, work_size);
 }
 
 /* The forward convolution that computes dx (see the header). */
@@ -446,7 +309,7 @@ void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
     const int64_t C = s->C, F = s->F;
     float *rot = fwd_layout(&p, work).rot; /* rot[kh][kw][f][c] = w[2-kh][2-kw][c][f] */
     fnn_rotate_kernel(rot, w, 3, 3, C, F);
-    forward_core(dx, dy, rot, NULL, 0, &t, work, work_size);
+    forward_core(dx, NULL, dy, rot, NULL, 0, &t, work, work_size);
 }
 
 /* ---- backward_weight: tiles along K ------------------------------------------------ */

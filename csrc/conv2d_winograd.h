@@ -15,6 +15,12 @@ size_t fnn_winograd_workspace_size(const fnn_conv2d_shape *s);
 
 void fnn_winograd_forward(float *y, const float *x, const float *w, const float *b,
                           const fnn_conv2d_shape *s, int relu, float *work, size_t work_size);
+/* The forward with ReLU, then 2x2 max pooling (stride 2) of its output, which is never
+ * stored: for even OH and OW each Winograd tile is one pooling window.  y and pos are
+ * (N, OH/2, OW/2, F), as fnn_conv2d_relu_maxpool2d_forward's. */
+void fnn_winograd_forward_pool(float *y, uint8_t *pos, const float *x, const float *w,
+                               const float *b, const fnn_conv2d_shape *s, float *work,
+                               size_t work_size);
 void fnn_winograd_backward_input(float *dx, const float *dy, const float *w,
                                  const fnn_conv2d_shape *s, float *work, size_t work_size);
 void fnn_winograd_backward_weight(float *dw, float *db, const float *dy, const float *x,

@@ -1,6 +1,7 @@
 /* conv_pool.c -- Conv2D + ReLU + 2x2 max pooling (stride 2, "valid") in one pass, for
  * convolutions with few patch entries (KH*KW*C <= FNN_CONV_POOL_MAX_ENTRIES, such as a
- * first layer on grey or RGB images).
+ * first layer on grey or RGB images).  (A 3x3 stride-1 convolution that takes the
+ * Winograd path with an even output goes there instead: fnn_winograd_forward_pool.)
  *
  *   forward          z = relu(conv(x, w) + b)  (never stored: only the pooled maximum is)
  *                    y[n,i,j,f] = max over a, b in {0,1} of z[n, 2i+a, 2j+b, f]
@@ -29,6 +30,7 @@
  * lowers them in the body's own, baseline, target). */
 #include <string.h>
 #include "parallel.h"
+#include "conv2d_winograd.h"
 #ifdef FNN_TARGET_AVX512
 #include <immintrin.h>
 #endif
@@ -49,9 +51,18 @@ static int64_t padded_floats(const fnn_conv2d_shape *s) {
 }
 static int64_t chunks(const fnn_conv2d_shape *s) { return fnn_min64(WEIGHT_CHUNKS, s->N); }
 
+int fnn_conv2d_relu_maxpool2d_winograd(const fnn_conv2d_shape *s, size_t work_size) {
+    return s->OH % 2 == 0 && s->OW % 2 == 0 &&
+           fnn_winograd_chosen(s, FNN_WINO_FORWARD, work_size);
+}
+
 size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s) {
-    /* packed weights (forward) or one partial per chunk (backward_weight) */
-    return (size_t)(padded_floats(s) * WEIGHT_CHUNKS + FNN_ALIGN_FLOATS);
+    /* packed weights (forward) or one partial per chunk (backward_weight), and room for
+     * the Winograd forward when it is taken */
+    size_t direct = patch_len(s) <= FNN_CONV_POOL_MAX_ENTRIES
+                        ? (size_t)(padded_floats(s) * WEIGHT_CHUNKS + FNN_ALIGN_FLOATS) : 0;
+    size_t wino = fnn_conv2d_relu_maxpool2d_winograd(s, 0) ? fnn_winograd_workspace_size(s) : 0;
+    return direct > wino ? direct : wino;
 }
 
 /* wp[blk][q][l] = w[q, blk*LANES + l] and bp[blk*LANES + l] = b[...], zero past F. */
@@ -319,7 +330,10 @@ static void forward_rows(float *y, uint8_t *pos, const float *x, const float *wp
 void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
                                        const float *b, const fnn_conv2d_shape *s, float *work,
                                        size_t work_size) {
-    (void)work_size; /* the packed weights always fit (workspace_size) */
+    if (fnn_conv2d_relu_maxpool2d_winograd(s, work_size)) { /* tiles are pool windows */
+        fnn_winograd_forward_pool(y, pos, x, w, b, s, work, work_size);
+        return;
+    }
     const int64_t rows = s->N * (s->OH / 2) * (s->OW / 2);
     float *wp = fnn_align_up(work), *bp = wp + blocks(s) * block_floats(s);
     pack_filters(wp, bp, w, b, s);

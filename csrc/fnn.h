@@ -110,6 +110,10 @@ int fnn_conv2d_set_winograd(int mode);
  * place in its window, 2a + b for conv output (2i + a, 2j + b), chosen by
  * MaxPooling2D's rule (first on ties, a NaN wins).  b may be NULL. */
 #define FNN_CONV_POOL_MAX_ENTRIES 32
+/* 3x3 stride-1 convolutions that take the Winograd path (conv2d_winograd.c) with an even
+ * output go there instead, at any channel count: its output transform pools each tile.
+ * Whether that happens for s (work_size 0: given a large enough workspace). */
+int fnn_conv2d_relu_maxpool2d_winograd(const fnn_conv2d_shape *s, size_t work_size);
 size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s);
 void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
                                        const float *b, const fnn_conv2d_shape *s, float *work,
@@ -136,6 +140,12 @@ void fnn_maxpool2d_forward(float *y, int32_t *argmax, const float *x,
 /* dx = scatter-add of dy at argmax. */
 void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                             const fnn_pool2d_shape *s);
+/* The gradient before ReLU + 2x2 max pooling (stride 2) from the pooled dy, y and the
+ * winners pos (as fnn_conv2d_relu_maxpool2d_forward gives them): dz (N, 2PH, 2PW, F) is
+ * dy at each window's winner where y > 0, else 0. */
+void fnn_maxpool2x2_relu_scatter(float *dz, const float *dy, const float *y,
+                                 const uint8_t *pos, int64_t N, int64_t PH, int64_t PW,
+                                 int64_t F);
 
 /* ---- Activations (activations.c); backward kernels take the forward output y -- */
 void fnn_relu_forward(float *y, const float *x, int64_t n);

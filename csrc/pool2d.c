@@ -77,6 +77,49 @@ void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
     }
 }
 
+/* dz (N, 2PH, 2PW, F) from the pooled gradient of ReLU + 2x2 max pooling: dy reaches
+ * its window's winner (pos = 2a + b) where the pooled y > 0 (ReLU's gradient there);
+ * every other value is 0. */
+/* Pooled row r = (n, i): output rows 2i and 2i + 1. */
+FNN_INLINE void scatter_row(float *dz, const float *dy, const float *y, const uint8_t *pos,
+                            int64_t r, int64_t PW, int64_t F) {
+    const int64_t W = 2 * PW;
+    float *top = dz + 2 * r * W * F, *bottom = top + W * F;
+    const float *dyr = dy + r * PW * F, *yr = y + r * PW * F;
+    const uint8_t *pr = pos + r * PW * F;
+    for (int64_t j = 0; j < PW; j++) {
+        float *restrict z0 = top + 2 * j * F, *restrict z1 = z0 + F;
+        float *restrict z2 = bottom + 2 * j * F, *restrict z3 = z2 + F;
+        const float *restrict d = dyr + j * F, *restrict yy = yr + j * F;
+        const uint8_t *restrict p = pr + j * F;
+        /* the place as a float: compares and selects of one type vectorize */
+#pragma GCC ivdep
+        for (int64_t f = 0; f < F; f++) {
+            const float g = yy[f] > 0.0f ? d[f] : 0.0f, k = (float)p[f];
+            z0[f] = k == 0.0f ? g : 0.0f;
+            z1[f] = k == 1.0f ? g : 0.0f;
+            z2[f] = k == 2.0f ? g : 0.0f;
+            z3[f] = k == 3.0f ? g : 0.0f;
+        }
+    }
+}
+/* (baseline x86-64 has no blend: GCC left the selects as branches there) */
+FNN_ISA_VARIANTS(scatter_row,
+                 (float *dz, const float *dy, const float *y, const uint8_t *pos, int64_t r,
+                  int64_t PW, int64_t F),
+                 (dz, dy, y, pos, r, PW, F))
+
+void fnn_maxpool2x2_relu_scatter(float *dz, const float *dy, const float *y,
+                                 const uint8_t *pos, int64_t N, int64_t PH, int64_t PW,
+                                 int64_t F) {
+    const int64_t rows = N * PH;
+    const int isa = fnn_vector_isa();
+    int nt = fnn_threads_for(rows * PW * F * 4);
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        FNN_ISA_CALL(isa, scatter_row, (dz, dy, y, pos, r, PW, F));
+}
+
 /* ---- average pooling ---------------------------------------------------------------
  *   forward   y[n,oh,ow,c] = mean of x[n,ih,iw,c] over the window clipped to the image
  *             (padding is not counted: Keras's "same" average)

@@ -39,6 +39,7 @@ cdef extern from "fnn.h" nogil:
     int fnn_conv2d_set_winograd(int mode)
 
     enum: FNN_CONV_POOL_MAX_ENTRIES
+    int fnn_conv2d_relu_maxpool2d_winograd(const fnn_conv2d_shape *s, size_t work_size)
     size_t fnn_conv2d_relu_maxpool2d_workspace_size(const fnn_conv2d_shape *s)
     void fnn_conv2d_relu_maxpool2d_forward(float *y, uint8_t *pos, const float *x, const float *w,
                                            const float *b, const fnn_conv2d_shape *s, float *work,
@@ -54,6 +55,9 @@ cdef extern from "fnn.h" nogil:
                                const fnn_pool2d_shape *s)
     void fnn_maxpool2d_backward(float *dx, const float *dy, const int32_t *argmax,
                                 const fnn_pool2d_shape *s)
+    void fnn_maxpool2x2_relu_scatter(float *dz, const float *dy, const float *y,
+                                     const uint8_t *pos, int64_t N, int64_t PH, int64_t PW,
+                                     int64_t F)
 
     void fnn_relu_forward(float *y, const float *x, int64_t n)
     void fnn_relu_backward(float *dx, const float *dy, const float *y, int64_t n)

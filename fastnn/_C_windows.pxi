@@ -124,11 +124,14 @@ def conv2d_backward_weight(dy, x, kernel_size, strides=(1, 1), padding="valid",
 # ---- Conv2D + ReLU + 2x2 max pooling, fused ------------------------------------------
 
 cdef fnn_conv2d_shape _conv_pool_shape(str op, tuple x_shape, tuple w_shape, strides,
-                                       padding) except *:
+                                       padding, bint winograd_ok=True) except *:
     cdef fnn_conv2d_shape s = _conv_shape(op, x_shape, w_shape, strides, padding)
-    if s.KH * s.KW * s.C > FNN_CONV_POOL_MAX_ENTRIES:
+    if s.KH * s.KW * s.C > FNN_CONV_POOL_MAX_ENTRIES and not (
+            winograd_ok and fnn_conv2d_relu_maxpool2d_winograd(&s, 0)):
         raise ValueError(f"{op}: the fused kernel takes kernels of at most "
-                         f"{FNN_CONV_POOL_MAX_ENTRIES} entries (KH*KW*C), received {w_shape}")
+                         f"{FNN_CONV_POOL_MAX_ENTRIES} entries (KH*KW*C), or 3x3 stride-1 "
+                         f"convolutions on the Winograd path with an even output; received "
+                         f"kernel {w_shape} for input {x_shape}")
     if s.OH < 2 or s.OW < 2:
         raise ValueError(f"{op}: the convolution's {s.OH}x{s.OW} output is smaller than the "
                          f"2x2 pool window")
@@ -142,11 +145,21 @@ def conv2d_relu_maxpool2d_workspace_size(input_shape, kernel_shape, strides=(1, 
     return fnn_conv2d_relu_maxpool2d_workspace_size(&s)
 
 
+def conv2d_relu_maxpool2d_uses_winograd(input_shape, kernel_shape, padding="valid"):
+    """Whether conv2d_relu_maxpool2d_forward runs these shapes (stride 1) on the Winograd
+    path (3x3, enough channels, an even output), given a large enough workspace."""
+    cdef fnn_conv2d_shape s = _conv_shape("conv2d_relu_maxpool2d_uses_winograd",
+                                          tuple(input_shape), tuple(kernel_shape), (1, 1),
+                                          padding)
+    return bool(fnn_conv2d_relu_maxpool2d_winograd(&s, 0))
+
+
 def conv2d_relu_maxpool2d_forward(x, kernel, bias=None, strides=(1, 1), padding="valid",
                                   out=None, out_pos=None, work=None):
     """(y, pos) = 2x2 max pooling (stride 2, valid) of relu(conv(x, kernel) + bias), the
     convolution's output never stored; pos (uint8) is the winner's place 2a + b in its
-    window.  Kernels of at most 32 entries (KH*KW*C)."""
+    window.  Kernels of at most 32 entries (KH*KW*C), or 3x3 stride-1 ones with an even
+    output that the Winograd path takes (conv2d_relu_maxpool2d_uses_winograd)."""
     op = "conv2d_relu_maxpool2d_forward"
     f32(op, "x", x, 4)
     f32(op, "kernel", kernel, 4)
@@ -183,7 +196,7 @@ def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1
     f32(op, "x", x, 4)
     kh, kw = normalize_pair(kernel_size, "kernel_size", op)
     cdef fnn_conv2d_shape s = _conv_pool_shape(op, x.shape, (kh, kw, x.shape[3], dy.shape[3]),
-                                               strides, padding)
+                                               strides, padding, False)
     shape = (s.N, s.OH // 2, s.OW // 2, s.F)
     if dy.shape != shape or y.shape != shape or pos.shape != shape:
         raise ValueError(f"{op}: dy {dy.shape}, y {y.shape} and pos {pos.shape} must all have "
@@ -204,6 +217,30 @@ def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1
     with nogil:
         fnn_conv2d_relu_maxpool2d_backward_weight(DW, DB, DY, Yp, POS, X, &s, Wk, ws)
     return dw, db
+
+
+def maxpool2x2_relu_scatter(dy, y, pos, out=None):
+    """dz (N, 2PH, 2PW, F), the gradient before ReLU + 2x2 max pooling: dy (N, PH, PW, F)
+    at each window's winner (pos, 0..3 = 2a + b) where the pooled y > 0, 0 elsewhere."""
+    op = "maxpool2x2_relu_scatter"
+    f32(op, "dy", dy, 4)
+    f32(op, "y", y, 4)
+    _array(op, "pos", pos, U8, 4)
+    if y.shape != dy.shape or pos.shape != dy.shape:
+        raise ValueError(f"{op}: dy {dy.shape}, y {y.shape} and pos {pos.shape} must have one "
+                         f"shape")
+    if pos.size and pos.max() > 3:
+        raise ValueError(f"{op}: pos holds {pos.max()}, outside a 2x2 window (0..3)")
+    n, ph, pw, f = dy.shape
+    dz = _output(op, "out", out, (n, 2 * ph, 2 * pw, f), F32, (dy, y, pos))
+    cdef float *DZ = fp(dz)
+    cdef float *DY = fp(dy)
+    cdef float *Yp = fp(y)
+    cdef uint8_t *POS = <uint8_t *>cnp.PyArray_DATA(pos)
+    cdef int64_t N = n, PH = ph, PW = pw, F = f
+    with nogil:
+        fnn_maxpool2x2_relu_scatter(DZ, DY, Yp, POS, N, PH, PW, F)
+    return dz
 
 
 # ---- MaxPooling2D -----------------------------------------------------------------

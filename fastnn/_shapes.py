@@ -46,3 +46,23 @@ def window_geometry(H, W, window, strides, padding, op):
     PT = max((OH - 1) * SH + KH - H, 0) // 2
     PL = max((OW - 1) * SW + KW - W, 0) // 2
     return OH, OW, PT, PL
+
+
+_STAND_IN = 4099  # a size any window fits in, standing for an unknown one
+
+
+def unknown_spatial(compute_output_shape, input_shape, axes=(1, 2)):
+    """`compute_output_shape(input_shape)` for an input whose size along some of `axes`
+    is None (images of any size, Keras's `Input((None, None, 3))`): the output's size
+    along those axes is None too.  Returns None when every size is known (the caller
+    computes the shape itself)."""
+    unknown = [a for a in axes if input_shape[a] is None]
+    if not unknown:
+        return None
+    shape = list(input_shape)
+    for a in unknown:
+        shape[a] = _STAND_IN
+    out = list(compute_output_shape(tuple(shape)))
+    for a in unknown:
+        out[a] = None
+    return tuple(out)

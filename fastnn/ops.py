@@ -138,6 +138,16 @@ def conv2d_relu_maxpool2d_backward_weight(dy, y, pos, x, kernel_size, strides=(1
 
 
 @_named
+def maxpool2x2_relu_scatter(dy, y, pos):
+    """The gradient before ReLU + 2x2 max pooling (as conv2d_relu_maxpool2d_forward gives
+    y and pos): dy at each window's winner where y > 0, else 0; shape (N, 2PH, 2PW, F)."""
+    pos = np.asarray(pos)
+    if not np.issubdtype(pos.dtype, np.integer) or (pos.size and (pos.min() < 0 or pos.max() > 3)):
+        raise ValueError("maxpool2x2_relu_scatter: pos must hold integers 0..3")
+    return _C.maxpool2x2_relu_scatter(_f32(dy), _f32(y), _kernel_array(pos, np.uint8))
+
+
+@_named
 def maxpool2d_forward(x, pool_size=(2, 2), strides=None, padding="valid"):
     """(y, argmax): Keras MaxPooling2D and the winning position ih*W + iw of each output."""
     return _C.maxpool2d_forward(_f32(x), pool_size, strides, padding)

@@ -208,9 +208,9 @@ def test_seed_cnn_trains_the_same_fused_and_unfused(rng):
     fused, plain = seed_cnn(True), seed_cnn(False)
     if not FUSES:
         pytest.skip("this CPU has neither AVX-512 nor AVX2: models do not fuse")
-    assert plan_steps(fused) == ["ConvReluPool", "CroppedConvPool", "Flatten", "Dropout",
+    assert plan_steps(fused) == ["ConvReluPool", "ConvPool", "Flatten", "Dropout",
                                  "Dense"]
-    assert "ConvReluPool" not in plan_steps(plain) and "CroppedConvPool" not in plan_steps(plain)
+    assert "ConvReluPool" not in plan_steps(plain) and "ConvPool" not in plan_steps(plain)
     if _C.gemm_isa() in ("avx512", "avx2"):  # same forward arithmetic, bit for bit
         np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
     fastnn.utils.set_random_seed(2)  # the same shuffles for both
@@ -294,7 +294,7 @@ def test_ops_converts_layouts_and_checks_pos(rng):
         ops.conv2d_relu_maxpool2d_backward_weight(dy, y, pos + 0.5, x, 3, 1, "same")
 
 
-# ---- CroppedConvPool: a conv whose last output rows/columns no pool window reads ------
+# ---- ConvPool (cropped): a conv whose last output rows/columns no pool window reads ------
 
 def pair_model(fuse, image, conv_kwargs, pool_kwargs, seed=3):
     """Input -> Conv2D 1x1 (so the pair's input needs a gradient) -> Conv2D -> pool ->
@@ -329,7 +329,7 @@ def test_cropped_conv_pool_trains_like_the_layers(rng, _, image, conv_kwargs, po
                                                   cropped):
     fused = pair_model(True, image, conv_kwargs, pool_kwargs)
     plain = pair_model(False, image, conv_kwargs, pool_kwargs)
-    assert ("CroppedConvPool" in plan_steps(fused)) == cropped
+    assert ("ConvPool" in plan_steps(fused)) == cropped
     x = rng.uniform(-1, 1, size=(40,) + image).astype(np.float32)
     y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 40)]
     np.testing.assert_allclose(fused.predict(x, verbose=0), plain.predict(x, verbose=0),
@@ -337,4 +337,95 @@ def test_cropped_conv_pool_trains_like_the_layers(rng, _, image, conv_kwargs, po
     for model in (fused, plain):
         model.fit(x, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
     for a, b in zip(fused.get_weights(), plain.get_weights()):  # the 1x1 conv's too: dx
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+# ---- the Winograd path with 2x2 pooling in its output transform ----------------------
+WINO = [  # (id, x shape, F, padding)
+    ("seed-block2", (30, 12, 12, 32), 64, "valid"),
+    ("same-odd-filters", (24, 10, 14, 16), 71, "same"),
+]
+
+
+@pytest.mark.parametrize("_, xs, f, padding", WINO, ids=[c[0] for c in WINO])
+def test_winograd_pooled_forward_is_conv_relu_then_pool(rng, isa, threads, _, xs, f, padding):
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal((3, 3, xs[3], f)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    assert _C.conv2d_relu_maxpool2d_uses_winograd(xs, w.shape, padding)
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, b, 1, padding)
+    z = _C.conv2d_forward(x, w, b, (1, 1), padding, relu=True)  # the same Winograd arithmetic
+    uy, am = _C.maxpool2d_forward(z)
+    np.testing.assert_array_equal(y, uy)  # bit for bit, every ISA
+    ry, rpos = ref.conv2d_relu_maxpool2d_forward(x, w, b, 1, padding)
+    np.testing.assert_allclose(y, ry, rtol=1e-4, atol=1e-4)
+    # the winner's place: where the unfused pool's argmax points (ties: the first)
+    row, col = am // z.shape[2], am % z.shape[2]
+    i = np.arange(y.shape[1]).reshape(1, -1, 1, 1)
+    j = np.arange(y.shape[2]).reshape(1, 1, -1, 1)
+    np.testing.assert_array_equal(pos, 2 * (row - 2 * i) + (col - 2 * j))
+
+
+def test_winograd_pooled_forward_ties_and_nans(rng):
+    x = rng.integers(-2, 3, size=(24, 8, 8, 8)).astype(np.float32)  # many exact ties
+    w = rng.integers(-1, 2, size=(3, 3, 8, 16)).astype(np.float32)
+    x[0, 2, 3, 1] = np.nan
+    y, pos = _C.conv2d_relu_maxpool2d_forward(x, w, None, 1, "same")
+    ry, rpos = ref.conv2d_relu_maxpool2d_forward(x, w, None, 1, "same")
+    np.testing.assert_array_equal(y, ry)
+    np.testing.assert_array_equal(pos, rpos)
+    assert np.isnan(y[0]).any()
+
+
+def test_maxpool2x2_relu_scatter_matches_its_twin(rng, isa, threads):
+    dy = rng.standard_normal((5, 3, 4, 37)).astype(np.float32)
+    y = rng.standard_normal(dy.shape).astype(np.float32)
+    pos = rng.integers(0, 4, dy.shape).astype(np.uint8)
+    dz = _C.maxpool2x2_relu_scatter(dy, y, pos)
+    assert dz.shape == (5, 6, 8, 37)
+    np.testing.assert_array_equal(dz, ref.maxpool2x2_relu_scatter(dy, y, pos))
+    # it is pooling's gradient (argmax from pos) times ReLU's at the winners
+    assert np.count_nonzero(dz) == np.count_nonzero(np.where(y > 0, dy, 0))
+
+
+def test_winograd_pooled_bad_calls(rng):
+    x = rng.standard_normal((30, 11, 11, 32)).astype(np.float32)  # 9x9 output: odd
+    w = rng.standard_normal((3, 3, 32, 16)).astype(np.float32)
+    assert not _C.conv2d_relu_maxpool2d_uses_winograd(x.shape, w.shape, "valid")
+    with pytest.raises(ValueError, match="Winograd path with an even output"):
+        _C.conv2d_relu_maxpool2d_forward(x, w, None)
+    dy = np.zeros((1, 2, 2, 3), np.float32)
+    with pytest.raises(ValueError, match="outside a 2x2 window"):
+        _C.maxpool2x2_relu_scatter(dy, dy, np.full(dy.shape, 4, np.uint8))
+    with pytest.raises(ValueError, match="must have one shape"):
+        _C.maxpool2x2_relu_scatter(dy, dy[:, :1], np.zeros(dy.shape, np.uint8))
+
+
+def cifar_block(fuse, seed=0):
+    fusion.ENABLED = fuse
+    try:
+        fastnn.utils.set_random_seed(seed)
+        inp = Input((16, 16, 3))
+        t = MaxPooling2D()(Conv2D(8, 3, padding="same", activation="relu")(inp))
+        t = MaxPooling2D()(Conv2D(16, 3, padding="same", activation="relu")(t))
+        model = Model(inp, Dense(4, activation="softmax")(Flatten()(t)))
+        model.compile(loss="categorical_crossentropy", optimizer="adam")
+    finally:
+        fusion.ENABLED = True
+    return model
+
+
+def test_a_same_padded_block_runs_pooled_winograd_and_trains_like_the_layers(rng):
+    fused, plain = cifar_block(True), cifar_block(False)
+    steps = [e[0] for e in fused._plan]
+    assert any(type(s).__name__ == "ConvPool" and s.winograd and s.crop is None for s in steps)
+    x = rng.uniform(-1, 1, size=(64, 16, 16, 3)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 64)]
+    np.testing.assert_array_equal(fused.predict(x, verbose=0), plain.predict(x, verbose=0))
+    # batches of 32 take the pooled path, the last one of 1 the layers (too small to pay)
+    for model in (fused, plain):
+        model.fit(x[:33], y[:33], batch_size=32, epochs=2, verbose=0, shuffle=False)
+    pair = next(s for s in steps if type(s).__name__ == "ConvPool")
+    assert not pair._pooled
+    for a, b in zip(fused.get_weights(), plain.get_weights()):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -436,6 +436,11 @@ def _per_isa_workload(rng):
         dyw = f(*yw.shape)
         out.append(("winograd", [yw, _C.conv2d_backward_input(dyw, kw, xw.shape, padding="same")]
                     + list(_C.conv2d_backward_weight(dyw, xw, (3, 3), padding="same"))))
+        # with 2x2 max pooling in the output transform (71 filters: a partial chunk and
+        # vector), and the pooled gradient's scatter
+        xp, kp = f(3, 10, 8, 20), f(3, 3, 20, 71)
+        yp, pp = _C.conv2d_relu_maxpool2d_forward(xp, kp, f(71), padding="same")
+        out.append(("winograd pool", [yp, pp, _C.maxpool2x2_relu_scatter(f(*yp.shape), yp, pp)]))
     finally:
         _C.conv2d_set_winograd(old)
     # grouped convolution's direct path

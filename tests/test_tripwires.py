@@ -14,6 +14,7 @@ C_INFRASTRUCTURE = {"conv2d_set_winograd", "fork_child_single_threaded", "gemm_b
                     "kernels_ran",
                     "max_hardware_threads", "max_threads", "normalize_padding", "conv2d_output_shape",
                     "gconv2d_output_shape", "gconv2d_uses_gemm",
+                    "conv2d_relu_maxpool2d_uses_winograd",
                     "normalize_pair", "select_isa", "set_num_threads", "window_geometry",
                     "rnn_gates", "rnn_state_size"}
 # Twins and ops with no kernel of their own.

@@ -28,7 +28,8 @@ from fastnn._reference.conv import (_pool_windows, conv2d_backward_input, conv2d
                                     gconv2d_backward_weight, gconv2d_forward, gconv2d_output_shape,
                                     gconv2d_workspace_size)
 from fastnn._reference.pooling import (_pool_geometry, avgpool2d_backward, avgpool2d_forward,
-                                       maxpool2d_backward, maxpool2d_forward)
+                                       maxpool2d_backward, maxpool2d_forward,
+                                       maxpool2x2_relu_scatter)
 from fastnn._reference.activations import (activation_backward, activation_forward,
                                            log_softmax_backward, log_softmax_forward,
                                            relu_backward, relu_forward, sigmoid_backward,
@@ -61,7 +62,8 @@ __all__ = [
     "conv2d_relu_maxpool2d_backward_weight", "conv2d_relu_maxpool2d_forward",
     "gconv2d_backward_input", "gconv2d_backward_weight", "gconv2d_forward", "gconv2d_output_shape",
     "gconv2d_workspace_size", "avgpool2d_backward", "avgpool2d_forward", "maxpool2d_backward",
-    "maxpool2d_forward", "activation_backward", "activation_forward", "log_softmax_backward",
+    "maxpool2d_forward", "maxpool2x2_relu_scatter", "activation_backward",
+    "activation_forward", "log_softmax_backward",
     "log_softmax_forward", "relu_backward", "relu_forward", "sigmoid_backward", "sigmoid_forward",
     "softmax_backward", "softmax_forward", "tanh_backward", "tanh_forward", "dropout_backward",
     "dropout_bits", "dropout_forward", "softmax_cross_entropy_backward",

@@ -46,6 +46,15 @@ def maxpool2d_backward(dy, argmax, input_shape, pool_size=(2, 2), strides=None,
     return _store(out, dx.reshape(input_shape))
 
 
+def maxpool2x2_relu_scatter(dy, y, pos, out=None):
+    N, PH, PW, F = dy.shape
+    g = np.where(y > 0, dy, 0).astype(np.float32)
+    dz = np.zeros((N, PH, 2, PW, 2, F), np.float32)
+    for k in range(4):
+        dz[:, :, k // 2, :, k % 2] = np.where(pos == k, g, 0)
+    return _store(out, dz.reshape(N, 2 * PH, 2 * PW, F))
+
+
 # ---- AveragePooling2D (imagea) -----------------------------------------------------
 
 def _avg_counts(H, W, geometry):

@@ -1,7 +1,7 @@
 """Conv2D: 2-D convolution, channels-last, kernel (kh, kw, in_channels, filters)."""
 from fastnn import regularizers as _regularizers
 from fastnn import _C, activations, constraints, initializers, regularizers
-from fastnn._shapes import normalize_pair, normalize_padding
+from fastnn._shapes import normalize_pair, normalize_padding, unknown_spatial
 from fastnn.layers.dense import positive_int
 from fastnn.layers.layer import Layer, reject_unsupported
 
@@ -94,6 +94,9 @@ class Conv2D(Layer):
                                     constraint=self.bias_constraint) if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         if not self.plain:
             try:

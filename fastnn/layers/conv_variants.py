@@ -9,7 +9,7 @@ transposed convolution's forward is a convolution's input gradient, and its inpu
 a convolution's forward)."""
 from fastnn import regularizers as _regularizers
 from fastnn import _C, activations, initializers
-from fastnn._shapes import normalize_pair, normalize_padding
+from fastnn._shapes import normalize_padding, normalize_pair, unknown_spatial
 from fastnn.layers.dense import positive_int
 from fastnn.layers.layer import Layer, reject_unsupported
 
@@ -129,6 +129,9 @@ class DepthwiseConv2D(_ConvBase):
         return self.kernel_size + (1, c * self.depth_multiplier)
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         try:
             _, oh, ow, f = _C.gconv2d_output_shape((1, h, w, c), self._kshape(c), **self._args(c))
@@ -280,6 +283,9 @@ class Conv2DTranspose(_ConvBase):
             if self.use_bias else None
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, _ = input_shape
 
         def size(d, k, s):

@@ -2,7 +2,7 @@
 import numpy as np
 
 from fastnn import _C
-from fastnn._shapes import normalize_pair, normalize_padding, window_geometry
+from fastnn._shapes import normalize_pair, normalize_padding, unknown_spatial, window_geometry
 from fastnn.layers.layer import Layer
 
 
@@ -40,6 +40,9 @@ class MaxPooling2D(Layer):
         self.compute_output_shape(input_shape)
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         try:
             oh, ow, _, _ = window_geometry(h, w, self.pool_size, self.strides, self.padding,

@@ -5,6 +5,7 @@ adjoints as gradients)."""
 import numpy as np
 
 from fastnn import _C
+from fastnn._shapes import unknown_spatial
 from fastnn.layers.layer import Layer
 from fastnn.layers.preprocessing import _check_data_format
 
@@ -80,6 +81,9 @@ class UpSampling2D(_Spatial):
         self.interpolation = interpolation.lower()
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         return (n, None if h is None else h * self.size[0],
                 None if w is None else w * self.size[1], c)
@@ -115,6 +119,9 @@ class ZeroPadding2D(_Spatial):
         self.padding = _pairs(padding, "padding")
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         (t, b), (l, r) = self.padding
         return (n, None if h is None else h + t + b, None if w is None else w + l + r, c)
@@ -156,6 +163,9 @@ class Cropping2D(_Spatial):
         self.cropping = _pairs(cropping, "cropping")
 
     def compute_output_shape(self, input_shape):
+        unknown = unknown_spatial(self.compute_output_shape, input_shape)
+        if unknown is not None:
+            return unknown
         n, h, w, c = input_shape
         (t, b), (l, r) = self.cropping
         if (h is not None and t + b >= h) or (w is not None and l + r >= w):

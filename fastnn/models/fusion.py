@@ -8,14 +8,16 @@ Conv2D's output feeds only a MaxPooling2D, the plan may run the pair as one entr
   of an image model) and its input needs no gradient: one fused kernel that never stores
   the convolution's full-resolution output (with AVX-512 or AVX2; without them the
   fused kernel measured slower than the two layers).
-- `CroppedConvPool`: a "valid" Conv2D then a "valid" MaxPooling2D that leaves the
-  convolution's last rows or columns out (the seed CNN's second block: 11x11 outputs,
-  pooled 2x2 into 5x5 from the first 10x10): the convolution runs on the part of its
-  input those outputs see (12x12 of 13x13), 17% fewer outputs and, with Winograd's 2x2
-  tiles, 31% fewer tiles; the input gradient outside that part is zero, as it is
-  unfused.  With a ReLU, its gradient is taken on the pooled side (only a window's
-  maximum gets a gradient, and ReLU passes it where that maximum is positive), on a
-  quarter of the values, before the pool scatters it.
+- `ConvPool`: a Conv2D then a "valid" MaxPooling2D, in two ways that combine (the seed
+  CNN's second block takes both):
+  - a "valid" convolution whose last rows or columns no pool window reads (11x11
+    outputs, pooled 2x2 into 5x5 from the first 10x10) runs on the part of its input
+    those outputs see (12x12 of 13x13): 17% fewer outputs and, with Winograd's 2x2
+    tiles, 31% fewer tiles; the input gradient outside that part is zero, as unfused;
+  - a 3x3 stride-1 convolution with ReLU on the Winograd path, under a 2x2 pool, has its
+    output transform pool each 2x2 tile (a tile is a pool window), so the
+    full-resolution output is never stored or read back; the backward scatters the
+    pooled gradient to the winners where they are positive (ReLU's gradient).
 
 - `BatchNormRelu`: BatchNormalization then a plain ReLU (`Activation("relu")` or
   `ReLU()` with its defaults): one pass normalizes and clamps (the normalized tensor is
@@ -84,34 +86,63 @@ class ConvReluPool(_ConvPoolStep):
         return None
 
 
-class CroppedConvPool(_ConvPoolStep):
-    """A "valid" Conv2D (any activation) and the "valid" MaxPooling2D that reads only
-    its first `rows` x `cols` outputs, run on the input crop (rows, cols) those outputs
-    see."""
+class ConvPool(_ConvPoolStep):
+    """A Conv2D and the "valid" MaxPooling2D that reads it, as one entry:
 
-    def __init__(self, conv, pool, crop):
+    - on the input crop (rows, cols) the pooled outputs see, when the pool leaves the
+      convolution's last rows or columns out ("valid" convolutions; `crop` None: none);
+    - a 3x3 stride-1 convolution with ReLU under a 2x2 pool, on the Winograd path, runs
+      conv2d_relu_maxpool2d_forward, whose output transform pools each 2x2 tile (the
+      full-resolution output is never stored); its backward scatters the pooled
+      gradient to the winners (maxpool2x2_relu_scatter) for the convolution's gradients.
+      A batch the Winograd path does not take (too small for it to pay) runs the layers.
+    Otherwise the layers run in turn; with a ReLU, its gradient is taken on the pooled
+    side."""
+
+    def __init__(self, conv, pool, crop, winograd):
         super().__init__(conv, pool)
-        self.crop = crop
+        self.crop, self.winograd = crop, winograd
 
     def forward(self, x, training=False):
-        h, w = self.crop
+        conv = self.conv
         self._x_shape = x.shape
-        xc = self.conv.buffer("cropped_x", (x.shape[0], h, w, x.shape[3]))
-        np.copyto(xc, x[:, :h, :w])
-        self._y = self.pool.forward(self.conv.forward(xc, training), training)
+        xc = x
+        if self.crop is not None:
+            h, w = self.crop
+            xc = conv.buffer("cropped_x", (x.shape[0], h, w, x.shape[3]))
+            np.copyto(xc, x[:, :h, :w])
+        kernel = conv.kernel.value
+        self._pooled = self.winograd and _C.conv2d_relu_maxpool2d_uses_winograd(
+            xc.shape, kernel.shape, conv.padding)
+        if not self._pooled:
+            self._y = self.pool.forward(conv.forward(xc, training), training)
+            return self._y
+        conv._x, conv._deferred = xc, False  # what its backward reads
+        shape = self.pool.compute_output_shape(conv.compute_output_shape(xc.shape))
+        size = _C.conv2d_relu_maxpool2d_workspace_size(xc.shape, kernel.shape, (1, 1),
+                                                       conv.padding)
+        self._y, self._pos = _C.conv2d_relu_maxpool2d_forward(
+            xc, kernel, None if conv.bias is None else conv.bias.value, (1, 1), conv.padding,
+            out=conv.buffer("pooled", shape), out_pos=conv.buffer("pooled_pos", shape, np.uint8),
+            work=conv.buffer("pooled_work", (size,)))
         return self._y
 
     def backward(self, dy, need_dx=True):
         conv = self.conv
-        if conv.activation is activations.relu and not conv._deferred:
+        if self._pooled:
+            dz = _C.maxpool2x2_relu_scatter(
+                dy, self._y, self._pos,
+                out=conv.buffer("pooled_dz", conv.compute_output_shape(conv._x.shape)))
+            dxc = conv.backward(dz, need_dx, activation_done=True)
+        elif conv.activation is activations.relu and not conv._deferred:
             dy = activations.relu.backward(dy, self._y)  # the pooled maxima's ReLU gradient
             dxc = conv.backward(self.pool.backward(dy), need_dx, activation_done=True)
         else:
             dxc = conv.backward(self.pool.backward(dy), need_dx)
-        if not need_dx:
-            return None
+        if not need_dx or self.crop is None:
+            return dxc
         h, w = self.crop
-        dx = self.conv.buffer("uncropped_dx", self._x_shape)
+        dx = conv.buffer("uncropped_dx", self._x_shape)
         dx[:, :h, :w] = dxc
         dx[:, h:] = 0  # the rows and columns only unpooled outputs saw
         dx[:, :h, w:] = 0
@@ -151,12 +182,30 @@ def _input_crop(conv, pool, input_shape):
             or pool.padding != "valid" or not conv.built or not conv.plain):
         return None
     _, h, w, _ = input_shape
+    if h is None or w is None:  # images of any size
+        return None
     _, oh, ow, _ = conv.compute_output_shape((1, h, w, conv.kernel.shape[2]))
     _, ph, pw, _ = pool.compute_output_shape((1, oh, ow, conv.filters))
     used = [(p - 1) * s + k for p, s, k in zip((ph, pw), pool.strides, pool.pool_size)]
     if used == [oh, ow]:
         return None
     return tuple((u - 1) * s + k for u, s, k in zip(used, conv.strides, conv.kernel_size))
+
+
+def _winograd_pooled(conv, pool, input_shape, crop):
+    """Whether the pair can run on the Winograd path with the pool in its output transform
+    (checked again per batch: a small batch may not take that path)."""
+    if (type(conv) is not Conv2D or type(pool) is not MaxPooling2D or not conv.built
+            or not conv.plain or conv.activation is not activations.relu
+            or conv.kernel_size != (3, 3) or conv.strides != (1, 1)
+            or pool.pool_size != (2, 2) or pool.strides != (2, 2) or pool.padding != "valid"):
+        return False
+    _, h, w, c = input_shape
+    h, w = crop if crop is not None else (h, w)
+    if h is None or w is None:  # images of any size: decided per batch would need both
+        return False
+    return _C.conv2d_relu_maxpool2d_uses_winograd((128, h, w, c), conv.kernel.shape,
+                                                  conv.padding)
 
 
 def _fusable(conv, pool):
@@ -222,9 +271,10 @@ def _fuse_conv_pool(plan, output_slots, shapes):
             step = ConvReluPool(conv, pool)
         else:
             crop = _input_crop(conv, pool, shapes[ins[0]])
-            if crop is None:
+            winograd = _winograd_pooled(conv, pool, shapes[ins[0]], crop)
+            if crop is None and not winograd:
                 continue
-            step = CroppedConvPool(conv, pool, crop)
+            step = ConvPool(conv, pool, crop, winograd)
         fused[i] = (step, ins, pool_out, wants, need_dx)
         dropped.add(j)
     return [fused.get(i, entry) for i, entry in enumerate(plan) if i not in dropped]
