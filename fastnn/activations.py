@@ -155,12 +155,109 @@ def get(identifier):
         return _BY_NAME[identifier]
     if isinstance(identifier, str) and identifier in _ALIASES:
         return _ALIASES[identifier]
-    if callable(identifier):
-        raise ValueError(f"fastnn needs both directions of an activation, so a plain callable "
-                         f"like {identifier!r} is not supported; use one of {sorted(_BY_NAME)}")
+    if isinstance(identifier, dict) and identifier.get("class_name") == "function":
+        return get(_function_from_record(identifier))  # a function as Keras 3 saves it
+    if isinstance(identifier, dict) and "config" in identifier:  # a callable object
+        from fastnn.keras._saving import deserialize_keras_object
+        found = deserialize_keras_object(identifier)
+        if found is not identifier and callable(found):
+            return get(found)
+    elif callable(identifier):
+        return FunctionActivation(identifier)
     raise ValueError(f"Could not interpret activation function identifier: {identifier!r}. "
                      f"Available activations: {sorted(_BY_NAME)}")
 
 
 def serialize(activation):
+    """A built-in activation's name; a user function as Keras 3 writes one:
+    `{"module": "builtins", "class_name": "function", "config": its registered name
+    ("package>name") or its name, "registered_name": "function"}`."""
+    if isinstance(activation, FunctionActivation):
+        return activation.serialize()
     return activation.name
+
+
+# ---- user functions as activations ------------------------------------------------------
+
+def _function_from_record(record):
+    """The function a Keras 3 record `{"class_name": "function", "config": name, ...}`
+    names: a custom object (passed to load_model, scoped or registered), else one of
+    Keras's activations (a string for those)."""
+    from fastnn.saving.custom_objects import all_custom_objects
+    name = record.get("config")
+    if not isinstance(name, str):
+        raise ValueError(f"Could not interpret activation function identifier: {record!r}")
+    found = all_custom_objects().get(name)
+    if found is not None:
+        return found
+    if name in _BY_NAME or name in _ALIASES:
+        return name
+    raise ValueError(f"Could not locate function '{name}'. Make sure custom classes and "
+                     f"functions are decorated with "
+                     f"`@keras.saving.register_keras_serializable()`, or pass them in "
+                     f"`custom_objects` or a `custom_object_scope`. Full object config: "
+                     f"{record}")
+
+
+class FunctionActivation(Activation):
+    """A Python function (or callable object) as an activation:
+    `Dense(1, activation=custom_fn)` with `def custom_fn(x): return x**2`.
+
+    `forward` runs the function on a copy of the layer's output, recording its keras.ops
+    (and Python operators) on a tape of its own, kept per output buffer (layers reuse
+    their buffers, so the tapes are reused too); `backward` runs that tape's reverse pass
+    with the incoming gradient.  Built-in activations stay C kernel pairs; this is the
+    path for the functions users write."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.name = getattr(fn, "__name__", type(fn).__name__)
+        self._saved = {}  # output buffer -> (tape, input slot, output slot)
+
+    _key = staticmethod(KindActivation._key)
+
+    def forward(self, x):
+        from fastnn.autodiff import tape as _tape
+        key = self._key(x)
+        saved = self._saved.get(key)
+        tape = saved[0] if saved is not None else _tape.Tape()
+        tape.reset()
+        inp = tape.wrap(np.array(x, dtype=np.float32))
+        with _tape.recording(tape):
+            out = self.fn(inp)
+        out_slot = tape.slot_of(out) if isinstance(out, _tape.Tensor) else -1
+        result = np.asarray(_tape.value(out), dtype=np.float32)
+        if result.shape != x.shape:
+            raise ValueError(f"The activation {self.name!r} returned an array of shape "
+                             f"{result.shape} for an input of shape {x.shape}: an activation "
+                             f"must keep its input's shape")
+        self._saved[key] = (tape, inp._slot, out_slot)
+        x[...] = result
+        return x
+
+    def backward(self, dy, y):
+        from fastnn.autodiff import tape as _tape
+        tape, in_slot, out_slot = self._saved[self._key(y)]
+        if out_slot < 0:  # the result does not depend on the input
+            dy[...] = 0
+            return dy
+        with _tape.paused():
+            grads = tape.backward([(out_slot, np.array(dy, dtype=np.float32))])
+        g = grads[in_slot]
+        dy[...] = 0 if g is None else g
+        return dy
+
+    def __call__(self, x, **kwargs):
+        return self.fn(x, **kwargs)
+
+    def serialize(self):
+        import types
+        from fastnn.saving.custom_objects import get_registered_name
+        if not isinstance(self.fn, types.FunctionType):  # a callable object
+            from fastnn.keras._saving import serialize_keras_object
+            return serialize_keras_object(self.fn)
+        return {"module": "builtins", "class_name": "function",
+                "config": get_registered_name(self.fn), "registered_name": "function"}
+
+    def __repr__(self):
+        return f"<activation {self.name} (a Python function)>"

@@ -81,7 +81,7 @@ class L1(L1L2):
         super().__init__(l1=l1)
 
     def get_config(self):
-        return {"l1": self.l1}
+        return {"l1": float(np.float32(self.l1))}  # Keras keeps L1's factor in float32
 
 
 class L2(L1L2):

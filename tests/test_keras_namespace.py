@@ -193,7 +193,8 @@ def test_serialize_round_trips(clean_registry):
     assert abs(float(opt.learning_rate) - 0.01) < 1e-9
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
     np.testing.assert_array_equal(de(ser(array)), array)
-    assert de(ser((1, "a", [2.5, None]))) == (1, "a", [2.5, None])
+    assert ser((1, "a", [2.5, None])) == (1, "a", [2.5, None])  # Keras keeps the tuple
+    assert de(ser((1, "a", [2.5, None]))) == [1, "a", [2.5, None]]  # and reads back a list
 
     @keras.saving.register_keras_serializable(package="p")
     def scale(x):

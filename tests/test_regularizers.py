@@ -58,7 +58,8 @@ def test_constraints_match_keras(c, keras_head):
 
 
 @pytest.mark.parametrize("module, name, config", [
-    (regularizers, "l2", {"l2": 0.01}), (regularizers, "l1", {"l1": 0.01}),
+    (regularizers, "l2", {"l2": 0.01}),
+    (regularizers, "l1", {"l1": 0.009999999776482582}),  # Keras: L1's factor in float32
     (regularizers, "l1_l2", {"l1": 0.0, "l2": 0.0}),
     (regularizers, "orthogonal_regularizer", {"factor": 0.01, "mode": "rows"}),
     (constraints, "max_norm", {"max_value": 2, "axis": 0}), (constraints, "non_neg", {}),

@@ -62,6 +62,7 @@ def apply_gradients(optimizer, grads, variables):
     key = tuple(id(v) for v in variables)
     packed = state.get(key)
     if packed is None:
+        _check_variables_are_known(optimizer, variables)
         packed = state[key] = _packing(variables)
     params, flat_grads, views = packed
     for v, g, gview in zip(variables, grads, views):
@@ -78,6 +79,20 @@ def apply_gradients(optimizer, grads, variables):
             offset += v.value.size
     else:
         optimizer.apply(params, flat_grads, variables)
+
+
+def _check_variables_are_known(optimizer, variables):
+    """As Keras: an optimizer that has stepped updates only the variables it was built
+    with (its state is theirs); another model's variables need a new optimizer."""
+    known = {id(v) for v in optimizer._slot_vars} if optimizer.has_slot_state() else None
+    if not known:
+        return
+    for v in variables:
+        if id(v) not in known:
+            raise ValueError(f"Unknown variable: {v!r}. This optimizer can only be called "
+                             f"for the variables it was originally built with. When working "
+                             f"with a new set of variables, you should recreate a new "
+                             f"optimizer instance.")
 
 
 def _packing(variables):

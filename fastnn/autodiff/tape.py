@@ -108,6 +108,27 @@ class Tensor(np.ndarray):
         np.ndarray.__setitem__(self.view(np.ndarray), key, value)
 
 
+def _rebinding(name, out_of_place):
+    """`x += y` where the tape records x or y: a new tensor bound to x, as TensorFlow's
+    immutable tensors give (`loss += sum(model.losses)` in a GradientTape block); NumPy's
+    in-place operator would write into a recorded array behind the tape's back."""
+    in_place = getattr(np.ndarray, name)
+
+    def operator(self, other):
+        from fastnn.autodiff import dispatch
+        if dispatch._tracked([self, other]):
+            return out_of_place(self, other)
+        return in_place(self, other)
+    operator.__name__ = name
+    return operator
+
+
+for _name, _op in (("__iadd__", lambda a, b: a + b), ("__isub__", lambda a, b: a - b),
+                   ("__imul__", lambda a, b: a * b), ("__itruediv__", lambda a, b: a / b),
+                   ("__ipow__", lambda a, b: a ** b), ("__imatmul__", lambda a, b: a @ b)):
+    setattr(Tensor, _name, _rebinding(_name, _op))
+
+
 class Tape:
     """One recording: the records, the slot counter, and the leaves found by identity."""
 

@@ -6,91 +6,15 @@ consult all of them (explicit `custom_objects` first, then the innermost scope, 
 registry), and build nothing else than fastnn's own classes: a file never imports code.
 """
 import inspect
-import threading
 
 import numpy as np
 
 from fastnn import saving as _files
 
-# "Package>Name" -> object, as Keras's GLOBAL_CUSTOM_OBJECTS; get_custom_objects() returns it.
-_GLOBAL_CUSTOM_OBJECTS = {}
-_GLOBAL_CUSTOM_NAMES = {}  # object -> "Package>Name"
-_scopes = threading.local()
-
-
-def register_keras_serializable(package="Custom", name=None):
-    """Decorator: register a class or function as "package>name" (name defaults to the
-    class or function name), so files and configs naming it can be loaded."""
-    def decorator(arg):
-        class_name = name if name is not None else arg.__name__
-        registered = f"{package}>{class_name}"
-        if inspect.isclass(arg) and not hasattr(arg, "get_config"):
-            raise ValueError("Cannot register a class that does not have a get_config() method.")
-        _GLOBAL_CUSTOM_OBJECTS[registered] = arg
-        _GLOBAL_CUSTOM_NAMES[arg] = registered
-        return arg
-    return decorator
-
-
-def get_custom_objects():
-    """The global registry (a dict you may update: `get_custom_objects()["f"] = f`)."""
-    return _GLOBAL_CUSTOM_OBJECTS
-
-
-def get_registered_name(obj):
-    """'package>name' for a registered object, else its `__name__`."""
-    return _GLOBAL_CUSTOM_NAMES.get(obj, getattr(obj, "__name__", None))
-
-
-def get_registered_object(name, custom_objects=None, module_objects=None):
-    """The object registered, scoped or passed under `name`, or None."""
-    for table in (custom_objects, *_active_scopes(), _GLOBAL_CUSTOM_OBJECTS, module_objects):
-        if table and name in table:
-            return table[name]
-    return None
-
-
-def _active_scopes():
-    return list(reversed(getattr(_scopes, "stack", [])))
-
-
-class CustomObjectScope:
-    """`with custom_object_scope({"MyLayer": MyLayer}): load_model(...)`"""
-
-    def __init__(self, *custom_objects):
-        self.custom_objects = {}
-        for objects in custom_objects:
-            if objects is None:
-                continue
-            if not isinstance(objects, dict):
-                raise TypeError(f"custom_object_scope expects dicts, received {objects!r}")
-            self.custom_objects.update(objects)
-
-    def __enter__(self):
-        if not hasattr(_scopes, "stack"):
-            _scopes.stack = []
-        _scopes.stack.append(self.custom_objects)
-        return self
-
-    def __exit__(self, *exc):
-        _scopes.stack.pop()
-
-
-custom_object_scope = CustomObjectScope
-
-
-def all_custom_objects(custom_objects=None):
-    """One dict of every custom object that applies now, by registered and by plain name
-    (a file written by fastnn names a class by its plain name, one from Keras may use
-    'package>name'); earlier sources win: explicit, innermost scope, registry."""
-    merged = {}
-    for key, value in _GLOBAL_CUSTOM_OBJECTS.items():
-        merged.setdefault(key.split(">", 1)[-1], value)
-        merged[key] = value
-    for table in reversed(_active_scopes()):
-        merged.update(table)
-    merged.update(custom_objects or {})
-    return merged
+from fastnn.saving.custom_objects import (  # noqa: F401  (keras.saving's names)
+    _GLOBAL_CUSTOM_NAMES, _GLOBAL_CUSTOM_OBJECTS, CustomObjectScope, _active_scopes,
+    all_custom_objects, custom_object_scope, get_custom_objects, get_registered_name,
+    get_registered_object, register_keras_serializable)
 
 
 # ---- models -------------------------------------------------------------------------
@@ -128,19 +52,17 @@ def serialize_keras_object(obj):
     if isinstance(obj, np.ndarray):
         return {"class_name": "__numpy__", "config": {"value": obj.tolist(),
                                                        "dtype": obj.dtype.name}}
-    if isinstance(obj, tuple):
-        return {"class_name": "__tuple__",
-                "config": {"value": [serialize_keras_object(v) for v in obj]}}
+    if isinstance(obj, tuple) and not hasattr(obj, "_fields"):  # kept a tuple, as Keras
+        return tuple(serialize_keras_object(v) for v in obj)
     if isinstance(obj, list):
         return [serialize_keras_object(v) for v in obj]
     if isinstance(obj, dict):
         return {k: serialize_keras_object(v) for k, v in obj.items()}
     registered = _GLOBAL_CUSTOM_NAMES.get(obj if inspect.isfunction(obj) or inspect.isclass(obj)
                                           else type(obj))
-    if inspect.isfunction(obj):
-        name = registered or obj.__name__
-        return {"module": obj.__module__, "class_name": "function", "config": name,
-                "registered_name": name}
+    if inspect.isfunction(obj):  # Keras 3's record of a function
+        return {"module": "builtins", "class_name": "function",
+                "config": registered or obj.__name__, "registered_name": "function"}
     from fastnn.models import Model
     if isinstance(obj, Model):
         out = serialization.serialize_model(obj)
@@ -151,7 +73,7 @@ def serialize_keras_object(obj):
         if out is None:
             if not hasattr(obj, "get_config"):
                 raise TypeError(f"Cannot serialize {obj!r}: it has no get_config() method")
-            out = {"module": type(obj).__module__, "class_name": type(obj).__name__,
+            out = {"module": None, "class_name": type(obj).__name__,  # (Keras: custom)
                    "config": serialize_keras_object(obj.get_config()),
                    "registered_name": registered or type(obj).__name__}
     if registered:
@@ -160,14 +82,18 @@ def serialize_keras_object(obj):
 
 
 def _builtin_serialize(obj):
-    from fastnn import losses, optimizers
-    from fastnn.activations import Activation
+    from fastnn import activations, constraints, initializers, losses, optimizers, regularizers
     if isinstance(obj, optimizers.Optimizer):
         return optimizers.serialize(obj)
     if isinstance(obj, losses.Loss):
         return losses.serialize(obj)
-    if isinstance(obj, Activation):
-        return obj.name
+    if isinstance(obj, activations.Activation):
+        return activations.serialize(obj)
+    for module, base in ((regularizers, regularizers.Regularizer),
+                         (initializers, initializers.Initializer),
+                         (constraints, constraints.Constraint)):
+        if type(obj).__module__ == module.__name__ and isinstance(obj, base):
+            return module.serialize(obj)  # (a user's subclass is serialized as custom)
     return None
 
 
@@ -179,7 +105,7 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if isinstance(config, str):
         found = get_registered_object(config, custom_objects)
         return config if found is None else found
-    if isinstance(config, list):
+    if isinstance(config, (list, tuple)):  # (a tuple comes back a list, as in Keras)
         return [deserialize_keras_object(v, custom_objects) for v in config]
     if not isinstance(config, dict):
         raise TypeError(f"Could not deserialize {config!r}: expected a dict, list, str or "
@@ -219,8 +145,11 @@ def _builtin_deserialize(config, objects):
         return serialization.deserialize_model(config, objects)
     if class_name in LAYERS:
         return serialization.deserialize_layer(config, objects)
+    from fastnn import constraints, regularizers
     for prefix, get in (("keras.optimizers", optimizers.get), ("keras.losses", losses.get),
-                        ("keras.initializers", initializers.get)):
+                        ("keras.initializers", initializers.get),
+                        ("keras.regularizers", regularizers.get),
+                        ("keras.constraints", constraints.get)):
         if module.startswith(prefix):
             return get(config)
     raise ValueError(f"Could not locate class '{class_name}'. fastnn builds only its own "

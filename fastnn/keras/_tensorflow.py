@@ -2,16 +2,19 @@
 
 `import tensorflow as tf; tf.keras.layers.Dense(...)` and `from tensorflow import keras`
 work; so do the few TensorFlow pieces Keras tutorials use around a model and fastnn
-has: `tf.random.set_seed`, `tf.GradientTape` (fastnn.autodiff's tape, for the custom
-`train_step` of the "customizing fit" guide), `tf.data.Dataset`/`tf.data.AUTOTUNE`
-(the hook: `DATA_SOURCES`), `tf.strings.lower/upper/strip/regex_replace` (for text
-standardization: `_tf_strings`), and the array functions the guides' train steps call
+has: `tf.random.set_seed`, `tf.random.normal/uniform/truncated_normal`, `tf.function`
+(a transparent decorator: fastnn runs eagerly), `tf.Variable`, `tf.GradientTape`
+(fastnn.autodiff's tape, for the custom `train_step` of the "customizing fit" guide),
+`tf.data.Dataset`/`tf.data.AUTOTUNE` (the hook: `DATA_SOURCES`),
+`tf.strings.lower/upper/strip/regex_replace` (for text standardization: `_tf_strings`),
+and the array functions the guides' train steps call
 (`tf.concat`, `tf.shape`, `tf.expand_dims`, ..., `tf.nn.softmax`: `ARRAY_FUNCTIONS`
 and `NN_FUNCTIONS`, run as keras.ops, so a GradientTape records them) with the dtype
 names (`tf.float32`, ...).  Anything else a script asks of
 TensorFlow itself is named: `AttributeError: fastnn's tensorflow stand-in has no
 tf.linalg; run this script with real TensorFlow`.
 """
+import functools
 import types
 
 from fastnn.keras import _tf_strings
@@ -134,6 +137,122 @@ def _set_seed(seed):
     """`tf.random.set_seed`: seeds fastnn's generator (weights, shuffling, dropout)."""
     from fastnn import random
     random.set_seed(seed)
+    _op_streams.clear()  # as TensorFlow, which restarts every op seed's sequence
+
+
+# --- tf.function and TensorFlow's random draws (the custom training loop guide) ---
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None,
+             reduce_retracing=False, experimental_implements=None,
+             experimental_autograph_options=None, experimental_attributes=None,
+             experimental_relax_shapes=None, experimental_compile=None,
+             experimental_follow_type_hints=None):
+    """`tf.function`: fastnn runs every step eagerly, so the decorated function is run as
+    it is (TensorFlow would trace it into a graph that computes the same values).  Works
+    bare (`@tf.function`) and with arguments (`@tf.function(jit_compile=True)`); the
+    result keeps TensorFlow's `.python_function`."""
+    if func is None:
+        return lambda f: function(f)
+    if not callable(func):
+        raise TypeError(f"{func!r} is not a callable object")
+
+    @functools.wraps(func)
+    def run(*args, **kwargs):
+        return func(*args, **kwargs)
+    run.python_function = func
+    return run
+
+
+# op seed -> its own generator, as TensorFlow's ops with a `seed=` draw a sequence of
+# their own (a new value at each call, the same sequence after tf.random.set_seed)
+_op_streams = {}
+
+
+def _op_generator(seed):
+    import numpy as np
+    if seed is None:
+        from fastnn import random
+        return random.generator()
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"`seed` must be an int or None. Received: seed={seed!r}")
+    if int(seed) not in _op_streams:
+        _op_streams[int(seed)] = np.random.default_rng(int(seed))
+    return _op_streams[int(seed)]
+
+
+def _draw_shape(shape):
+    import numpy as np
+    return tuple(int(d) for d in np.asarray(shape, dtype=np.int64).reshape(-1))
+
+
+def _float_dtype(dtype, op):
+    import numpy as np
+    dtype = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"tf.random.{op} draws floating-point values; received "
+                        f"dtype={dtype.name}")
+    return dtype
+
+
+def _random_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None, name=None):
+    """`tf.random.normal`: draws from N(mean, stddev**2)."""
+    from fastnn._eager import eager
+    dtype = _float_dtype(dtype, "normal")
+    return eager(_op_generator(seed).normal(mean, stddev, _draw_shape(shape)).astype(dtype))
+
+
+def _random_uniform(shape, minval=0, maxval=None, dtype="float32", seed=None, name=None):
+    """`tf.random.uniform`: draws from [minval, maxval) (maxval 1 for floats; an integer
+    dtype needs maxval)."""
+    import numpy as np
+    from fastnn._eager import eager
+    dtype = np.dtype(DTYPES.get(dtype, dtype) if isinstance(dtype, str) else dtype)
+    gen, size = _op_generator(seed), _draw_shape(shape)
+    if dtype.kind in "iu":
+        if maxval is None:
+            raise ValueError(f"Must specify maxval for integer dtype tf.{dtype.name}")
+        return eager(gen.integers(minval, maxval, size).astype(dtype))
+    dtype = _float_dtype(dtype, "uniform")
+    high = 1.0 if maxval is None else maxval
+    return eager(gen.uniform(minval, high, size).astype(dtype))
+
+
+def _random_truncated_normal(shape, mean=0.0, stddev=1.0, dtype="float32", seed=None,
+                             name=None):
+    """`tf.random.truncated_normal`: normal draws more than two standard deviations from
+    the mean are drawn again."""
+    from fastnn._eager import eager
+    dtype = _float_dtype(dtype, "truncated_normal")
+    gen, size = _op_generator(seed), _draw_shape(shape)
+    out = gen.normal(0.0, 1.0, size)
+    bad = abs(out) > 2
+    while bad.any():
+        out[bad] = gen.normal(0.0, 1.0, int(bad.sum()))
+        bad = abs(out) > 2
+    return eager((mean + stddev * out).astype(dtype))
+
+
+def Variable(initial_value=None, trainable=None, validate_shape=True, caching_device=None,
+             name=None, variable_def=None, dtype=None, import_scope=None, constraint=None,
+             synchronization="auto", aggregation="none", shape=None,
+             experimental_enable_variable_lifting=True):
+    """`tf.Variable`: a keras.Variable (float32, as fastnn's variables are) named
+    "Variable" by default, as TensorFlow names them."""
+    from fastnn.layers.layer import Variable as _Variable
+    if initial_value is None:
+        raise ValueError("initial_value must be specified.")
+    var = _Variable(initial_value, dtype=DTYPES.get(dtype, dtype) if isinstance(dtype, str)
+                    else dtype, trainable=True if trainable is None else bool(trainable),
+                    name="Variable" if name is None else name)
+    if shape is not None and tuple(shape) != var.shape:
+        raise ValueError(f"The initial value's shape ({var.shape}) is not compatible with "
+                         f"the explicitly supplied `shape` argument ({tuple(shape)}).")
+    var.constraint = constraint
+    return var
+
+
+RANDOM_FUNCTIONS = {"set_seed": _set_seed, "normal": _random_normal,
+                    "uniform": _random_uniform, "truncated_normal": _random_truncated_normal}
 
 
 _module = None
@@ -146,7 +265,7 @@ def submodules():
     if _submodules is None:
         _submodules = {
             "data": _Data("tensorflow.data", "tf.data", {}),
-            "random": _StandIn("tensorflow.random", "tf.random", {"set_seed": _set_seed}),
+            "random": _StandIn("tensorflow.random", "tf.random", dict(RANDOM_FUNCTIONS)),
             "nn": _StandIn("tensorflow.nn", "tf.nn", {
                 name: _array_function(name, NN_FUNCTIONS, "tf.nn") for name in NN_FUNCTIONS}),
             "strings": _StandIn("tensorflow.strings", "tf.strings", _tf_strings.FUNCTIONS),
@@ -161,7 +280,9 @@ def module():
         import fastnn
         import fastnn.keras
         from fastnn.autodiff import GradientTape
-        attrs = {"keras": fastnn.keras, "GradientTape": GradientTape, "__version__":
+        attrs = {"keras": fastnn.keras, "GradientTape": GradientTape, "function": function,
+                 "Variable": Variable,
+                 "__version__":
                  f"fastnn-{fastnn.__version__} (tensorflow stand-in)",
                  "__doc__": __doc__}
         attrs.update(submodules())

@@ -93,10 +93,30 @@ class Variable(ArrayOperators):
     def __array__(self, dtype=None, copy=None):
         return self.value if dtype is None else self.value.astype(dtype)
 
-    def __init__(self, value, name, trainable=True):
+    def __init__(self, initializer, shape=None, dtype=None, trainable=True, autocast=True,
+                 aggregation="none", synchronization="auto", name=None):
+        """Keras 3's signature (`keras.Variable(np.ones(3))`, `keras.Variable(initializer=
+        "ones", shape=(2,), name="w")`; float32 only); fastnn's layers pass
+        `Variable(value, name, trainable)`."""
+        if isinstance(shape, str):  # fastnn's own order
+            name, shape = shape, None
+            if isinstance(dtype, bool):
+                dtype, trainable = None, dtype
+        check_dtype(dtype)
+        if isinstance(initializer, str) or callable(initializer):  # an initializer
+            if shape is None:
+                raise ValueError(f"When creating a Variable from an initializer, the `shape` "
+                                 f"argument should be specified. Received: "
+                                 f"initializer={initializer!r} and shape=None")
+            initializer = initializers.get(initializer)(tuple(shape))
+        value = np.asarray(initializer)
+        if dtype is None and value.dtype.kind not in "f":
+            raise ValueError(f"fastnn's variables hold float32 values; received a value "
+                             f"of dtype {value.dtype} (Keras would keep that dtype): pass "
+                             f"floats, or dtype='float32'")
         self.value = np.require(value, np.float32, "C")  # keeps a 0-d weight 0-d
         self.grad = np.zeros_like(self.value)
-        self.name = name
+        self.name = unique_name("variable") if name is None else name
         self.trainable = trainable
         self.regularizer = self.constraint = None  # set by add_weight
 

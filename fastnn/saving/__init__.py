@@ -14,6 +14,7 @@ import os
 import sys
 
 from fastnn.saving import files, h5_reader, serialization, weights_store
+from fastnn.saving.custom_objects import CustomObjectScope
 
 # The version of Keras's file format that fastnn writes and reads.
 KERAS_FORMAT_VERSION = "3.15.1"
@@ -134,9 +135,10 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     from fastnn.layers import layer as layer_module
     layer_module._weight_budget = stored.stored_elements() + 16
     try:
-        model = serialization.deserialize_model(config, custom_objects)
-        if compile and config.get("compile_config") is not None:
-            model.compile_from_config(config["compile_config"])
+        with CustomObjectScope(custom_objects or {}):  # (a layer's functions look there)
+            model = serialization.deserialize_model(config, custom_objects)
+            if compile and config.get("compile_config") is not None:
+                model.compile_from_config(config["compile_config"])
     except (KeyError, TypeError, IndexError, AttributeError, OverflowError,
             RecursionError) as exc:
         raise ValueError(f"{filepath}: the model config cannot be read: {exc!r}") from exc

@@ -24,9 +24,10 @@ def serialize_layer(layer):
     out = {"module": "keras.layers", "class_name": type(layer).__name__,
            "config": layer.get_config(), "registered_name": None}
     if LAYERS.get(type(layer).__name__) is not type(layer):  # a user class: as Keras names it
-        from fastnn.keras._saving import get_registered_name
-        out["module"], out["registered_name"] = type(layer).__module__, \
-            get_registered_name(type(layer))
+        from fastnn.keras._saving import serialize_keras_object
+        from fastnn.saving.custom_objects import get_registered_name
+        out["module"], out["registered_name"] = None, get_registered_name(type(layer))
+        out["config"] = serialize_keras_object(out["config"])  # layers in it too, as Keras
     build = None if isinstance(layer, InputLayer) else layer.build_config()
     if build is not None:
         out["build_config"] = build
@@ -51,12 +52,15 @@ def deserialize_layer(obj, custom_objects=None):
             and isinstance(obj.get("config"), dict), f"a layer entry must be a dict with "
             f"'class_name' and 'config', received {str(obj)[:200]}")
     from fastnn.models import Model
+    from fastnn.saving.custom_objects import all_custom_objects
+    custom_objects = all_custom_objects(custom_objects)  # with the scopes and the registry
     name = obj["class_name"]
     if name in ("Sequential", "Functional", "Model") and name not in (custom_objects or {}) or \
             isinstance((custom_objects or {}).get(name), type) and \
             issubclass(custom_objects[name], Model):
         return deserialize_model(obj, custom_objects)
-    cls = _find_class(name, custom_objects, Layer)
+    registered = obj.get("registered_name")
+    cls = _find_class(registered if registered in custom_objects else name, custom_objects, Layer)
     try:
         if "custom_objects" in inspect.signature(cls.from_config).parameters:  # nesting ones
             return cls.from_config(dict(obj["config"]), custom_objects=custom_objects)
@@ -230,9 +234,9 @@ def functional_from_config(cls, config, custom_objects=None):
         _expect(isinstance(entry, dict) and isinstance(entry.get("name"), str),
                 f"each layer entry needs a 'name', received {str(entry)[:200]}")
         layer = deserialize_layer(entry, custom_objects)
-        _expect(layer.name == entry["name"] and entry["name"] not in layers,
-                f"layer name '{entry['name']}' is missing from its config or repeated")
-        layers[layer.name] = layer
+        # keyed by the entry's name, as Keras: a custom get_config may leave out "name"
+        _expect(entry["name"] not in layers, f"layer name '{entry['name']}' is repeated")
+        layers[entry["name"]] = layer
         nodes = entry.get("inbound_nodes", [])
         _expect(isinstance(nodes, list), f"layer '{layer.name}': inbound_nodes must be a list")
         if not nodes:

@@ -65,6 +65,11 @@ PROGRAMS = [
     ("kio_lstm_seq2seq.py", "https://keras.io/examples/nlp/lstm_seq2seq/", None),
     ("kio_text_classification_scratch.py",
      "https://keras.io/examples/nlp/text_classification_from_scratch/", None),
+    ("kio_custom_training_loop.py",
+     "https://keras.io/guides/writing_a_custom_training_loop_in_tensorflow/", None),
+    ("kio_denoising_autoencoder.py", "https://keras.io/examples/vision/autoencoder/", None),
+    ("kio_serialization_and_saving.py", "https://keras.io/guides/serialization_and_saving/",
+     None),
 ]
 
 # Programs whose outcome under fastnn cannot show the gap (they exit 0): not strict.
