@@ -84,7 +84,11 @@ def _run(layer, xs, multi, training, dys=None):
 
 
 def check_forward_and_gradients(case, rng):
+    from fastnn import random as fastnn_random
     from fastnn.layers import Input
+    # the initial weights from a seeded draw too: a row's finite differences are then the
+    # same every run (unseeded, one draw in many landed near a kink and failed)
+    fastnn_random.set_seed(int(rng.integers(2 ** 31)))
     layer = case.make()
     multi = len(case.shapes) > 1
     sym = [Input(s[1:]) for s in case.shapes]
