@@ -1,4 +1,6 @@
 """CallbackList: the callbacks of one fit/evaluate/predict call, run as one."""
+import numpy as np
+
 from fastnn.callbacks.callback import Callback
 from fastnn.callbacks.history import History
 from fastnn.callbacks.progbar_logger import ProgbarLogger
@@ -172,7 +174,6 @@ def _with_outputs(logs, outputs):
     """A predict group's logs: its batches' outputs joined along the batch axis."""
     if len(outputs) <= 1:
         return logs
-    import numpy as np
     first = outputs[0]
     if isinstance(first, (list, tuple)):
         joined = [np.concatenate(parts) for parts in zip(*outputs)]
