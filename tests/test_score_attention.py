@@ -1,4 +1,4 @@
-"""The Attention layer: masks (query, value, the inputs' own), the causal mask, the
+"""Attention and AdditiveAttention: masks (query, value, the inputs' own), the causal mask, the
 returned scores, dropout, training in a model, files, and Keras 3.15's outputs."""
 import subprocess
 
@@ -27,6 +27,11 @@ out["masked"], out["masked_scores"] = np.asarray(o).tolist(), np.asarray(s).toli
 out["causal"] = np.asarray(a([q, q], use_causal_mask=True)).tolist()
 c = keras.layers.Attention(score_mode="concat", use_scale=True)
 out["concat"] = np.asarray(c([q, v])).tolist()
+ad = keras.layers.AdditiveAttention()
+ad([q, v])
+ad.set_weights([np.array([0.5, -1.0, 2.0, 0.25], "float32")])
+out["additive"] = np.asarray(ad([q, v], mask=[qm, vm])).tolist()
+out["additive_config"] = [float(k == "score_mode") for k in sorted(ad.get_config())]
 print(repr(out))
 '''
 

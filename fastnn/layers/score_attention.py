@@ -134,6 +134,24 @@ class Attention(Layer):
         raw = t.sum(axis=-1)
         return np.float32(self.concat_score_weight.value) * raw, (pre, t, raw)
 
+    def _scores_backward(self, ds, q, k, saved):
+        """(dq, dk) from the scores' gradient ds; the score weights' gradients are set."""
+        if self.score_mode == "dot":
+            s = float(self.scale.value) if self.scale is not None else 1.0
+            if self.scale is not None:
+                self.scale.grad[...] = np.sum(ds * saved)
+            return (np.matmul(ds, k) * np.float32(s),
+                    np.matmul(ds.transpose(0, 2, 1), q) * np.float32(s))
+        pre, t, raw = saved
+        a = float(self.scale.value) if self.scale is not None else 1.0
+        c = float(self.concat_score_weight.value)
+        self.concat_score_weight.grad[...] = np.sum(ds * raw)
+        dpre_t = (np.float32(c) * ds)[..., None] * (1 - t * t)  # d/d(a * pre)
+        if self.scale is not None:
+            self.scale.grad[...] = np.sum(dpre_t * pre)
+        dpre = np.float32(a) * dpre_t
+        return dpre.sum(axis=2), dpre.sum(axis=1)
+
     def forward(self, x, training=False, mask=None, batch_offset=0):
         want_scores, causal = self._options
         q, v = x[0], x[1]
@@ -183,22 +201,7 @@ class Attention(Layer):
                                  self._step_seed, out=np.empty_like(w), offset=self._first) \
             if self._drop else dwd
         ds = w * (dw - np.sum(dw * w, axis=-1, keepdims=True))  # softmax's backward
-        if self.score_mode == "dot":
-            s = float(self.scale.value) if self.scale is not None else 1.0
-            if self.scale is not None:
-                self.scale.grad[...] = np.sum(ds * saved)
-            dq = np.matmul(ds, k) * np.float32(s)
-            dk = np.matmul(ds.transpose(0, 2, 1), q) * np.float32(s)
-        else:
-            pre, t, raw = saved
-            a = float(self.scale.value) if self.scale is not None else 1.0
-            c = float(self.concat_score_weight.value)
-            self.concat_score_weight.grad[...] = np.sum(ds * raw)
-            dpre_t = (np.float32(c) * ds)[..., None] * (1 - t * t)  # d/d(a * pre)
-            if self.scale is not None:
-                self.scale.grad[...] = np.sum(dpre_t * pre)
-            dpre = np.float32(a) * dpre_t
-            dq, dk = dpre.sum(axis=2), dpre.sum(axis=1)
+        dq, dk = self._scores_backward(ds, q, k, saved)
         if not need_dx:
             return None
         grads = [dq.astype(np.float32), dv.astype(np.float32)]
@@ -221,3 +224,41 @@ class Attention(Layer):
     def get_config(self):
         return {**super().get_config(), "use_scale": self.use_scale,
                 "score_mode": self.score_mode, "dropout": self.dropout, "seed": self.seed}
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau-style additive attention: scores = sum(scale * tanh(query + key)) over the
+    last axis (`scale` a learned vector with `use_scale`), then as Attention.
+
+    Args:
+        use_scale: learn the per-dimension scale (glorot_uniform). Defaults to True.
+        dropout: float in [0, 1), on the attention weights while training.
+        seed: optional int for the dropout.
+    """
+
+    def __init__(self, use_scale=True, dropout=0.0, **kwargs):
+        kwargs.pop("score_mode", None)  # (its parent's argument, not its own)
+        super().__init__(use_scale=use_scale, dropout=dropout, **kwargs)
+
+    def build(self, input_shape):
+        dim = input_shape[0][-1]
+        self.scale = self.add_weight((dim,), "glorot_uniform", "scale") \
+            if self.use_scale else None
+        self.concat_score_weight = None
+
+    def _scores(self, q, k):
+        t = np.tanh(q[:, :, None, :] + k[:, None, :, :])
+        scale = self.scale.value if self.scale is not None else np.float32(1)
+        return (t * scale).sum(axis=-1), t
+
+    def _scores_backward(self, ds, q, k, t):
+        if self.scale is not None:
+            self.scale.grad[...] = np.einsum("bij,bijd->d", ds, t)
+        scale = self.scale.value if self.scale is not None else np.float32(1)
+        dpre = ds[..., None] * scale * (1 - t * t)
+        return dpre.sum(axis=2), dpre.sum(axis=1)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["score_mode"]
+        return config
