@@ -128,6 +128,29 @@ def sample_weights(y, class_weight, sample_weight):
     return w
 
 
+def per_output_weights(names, ys, y, sample_weight):
+    """Keras's per-output sample weights (a list in output order, or a dict keyed by
+    output names; None or a missing name: weight 1) as one (N, outputs) array, which the
+    batching slices like a single weight array; column k weighs output k."""
+    if isinstance(sample_weight, dict):
+        unknown = sorted(set(sample_weight) - set(names))
+        if unknown:
+            raise ValueError(f"`sample_weight` keys {unknown} do not correspond to any model "
+                             f"output; the model's outputs are {names}")
+        given = [sample_weight.get(name) for name in names]
+    else:
+        if len(sample_weight) != len(names):
+            raise ValueError(f"`sample_weight` has {len(sample_weight)} entries, but the model "
+                             f"has {len(names)} outputs {names}; pass one per output (None "
+                             f"for none), or a dict keyed by output names")
+        given = list(sample_weight)
+    if all(w is None for w in given):
+        return None
+    columns = [np.ones(len(y), np.float32) if w is None else
+               sample_weights(t if t is not None else y, None, w) for w, t in zip(given, ys)]
+    return np.ascontiguousarray(np.stack(columns, axis=1))
+
+
 class BatchGatherer:
     """Rows idx of an array into a buffer reused for every batch of the same size."""
 

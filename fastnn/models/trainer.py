@@ -327,32 +327,8 @@ class Trainer(Compiling, Evaluation):
         if class_weight is not None and len(self.outputs) > 1:
             raise ValueError("`class_weight` is only supported for Models with a single output.")
         if isinstance(sample_weight, (dict, list, tuple)) and len(self.outputs) > 1:
-            return self._per_output_weights(ys, y, sample_weight)
+            return data.per_output_weights(self.output_names, ys, y, sample_weight)
         return data.sample_weights(y, class_weight, sample_weight)
-
-    def _per_output_weights(self, ys, y, sample_weight):
-        """Keras's per-output sample weights (a list in output order, or a dict keyed by
-        output names; None or a missing name: weight 1) as one (N, outputs) array, which
-        the batching slices like a single weight array; column k weighs output k."""
-        names = self.output_names
-        if isinstance(sample_weight, dict):
-            unknown = sorted(set(sample_weight) - set(names))
-            if unknown:
-                raise ValueError(f"`sample_weight` keys {unknown} do not correspond to any "
-                                 f"model output; the model's outputs are {names}")
-            given = [sample_weight.get(name) for name in names]
-        else:
-            if len(sample_weight) != len(names):
-                raise ValueError(f"`sample_weight` has {len(sample_weight)} entries, but the "
-                                 f"model has {len(names)} outputs {names}; pass one per "
-                                 f"output (None for none), or a dict keyed by output names")
-            given = list(sample_weight)
-        if all(w is None for w in given):
-            return None
-        columns = [np.ones(len(y), np.float32) if w is None else
-                   data.sample_weights(t if t is not None else y, None, w)
-                   for w, t in zip(given, ys)]
-        return np.ascontiguousarray(np.stack(columns, axis=1))
 
     def _train_batch(self, xs, ys, w, global_count):
         total, sums, preds = self._loss_step(xs, ys, w, training=True)
