@@ -66,6 +66,22 @@ def keras_python():
     return other if other and os.path.exists(other) else None
 
 
+def script_result(script, tmp_path, keras=False):
+    """Run a Keras program (its last printed line a Python literal) through fastnn's runner,
+    or with `keras=True` under real Keras on TensorFlow (keras_python()); returns that
+    literal.  The tests that compare fastnn's numbers with Keras's run the same text."""
+    import subprocess
+    import sys
+    path = tmp_path / "program.py"
+    path.write_text("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n" + script)
+    args = [keras_python()] if keras else [sys.executable, "-m", "fastnn.keras"]
+    env = subprocess_env(KERAS_BACKEND="tensorflow") if keras else subprocess_env()
+    proc = subprocess.run(args + [str(path)], capture_output=True, text=True, timeout=300,
+                          env=env, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return eval(proc.stdout.strip().splitlines()[-1])
+
+
 # Property tests (test_properties.py): 25 examples each by default, so the suite stays
 # fast; `pytest --hypothesis-profile=thorough` runs 500 (tools/sanitize.sh uses "fastnn").
 from hypothesis import HealthCheck, settings  # noqa: E402

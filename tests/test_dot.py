@@ -1,6 +1,5 @@
 """The Dot layer (and layers.dot): Keras's batch_dot shapes and values, the cosine form,
 bad arguments, training in a model, and the same outputs as Keras 3.15."""
-import subprocess
 
 import numpy as np
 import pytest
@@ -75,22 +74,11 @@ def test_a_siamese_cosine_model_trains_and_reloads(tmp_path):
 
 
 def test_same_outputs_as_keras(tmp_path):
-    import sys
-
-    from conftest import keras_python, subprocess_env
-
-    def run(args, env):
-        path = tmp_path / "dot.py"
-        path.write_text("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n" + SCRIPT)
-        proc = subprocess.run(args + [str(path)], capture_output=True, text=True, timeout=300,
-                              env=env, cwd=str(tmp_path))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return eval(proc.stdout.strip().splitlines()[-1])
-
-    ours = run([sys.executable, "-m", "fastnn.keras"], subprocess_env())
+    from conftest import keras_python, script_result
+    ours = script_result(SCRIPT, tmp_path)
     if keras_python() is None:
         pytest.skip("keras with TensorFlow is not installed (nor named by "
                     "FASTNN_TEST_KERAS_PYTHON)")
-    theirs = run([keras_python()], subprocess_env(KERAS_BACKEND="tensorflow"))
+    theirs = script_result(SCRIPT, tmp_path, keras=True)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6)

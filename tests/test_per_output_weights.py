@@ -1,6 +1,5 @@
 """Per-output sample weights (a list in output order, or a dict keyed by output names):
 each output's loss and weighted metrics take their own weights, as in Keras 3."""
-import subprocess
 
 import numpy as np
 import pytest
@@ -27,15 +26,6 @@ out["fit"] = m.fit(x, [ya, yb], sample_weight=[wa, wb], batch_size=4, epochs=2, 
 out["w"] = [float(v) for v in m.get_weights()[0].ravel()]
 print(repr(out))
 '''
-
-
-def run(python, tmp_path, args, env):
-    path = tmp_path / "pow.py"
-    path.write_text("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n" + SCRIPT)
-    proc = subprocess.run([python, *args, str(path)], capture_output=True, text=True,
-                          timeout=300, env=env, cwd=str(tmp_path))
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return eval(proc.stdout.strip().splitlines()[-1])
 
 
 def two_outputs():
@@ -88,14 +78,12 @@ def test_bad_per_output_weights():
 
 
 def test_same_logs_and_weights_as_keras(tmp_path):
-    import sys
-
-    from conftest import keras_python, subprocess_env
-    ours = run(sys.executable, tmp_path, ["-m", "fastnn.keras"], subprocess_env())
+    from conftest import keras_python, script_result
+    ours = script_result(SCRIPT, tmp_path)
     if keras_python() is None:
         pytest.skip("keras with TensorFlow is not installed (nor named by "
                     "FASTNN_TEST_KERAS_PYTHON)")
-    theirs = run(keras_python(), tmp_path, [], subprocess_env(KERAS_BACKEND="tensorflow"))
+    theirs = script_result(SCRIPT, tmp_path, keras=True)
     assert sorted(ours["eval"]) == sorted(theirs["eval"])
     for key in theirs["eval"]:
         assert ours["eval"][key] == pytest.approx(theirs["eval"][key], rel=1e-5)

@@ -100,23 +100,12 @@ def test_bad_arguments():
 
 
 def test_same_outputs_as_keras(tmp_path):
-    import sys
-
-    from conftest import keras_python, subprocess_env
-
-    def run(args, env):
-        path = tmp_path / "att.py"
-        path.write_text("import os\nos.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'\n" + SCRIPT)
-        proc = subprocess.run(args + [str(path)], capture_output=True, text=True, timeout=300,
-                              env=env, cwd=str(tmp_path))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        return eval(proc.stdout.strip().splitlines()[-1])
-
-    ours = run([sys.executable, "-m", "fastnn.keras"], subprocess_env())
+    from conftest import keras_python, script_result
+    ours = script_result(SCRIPT, tmp_path)
     if keras_python() is None:
         pytest.skip("keras with TensorFlow is not installed (nor named by "
                     "FASTNN_TEST_KERAS_PYTHON)")
-    theirs = run([keras_python()], subprocess_env(KERAS_BACKEND="tensorflow"))
+    theirs = script_result(SCRIPT, tmp_path, keras=True)
     for key in theirs:
         np.testing.assert_allclose(ours[key], theirs[key], rtol=1e-5, atol=1e-6, err_msg=key)
 
@@ -135,14 +124,14 @@ def test_files_move_both_ways_with_keras(tmp_path):
     x = [Q, V]
     np.savez(tmp_path / "io.npz", q=Q, v=V, *model.predict(x, verbose=0))
     model.save(tmp_path / "ours.keras")
-    script = textwrap.dedent(f"""
+    script = textwrap.dedent("""
         import os
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
         import numpy as np, keras
         d = np.load("io.npz")
         m = keras.models.load_model("ours.keras")
         for i, p in enumerate(m.predict([d["q"], d["v"]], verbose=0)):
-            np.testing.assert_allclose(p, d[f"arr_{{i}}"], rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(p, d[f"arr_{i}"], rtol=1e-5, atol=1e-6)
         q, v = keras.Input((3, 4)), keras.Input((5, 4))
         k = keras.Model([q, v], keras.layers.Attention(score_mode="concat", use_scale=True)(
             [q, v], use_causal_mask=True))
